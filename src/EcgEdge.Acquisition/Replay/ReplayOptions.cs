@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EcgEdge.Acquisition.Replay;
+
+/// <summary>How a WFDB recording is replayed as if it came from the front-end.</summary>
+public sealed class ReplayOptions
+{
+    /// <summary>Path of the record: the .hea file, or the record path without extension.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string Record { get; set; } = "";
+
+    /// <summary>
+    /// Optional lead assignment per signal of the record, in order (e.g. "II,V1"; "-" skips a signal).
+    /// When empty, each signal's own label maps (MLII → II, V1 → V1 ...).
+    /// </summary>
+    public string? Leads { get; set; }
+
+    /// <summary>Deliver frames at the recording's pace (true) or as fast as possible (false).</summary>
+    public bool RealTime { get; set; }
+
+    /// <summary>Start again at the beginning when the record ends (with a gap marker between passes).</summary>
+    public bool Loop { get; set; }
+
+    /// <summary>Frames read from the file per chunk.</summary>
+    [Range(16, 65536)]
+    public int ChunkFrames { get; set; } = 1024;
+}

@@ -1,0 +1,35 @@
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Conditioning;
+using EcgEdge.Detection;
+using Microsoft.Extensions.Options;
+
+namespace EcgEdge.Pipeline;
+
+// Compile-time generated validators (trim/AOT safe) for the DataAnnotations on each options class.
+[OptionsValidator] public sealed partial class PipelineOptionsValidator : IValidateOptions<PipelineOptions>;
+[OptionsValidator] public sealed partial class ConditioningOptionsValidator : IValidateOptions<ConditioningOptions>;
+[OptionsValidator] public sealed partial class QrsDetectorOptionsValidator : IValidateOptions<QrsDetectorOptions>;
+[OptionsValidator] public sealed partial class ReplayOptionsValidator : IValidateOptions<ReplayOptions>;
+
+/// <summary>The stage options of one pipeline, validated together.</summary>
+public sealed record PipelineSettings(PipelineOptions Pipeline, ConditioningOptions Conditioning, QrsDetectorOptions Detection)
+{
+    /// <summary>Validates every section; throws <see cref="OptionsValidationException"/> listing all failures.</summary>
+    public void Validate()
+    {
+        var failures = new List<string>();
+        Collect(new PipelineOptionsValidator().Validate(PipelineOptions.Section, Pipeline), failures);
+        Collect(new ConditioningOptionsValidator().Validate(ConditioningOptions.Section, Conditioning), failures);
+        Collect(new QrsDetectorOptionsValidator().Validate(QrsDetectorOptions.Section, Detection), failures);
+        if (Conditioning.MainsHz > 0 && Conditioning.MainsHz >= Pipeline.SampleRateHz / 2)
+            failures.Add($"Conditioning:MainsHz {Conditioning.MainsHz} must be below half of Pipeline:SampleRateHz.");
+        if (Conditioning.LowPassHz >= Pipeline.SampleRateHz / 2)
+            failures.Add($"Conditioning:LowPassHz {Conditioning.LowPassHz} must be below half of Pipeline:SampleRateHz.");
+        if (failures.Count > 0) throw new OptionsValidationException("EcgEdge", typeof(PipelineSettings), failures);
+    }
+
+    internal static void Collect(ValidateOptionsResult r, List<string> failures)
+    {
+        if (r.Failed) failures.AddRange(r.Failures ?? [r.FailureMessage]);
+    }
+}

@@ -1,0 +1,59 @@
+using EcgEdge.Verbs;
+
+namespace EcgEdge;
+
+public static class Program
+{
+    public const string Usage = """
+        ecgedge — wearable-ECG edge worker
+
+        Usage: ecgedge [verb] [options]
+
+        Verbs:
+          run     (default) acquire, condition and detect beats continuously; with no configuration it replays the
+                  bundled MIT-BIH record 201 in real time. Options: --record PATH, --leads II,V1, --realtime true|false,
+                  --loop true|false, --rate HZ, --mains 50|60|0, or any --Section:Key=value (see appsettings.json).
+          eval    score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57).
+                  --db DIR [--records a,b,...] [--leads II,V1] [--json FILE] [--annotations-out DIR]
+                  [--annotator atr] [--from SECONDS] [--mains HZ]
+          help    this text.
+
+        Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0].ToLowerInvariant() : "run";
+        var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+        try
+        {
+            return verb switch
+            {
+                "run" => await RunVerb.RunAsync(rest).ConfigureAwait(false),
+                "eval" => await EvalVerb.RunAsync(rest).ConfigureAwait(false),
+                "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
+                _ => Fail($"unknown verb '{verb}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"ecgedge: {message}");
+        Console.Error.WriteLine("Run 'ecgedge help' for usage.");
+        return 2;
+    }
+
+    private static int PrintUsage(TextWriter w, int code)
+    {
+        w.WriteLine(Usage);
+        return code;
+    }
+}
+
+/// <summary>Bad command-line usage: reported with exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);

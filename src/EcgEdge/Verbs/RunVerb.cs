@@ -1,0 +1,169 @@
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Pipeline;
+using EcgEdge.Wfdb;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EcgEdge.Verbs;
+
+/// <summary><c>ecgedge run</c>: the worker host.</summary>
+public static class RunVerb
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = false,
+        });
+        builder.Configuration.Sources.Clear();
+        AppConfiguration.AddSources(builder.Configuration, args);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+
+        PipelineSettings settings;
+        ReplayOptions replay;
+        try
+        {
+            settings = AppConfiguration.BindPipeline(builder.Configuration);
+            replay = AppConfiguration.BindReplay(builder.Configuration);
+        }
+        catch (OptionsValidationException e)
+        {
+            Console.Error.WriteLine("ecgedge: invalid configuration:");
+            foreach (var f in e.Failures) Console.Error.WriteLine($"  - {f}");
+            return 2;
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
+            return 2;
+        }
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(replay);
+        builder.Services.AddSingleton(TimeProvider.System);
+        var outcome = new RunOutcome();
+        builder.Services.AddSingleton(outcome);
+        builder.Services.AddHostedService<PipelineWorker>();
+        using var host = builder.Build();
+        await host.RunAsync().ConfigureAwait(false);
+        return outcome.ExitCode;
+    }
+}
+
+/// <summary>How the worker ended: 0 normally, 1 when its input was rejected.</summary>
+public sealed class RunOutcome
+{
+    public int ExitCode { get; set; }
+}
+
+/// <summary>Runs the pipeline on the configured source until stopped, logging beats, heart rate and signal quality.</summary>
+public sealed partial class PipelineWorker(
+    PipelineSettings settings,
+    ReplayOptions replay,
+    TimeProvider time,
+    RunOutcome outcome,
+    IHostApplicationLifetime lifetime,
+    ILogger<PipelineWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await using var source = CreateSource();
+            var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
+            LogStart(source.Info.Name, source.Info.SampleRateHz, string.Join(", ",
+                Enumerable.Range(0, Leads.Count).Where(c => source.Info.Present[c])
+                    .Select(c => $"{Leads.Name(c)}←{source.Info.SourceLabels[c]}")));
+            var observer = new LoggingObserver(logger, source.Info.SampleRateHz, settings.Pipeline.VitalsIntervalSeconds);
+            await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
+            LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (WfdbFormatException e)
+        {
+            LogBadInput(e.Message);
+            outcome.ExitCode = 1;
+        }
+        catch (IOException e)
+        {
+            LogBadInput(e.Message);
+            outcome.ExitCode = 1;
+        }
+        finally
+        {
+            lifetime.StopApplication();
+        }
+    }
+
+    private ReplaySource CreateSource() => settings.Pipeline.Source switch
+    {
+        SourceKind.Replay => new ReplaySource(replay, settings.Pipeline.SampleRateHz, time),
+        _ => throw new InvalidOperationException($"Unsupported source {settings.Pipeline.Source}"),
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Source {Name} at {Rate} Hz; channels: {Channels}")]
+    private partial void LogStart(string name, double rate, string channels);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Source ended after {Seconds:F1} s of signal, {Beats} beats")]
+    private partial void LogEnd(double seconds, long beats);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Input rejected: {Reason}")]
+    private partial void LogBadInput(string reason);
+}
+
+/// <summary>Logs every beat at Debug, the heart rate every interval, and quality changes.</summary>
+internal sealed partial class LoggingObserver(ILogger logger, double sampleRateHz, double intervalSeconds) : IPipelineObserver
+{
+    private readonly long _interval = (long)(intervalSeconds * sampleRateHz);
+    private long _nextReport = (long)(intervalSeconds * sampleRateHz);
+    private long _beatsInInterval;
+    private double _lastHr = double.NaN;
+
+    public void OnBeat(in DetectedBeat beat)
+    {
+        _beatsInInterval++;
+        _lastHr = beat.HeartRateBpm;
+        if (logger.IsEnabled(LogLevel.Debug))
+            LogBeat(beat.SampleIndex / sampleRateHz, beat.RrSeconds * 1000, beat.HeartRateBpm);
+    }
+
+    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
+    {
+        if (!logger.IsEnabled(LogLevel.Information)) return;
+        var parts = new List<string>();
+        for (var c = 0; c < Leads.Count; c++)
+            if (quality[c] != SignalQuality.Absent) parts.Add($"{Leads.Name(c)}={quality[c]}");
+        LogQuality(sampleIndex / sampleRateHz, string.Join(" ", parts));
+    }
+
+    public void OnBlockProcessed(SampleBlock conditioned)
+    {
+        var end = conditioned.StartIndex + conditioned.Count;
+        if (end < _nextReport) return;
+        if (double.IsNaN(_lastHr)) LogLearning(end / sampleRateHz, _beatsInInterval);
+        else LogVitals(end / sampleRateHz, _lastHr, _beatsInInterval);
+        _beatsInInterval = 0;
+        _nextReport += _interval;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s RR={Rr:F0}ms HR={Hr:F0}")]
+    private partial void LogBeat(double t, double rr, double hr);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate {Hr:F0} bpm ({Beats} beats in interval)")]
+    private partial void LogVitals(double t, double hr, long beats);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate not known yet ({Beats} beats in interval)")]
+    private partial void LogLearning(double t, long beats);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F1}s signal quality: {State}")]
+    private partial void LogQuality(double t, string state);
+}

@@ -1,0 +1,111 @@
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Core.Signals;
+using EcgEdge.Wfdb;
+
+namespace EcgEdge.Tests.Acquisition;
+
+public class ReplaySourceTests
+{
+    private static string Bundled => Path.Combine(TestData.RepoRoot, "src", "EcgEdge", "Resources", "mitdb", "201");
+
+    private static async Task<(SourceInfo Info, float[][] Data, long Count)> ReadAll(ReplayOptions o, double rate, int maxFrames)
+    {
+        await using var src = new ReplaySource(o, rate);
+        var data = new float[Leads.Count][];
+        for (var c = 0; c < Leads.Count; c++) data[c] = new float[maxFrames];
+        var block = new SampleBlock(333);
+        long n = 0;
+        while (n < maxFrames && await src.ReadAsync(block, CancellationToken.None))
+        {
+            Assert.Equal(n, block.StartIndex);
+            Assert.Equal(0, block.GapBefore);
+            var take = (int)Math.Min(block.Count, maxFrames - n);
+            for (var c = 0; c < Leads.Count; c++) block.Channel(c)[..take].CopyTo(data[c].AsSpan((int)n));
+            n += take;
+        }
+        return (src.Info, data, n);
+    }
+
+    [Fact]
+    public async Task Mitdb_leads_map_MLII_to_II_and_V1_to_V1_others_absent()
+    {
+        var (info, data, _) = await ReadAll(new ReplayOptions { Record = Bundled }, 360, 3600);
+        Assert.Equal([false, true, true, false, false, false, false, false], info.Present);
+        Assert.Equal("MLII", info.SourceLabels[(int)Lead.II]);
+        Assert.Equal("V1", info.SourceLabels[(int)Lead.V1]);
+        Assert.All(data[(int)Lead.I], v => Assert.Equal(0f, v));
+        // At the record's own rate the replay is the header's calibration of the raw samples: (adu - 1024) / 200 mV.
+        var rec = WfdbRecord.Load(Bundled);
+        for (var i = 0; i < 3600; i++)
+            Assert.Equal((rec.Samples[0][i] - 1024) / 200.0 * 1000, data[(int)Lead.II][i], 3);
+        // 11-bit converter at 200 adu/mV: saturation at ±1023 adu ≈ 5.1 mV.
+        Assert.Equal(1023 / 200.0 * 1000, info.FullScaleMicrovolts[(int)Lead.II], 1);
+    }
+
+    [Fact]
+    public async Task Resampled_to_500_Hz_keeps_time_alignment()
+    {
+        var (_, at360, _) = await ReadAll(new ReplayOptions { Record = Bundled }, 360, 36000);
+        var (_, at500, count) = await ReadAll(new ReplayOptions { Record = Bundled }, 500, 50000);
+        Assert.Equal(50000, count);
+        // Every 18 record samples = 25 pipeline samples exactly (zero-delay resampler): compare the coinciding instants.
+        double maxErr = 0, maxAbs = 0;
+        for (var k = 10; k < 1990; k++)
+        {
+            var a = at360[(int)Lead.II][18 * k];
+            var b = at500[(int)Lead.II][25 * k];
+            maxErr = Math.Max(maxErr, Math.Abs(a - b));
+            maxAbs = Math.Max(maxAbs, Math.Abs(a));
+        }
+        Assert.True(maxErr < 0.02 * maxAbs, $"max difference {maxErr:F1} µV of {maxAbs:F0} µV");
+    }
+
+    [Fact]
+    public async Task Leads_override_assigns_signals_in_order_and_skips_dashes()
+    {
+        var (info, _, _) = await ReadAll(new ReplayOptions { Record = Bundled, Leads = "-,V2" }, 500, 1000);
+        Assert.Equal([false, false, false, true, false, false, false, false], info.Present);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await ReadAll(new ReplayOptions { Record = Bundled, Leads = "II,II" }, 500, 10));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await ReadAll(new ReplayOptions { Record = Bundled, Leads = "II,X9" }, 500, 10));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await ReadAll(new ReplayOptions { Record = Bundled, Leads = "II,V1,V2" }, 500, 10));
+    }
+
+    [Fact]
+    public async Task Unlabelled_single_lead_feeds_lead_II()
+    {
+        using var dir = new Wfdb.TempDirectory();
+        var x = Enumerable.Range(0, 3000).Select(i => (int)(500 * Math.Sin(i / 20.0))).ToArray();
+        WfdbWriter.WriteRecord(dir.Path, "one", 300, [new WfdbSignalSpec { FileName = "one.dat", Format = 16, Gain = 1000, Description = "ECG" }], [x]);
+        var (info, _, n) = await ReadAll(new ReplayOptions { Record = Path.Combine(dir.Path, "one") }, 500, 100000);
+        Assert.Equal([false, true, false, false, false, false, false, false], info.Present);
+        Assert.Equal(5000, n); // 10 s at 300 Hz → 10 s at 500 Hz
+    }
+
+    [Fact]
+    public async Task Truncated_signal_file_is_a_typed_error_naming_the_file()
+    {
+        using var dir = new Wfdb.TempDirectory();
+        foreach (var ext in new[] { "hea", "dat" }) File.Copy(Bundled + "." + ext, Path.Combine(dir.Path, "201." + ext));
+        using (var f = File.OpenWrite(Path.Combine(dir.Path, "201.dat"))) f.SetLength(100_000);
+        var e = await Assert.ThrowsAnyAsync<WfdbFormatException>(async () => await ReadAll(new ReplayOptions { Record = Path.Combine(dir.Path, "201") }, 500, 1_000_000));
+        Assert.Contains("201.dat", e.FilePath);
+        Assert.NotNull(e.Offset);
+    }
+
+    [Fact]
+    public async Task Loop_replays_again_with_a_gap_marker()
+    {
+        using var dir = new Wfdb.TempDirectory();
+        var x = Enumerable.Range(0, 500).Select(i => i % 100).ToArray();
+        WfdbWriter.WriteRecord(dir.Path, "short", 500, [new WfdbSignalSpec { FileName = "short.dat", Format = 16, Gain = 200, Description = "II" }], [x]);
+        await using var src = new ReplaySource(new ReplayOptions { Record = Path.Combine(dir.Path, "short"), Loop = true }, 500);
+        var block = new SampleBlock(200);
+        var gaps = new List<(long Start, int Gap)>();
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.True(await src.ReadAsync(block, CancellationToken.None));
+            if (block.GapBefore > 0) gaps.Add((block.StartIndex, block.GapBefore));
+        }
+        Assert.Equal([(501L, 1), (1002L, 1)], gaps); // passes of 500 frames: 200+200+100 per pass
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using EcgEdge.Evaluation;
+using EcgEdge.Verbs;
+using EcgEdge.Wfdb;
+
+namespace EcgEdge.Tests.Host;
+
+public class EvalTests
+{
+    [SkippableFact]
+    public async Task Eval_scores_real_records_and_writes_the_stable_json_and_wfdb_annotations()
+    {
+        var db = TestData.Require("mitdb");
+        using var dir = new Wfdb.TempDirectory();
+        var json = dir.File("eval.json");
+        var annDir = dir.File("ann");
+        var code = await EvalVerb.RunAsync(["--db", db, "--records", "101,208", "--json", json, "--annotations-out", annDir, "--mains", "60", "--quiet"]);
+        Assert.Equal(0, code);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var records = doc.RootElement.GetProperty("records");
+        Assert.Equal(2, records.GetArrayLength());
+        long tp = 0, fn = 0, fp = 0;
+        foreach (var r in records.EnumerateArray())
+        {
+            var q = r.GetProperty("qrs");
+            tp += q.GetProperty("tp").GetInt64(); fn += q.GetProperty("fn").GetInt64(); fp += q.GetProperty("fp").GetInt64();
+            Assert.True(q.GetProperty("se").GetDouble() > 99.0);
+            Assert.True(q.GetProperty("ppv").GetDouble() > 99.0);
+        }
+        var gross = doc.RootElement.GetProperty("gross").GetProperty("qrs");
+        Assert.Equal(tp, gross.GetProperty("tp").GetInt64());
+        Assert.Equal(fn, gross.GetProperty("fn").GetInt64());
+        Assert.Equal(fp, gross.GetProperty("fp").GetInt64());
+        Assert.Equal(Math.Round(100.0 * tp / (tp + fn), 3), gross.GetProperty("se").GetDouble(), 6);
+
+        // The written annotations are standard WFDB files; re-scoring them with the same scorer gives the same figures.
+        var ours = AnnotationReader.Read(Path.Combine(annDir, "101.ecgedge"));
+        Assert.All(ours, a => Assert.Equal(AnnotationCode.Normal, a.Code));
+        var reference = AnnotationReader.Read(Path.Combine(db, "101.atr"));
+        var again = Ec57.ScoreQrs(reference, ours.Select(a => a.Sample).ToArray(), 360, new Ec57Settings());
+        var first = records[0].GetProperty("qrs");
+        Assert.Equal(first.GetProperty("tp").GetInt64(), again.Tp);
+        Assert.Equal(first.GetProperty("fp").GetInt64(), again.Fp);
+        // Reference beats of 101 from 5 min: the scorer saw all of them.
+        var refBeats = reference.Count(a => a.IsBeat && a.Sample >= 300 * 360);
+        Assert.Equal(refBeats, again.Tp + again.Fn);
+    }
+
+    [SkippableFact]
+    public async Task Eval_reports_a_corrupt_record_as_an_error_and_scores_the_rest()
+    {
+        var db = TestData.Require("mitdb");
+        using var dir = new Wfdb.TempDirectory();
+        foreach (var rec in new[] { "101", "118" })
+            foreach (var ext in new[] { "hea", "dat", "atr" })
+                File.Copy(Path.Combine(db, $"{rec}.{ext}"), dir.File($"{rec}.{ext}"));
+        using (var f = File.OpenWrite(dir.File("118.dat"))) f.SetLength(1000);
+        var code = await EvalVerb.RunAsync(["--db", dir.Path, "--json", dir.File("e.json"), "--quiet"]);
+        Assert.Equal(1, code);
+        using var doc = JsonDocument.Parse(File.ReadAllText(dir.File("e.json")));
+        Assert.Equal("101", doc.RootElement.GetProperty("records")[0].GetProperty("record").GetString());
+        Assert.Equal(1, doc.RootElement.GetProperty("records").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Bad_usage_is_a_usage_error()
+    {
+        await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync([]));
+        await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", "/nonexistent-dir"]));
+        await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--bogus", "1"]));
+        await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--mains", "55"]));
+    }
+}
