@@ -1,7 +1,9 @@
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
+using EcgEdge.Events;
 using EcgEdge.Pipeline;
+using EcgEdge.Transport;
 using EcgEdge.Wfdb;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -69,6 +71,7 @@ public sealed partial class PipelineWorker(
     TimeProvider time,
     RunOutcome outcome,
     IHostApplicationLifetime lifetime,
+    ILoggerFactory loggerFactory,
     ILogger<PipelineWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -81,7 +84,9 @@ public sealed partial class PipelineWorker(
             LogStart(source.Info.Name, source.Info.SampleRateHz, string.Join(", ",
                 Enumerable.Range(0, Leads.Count).Where(c => source.Info.Present[c])
                     .Select(c => $"{Leads.Name(c)}←{source.Info.SourceLabels[c]}")));
-            var observer = new LoggingObserver(logger, source.Info.SampleRateHz, settings.Pipeline.VitalsIntervalSeconds);
+            var sink = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), source.Info.SampleRateHz);
+            var vitals = new VitalsAggregator(source.Info.SampleRateHz, settings.Pipeline.VitalsIntervalSeconds, sink);
+            var observer = new WorkerObserver(logger, source.Info.SampleRateHz, vitals);
             await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
         }
@@ -120,50 +125,20 @@ public sealed partial class PipelineWorker(
     private partial void LogBadInput(string reason);
 }
 
-/// <summary>Logs every beat at Debug, the heart rate every interval, and quality changes.</summary>
-internal sealed partial class LoggingObserver(ILogger logger, double sampleRateHz, double intervalSeconds) : IPipelineObserver
+/// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes) and logs beats at Debug.</summary>
+internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals) : IPipelineObserver
 {
-    private readonly long _interval = (long)(intervalSeconds * sampleRateHz);
-    private long _nextReport = (long)(intervalSeconds * sampleRateHz);
-    private long _beatsInInterval;
-    private double _lastHr = double.NaN;
-
     public void OnBeat(in DetectedBeat beat)
     {
-        _beatsInInterval++;
-        _lastHr = beat.HeartRateBpm;
+        vitals.OnBeat(beat);
         if (logger.IsEnabled(LogLevel.Debug))
             LogBeat(beat.SampleIndex / sampleRateHz, beat.RrSeconds * 1000, beat.HeartRateBpm);
     }
 
-    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
-    {
-        if (!logger.IsEnabled(LogLevel.Information)) return;
-        var parts = new List<string>();
-        for (var c = 0; c < Leads.Count; c++)
-            if (quality[c] != SignalQuality.Absent) parts.Add($"{Leads.Name(c)}={quality[c]}");
-        LogQuality(sampleIndex / sampleRateHz, string.Join(" ", parts));
-    }
+    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality) => vitals.OnQualityChanged(sampleIndex, quality);
 
-    public void OnBlockProcessed(SampleBlock conditioned)
-    {
-        var end = conditioned.StartIndex + conditioned.Count;
-        if (end < _nextReport) return;
-        if (double.IsNaN(_lastHr)) LogLearning(end / sampleRateHz, _beatsInInterval);
-        else LogVitals(end / sampleRateHz, _lastHr, _beatsInInterval);
-        _beatsInInterval = 0;
-        _nextReport += _interval;
-    }
+    public void OnBlockProcessed(SampleBlock conditioned) => vitals.Advance(conditioned.StartIndex + conditioned.Count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s RR={Rr:F0}ms HR={Hr:F0}")]
     private partial void LogBeat(double t, double rr, double hr);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate {Hr:F0} bpm ({Beats} beats in interval)")]
-    private partial void LogVitals(double t, double hr, long beats);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate not known yet ({Beats} beats in interval)")]
-    private partial void LogLearning(double t, long beats);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F1}s signal quality: {State}")]
-    private partial void LogQuality(double t, string state);
 }

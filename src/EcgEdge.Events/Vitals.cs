@@ -1,0 +1,59 @@
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+
+namespace EcgEdge.Events;
+
+/// <summary>Periodic summary of the patient's state (published as a trend, never as an alarm).</summary>
+/// <param name="EndIndex">Pipeline sample index at the end of the period.</param>
+/// <param name="PeriodSeconds">Length of the period, seconds of signal.</param>
+/// <param name="HeartRateBpm">Median heart rate of the last RR intervals, NaN when unknown.</param>
+/// <param name="Beats">Beats detected in the period.</param>
+/// <param name="Quality">Signal quality per channel at the end of the period (<see cref="Lead"/> order).</param>
+public sealed record Vitals(long EndIndex, double PeriodSeconds, double HeartRateBpm, long Beats, IReadOnlyList<SignalQuality> Quality);
+
+/// <summary>A change of the signal-quality verdicts.</summary>
+public sealed record QualityChange(long SampleIndex, IReadOnlyList<SignalQuality> Quality);
+
+/// <summary>Where events go (console, MQTT, tests). Called on the pipeline thread; implementations must not block it.</summary>
+public interface IEventSink
+{
+    void Publish(Vitals vitals);
+    void Publish(QualityChange change);
+}
+
+/// <summary>
+/// Turns the beat stream into periodic <see cref="Vitals"/> (every <c>period</c> seconds of signal) and quality changes
+/// into <see cref="QualityChange"/> events. The per-beat path allocates nothing; one event object per period.
+/// </summary>
+public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, IEventSink sink) : IBeatSink
+{
+    private readonly long _period = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
+    private long _nextEnd = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
+    private long _beats;
+    private double _hr = double.NaN;
+    private readonly SignalQuality[] _quality = new SignalQuality[Leads.Count];
+
+    public void OnBeat(in DetectedBeat beat)
+    {
+        _beats++;
+        if (!double.IsNaN(beat.HeartRateBpm)) _hr = beat.HeartRateBpm;
+    }
+
+    /// <summary>Signal quality changed.</summary>
+    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
+    {
+        quality.CopyTo(_quality);
+        sink.Publish(new QualityChange(sampleIndex, quality.ToArray()));
+    }
+
+    /// <summary>The stream reached <paramref name="endIndex"/> (exclusive); publishes the periods that completed.</summary>
+    public void Advance(long endIndex)
+    {
+        while (endIndex >= _nextEnd)
+        {
+            sink.Publish(new Vitals(_nextEnd, _period / sampleRateHz, _hr, _beats, _quality.ToArray()));
+            _beats = 0;
+            _nextEnd += _period;
+        }
+    }
+}
