@@ -12,10 +12,12 @@ public static class Program
         Verbs:
           run     (default) acquire, condition and detect beats continuously; with no configuration it replays the
                   bundled MIT-BIH record 201 in real time. Options: --record PATH, --leads II,V1, --realtime true|false,
-                  --loop true|false, --rate HZ, --mains 50|60|0, or any --Section:Key=value (see appsettings.json).
+                  --loop true|false, --rate HZ, --mains 50|60|0, --source replay|ads1298|emulator, or any
+                  --Section:Key=value (see appsettings.json; the ADS1298 wiring is in section Ads1298).
           eval    score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57).
                   --db DIR [--records a,b,...] [--leads II,V1] [--json FILE] [--annotations-out DIR]
-                  [--annotator atr] [--from SECONDS] [--mains HZ]
+                  [--annotator atr] [--from SECONDS] [--mains HZ] [--source replay|emulator] [--ads-rate SPS]
+          selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator.
           help    this text.
 
         Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.
@@ -31,6 +33,7 @@ public static class Program
             {
                 "run" => await RunVerb.RunAsync(rest).ConfigureAwait(false),
                 "eval" => await EvalVerb.RunAsync(rest).ConfigureAwait(false),
+                "selftest" => await SelftestVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
                 _ => Fail($"unknown verb '{verb}'"),
             };

@@ -7,6 +7,12 @@ public enum SourceKind
 {
     /// <summary>A WFDB recording replayed through the pipeline.</summary>
     Replay,
+
+    /// <summary>The ADS1298 front-end over SPI with DRDY on a GPIO (section "Ads1298").</summary>
+    Ads1298,
+
+    /// <summary>The same ADS1298 driver against the register-level emulator, fed with the "Replay" record.</summary>
+    Emulator,
 }
 
 /// <summary>Pipeline-wide settings (defaults in one place).</summary>

@@ -1,6 +1,8 @@
+using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Conditioning;
 using EcgEdge.Detection;
+using EcgEdge.Core.Signals;
 using EcgEdge.Pipeline;
 using Microsoft.Extensions.Configuration;
 
@@ -67,6 +69,27 @@ public static class AppConfiguration
         r.Record = ResolveRecord(r.Record);
         return r;
     }
+
+    /// <summary>Binds the ADS1298 options; throws <see cref="Ads1298ConfigurationException"/> listing every problem.</summary>
+    public static Ads1298Options BindAds1298(IConfiguration config)
+    {
+        var o = new Ads1298Options();
+        config.GetSection(Ads1298Options.SectionName).Bind(o);
+        o.ValidateOrThrow();
+        return o;
+    }
+
+    /// <summary>
+    /// Opens the configured source: a replayed record, the ADS1298 on its SPI bus, or the ADS1298 driver against the
+    /// emulator fed with the replay record (same lead mapping and pace settings).
+    /// </summary>
+    public static ISampleSource OpenSource(SourceKind kind, ReplayOptions replay, Ads1298Options ads, double rateHz, TimeProvider time) => kind switch
+    {
+        SourceKind.Replay => new ReplaySource(replay, rateHz, time),
+        SourceKind.Ads1298 => Ads1298Driver.OpenHardware(ads, rateHz, time),
+        SourceKind.Emulator => Ads1298Driver.OpenEmulator(ads, rateHz, replay.Record, replay.Leads, replay.RealTime, timeProvider: time),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown source"),
+    };
 
     public static string ResolveRecord(string record)
     {

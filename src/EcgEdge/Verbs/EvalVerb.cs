@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
+using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
@@ -18,7 +19,7 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class EvalVerb
 {
-    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--annotations-out", "--annotator", "--from", "--mains", "--rate", "--jobs"];
+    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--annotations-out", "--annotator", "--from", "--mains", "--rate", "--jobs", "--source", "--ads-rate"];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -31,14 +32,28 @@ public static class EvalVerb
         var overrides = new List<string>();
         if (a.Get("--mains") is { } mains) overrides.Add($"--Conditioning:MainsHz={mains}");
         if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
+        if (a.Get("--ads-rate") is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={adsRate}");
+        var sourceKind = (a.Get("--source") ?? "replay").ToLowerInvariant() switch
+        {
+            "replay" => SourceKind.Replay,
+            "emulator" => SourceKind.Emulator,
+            var other => throw new UsageException($"--source '{other}': eval replays recordings ('replay') or drives the ADS1298 emulator with them ('emulator')"),
+        };
         PipelineSettings settings;
+        Ads1298Options ads;
         try
         {
-            settings = AppConfiguration.BindPipeline(AppConfiguration.Build([.. overrides]));
+            var config = AppConfiguration.Build([.. overrides]);
+            settings = AppConfiguration.BindPipeline(config);
+            ads = AppConfiguration.BindAds1298(config);
         }
         catch (OptionsValidationException e)
         {
             throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures));
+        }
+        catch (Ads1298ConfigurationException e)
+        {
+            throw new UsageException("invalid configuration: " + e.Message);
         }
 
         var explicitRecords = a.Get("--records") is { } list
@@ -64,9 +79,10 @@ public static class EvalVerb
             }
             try
             {
-                results[rec] = await EvaluateRecordAsync(Path.Combine(db, rec), annPath, a.Get("--leads"), settings, from, annOut, progress, ct).ConfigureAwait(false);
+                results[rec] = await EvaluateRecordAsync(Path.Combine(db, rec), annPath, a.Get("--leads"), settings, from, annOut, progress, ct,
+                    sourceKind, ads).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException)
+            catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException or Ads1298Exception)
             {
                 errors[rec] = e.Message;
             }
@@ -96,23 +112,33 @@ public static class EvalVerb
         return errors.IsEmpty ? 0 : 1;
     }
 
-    /// <summary>Runs one record through the pipeline and scores it.</summary>
+    /// <summary>
+    /// Runs one record through the pipeline and scores it. With <see cref="SourceKind.Emulator"/> the record feeds the
+    /// ADS1298 emulator and the real driver delivers the frames (same lead mapping and time base as replay).
+    /// </summary>
     public static async Task<RecordResult> EvaluateRecordAsync(string recordPath, string annotationPath, string? leads,
-        PipelineSettings settings, double scoreFromSeconds, string? annotationsOut, ProgressReporter? progress, CancellationToken ct)
+        PipelineSettings settings, double scoreFromSeconds, string? annotationsOut, ProgressReporter? progress, CancellationToken ct,
+        SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null)
     {
         var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
-        await using var source = new ReplaySource(options, settings.Pipeline.SampleRateHz);
+        var rate = settings.Pipeline.SampleRateHz;
+        // The replay source also gives the record's header and the index mapping back to record samples.
+        await using var replay = new ReplaySource(options, rate);
+        await using var source = sourceKind == SourceKind.Replay
+            ? null
+            : AppConfiguration.OpenSource(sourceKind, options, ads ?? new Ads1298Options(), rate, TimeProvider.System);
+        ISampleSource input = (ISampleSource?)source ?? replay;
         var reference = AnnotationReader.Read(annotationPath);
-        var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
-        var name = source.Header.RecordName;
-        var collector = new BeatCollector(progress, name, source.Header.SampleCount is long n && n > 0 ? n * settings.Pipeline.SampleRateHz / source.RecordRateHz : 0);
-        await pipeline.RunAsync(source, collector, ct).ConfigureAwait(false);
+        var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
+        var name = replay.Header.RecordName;
+        var collector = new BeatCollector(progress, name, replay.Header.SampleCount is long n && n > 0 ? n * rate / replay.RecordRateHz : 0);
+        await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
 
         var detected = new long[collector.Beats.Count];
-        for (var i = 0; i < detected.Length; i++) detected[i] = source.ToRecordSample(collector.Beats[i].SampleIndex);
+        for (var i = 0; i < detected.Length; i++) detected[i] = replay.ToRecordSample(collector.Beats[i].SampleIndex);
         Array.Sort(detected);
-        var fs = source.RecordRateHz;
-        var duration = pipeline.Stats.Samples / settings.Pipeline.SampleRateHz;
+        var fs = replay.RecordRateHz;
+        var duration = pipeline.Stats.Samples / rate;
         var from = duration > scoreFromSeconds ? scoreFromSeconds : 0;
         var counts = Ec57.ScoreQrs(reference, detected, fs, new Ec57Settings { ScoreFromSeconds = from });
         if (annotationsOut is not null)
@@ -122,7 +148,7 @@ public static class EvalVerb
         }
         var leadNames = new List<string>();
         for (var c = 0; c < Leads.Count; c++)
-            if (source.Info.Present[c]) leadNames.Add($"{Leads.Name(c)}={source.Info.SourceLabels[c]}");
+            if (input.Info.Present[c]) leadNames.Add($"{Leads.Name(c)}={input.Info.SourceLabels[c]}");
         return new RecordResult(name, counts, duration, leadNames, detected.Length, from);
     }
 

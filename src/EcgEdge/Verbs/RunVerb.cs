@@ -1,3 +1,4 @@
+using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
@@ -30,10 +31,17 @@ public static class RunVerb
 
         PipelineSettings settings;
         ReplayOptions replay;
+        Ads1298Options ads;
         try
         {
             settings = AppConfiguration.BindPipeline(builder.Configuration);
             replay = AppConfiguration.BindReplay(builder.Configuration);
+            ads = AppConfiguration.BindAds1298(builder.Configuration);
+        }
+        catch (Ads1298ConfigurationException e)
+        {
+            Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
+            return 2;
         }
         catch (OptionsValidationException e)
         {
@@ -48,6 +56,7 @@ public static class RunVerb
         }
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(replay);
+        builder.Services.AddSingleton(ads);
         builder.Services.AddSingleton(TimeProvider.System);
         var outcome = new RunOutcome();
         builder.Services.AddSingleton(outcome);
@@ -68,6 +77,7 @@ public sealed class RunOutcome
 public sealed partial class PipelineWorker(
     PipelineSettings settings,
     ReplayOptions replay,
+    Ads1298Options ads,
     TimeProvider time,
     RunOutcome outcome,
     IHostApplicationLifetime lifetime,
@@ -79,7 +89,8 @@ public sealed partial class PipelineWorker(
         await Task.Yield();
         try
         {
-            await using var source = CreateSource();
+            await using var source = AppConfiguration.OpenSource(settings.Pipeline.Source, replay, ads, settings.Pipeline.SampleRateHz, time);
+            if (source is Ads1298Driver driver) driver.Fault += (_, e) => LogDeviceFault(e.Kind.ToString(), e.Message);
             var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
             LogStart(source.Info.Name, source.Info.SampleRateHz, string.Join(", ",
                 Enumerable.Range(0, Leads.Count).Where(c => source.Info.Present[c])
@@ -89,6 +100,7 @@ public sealed partial class PipelineWorker(
             var observer = new WorkerObserver(logger, source.Info.SampleRateHz, vitals);
             await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
+            if (source is Ads1298Driver d) LogDeviceCounters(d.Counters.ToString());
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -103,17 +115,22 @@ public sealed partial class PipelineWorker(
             LogBadInput(e.Message);
             outcome.ExitCode = 1;
         }
+        catch (Ads1298Exception e)
+        {
+            LogBadInput(e.Message);
+            outcome.ExitCode = 1;
+        }
         finally
         {
             lifetime.StopApplication();
         }
     }
 
-    private ReplaySource CreateSource() => settings.Pipeline.Source switch
-    {
-        SourceKind.Replay => new ReplaySource(replay, settings.Pipeline.SampleRateHz, time),
-        _ => throw new InvalidOperationException($"Unsupported source {settings.Pipeline.Source}"),
-    };
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Front-end fault {Kind}: {Message}")]
+    private partial void LogDeviceFault(string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Front-end counters: {Counters}")]
+    private partial void LogDeviceCounters(string counters);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Source {Name} at {Rate} Hz; channels: {Channels}")]
     private partial void LogStart(string name, double rate, string channels);

@@ -1,0 +1,51 @@
+using EcgEdge.Acquisition.Ads1298;
+using EcgEdge.Pipeline;
+
+namespace EcgEdge.Verbs;
+
+/// <summary>
+/// <c>ecgedge selftest</c>: checks the ADS1298 front-end (ID, internal test signal amplitude and frequency on every
+/// channel, shorted-input noise floor, lead-off status) and prints a pass/fail table; exit code 0 pass, 1 fail.
+/// <c>--source ads1298</c> (default when the configured source is the ADS1298) uses the hardware;
+/// <c>--source emulator</c> runs the same driver against the register-level emulator.
+/// </summary>
+public static class SelftestVerb
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var a = new ArgReader(args, ["--source"], []);
+        var config = AppConfiguration.Build([]);
+        Ads1298Options ads;
+        PipelineSettings settings;
+        try
+        {
+            settings = AppConfiguration.BindPipeline(config);
+            ads = AppConfiguration.BindAds1298(config);
+        }
+        catch (Exception e) when (e is Ads1298ConfigurationException or Microsoft.Extensions.Options.OptionsValidationException)
+        {
+            Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
+            return 2;
+        }
+        var kind = (a.Get("--source") ?? (settings.Pipeline.Source == SourceKind.Ads1298 ? "ads1298" : "emulator")).ToLowerInvariant() switch
+        {
+            "ads1298" => SourceKind.Ads1298,
+            "emulator" => SourceKind.Emulator,
+            var other => throw new UsageException($"--source '{other}': selftest runs on 'ads1298' or 'emulator'"),
+        };
+        try
+        {
+            await using var driver = kind == SourceKind.Ads1298
+                ? Ads1298Driver.OpenHardware(ads, settings.Pipeline.SampleRateHz)
+                : Ads1298Driver.OpenEmulator(ads, settings.Pipeline.SampleRateHz, recordPath: null);
+            var report = await Ads1298SelfTest.RunAsync(driver).ConfigureAwait(false);
+            Console.Write(report.Format());
+            return report.ExitCode;
+        }
+        catch (Exception e) when (e is Ads1298Exception or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"ecgedge selftest: FAIL: {e.Message}");
+            return 1;
+        }
+    }
+}

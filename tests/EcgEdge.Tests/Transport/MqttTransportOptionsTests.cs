@@ -1,0 +1,109 @@
+using EcgEdge.Transport.Mqtt;
+using EcgEdge.Transport.Outbox;
+using Microsoft.Extensions.Options;
+
+namespace EcgEdge.Tests.Transport;
+
+public class MqttTransportOptionsTests
+{
+    private static MqttTransportOptions Valid() => new() { DeviceId = "dev-01", Outbox = new DurableOutboxOptions { Directory = "/tmp/x" } };
+
+    [Fact]
+    public void Defaults_with_a_device_id_are_valid()
+    {
+        var o = Valid();
+        Assert.Empty(o.GetValidationErrors());
+        o.Validate();
+        Assert.Equal("ecgedge", o.TopicPrefix);
+        Assert.Equal(MqttProtocolLevel.V500, o.ProtocolVersion);
+        Assert.Equal("dev-01", o.EffectiveClientId);
+        Assert.Equal(new MqttEndpoint("127.0.0.1", 1883, false), Assert.Single(o.ParsedEndpoints));
+        var topics = MqttTopics.From(o);
+        Assert.Equal("ecgedge/dev-01/alerts", topics.Alerts);
+        Assert.Equal("ecgedge/dev-01/status", topics.Status);
+        Assert.Equal("ecgedge/dev-01/vitals", topics.Vitals);
+        Assert.Equal("ecgedge/dev-01/events", topics.Events);
+        Assert.True(new MqttTransportOptionsValidator().Validate(null, o).Succeeded);
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_with_the_setting_name()
+    {
+        var o = Valid();
+        o.DeviceId = "bad/id#";
+        o.Endpoints = ["http://x", "mqtt://user:secret@host:1883", "mqtt://host:1883/path"];
+        o.ReconnectMinDelay = TimeSpan.FromSeconds(10);
+        o.ReconnectMaxDelay = TimeSpan.FromSeconds(1);
+        o.SessionExpirySeconds = 0;
+        o.Password = "p";
+        o.Tls.ClientCertificateFile = "/nonexistent.pem";
+        var ex = Assert.Throws<OptionsValidationException>(o.Validate);
+        var all = string.Join("\n", ex.Failures);
+        Assert.Contains("Mqtt:DeviceId", all);
+        Assert.Contains("scheme 'http'", all);
+        Assert.Contains("credentials must not be in the URI", all);
+        Assert.DoesNotContain("secret", all);
+        Assert.Contains("path", all);
+        Assert.Contains("Mqtt:ReconnectMaxDelay", all);
+        Assert.Contains("Mqtt:SessionExpirySeconds", all);
+        Assert.Contains("Mqtt:Password is set without Mqtt:Username", all);
+        Assert.Contains("ClientKeyFile must be given together", all);
+        Assert.Contains("does not exist", all);
+        Assert.False(new MqttTransportOptionsValidator().Validate(null, o).Succeeded);
+    }
+
+    [Fact]
+    public void Require_tls_refuses_plain_tcp_endpoints()
+    {
+        var o = Valid();
+        o.Tls.RequireTls = true;
+        var errors = o.GetValidationErrors();
+        Assert.Contains(errors, e => e.Contains("RequireTls", StringComparison.Ordinal));
+        o.Endpoints = ["mqtts://broker.example:8883", "mqtts://backup.example"];
+        Assert.Empty(o.GetValidationErrors());
+        Assert.Equal([8883, 8883], o.ParsedEndpoints.Select(e => e.Port));
+        Assert.All(o.ParsedEndpoints, e => Assert.True(e.UseTls));
+    }
+
+    [Fact]
+    public void ToString_never_shows_the_password()
+    {
+        var o = Valid();
+        o.Username = "device";
+        o.Password = "hunter2-very-secret";
+        var text = o.ToString();
+        Assert.DoesNotContain("hunter2", text);
+        Assert.Contains("Password = ***", text);
+        Assert.Contains("Username = device", text);
+    }
+
+    [Fact]
+    public void Outbox_settings_are_validated_as_part_of_the_transport()
+    {
+        var o = Valid();
+        o.Outbox.Directory = "";
+        Assert.Contains(o.GetValidationErrors(), e => e.Contains("Outbox", StringComparison.Ordinal) && e.Contains("Directory", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(1, 1000)]
+    [InlineData(2, 2000)]
+    [InlineData(3, 4000)]
+    [InlineData(7, 60000)]
+    [InlineData(100, 60000)]
+    public void Backoff_doubles_up_to_the_maximum(int attempt, int expectedMs)
+    {
+        var d = ReconnectBackoff.Compute(attempt, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), 0.2, 0.5);
+        Assert.Equal(expectedMs, d.TotalMilliseconds, 3);
+    }
+
+    [Fact]
+    public void Backoff_jitter_stays_within_its_band_and_below_the_maximum()
+    {
+        var lo = ReconnectBackoff.Compute(3, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), 0.2, 0.0);
+        var hi = ReconnectBackoff.Compute(3, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), 0.2, 1.0);
+        Assert.Equal(3200, lo.TotalMilliseconds, 3);
+        Assert.Equal(4800, hi.TotalMilliseconds, 3);
+        Assert.Equal(60000, ReconnectBackoff.Compute(20, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), 0.2, 1.0).TotalMilliseconds, 3);
+    }
+}
