@@ -17,7 +17,8 @@ public static class Program
           eval    score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57).
                   --db DIR [--records a,b,...] [--leads II,V1] [--json FILE] [--annotations-out DIR]
                   [--annotator atr] [--from SECONDS] [--mains HZ] [--source replay|emulator] [--ads-rate SPS]
-          selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator.
+          selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator,
+                  plus --Section:Key=value overrides (e.g. --Ads1298:SpiBus=1).
           help    this text.
 
         Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.

@@ -7,14 +7,17 @@ namespace EcgEdge.Verbs;
 /// <c>ecgedge selftest</c>: checks the ADS1298 front-end (ID, internal test signal amplitude and frequency on every
 /// channel, shorted-input noise floor, lead-off status) and prints a pass/fail table; exit code 0 pass, 1 fail.
 /// <c>--source ads1298</c> (default when the configured source is the ADS1298) uses the hardware;
-/// <c>--source emulator</c> runs the same driver against the register-level emulator.
+/// <c>--source emulator</c> runs the same driver against the register-level emulator. Configuration keys can be
+/// overridden as in <c>run</c> (<c>--Ads1298:SpiBus=1</c>).
 /// </summary>
 public static class SelftestVerb
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var a = new ArgReader(args, ["--source"], []);
-        var config = AppConfiguration.Build([]);
+        // "--Section:Key=value" arguments override configuration (e.g. --Ads1298:SpiBus=1); the rest are verb options.
+        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
+        var a = new ArgReader(args.Except(configArgs).ToArray(), ["--source"], []);
+        var config = AppConfiguration.Build(configArgs);
         Ads1298Options ads;
         PipelineSettings settings;
         try
