@@ -19,6 +19,9 @@ public static class Program
                   [--annotator atr] [--from SECONDS] [--mains HZ] [--source replay|emulator] [--ads-rate SPS]
           selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator,
                   plus --Section:Key=value overrides (e.g. --Ads1298:SpiBus=1).
+          bench   time the pipeline on a real record: real-time factor (1 thread, all cores), µs per signal-second per
+                  stage, QRS detector per lead, ADS1298 frame decoding, allocations, working set, start-up.
+                  [--record PATH] [--repeats N] [--json FILE]
           help    this text.
 
         Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.
@@ -35,6 +38,7 @@ public static class Program
                 "run" => await RunVerb.RunAsync(rest).ConfigureAwait(false),
                 "eval" => await EvalVerb.RunAsync(rest).ConfigureAwait(false),
                 "selftest" => await SelftestVerb.RunAsync(rest).ConfigureAwait(false),
+                "bench" => await BenchVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
                 _ => Fail($"unknown verb '{verb}'"),
             };

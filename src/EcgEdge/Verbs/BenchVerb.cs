@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EcgEdge.Acquisition.Ads1298;
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Conditioning;
+using EcgEdge.Core.Dsp;
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Pipeline;
+
+namespace EcgEdge.Verbs;
+
+/// <summary>What <c>ecgedge bench</c> measured. Stable keys; later versions only add fields.</summary>
+public sealed record BenchReport(
+    string Machine,
+    string Records,
+    double SignalSecondsPerRun,
+    int Repeats,
+    [property: JsonPropertyName("realtime_factor_1thread")] double RealtimeFactor1Thread,
+    double RealtimeFactor,
+    int Threads,
+    IReadOnlyDictionary<string, double> StageUsPerSignalSecond,
+    double QrsRealtimePerLead,
+    [property: JsonPropertyName("ads1298_decode_frames_per_s")] double Ads1298DecodeFramesPerS,
+    double AllocBytesPerSignalSecond,
+    double PeakWorkingSetMb,
+    double StartupS,
+    IReadOnlyDictionary<string, double[]> Spread);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(BenchReport))]
+public sealed partial class BenchJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// <c>ecgedge bench [--record PATH] [--repeats N] [--json FILE]</c>: times the device pipeline on a real recording
+/// (replay at full speed → conditioning → quality → QRS detection; no model yet) and prints medians with their spread:
+/// real-time factor on one thread and on all cores, cost of each stage in µs per second of 8-channel signal,
+/// the QRS detector alone per lead, ADS1298 frame decoding, allocated bytes per signal-second after warm-up,
+/// peak working set and start-up time to the first processed sample. Timings only: nothing here is pass/fail.
+/// </summary>
+public static class BenchVerb
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var a = new ArgReader(args, ["--record", "--repeats", "--json"], []);
+        var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
+        var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
+        var rate = settings.Pipeline.SampleRateHz;
+        var startProc = Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+        // Start-up: process start → first block through the pipeline.
+        double startup;
+        {
+            await using var src = new ReplaySource(new ReplayOptions { Record = record }, rate);
+            var p = new EcgPipeline(src.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
+            var block = new SampleBlock(settings.Pipeline.BlockFrames);
+            await src.ReadAsync(block, CancellationToken.None).ConfigureAwait(false);
+            p.ProcessBlock(block, NullObserver.Instance);
+            startup = (DateTime.UtcNow - startProc).TotalSeconds;
+        }
+
+        // Whole pipeline, one thread, repeated.
+        var single = new List<double>();
+        double signalSeconds = 0;
+        for (var r = 0; r < repeats + 1; r++)
+        {
+            var (sec, wall, _) = await RunOnce(record, settings).ConfigureAwait(false);
+            if (r == 0) continue; // warm-up (JIT)
+            signalSeconds = sec;
+            single.Add(sec / wall);
+        }
+
+        // All cores: one pipeline per core on the same record.
+        var threads = Environment.ProcessorCount;
+        var multi = new List<double>();
+        for (var r = 0; r < repeats; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            var runs = await Task.WhenAll(Enumerable.Range(0, threads).Select(_ => Task.Run(() => RunOnce(record, settings)))).ConfigureAwait(false);
+            multi.Add(runs.Sum(x => x.SignalSeconds) / sw.Elapsed.TotalSeconds);
+        }
+
+        // Stages on pre-read blocks (source cost measured separately).
+        var stages = await StageCosts(record, settings, repeats).ConfigureAwait(false);
+
+        // Allocations after warm-up, one thread.
+        var (_, _, alloc) = await RunOnce(record, settings, measureAlloc: true).ConfigureAwait(false);
+
+        var decode = Enumerable.Range(0, repeats).Select(_ => Ads1298FrameDecoder.MeasureFramesPerSecond(TimeSpan.FromSeconds(0.5))).ToList();
+        var qrs = await QrsPerLead(record, settings, repeats).ConfigureAwait(false);
+        var report = new BenchReport(
+            $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}",
+            Path.GetFileName(record), Math.Round(signalSeconds, 1), repeats,
+            Math.Round(Median(single), 1), Math.Round(Median(multi), 1), threads,
+            stages.ToDictionary(k => k.Key, k => Math.Round(Median(k.Value), 2)),
+            Math.Round(Median(qrs), 0), Math.Round(Median(decode), 0),
+            Math.Round(alloc, 3),
+            Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1),
+            Math.Round(startup, 3),
+            new Dictionary<string, double[]>
+            {
+                ["realtime_factor_1thread"] = MinMax(single),
+                ["realtime_factor"] = MinMax(multi),
+                ["qrs_realtime_per_lead"] = MinMax(qrs),
+                ["ads1298_decode_frames_per_s"] = MinMax(decode),
+            });
+        Print(report);
+        if (a.Get("--json") is { } json)
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<(double SignalSeconds, double WallSeconds, double AllocPerSignalSecond)> RunOnce(string record, PipelineSettings s, bool measureAlloc = false)
+    {
+        await using var src = new ReplaySource(new ReplayOptions { Record = record }, s.Pipeline.SampleRateHz);
+        var p = new EcgPipeline(src.Info, s.Conditioning, s.Detection, s.Pipeline.BlockFrames);
+        var block = new SampleBlock(s.Pipeline.BlockFrames);
+        var sw = Stopwatch.StartNew();
+        long allocStart = 0, samplesAtStart = 0;
+        var warm = (long)(60 * s.Pipeline.SampleRateHz);
+        while (await src.ReadAsync(block, CancellationToken.None).ConfigureAwait(false))
+        {
+            p.ProcessBlock(block, NullObserver.Instance);
+            if (measureAlloc && allocStart == 0 && p.Stats.Samples >= warm)
+            {
+                allocStart = GC.GetAllocatedBytesForCurrentThread();
+                samplesAtStart = p.Stats.Samples;
+            }
+        }
+        var wall = sw.Elapsed.TotalSeconds;
+        var seconds = p.Stats.Samples / s.Pipeline.SampleRateHz;
+        var alloc = measureAlloc && allocStart > 0
+            ? (GC.GetAllocatedBytesForCurrentThread() - allocStart) / ((p.Stats.Samples - samplesAtStart) / s.Pipeline.SampleRateHz)
+            : double.NaN;
+        return (seconds, wall, alloc);
+    }
+
+    private static async Task<Dictionary<string, List<double>>> StageCosts(string record, PipelineSettings s, int repeats)
+    {
+        var rate = s.Pipeline.SampleRateHz;
+        var result = new Dictionary<string, List<double>> { ["replay_resample"] = [], ["conditioning"] = [], ["quality"] = [], ["qrs_detection"] = [] };
+        // Pre-read every block once (and time the source).
+        List<SampleBlock> blocks = [];
+        SourceInfo info;
+        for (var r = 0; r < repeats + 1; r++)
+        {
+            await using var src = new ReplaySource(new ReplayOptions { Record = record }, rate);
+            info = src.Info;
+            var list = new List<SampleBlock>();
+            var sw = Stopwatch.StartNew();
+            while (true)
+            {
+                var b = new SampleBlock(s.Pipeline.BlockFrames);
+                if (!await src.ReadAsync(b, CancellationToken.None).ConfigureAwait(false)) break;
+                list.Add(b);
+            }
+            var secs = list.Sum(b => b.Count) / rate;
+            if (r > 0) result["replay_resample"].Add(sw.Elapsed.TotalMilliseconds * 1000 / secs);
+            blocks = list;
+        }
+        var signalSeconds = blocks.Sum(b => b.Count) / rate;
+        await using (var src = new ReplaySource(new ReplayOptions { Record = record }, rate)) info = src.Info;
+        var work = blocks.Select(_ => new SampleBlock(s.Pipeline.BlockFrames)).ToList();
+        for (var r = 0; r < repeats + 1; r++)
+        {
+            for (var i = 0; i < blocks.Count; i++) work[i].CopyFrom(blocks[i]);
+            var cond = new SignalConditioner(s.Conditioning, rate);
+            var quality = new QualityMonitor(s.Conditioning.Quality, info);
+            var det = new QrsDetector(s.Detection, rate, SosResponse.GroupDelaySamples(cond.Sections, 12, rate), info.Present);
+            var sw = Stopwatch.StartNew();
+            foreach (var b in work) quality.ObserveRaw(b);
+            var tq1 = sw.Elapsed.TotalMilliseconds; sw.Restart();
+            foreach (var b in work) cond.Process(b);
+            var tc = sw.Elapsed.TotalMilliseconds; sw.Restart();
+            foreach (var b in work) quality.ObserveConditioned(b);
+            var tq2 = sw.Elapsed.TotalMilliseconds; sw.Restart();
+            foreach (var b in work) det.Process(b, NullObserver.Instance);
+            var td = sw.Elapsed.TotalMilliseconds;
+            if (r == 0) continue;
+            result["conditioning"].Add(tc * 1000 / signalSeconds);
+            result["quality"].Add((tq1 + tq2) * 1000 / signalSeconds);
+            result["qrs_detection"].Add(td * 1000 / signalSeconds);
+        }
+        return result;
+    }
+
+    /// <summary>The detector alone on one lead (II), after conditioning: signal seconds per wall second.</summary>
+    private static async Task<List<double>> QrsPerLead(string record, PipelineSettings s, int repeats)
+    {
+        var rate = s.Pipeline.SampleRateHz;
+        await using var src = new ReplaySource(new ReplayOptions { Record = record, Leads = "II" }, rate);
+        var cond = new SignalConditioner(s.Conditioning, rate);
+        var blocks = new List<SampleBlock>();
+        while (true)
+        {
+            var b = new SampleBlock(s.Pipeline.BlockFrames);
+            if (!await src.ReadAsync(b, CancellationToken.None).ConfigureAwait(false)) break;
+            cond.Process(b);
+            blocks.Add(b);
+        }
+        var seconds = blocks.Sum(b => b.Count) / rate;
+        var list = new List<double>();
+        for (var r = 0; r < repeats + 1; r++)
+        {
+            var det = new QrsDetector(s.Detection, rate, SosResponse.GroupDelaySamples(cond.Sections, 12, rate), src.Info.Present);
+            var sw = Stopwatch.StartNew();
+            foreach (var b in blocks) det.Process(b, NullObserver.Instance);
+            if (r > 0) list.Add(seconds / sw.Elapsed.TotalSeconds);
+        }
+        return list;
+    }
+
+    private static void Print(BenchReport r)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        Console.WriteLine($"machine: {r.Machine}");
+        Console.WriteLine(string.Create(inv, $"record {r.Records}: {r.SignalSecondsPerRun} s of signal per run, {r.Repeats} timed runs (median [min, max])"));
+        Console.WriteLine(string.Create(inv, $"real-time factor, 1 thread      : {r.RealtimeFactor1Thread,12:F0}x  [{r.Spread["realtime_factor_1thread"][0]:F0}, {r.Spread["realtime_factor_1thread"][1]:F0}]"));
+        Console.WriteLine(string.Create(inv, $"real-time factor, {r.Threads} threads     : {r.RealtimeFactor,12:F0}x  [{r.Spread["realtime_factor"][0]:F0}, {r.Spread["realtime_factor"][1]:F0}]"));
+        foreach (var (k, v) in r.StageUsPerSignalSecond)
+            Console.WriteLine(string.Create(inv, $"stage {k,-16}         : {v,12:F1} µs per signal-second"));
+        Console.WriteLine(string.Create(inv, $"QRS detector alone, 1 lead      : {r.QrsRealtimePerLead,12:F0}x real time  [{r.Spread["qrs_realtime_per_lead"][0]:F0}, {r.Spread["qrs_realtime_per_lead"][1]:F0}]"));
+        Console.WriteLine(string.Create(inv, $"ADS1298 frame decode            : {r.Ads1298DecodeFramesPerS,12:F0} frames/s  [{r.Spread["ads1298_decode_frames_per_s"][0]:F0}, {r.Spread["ads1298_decode_frames_per_s"][1]:F0}]"));
+        Console.WriteLine(string.Create(inv, $"allocated after warm-up         : {r.AllocBytesPerSignalSecond,12:F3} bytes per signal-second"));
+        Console.WriteLine(string.Create(inv, $"peak working set                : {r.PeakWorkingSetMb,12:F1} MB"));
+        Console.WriteLine(string.Create(inv, $"start-up to first sample        : {r.StartupS,12:F3} s"));
+    }
+
+    private static double Median(List<double> x)
+    {
+        var s = x.Order().ToArray();
+        return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
+    }
+
+    private static double[] MinMax(List<double> x) => [Math.Round(x.Min(), 1), Math.Round(x.Max(), 1)];
+
+    private sealed class NullObserver : IPipelineObserver
+    {
+        public static readonly NullObserver Instance = new();
+        public void OnBeat(in DetectedBeat beat) { }
+    }
+}

@@ -1,0 +1,25 @@
+using System.Text.Json;
+using EcgEdge.Verbs;
+
+namespace EcgEdge.Tests.Host;
+
+public class BenchTests
+{
+    [Fact]
+    public async Task Bench_writes_its_stable_json_keys()
+    {
+        using var dir = new Wfdb.TempDirectory();
+        var json = dir.File("bench.json");
+        Assert.Equal(0, await BenchVerb.RunAsync(["--repeats", "1", "--json", json]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        foreach (var key in new[] { "realtime_factor_1thread", "realtime_factor", "qrs_realtime_per_lead", "ads1298_decode_frames_per_s",
+                     "alloc_bytes_per_signal_second", "peak_working_set_mb", "startup_s" })
+            Assert.True(root.GetProperty(key).GetDouble() >= 0, key);
+        var stages = root.GetProperty("stage_us_per_signal_second");
+        foreach (var stage in new[] { "replay_resample", "conditioning", "quality", "qrs_detection" })
+            Assert.True(stages.GetProperty(stage).GetDouble() > 0, stage);
+        // Measured, not asserted as a speed: the steady-state pipeline allocates nothing.
+        Assert.Equal(0, root.GetProperty("alloc_bytes_per_signal_second").GetDouble());
+    }
+}
