@@ -718,7 +718,7 @@ public sealed class Ads1298Driver : ISampleSource, IDisposable
     private void FlushDecimator()
     {
         if (_resampler is null) return;
-        // One call: each Flush call appends zeros and declares its own end, so it must not be repeated.
+        // The resampler hands out the rest of the stream at the first Flush (later calls return nothing more).
         var room = _resampler.LookaheadInputSamples / _ratio + 8;
         for (var c = 0; c < 8; c++) if (_resOut[c].Length < room) _resOut[c] = new float[room];
         var n = _resampler.Flush(_resOut, 0, room);

@@ -97,8 +97,14 @@ public sealed class PolyphaseResampler
     /// <summary>
     /// Ends the stream: produces the remaining outputs (as if zeros followed) up to ceil(n·up/down) in total.
     /// </summary>
-    public int Flush(ReadOnlySpan<float[]> output, int outputOffset, int outputCapacity) =>
-        Emit(output, outputOffset, outputCapacity, flushing: true);
+    public int Flush(ReadOnlySpan<float[]> output, int outputOffset, int outputCapacity)
+    {
+        // The stream's length is fixed at the first flush; later calls only hand out what is left (idempotent).
+        if (_declaredLength < 0) _declaredLength = _inputCount;
+        return Emit(output, outputOffset, outputCapacity, flushing: true);
+    }
+
+    private long _declaredLength = -1;
 
     /// <summary>Clears all state (a new stream starts).</summary>
     public void Reset()
@@ -107,6 +113,7 @@ public sealed class PolyphaseResampler
         _inputCount = 0;
         _outputCount = 0;
         _head = 0;
+        _declaredLength = -1;
     }
 
     private void Push(ReadOnlySpan<float[]> input, int index)
@@ -125,7 +132,7 @@ public sealed class PolyphaseResampler
     private int Emit(ReadOnlySpan<float[]> output, int offset, int capacity, bool flushing)
     {
         var n = 0;
-        var total = OutputLengthFor(_inputCount);
+        var total = OutputLengthFor(flushing ? _declaredLength : _inputCount);
         while (n < capacity)
         {
             if (flushing && _outputCount >= total) break;
@@ -165,7 +172,7 @@ public sealed class PolyphaseResampler
             _history[c][_head + _taps] = 0;
         }
         _head = (_head + 1) % _taps;
-        _inputCount++; // the total computed at the start of the flush keeps the declared length
+        _inputCount++; // virtual zeros: the declared length (fixed at the first flush) does not change
     }
 
     /// <summary>Kaiser-windowed sinc as SciPy's firwin(2·halfLen+1, 1/max(up,down), window=('kaiser', 5.0)) · up.</summary>

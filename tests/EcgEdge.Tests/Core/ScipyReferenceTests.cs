@@ -73,4 +73,17 @@ public class ScipyReferenceTests
             Assert.True(Math.Abs(y - expected[i]) < 1e-4 * scale, $"sample {i}: {y} vs {expected[i]}");
         }
     }
+
+    [Fact]
+    public void Flush_is_idempotent_and_the_output_length_is_ceil_n_up_over_down()
+    {
+        var r = new PolyphaseResampler(25, 18, 1);
+        var input = new float[1][] { Enumerable.Range(0, 1000).Select(i => (float)Math.Sin(i / 10.0)).ToArray() };
+        var output = new float[1][] { new float[2000] };
+        var n = r.Process(input, 0, 1000, output, 0, 2000);
+        n += r.Flush(output, n, 2000 - n);
+        Assert.Equal(r.OutputLengthFor(1000), n);
+        Assert.Equal(0, r.Flush(output, n, 2000 - n));
+        Assert.Equal(1389, n); // ceil(1000 * 25 / 18)
+    }
 }
