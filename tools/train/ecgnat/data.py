@@ -1,0 +1,413 @@
+"""Dataset building (cached), labels, folds, window sampling and augmentation.
+
+Every record is conditioned with ecgnat.signal (the device chain) to 250 Hz millivolts and stored in the cache as
+one .npz per record, keyed by a hash of the chain parameters and this module's CACHE_VERSION.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import json
+import os
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import signal as S
+from . import wfdb
+
+CACHE_VERSION = "v3"
+LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
+LEAD_ALIASES = {"MLII": "II", "ML II": "II", "I": "I", "II": "II"}
+BEAT_CLASSES = ["N", "S", "V", "F", "Q"]
+AAMI = {**{c: 0 for c in "NLRej"}, **{c: 1 for c in "aJSA"}, **{c: 2 for c in "VE"}, "F": 3,
+        **{c: 4 for c in "/fQ"}}
+RHYTHM_CLASSES = ["sinus_other", "af_afl", "noise", "vt_vf"]
+R_SINUS, R_AF, R_NOISE, R_VT = 0, 1, 2, 3
+WIN = 2500          # 10 s at 250 Hz
+HOP = 1250          # 5 s
+FS = S.FS_MODEL
+
+DS1 = [101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207, 208, 209, 215, 220, 223, 230]
+PACED = [102, 104, 107, 217]
+# Fixed record-wise 5-fold assignment of DS1 (balanced by hand on S/V/F/AF content; AF records 201/203 apart).
+DS1_FOLDS = [[101, 106, 115, 209, 230], [108, 122, 201, 208, 220], [109, 112, 118, 203],
+             [114, 119, 207, 223], [116, 124, 205, 215]]
+N_FOLDS = 5
+SNOMED_AF = {"164889003", "164890007"}
+
+
+def fold_of_ds1(rec: int) -> int:
+    for k, f in enumerate(DS1_FOLDS):
+        if rec in f:
+            return k
+    return -1
+
+
+def hashed_fold(key: str) -> int:
+    return zlib.crc32(key.encode()) % N_FOLDS
+
+
+def rhythm_of_aux(aux: str) -> int:
+    a = aux.strip("\x00 ").upper()
+    if a.startswith("(AFIB") or a.startswith("(AFL"):
+        return R_AF
+    if a.startswith("(VT") or a.startswith("(VFL") or a.startswith("(VF"):
+        return R_VT
+    return R_SINUS
+
+
+def lead_channel(name: str) -> int:
+    n = name.strip().upper()
+    n = LEAD_ALIASES.get(n, n)
+    return LEADS.index(n) if n in LEADS else -1
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# record catalogue
+@dataclass
+class RecSpec:
+    dataset: str
+    record: str
+    path: str          # WFDB path without suffix
+    mains: float
+    group: str         # ds1 | paced | nst | noise | cpsc | ptbxl | cinc | ludb
+    patient: str
+    fold: int          # -1 = never a test record (paced, nst, noise)
+    ann: str | None = None
+    rhythm: int | None = None   # record-level rhythm label (10-s datasets)
+
+
+def catalogue(data_root: str) -> list[RecSpec]:
+    R = []
+    mit = os.path.join(data_root, "mitdb")
+    for r in DS1 + PACED:
+        R.append(RecSpec("mitdb", str(r), os.path.join(mit, str(r)), 60.0, "ds1" if r in DS1 else "paced",
+                         f"mitdb{r}", fold_of_ds1(r), os.path.join(mit, f"{r}.atr")))
+    nst = os.path.join(data_root, "nstdb")
+    for r in ["118e00", "118e06", "118e12", "118e24"]:
+        R.append(RecSpec("nstdb", r, os.path.join(nst, r), 60.0, "nst", "mitdb118", -1, os.path.join(nst, f"{r}.atr")))
+    for r in ["bw", "ma"]:
+        R.append(RecSpec("nstdb", r, os.path.join(nst, r), 60.0, "noise", r, -1))
+    cp = os.path.join(data_root, "cpsc2021-sample")
+    for h in sorted(os.listdir(cp)):
+        if h.endswith(".hea"):
+            r = h[:-4]
+            subj = r.split("_")[1]
+            R.append(RecSpec("cpsc2021", r, os.path.join(cp, r), 50.0, "cpsc", f"cpsc{subj}", hashed_fold(f"cpsc{subj}"),
+                             os.path.join(cp, f"{r}.atr")))
+    px = os.path.join(data_root, "ptbxl")
+    with open(os.path.join(px, "ptbxl_database.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            codes = ast.literal_eval(row["scp_codes"])
+            rh = R_AF if ("AFIB" in codes or "AFLT" in codes) else R_SINUS
+            pid = str(int(float(row["patient_id"])))
+            R.append(RecSpec("ptbxl", row["ecg_id"], os.path.join(px, row["filename_hr"]), 50.0, "ptbxl", f"ptbxl{pid}",
+                             hashed_fold(f"ptbxl{pid}"), None, rh))
+    cc = os.path.join(data_root, "cinc2021-sample")
+    for h in sorted(os.listdir(cc)):
+        if h.endswith(".hea"):
+            r = h[:-4]
+            hdr = wfdb.read_header(os.path.join(cc, r))
+            dx = set()
+            for c in hdr.comments:
+                if c.startswith("Dx:"):
+                    dx = {x.strip() for x in c[3:].split(",")}
+            R.append(RecSpec("cinc2021", r, os.path.join(cc, r), 60.0 if r.startswith("E") else 50.0, "cinc",
+                             f"cinc{r}", hashed_fold(f"cinc{r}"), None, R_AF if dx & SNOMED_AF else R_SINUS))
+    lu = os.path.join(data_root, "ludb", "data")
+    for i in range(1, 201):
+        p = os.path.join(lu, str(i))
+        if not os.path.exists(p + ".hea"):
+            continue
+        hdr = wfdb.read_header(p)
+        rh = R_SINUS
+        for c in hdr.comments:
+            if c.lower().startswith("rhythm:") and ("fibrillation" in c.lower() or "flutter" in c.lower()):
+                rh = R_AF
+        R.append(RecSpec("ludb", str(i), p, 50.0, "ludb", f"ludb{i}", hashed_fold(f"ludb{i}"), None, rh))
+    return R
+
+
+def cache_key() -> str:
+    h = hashlib.sha256()
+    h.update(CACHE_VERSION.encode())
+    for m in (50.0, 60.0):
+        h.update(S.design_sos(m).tobytes())
+    h.update(f"{S.FS_COND},{S.FS_MODEL}".encode())
+    return h.hexdigest()[:12]
+
+
+def _build_one(spec: RecSpec) -> dict:
+    hdr, dig = wfdb.read_record(spec.path)
+    uv = wfdb.to_microvolts(hdr, dig)
+    chans, rows = [], []
+    for i, s in enumerate(hdr.signals):
+        c = lead_channel(s.name) if spec.group != "noise" else i
+        if c >= 0 and c not in chans:
+            chans.append(c)
+            rows.append(i)
+    sig = S.condition_record(uv[rows], hdr.fs, spec.mains)
+    out = {"sig": sig, "chans": np.array(chans, np.int8), "fs_orig": np.float64(hdr.fs)}
+    n = sig.shape[1]
+    bpos, bcls, rs, rc = [], [], [0], [R_SINUS if spec.rhythm is None else spec.rhythm]
+    if spec.ann and os.path.exists(spec.ann):
+        a = wfdb.read_annotations(spec.ann)
+        pos = S.sample_to_model_index(a.sample, hdr.fs) + S.qrs_group_delay_samples(spec.mains)
+        for p, sym, aux in zip(pos, a.symbol, a.aux):
+            if sym in AAMI:
+                bpos.append(p)
+                bcls.append(AAMI[sym])
+            if aux.startswith("("):
+                rs.append(int(p))
+                rc.append(rhythm_of_aux(aux))
+    bpos = np.array(bpos, np.int64)
+    keep = (bpos >= 0) & (bpos < n)
+    out["beat_pos"] = bpos[keep].astype(np.int32)
+    out["beat_cls"] = np.array(bcls, np.int8)[keep] if len(bcls) else np.zeros(0, np.int8)
+    # rhythm as piecewise-constant intervals [start, next start)
+    rs = np.clip(np.array(rs, np.int64), 0, n)
+    out["rhy_start"] = rs.astype(np.int32)
+    out["rhy_cls"] = np.array(rc, np.int8)
+    return out
+
+
+class Record:
+    __slots__ = ("spec", "sig", "chans", "beat_pos", "beat_cls", "rhy_start", "rhy_cls", "n", "rhy_cov_cache")
+
+    def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None):
+        self.spec = spec
+        sig = d["sig"]
+        if max_len:
+            sig = sig[:, :max_len]
+        self.sig = np.ascontiguousarray(sig, dtype=np.float32)
+        self.n = self.sig.shape[1]
+        self.chans = d["chans"].astype(np.int64)
+        bp = d["beat_pos"].astype(np.int64)
+        keep = bp < self.n
+        self.beat_pos = bp[keep]
+        self.beat_cls = d["beat_cls"].astype(np.int64)[keep]
+        self.rhy_start = d["rhy_start"].astype(np.int64)
+        self.rhy_cls = d["rhy_cls"].astype(np.int64)
+
+    @property
+    def has_beats(self) -> bool:
+        return len(self.beat_pos) > 0
+
+    def rhythm_cover(self, s: int, e: int) -> np.ndarray:
+        """Samples of each rhythm class within [s, e)."""
+        cov = np.zeros(len(RHYTHM_CLASSES), np.int64)
+        bounds = np.append(self.rhy_start, self.n)
+        for i in range(len(self.rhy_cls)):
+            a, b = max(s, bounds[i]), min(e, bounds[i + 1])
+            if b > a:
+                cov[self.rhy_cls[i]] += b - a
+        return cov
+
+    def window_rhythm(self, s: int, train: bool) -> int:
+        cov = self.rhythm_cover(s, s + WIN)
+        if cov[R_VT] >= 2 * FS:                     # >= 2 s of VT/VF in the window
+            return R_VT
+        f_af = cov[R_AF] / WIN
+        if train and 0.2 < f_af < 0.8:
+            return -1                               # ambiguous transition window: no rhythm loss
+        return R_AF if f_af >= 0.5 else R_SINUS
+
+    def window(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        x = np.zeros((8, WIN), np.float32)
+        m = np.zeros(8, np.float32)
+        seg = self.sig[:, s:s + WIN]
+        x[self.chans, :seg.shape[1]] = seg
+        m[self.chans] = 1.0
+        return x, m
+
+    def beats_in(self, s: int, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        i0 = np.searchsorted(self.beat_pos, s + margin)
+        i1 = np.searchsorted(self.beat_pos, s + WIN - margin)
+        return self.beat_pos[i0:i1] - s, self.beat_cls[i0:i1]
+
+    def grid_starts(self) -> np.ndarray:
+        if self.n <= WIN:
+            return np.array([0])
+        st = list(range(0, self.n - WIN + 1, HOP))
+        if st[-1] != self.n - WIN:
+            st.append(self.n - WIN)
+        return np.array(st)
+
+
+def build_cache(data_root: str, cache_dir: str, specs: list[RecSpec], log=print) -> str:
+    d = os.path.join(cache_dir, cache_key())
+    os.makedirs(d, exist_ok=True)
+    t0 = time.time()
+    todo = [s for s in specs if not os.path.exists(os.path.join(d, f"{s.dataset}__{s.record}.npz"))]
+    log(f"[build] cache {d}: {len(specs) - len(todo)} cached, {len(todo)} to build")
+    for i, s in enumerate(todo):
+        out = _build_one(s)
+        tmp = os.path.join(d, f"{s.dataset}__{s.record}.tmp.npz")
+        np.savez(tmp, **out)
+        os.replace(tmp, os.path.join(d, f"{s.dataset}__{s.record}.npz"))
+        if (i + 1) % 50 == 0 or i + 1 == len(todo):
+            log(f"[build] {i + 1}/{len(todo)} records ({time.time() - t0:.0f}s)")
+    return d
+
+
+def load_records(cache_path: str, specs: list[RecSpec], max_len: int | None = None) -> list[Record]:
+    out = []
+    for s in specs:
+        with np.load(os.path.join(cache_path, f"{s.dataset}__{s.record}.npz")) as z:
+            out.append(Record(s, {k: z[k] for k in z.files}, max_len))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# noise sources (NSTDB bw, ma; em recovered as 118e00 - 118)
+class NoiseBank:
+    def __init__(self, recs: dict[str, Record], part: str):
+        """part 'train' = first 70 % of each source, 'eval' = last 30 %."""
+        src = {}
+        if "bw" in recs:
+            src["bw"] = recs["bw"].sig
+        if "ma" in recs:
+            src["ma"] = recs["ma"].sig
+        if "118e00" in recs and "118" in recs:
+            a, b = recs["118e00"].sig, recs["118"].sig
+            n = min(a.shape[1], b.shape[1])
+            em = a[:, :n] - b[:, :n]
+            # keep only the noisy segments (nst switches em on in alternating 2-min blocks from minute 5)
+            e = np.sqrt(np.convolve(em[0] ** 2, np.ones(FS) / FS, mode="same"))
+            on = e > 0.1 * np.percentile(e, 99)
+            src["em"] = em[:, on]
+        self.src = {}
+        for k, v in src.items():
+            cut = int(v.shape[1] * 0.7)
+            v = v[:, :cut] if part == "train" else v[:, cut:]
+            v = v - v.mean(axis=1, keepdims=True)
+            v = v / (v.std(axis=1, keepdims=True) + 1e-6)
+            if v.shape[1] > WIN:
+                self.src[k] = v.astype(np.float32)
+        self.names = sorted(self.src)
+        self.p = np.array([{"em": 0.5, "ma": 0.35, "bw": 0.15}[k] for k in self.names])
+        self.p = self.p / self.p.sum() if len(self.p) else self.p
+
+    def __bool__(self):
+        return bool(self.src)
+
+    def draw(self, rng: np.random.Generator, heavy: bool) -> np.ndarray:
+        """Unit-rms noise for 8 leads [8, WIN]."""
+        k = self.names[rng.choice(len(self.names), p=self.p)] if heavy else self.names[rng.integers(len(self.names))]
+        v = self.src[k]
+        s = rng.integers(0, v.shape[1] - WIN)
+        ch = rng.integers(0, v.shape[0], size=8)
+        return v[ch, s:s + WIN]
+
+    def mix(self, rng, x, m, snr_db: float, heavy: bool):
+        n = self.draw(rng, heavy)
+        rms = np.sqrt(np.mean(x ** 2, axis=1, keepdims=True))
+        rms = np.maximum(rms, 0.05)
+        return (x + n * rms / (10 ** (snr_db / 20.0))) * m[:, None]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# batch sampling
+@dataclass
+class Batch:
+    x: np.ndarray          # [B, 8, WIN]
+    m: np.ndarray          # [B, 8]
+    bb: np.ndarray         # beat -> batch index
+    bt: np.ndarray         # beat -> sample index in window (250 Hz, jittered)
+    bc: np.ndarray         # beat class
+    rh: np.ndarray         # [B] rhythm label (-1 = none)
+
+
+class Sampler:
+    """Random windows from a pool of records with class-aware weighting.
+
+    candidate windows on a 1-s grid; weight by content (rare beats, AF, VT) when `balance`."""
+
+    def __init__(self, recs: list[Record], rng: np.random.Generator, balance: bool, label_frac: float = 1.0,
+                 noise: NoiseBank | None = None, aug: bool = True, p_noise_class: float = 0.08, p_mild: float = 0.3,
+                 group_w: dict | None = None):
+        self.recs, self.rng, self.noise, self.aug = recs, rng, noise, aug
+        self.p_noise_class, self.p_mild = p_noise_class, p_mild
+        cand_r, cand_s, w = [], [], []
+        step = FS if label_frac >= 1.0 else WIN   # label fractions are counted in non-overlapping 10-s segments
+        for ri, r in enumerate(recs):
+            starts = np.arange(0, max(r.n - WIN, 0) + 1, step) if r.n > WIN else np.array([0])
+            for s in starts:
+                cand_r.append(ri)
+                cand_s.append(s)
+                if balance:
+                    _, c = r.beats_in(s, 0)
+                    rh = r.window_rhythm(s, True)
+                    wt = 1.0 + 6.0 * np.any(c == 1) + 2.0 * np.any(c == 2) + 3.0 * np.any(c == 3) \
+                        + 1.0 * (rh == R_AF) + 4.0 * (rh == R_VT)
+                else:
+                    wt = 1.0
+                w.append(wt)
+        self.cand_r = np.array(cand_r)
+        self.cand_s = np.array(cand_s)
+        w = np.array(w, np.float64)
+        if group_w:
+            grp = np.array([recs[i].spec.group for i in cand_r])
+            for gname in set(grp):
+                sel = grp == gname
+                w[sel] *= group_w.get(gname, 0.0) / w[sel].sum()
+        if label_frac < 1.0:
+            # keep a random label_frac share of candidate windows (at least one per label class present)
+            n_keep = max(4, int(round(label_frac * len(w))))
+            keep = rng.choice(len(w), size=min(n_keep, len(w)), replace=False)
+            self.cand_r, self.cand_s, w = self.cand_r[keep], self.cand_s[keep], w[keep]
+            self.jitter_s = 0        # labelled windows are fixed: no new positions
+        else:
+            self.jitter_s = FS // 2
+        self.w = w / w.sum()
+
+    def n_windows(self):
+        return len(self.w)
+
+    def batch(self, B: int, beat_jitter: int = 2) -> Batch:
+        rng = self.rng
+        idx = rng.choice(len(self.w), size=B, p=self.w)
+        X = np.zeros((B, 8, WIN), np.float32)
+        M = np.zeros((B, 8), np.float32)
+        RH = np.full(B, -1, np.int64)
+        bb, bt, bc = [], [], []
+        for b, ci in enumerate(idx):
+            r = self.recs[self.cand_r[ci]]
+            s = int(self.cand_s[ci])
+            if self.jitter_s and r.n > WIN:
+                s = int(np.clip(s + rng.integers(-self.jitter_s, self.jitter_s + 1), 0, r.n - WIN))
+            x, m = r.window(s)
+            rh = r.window_rhythm(s, True)
+            pos, cls = r.beats_in(s, margin=10)
+            if self.aug:
+                if m.sum() > 2 and rng.random() < 0.5:       # lead dropout (multi-lead records)
+                    present = np.flatnonzero(m)
+                    k = rng.integers(1, len(present) + 1)
+                    keep = rng.choice(present, size=k, replace=False)
+                    if rng.random() < 0.3 and m[1] > 0:
+                        keep = np.array([1] + ([rng.choice(present)] if rng.random() < 0.5 else []))
+                    m2 = np.zeros_like(m)
+                    m2[keep] = 1
+                    m, x = m2, x * m2[:, None]
+                x = x * rng.uniform(0.7, 1.4) * rng.uniform(0.9, 1.1, size=(8, 1)).astype(np.float32)
+                u = rng.random()
+                if self.noise and u < self.p_noise_class:
+                    if rng.random() < 0.15:          # flat / disconnected-looking trace
+                        x = (rng.normal(0, 0.01, size=x.shape) * m[:, None]).astype(np.float32)
+                    else:
+                        x = self.noise.mix(rng, x, m, rng.uniform(-12, -3), True)
+                    rh, pos, cls = R_NOISE, pos[:0], cls[:0]
+                elif self.noise and u < self.p_noise_class + self.p_mild:
+                    x = self.noise.mix(rng, x, m, rng.uniform(6, 24), False)
+            X[b], M[b], RH[b] = x, m, rh
+            if len(pos):
+                j = rng.integers(-beat_jitter, beat_jitter + 1, size=len(pos)) if beat_jitter else 0
+                bb.append(np.full(len(pos), b))
+                bt.append(np.clip(pos + j, 0, WIN - 1))
+                bc.append(cls)
+        cat = lambda L: np.concatenate(L) if L else np.zeros(0, np.int64)
+        return Batch(X, M, cat(bb), cat(bt), cat(bc), RH)

@@ -1,0 +1,168 @@
+"""ONNX export (fp32), our own S8S8 QDQ int8 pass (per-channel weights, calibrated activations), reference vectors."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from .model import EcgNat, ExportWrapper
+from .onnx_np import Runner
+
+OPSET = 17
+IN_NAMES = ["ecg", "lead_mask"]
+OUT_NAMES = ["beat_logits", "rhythm_logits"]
+
+
+def export_fp32(model: EcgNat, path: str):
+    model.eval()
+    w = ExportWrapper(model)
+    x = torch.zeros(2, model.cfg.in_leads, model.cfg.win)
+    m = torch.ones(2, model.cfg.in_leads)
+    dyn = {n: {0: "batch"} for n in IN_NAMES + OUT_NAMES}
+    torch.onnx.export(w, (x, m), path, input_names=IN_NAMES, output_names=OUT_NAMES, dynamic_axes=dyn,
+                      opset_version=OPSET, do_constant_folding=True)
+    g = onnx.load(path)
+    g.producer_name = "ecgedge-tools-train"
+    g.doc_string = "ECG-NAT (EcgEdge) fp32"
+    onnx.checker.check_model(g)
+    onnx.save(g, path)
+    return path
+
+
+def _weight_targets(g: onnx.GraphProto):
+    """(node, weight input index, channel axis) for Conv/Gemm/MatMul nodes with a constant weight."""
+    inits = {t.name: t for t in g.initializer}
+    out = []
+    for k, n in enumerate(g.node):
+        if n.op_type == "Conv" and n.input[1] in inits:
+            out.append((n, 1, 0, k))
+        elif n.op_type == "Gemm" and n.input[1] in inits:
+            tb = [a.i for a in n.attribute if a.name == "transB"]
+            out.append((n, 1, 0 if (tb and tb[0]) else 1, k))
+        elif n.op_type == "MatMul" and n.input[1] in inits and len(inits[n.input[1]].dims) == 2:
+            out.append((n, 1, 1, k))
+    return out
+
+
+def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, bs=32, exclude_act=("Conv",)):
+    """Min/max of every activation that feeds a quantized op, over real calibration windows."""
+    model = onnx.load(fp32_path)
+    tg = _weight_targets(model.graph)
+    names = {n.input[0] for (n, _, _, _) in tg if n.op_type not in exclude_act}
+    r = Runner(model)
+    lo = {k: np.inf for k in names}
+    hi = {k: -np.inf for k in names}
+    for i in range(0, len(x), bs):
+        _, cap = r.run({"ecg": x[i:i + bs], "lead_mask": m[i:i + bs]}, capture=names)
+        for k, v in cap.items():
+            lo[k] = min(lo[k], float(v.min()))
+            hi[k] = max(hi[k], float(v.max()))
+    return {k: (lo[k], hi[k]) for k in names}
+
+
+def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exclude_act=("Conv",)):
+    """S8S8 QDQ: int8 symmetric per-channel weights (DequantizeLinear with axis), int8 activations
+    (QuantizeLinear -> DequantizeLinear, per-tensor scale/zero point from calibration). Biases stay fp32."""
+    model = onnx.load(fp32_path)
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    qmax = 2 ** (weight_bits - 1) - 1
+    new_inits, new_nodes_before = [], {}
+    done_w, done_a = {}, {}
+    for n, wi, axis, k in _weight_targets(g):
+        wname = n.input[wi]
+        if wname not in done_w:
+            W = numpy_helper.to_array(inits[wname]).astype(np.float32)
+            red = tuple(i for i in range(W.ndim) if i != axis)
+            amax = np.max(np.abs(W), axis=red)
+            sc = np.where(amax > 0, amax / qmax, 1.0).astype(np.float32)
+            shp = [1] * W.ndim
+            shp[axis] = -1
+            Q = np.clip(np.rint(W / sc.reshape(shp)), -qmax, qmax).astype(np.int8)
+            qn, sn, zn, dn = wname + "_q", wname + "_scale", wname + "_zp", wname + "_dq"
+            new_inits += [numpy_helper.from_array(Q, qn), numpy_helper.from_array(sc, sn),
+                          numpy_helper.from_array(np.zeros(len(sc), np.int8), zn)]
+            node = helper.make_node("DequantizeLinear", [qn, sn, zn], [dn], name=dn, axis=axis)
+            new_nodes_before.setdefault(k, []).append(node)
+            done_w[wname] = dn
+        n.input[wi] = done_w[wname]
+        aname = n.input[0]
+        if n.op_type in exclude_act or aname not in ranges:
+            continue
+        if aname not in done_a:
+            lo, hi = ranges[aname]
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+            sc = max((hi - lo) / 255.0, 1e-8)
+            zp = int(np.clip(np.rint(-128 - lo / sc), -128, 127))
+            sn, zn, qn, dn = aname + "_a_scale", aname + "_a_zp", aname + "_a_q", aname + "_a_dq"
+            new_inits += [numpy_helper.from_array(np.array(sc, np.float32), sn),
+                          numpy_helper.from_array(np.array(zp, np.int8), zn)]
+            nodes = [helper.make_node("QuantizeLinear", [aname, sn, zn], [qn], name=qn),
+                     helper.make_node("DequantizeLinear", [qn, sn, zn], [dn], name=dn)]
+            new_nodes_before.setdefault(k, []).extend(nodes)
+            done_a[aname] = dn
+        n.input[0] = done_a[aname]
+    nodes = []
+    for k, n in enumerate(g.node):
+        nodes.extend(new_nodes_before.get(k, []))
+        nodes.append(n)
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [t for t in g.initializer if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep + new_inits)
+    model.doc_string = "ECG-NAT (EcgEdge) int8 S8S8 QDQ, per-channel weights"
+    onnx.checker.check_model(model)
+    onnx.save(model, out_path)
+    return {"n_weight_tensors": len(done_w), "n_activation_qdq": len(done_a), "weight_bits": weight_bits}
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def run_onnx(path_or_runner, x, m, bs=32):
+    r = path_or_runner if isinstance(path_or_runner, Runner) else Runner(path_or_runner)
+    B, R = [], []
+    for i in range(0, len(x), bs):
+        b, rr = r.run({"ecg": x[i:i + bs], "lead_mask": m[i:i + bs]})
+        B.append(b)
+        R.append(rr)
+    return np.concatenate(B), np.concatenate(R)
+
+
+def onnx_predict(path):
+    r = Runner(path)
+    return lambda x, m: run_onnx(r, x, m)
+
+
+def write_reference(outdir: str, x, m, ids, fp32_out, int8_out, meta: dict):
+    """Raw little-endian float32 .bin files + reference.json describing shapes and order (C-order)."""
+    os.makedirs(outdir, exist_ok=True)
+    files = {}
+
+    def put(name, arr):
+        arr = np.ascontiguousarray(arr, dtype="<f4")
+        arr.tofile(os.path.join(outdir, name + ".bin"))
+        files[name] = {"file": name + ".bin", "shape": list(arr.shape), "dtype": "float32-le", "order": "C"}
+
+    put("ecg", x)
+    put("lead_mask", m)
+    put("beat_logits_fp32", fp32_out[0])
+    put("rhythm_logits_fp32", fp32_out[1])
+    put("beat_logits_int8", int8_out[0])
+    put("rhythm_logits_int8", int8_out[1])
+    doc = {"description": "Real conditioned windows with PyTorch fp32 outputs and int8 outputs of the QDQ graph "
+                          "(simulated in numpy exactly as written in ecg-nat-int8.onnx).",
+           "windows": ids, "tensors": files, **meta}
+    with open(os.path.join(outdir, "reference.json"), "w") as f:
+        json.dump(doc, f, indent=2)

@@ -1,0 +1,238 @@
+"""Hierarchical 1-D neighborhood-attention backbone (ECG-NAT-style) with beat, rhythm and MAE heads.
+
+Neighborhood attention is written with a constant gather index (index_select) so it exports to ONNX with plain
+ops: each query i attends to exactly k keys of its dilation group; at the edges the window shifts inward.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    in_leads: int = 8
+    win: int = 2500
+    stem_kernel: int = 12
+    stem_stride: int = 8           # token stride at 250 Hz (32 ms per fine token)
+    dims: tuple = (32, 48, 64)
+    heads: tuple = (2, 3, 4)
+    # per stage: list of (kernel, dilation)
+    layers: tuple = (((15, 1),), ((13, 1), (13, 4)), ((13, 1), (13, 6)))
+    mlp_ratio: tuple = (1.5, 1.5, 1.5)
+    fuse_dim: int = 32
+    n_beat: int = 5
+    n_rhythm: int = 4
+    rhythm_hidden: int = 64
+    proj_dim: int = 32
+
+    def tokens(self):
+        L = (self.win + 2 * self.stem_pad() - self.stem_kernel) // self.stem_stride + 1
+        return [L, L // 2, L // 4]
+
+    def stem_pad(self):
+        return (self.stem_kernel - self.stem_stride) // 2
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def na_index(L: int, k: int, d: int):
+    """Key index [L, k] and relative-position index [L, k] (0..2k-2) for 1-D neighborhood attention."""
+    idx = np.zeros((L, k), np.int64)
+    rel = np.zeros((L, k), np.int64)
+    for i in range(L):
+        g = i % d
+        Lg = len(range(g, L, d))
+        assert k <= Lg, f"kernel {k} x dilation {d} too large for {L} tokens"
+        p = i // d
+        st = min(max(p - k // 2, 0), Lg - k)
+        for j in range(k):
+            q = st + j
+            idx[i, j] = g + d * q
+            rel[i, j] = (q - p) + k - 1
+    return idx, rel
+
+
+class NeighborhoodAttention(nn.Module):
+    def __init__(self, dim, heads, L, k, d):
+        super().__init__()
+        self.h, self.dh, self.L, self.k, self.d = heads, dim // heads, L, k, d
+        self.scale = self.dh ** -0.5
+        idx, rel = na_index(L, k, d)
+        self.register_buffer("idx", torch.from_numpy(idx.reshape(-1)), persistent=False)
+        self.register_buffer("rel", torch.from_numpy(rel.reshape(-1)), persistent=False)
+        self.rpb = nn.Parameter(torch.zeros(heads, 2 * k - 1))
+        nn.init.trunc_normal_(self.rpb, std=0.02)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        B, L, C = x.shape[0], self.L, self.h * self.dh
+        qkv = self.qkv(x).reshape(B, L, 3, self.h, self.dh).permute(2, 0, 3, 1, 4)   # 3,B,H,L,dh
+        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
+        kg = torch.index_select(k, 2, self.idx).reshape(B, self.h, L, self.k, self.dh)
+        vg = torch.index_select(v, 2, self.idx).reshape(B, self.h, L, self.k, self.dh)
+        att = (q.unsqueeze(3) * kg).sum(-1)                                           # B,H,L,k
+        att = att + torch.index_select(self.rpb, 1, self.rel).reshape(self.h, L, self.k)
+        att = att.softmax(-1)
+        out = (att.unsqueeze(-1) * vg).sum(3)                                         # B,H,L,dh
+        out = out.transpose(1, 2).reshape(B, L, C)
+        return self.proj(out)
+
+    def macs(self):
+        C = self.h * self.dh
+        return 2 * self.k * C * self.L
+
+
+class Block(nn.Module):
+    def __init__(self, dim, heads, L, k, d, mlp_ratio):
+        super().__init__()
+        self.n1 = nn.LayerNorm(dim)
+        self.att = NeighborhoodAttention(dim, heads, L, k, d)
+        self.n2 = nn.LayerNorm(dim)
+        h = int(dim * mlp_ratio)
+        self.fc1, self.fc2 = nn.Linear(dim, h), nn.Linear(h, dim)
+
+    def forward(self, x):
+        x = x + self.att(self.n1(x))
+        return x + self.fc2(F.gelu(self.fc1(self.n2(x))))
+
+
+class Downsample(nn.Module):
+    """Token merging x2: concatenate neighbour pairs and project (a stride-2 conv written as reshape + Linear)."""
+
+    def __init__(self, dim, out):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.red = nn.Linear(2 * dim, out)
+
+    def forward(self, x):
+        B, L, C = x.shape[0], x.shape[1], x.shape[2]
+        return self.red(self.norm(x).reshape(B, L // 2, 2 * C))
+
+
+def upsample(x, f: int, L: int):
+    """Nearest repeat of tokens by integer factor f: [B, L/f, C] -> [B, L, C] (Unsqueeze/Expand/Reshape)."""
+    B, Lc, C = x.shape
+    return x.unsqueeze(2).expand(B, Lc, f, C).reshape(B, L, C)
+
+
+class EcgNat(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        D = cfg.dims
+        Ls = cfg.tokens()
+        self.stem = nn.Conv1d(cfg.in_leads, D[0], cfg.stem_kernel, cfg.stem_stride, cfg.stem_pad())
+        self.mask_emb = nn.Linear(cfg.in_leads, D[0])
+        self.stem_norm = nn.LayerNorm(D[0])
+        self.stages = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        for s in range(3):
+            self.stages.append(nn.Sequential(*[Block(D[s], cfg.heads[s], Ls[s], k, d, cfg.mlp_ratio[s])
+                                               for (k, d) in cfg.layers[s]]))
+            if s < 2:
+                self.downs.append(Downsample(D[s], D[s + 1]))
+        F_ = cfg.fuse_dim
+        self.f1, self.f2, self.f3 = nn.Linear(D[0], F_), nn.Linear(D[1], F_), nn.Linear(D[2], F_)
+        self.fnorm = nn.LayerNorm(F_)
+        self.beat_fc = nn.Linear(F_, F_)
+        self.beat_out = nn.Linear(F_, cfg.n_beat)
+        self.rnorm = nn.LayerNorm(D[2])
+        self.r_fc = nn.Linear(2 * D[2], cfg.rhythm_hidden)
+        self.r_out = nn.Linear(cfg.rhythm_hidden, cfg.n_rhythm)
+        # training-only heads
+        self.mae_dec = nn.Sequential(nn.Linear(F_, 64), nn.GELU(), nn.Linear(64, cfg.in_leads * cfg.stem_stride))
+        self.beat_proj = nn.Sequential(nn.Linear(F_, F_), nn.GELU(), nn.Linear(F_, cfg.proj_dim))
+        self.rhy_proj = nn.Sequential(nn.Linear(cfg.rhythm_hidden, 64), nn.GELU(), nn.Linear(64, cfg.proj_dim))
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+
+    def features(self, ecg, lead_mask):
+        x = ecg * lead_mask.unsqueeze(-1)
+        t = self.stem(x).transpose(1, 2) + self.mask_emb(lead_mask).unsqueeze(1)
+        t = self.stem_norm(t)
+        L = self.cfg.tokens()
+        f1 = self.stages[0](t)
+        f2 = self.stages[1](self.downs[0](f1))
+        f3 = self.stages[2](self.downs[1](f2))
+        fused = self.fnorm(self.f1(f1) + upsample(self.f2(f2), 2, L[0]) + upsample(self.f3(f3), 4, L[0]))
+        return fused, f3
+
+    def beat_hidden(self, fused):
+        return F.gelu(self.beat_fc(fused))
+
+    def rhythm_hidden(self, f3):
+        z = self.rnorm(f3)
+        return F.gelu(self.r_fc(torch.cat([z.mean(1), z.amax(1)], dim=-1)))
+
+    def forward(self, ecg, lead_mask):
+        fused, f3 = self.features(ecg, lead_mask)
+        bh = self.beat_hidden(fused)
+        rh = self.rhythm_hidden(f3)
+        return self.beat_out(bh), self.r_out(rh)
+
+    def forward_train(self, ecg, lead_mask):
+        fused, f3 = self.features(ecg, lead_mask)
+        bh = self.beat_hidden(fused)
+        rh = self.rhythm_hidden(f3)
+        return self.beat_out(bh), self.r_out(rh), bh, rh
+
+    def mae(self, ecg, lead_mask):
+        fused, _ = self.features(ecg, lead_mask)
+        B, L, _ = fused.shape
+        y = self.mae_dec(fused).reshape(B, L, self.cfg.in_leads, self.cfg.stem_stride)
+        return y.permute(0, 2, 1, 3).reshape(B, self.cfg.in_leads, L * self.cfg.stem_stride)
+
+
+class ExportWrapper(nn.Module):
+    def __init__(self, m: EcgNat):
+        super().__init__()
+        self.m = m
+
+    def forward(self, ecg, lead_mask):
+        return self.m(ecg, lead_mask)
+
+
+def count_params(m: nn.Module, exported_only=True) -> int:
+    skip = ("mae_dec", "beat_proj", "rhy_proj")
+    return sum(p.numel() for n, p in m.named_parameters() if not (exported_only and n.startswith(skip)))
+
+
+def count_macs(m: EcgNat) -> int:
+    """Multiply-accumulates of one inference (one window) through the exported path."""
+    macs = [0]
+    hooks = []
+
+    def lin(mod, inp, out):
+        macs[0] += out.numel() * mod.in_features
+
+    def conv(mod, inp, out):
+        macs[0] += out.numel() * mod.in_channels * mod.kernel_size[0] // mod.groups
+
+    for n, mod in m.named_modules():
+        if n.startswith(("mae_dec", "beat_proj", "rhy_proj")):
+            continue
+        if isinstance(mod, nn.Linear):
+            hooks.append(mod.register_forward_hook(lin))
+        elif isinstance(mod, nn.Conv1d):
+            hooks.append(mod.register_forward_hook(conv))
+        elif isinstance(mod, NeighborhoodAttention):
+            macs[0] += mod.macs()
+    with torch.no_grad():
+        m.eval()
+        m(torch.zeros(1, m.cfg.in_leads, m.cfg.win), torch.ones(1, m.cfg.in_leads))
+    for h in hooks:
+        h.remove()
+    return int(macs[0])

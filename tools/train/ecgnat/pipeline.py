@@ -1,0 +1,501 @@
+"""End-to-end pipeline: build -> pretrain -> final fine-tune -> export/int8/validate/reference -> CV -> model card.
+
+Every stage writes its result into the work dir and is skipped when re-run (resumable). Run via tools/train/train.sh.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+import zlib
+
+import numpy as np
+import torch
+
+from . import __version__
+from . import data as D
+from . import evaluate as E
+from . import export as X
+from . import signal as S
+from . import train as T
+from .model import EcgNat, ModelConfig, count_macs, count_params
+
+FULL = dict(
+    name="full", pretrain_steps=5000, pretrain_bs=32, pretrain_lr=1e-3, mask_ratio=0.7, probe_n=128, eval_every=250,
+    ft_steps=1000, ft_bs=32, ft_lr=7e-4, lam_supcon=0.5, fracs=[1.0, 0.01, 0.1], frac_steps={1.0: 1.0, 0.1: 0.5, 0.01: 0.25},
+    folds=list(range(5)), n_noise_eval=100, calib_n=256, agree_n=512, n_ref=16, max_len=None, int8_cv=True,
+)
+SMOKE = dict(
+    name="smoke", pretrain_steps=12, pretrain_bs=8, pretrain_lr=1e-3, mask_ratio=0.7, probe_n=8, eval_every=4,
+    ft_steps=8, ft_bs=8, ft_lr=7e-4, lam_supcon=0.5, fracs=[1.0, 0.01, 0.1], frac_steps={1.0: 1.0, 0.1: 0.5, 0.01: 0.5},
+    folds=[0, 1], n_noise_eval=8, calib_n=16, agree_n=16, n_ref=4, max_len=250 * 90, int8_cv=True,
+    subset=dict(ds1=[[101, 106, 201], [119, 208, 209]], paced=[102], nst=[], noise=["bw", "ma"], cpsc=4, ptbxl=16,
+                cinc=6, ludb=8),
+)
+PRETRAIN_GROUPS = {"ds1": 0.35, "paced": 0.07, "nst": 0.08, "cpsc": 0.15, "ptbxl": 0.15, "ludb": 0.1, "cinc": 0.1}
+FINETUNE_GROUPS = {"ds1": 0.72, "paced": 0.06, "cpsc": 0.1, "ptbxl": 0.06, "ludb": 0.03, "cinc": 0.03}
+
+
+class Ctx:
+    def __init__(self, args, cfg):
+        self.args, self.cfg = args, cfg
+        self.work = args.work
+        os.makedirs(os.path.join(self.work, "results"), exist_ok=True)
+        os.makedirs(os.path.join(self.work, "ckpt"), exist_ok=True)
+        self.logf = open(os.path.join(self.work, "pipeline.log"), "a")
+        self.t0 = time.time()
+        self.state_path = os.path.join(self.work, "results", "timing.json")
+        self.state = json.load(open(self.state_path)) if os.path.exists(self.state_path) else {"stages": {}}
+
+    def log(self, msg):
+        line = f"{time.strftime('%H:%M:%S')} {msg}"
+        print(line, flush=True)
+        self.logf.write(line + "\n")
+        self.logf.flush()
+
+    def rpath(self, name):
+        return os.path.join(self.work, "results", name)
+
+    def have(self, name):
+        return os.path.exists(self.rpath(name))
+
+    def save(self, name, obj):
+        tmp = self.rpath(name) + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=1, default=_jsonable)
+        os.replace(tmp, self.rpath(name))
+
+    def load(self, name):
+        with open(self.rpath(name)) as f:
+            return json.load(f)
+
+    def stage_done(self, name, t_start):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        st = self.state["stages"].get(name, {"wall_s": 0.0})
+        st["wall_s"] = st.get("wall_s", 0.0) + (time.time() - t_start)
+        st["peak_rss_mb"] = max(st.get("peak_rss_mb", 0.0), peak)
+        self.state["stages"][name] = st
+        self.state["peak_rss_mb"] = max(self.state.get("peak_rss_mb", 0.0), peak)
+        self.state["total_wall_s"] = sum(v["wall_s"] for v in self.state["stages"].values())
+        with open(self.state_path, "w") as f:
+            json.dump(self.state, f, indent=1)
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o))
+
+
+def seed_all(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2 ** 32))
+
+
+def run_seed(base, *parts):
+    return (base * 1000003 + zlib.crc32("/".join(map(str, parts)).encode())) % (2 ** 31)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def select_specs(cfg, all_specs):
+    if "subset" not in cfg:
+        return all_specs, None
+    sub = cfg["subset"]
+    ds1 = {str(r): k for k, fold in enumerate(sub["ds1"]) for r in fold}
+    out, cnt = [], {}
+    for s in all_specs:
+        if s.dataset == "mitdb":
+            if s.record in ds1:
+                s.fold = ds1[s.record]
+                out.append(s)
+            elif int(s.record) in sub["paced"]:
+                out.append(s)
+        elif s.group == "nst":
+            if s.record in sub["nst"]:
+                out.append(s)
+        elif s.group == "noise":
+            if s.record in sub["noise"]:
+                out.append(s)
+        else:
+            c = cnt.get(s.group, 0)
+            if c < sub.get(s.group, 0):
+                s.fold = c % len(sub["ds1"])
+                out.append(s)
+                cnt[s.group] = c + 1
+    return out, len(sub["ds1"])
+
+
+def stage_build(ctx):
+    t = time.time()
+    specs = D.catalogue(ctx.args.data)
+    specs, nf = select_specs(ctx.cfg, specs)
+    if ctx.cfg["name"] == "full":
+        # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
+        pass
+    cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
+    recs = D.load_records(cache, specs, ctx.cfg["max_len"])
+    ctx.n_folds = nf or D.N_FOLDS
+    ctx.recs = recs
+    ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
+    ctx.bank_train = D.NoiseBank(ctx.byname, "train")
+    ctx.bank_eval = D.NoiseBank(ctx.byname, "eval")
+    summary = {"n_records": len(recs), "cache": cache, "by_group": {}}
+    for r in recs:
+        g = summary["by_group"].setdefault(r.spec.group, {"records": 0, "hours": 0.0, "beats": [0] * 5,
+                                                         "windows_10s": 0, "rhythm_af_records": 0})
+        g["records"] += 1
+        g["hours"] += r.n / D.FS / 3600
+        g["windows_10s"] += len(r.grid_starts())
+        for c in range(5):
+            g["beats"][c] += int(np.sum(r.beat_cls == c))
+        g["rhythm_af_records"] += int(np.any(r.rhy_cls == D.R_AF))
+    summary["noise_sources"] = ctx.bank_train.names
+    if not ctx.have("data.json"):
+        ds1 = [r for r in recs if r.spec.group == "ds1"]
+        summary["ds1_folds"] = {str(k): [r.spec.record for r in ds1 if r.spec.fold == k] for k in range(ctx.n_folds)}
+        summary["ds1_per_record"] = {r.spec.record: {"fold": r.spec.fold, "beats": [int(np.sum(r.beat_cls == c)) for c in range(5)],
+                                                     "af_windows": int(sum(r.window_rhythm(int(s), False) == D.R_AF for s in r.grid_starts())),
+                                                     "vt_windows": int(sum(r.window_rhythm(int(s), False) == D.R_VT for s in r.grid_starts())),
+                                                     "leads": [D.LEADS[c] for c in r.chans]} for r in ds1}
+        summary["qrs_group_delay_samples_250hz"] = {"50": S.qrs_group_delay_samples(50.0), "60": S.qrs_group_delay_samples(60.0)}
+        ctx.save("data.json", summary)
+    ctx.log(f"[build] {len(recs)} records loaded; noise sources {ctx.bank_train.names}")
+    ctx.stage_done("build", t)
+
+
+def pools(ctx, fold):
+    """(train records, test records) for a fold; fold None = final model (all labelled records)."""
+    lab = [r for r in ctx.recs if r.spec.group in FINETUNE_GROUPS]
+    if fold is None:
+        return lab, []
+    tr = [r for r in lab if r.spec.fold != fold]
+    te = [r for r in lab if r.spec.fold == fold]
+    return tr, te
+
+
+def new_model(ctx):
+    return EcgNat(ModelConfig())
+
+
+def stage_pretrain(ctx):
+    ck = os.path.join(ctx.work, "ckpt", "pretrained.pt")
+    if os.path.exists(ck) and ctx.have("pretrain.json"):
+        ctx.log("[pretrain] cached")
+        return
+    t = time.time()
+    cfg = ctx.cfg
+    seed = run_seed(ctx.args.seed, "pretrain")
+    seed_all(seed)
+    pool = [r for r in ctx.recs if r.spec.group in PRETRAIN_GROUPS]
+    smp = D.Sampler(pool, np.random.default_rng(seed), balance=False, noise=ctx.bank_train, aug=True,
+                    p_noise_class=0.0, p_mild=0.2, group_w=PRETRAIN_GROUPS)
+    # fixed probe batch (from the same pool; labels unused) for a smooth reconstruction curve
+    prng = np.random.default_rng(seed + 7)
+    pb = D.Sampler(pool, prng, balance=False, aug=False, group_w=PRETRAIN_GROUPS).batch(cfg["probe_n"], 0)
+    pmask = T.make_mask(prng, pb.m, cfg["mask_ratio"])
+    probe = (torch.from_numpy(pb.x), torch.from_numpy(pb.m), torch.from_numpy(pmask))
+    model = new_model(ctx)
+    ctx.log(f"[pretrain] {len(pool)} records, {smp.n_windows()} candidate windows, {cfg['pretrain_steps']} steps")
+    curve = T.pretrain(model, smp, cfg["pretrain_steps"], cfg["pretrain_bs"], cfg["pretrain_lr"], cfg["mask_ratio"],
+                       seed, ctx.log, probe, cfg["eval_every"])
+    torch.save(model.state_dict(), ck)
+    ctx.save("pretrain.json", {"curve": curve, "steps": cfg["pretrain_steps"], "batch": cfg["pretrain_bs"],
+                               "lr": cfg["pretrain_lr"], "mask_ratio": cfg["mask_ratio"], "patch_samples": T.PATCH,
+                               "n_records": len(pool), "wall_s": time.time() - t,
+                               "groups": {g: sum(r.spec.group == g for r in pool) for g in PRETRAIN_GROUPS}})
+    ctx.stage_done("pretrain", t)
+
+
+def _weights(smp, n=30):
+    bc, rc = np.zeros(5), np.zeros(len(D.RHYTHM_CLASSES))
+    for _ in range(n):
+        b = smp.batch(32)
+        bc += np.bincount(b.bc, minlength=5)
+        rc += np.bincount(b.rh[b.rh >= 0], minlength=len(D.RHYTHM_CLASSES))
+    # restore the sampler RNG stream position independence: weights only depend on the seed
+    return T.class_weights(bc), T.class_weights(rc)
+
+
+def finetune_run(ctx, fold, frac, init, tag):
+    """Fine-tune one model; returns (model, info)."""
+    cfg = ctx.cfg
+    seed = run_seed(ctx.args.seed, "ft", fold, frac, init)
+    seed_all(seed)
+    tr, _ = pools(ctx, fold)
+    rng = np.random.default_rng(seed)
+    smp = D.Sampler(tr, rng, balance=True, label_frac=frac, noise=ctx.bank_train, aug=True,
+                    group_w=FINETUNE_GROUPS)
+    bw, rw = _weights(D.Sampler(tr, np.random.default_rng(seed + 1), balance=True, label_frac=frac,
+                                noise=ctx.bank_train, aug=True, group_w=FINETUNE_GROUPS))
+    model = new_model(ctx)
+    if init == "pretrained":
+        sd = torch.load(os.path.join(ctx.work, "ckpt", "pretrained.pt"))
+        model.load_state_dict(sd)
+    steps = max(2, int(round(cfg["ft_steps"] * cfg["frac_steps"][frac])))
+    ctx.log(f"[{tag}] train records {len(tr)}, labelled windows {smp.n_windows()}, steps {steps}, "
+            f"beat w {np.round(bw, 2).tolist()}, rhythm w {np.round(rw, 2).tolist()}")
+    t = time.time()
+    T.finetune(model, smp, steps, cfg["ft_bs"], cfg["ft_lr"], bw, rw, seed, ctx.log, tag, cfg["lam_supcon"])
+    return model, {"steps": steps, "labelled_windows": smp.n_windows(), "beat_weights": bw, "rhythm_weights": rw,
+                   "train_records": len(tr), "wall_s": time.time() - t}
+
+
+def _real_windows(recs, n, rng, mitdb_share=0.6):
+    """n real windows (grid positions) drawn from records, MIT-BIH-heavy; returns x, m, ids."""
+    mit = [(r, int(s)) for r in recs if r.spec.dataset == "mitdb" for s in r.grid_starts()]
+    oth = [(r, int(s)) for r in recs if r.spec.dataset != "mitdb" and r.spec.group != "noise" for s in r.grid_starts()]
+    k = min(len(mit), int(n * mitdb_share)) if oth else min(len(mit), n)
+    pick = [mit[i] for i in rng.choice(len(mit), size=k, replace=False)] if k else []
+    if oth:
+        pick += [oth[i] for i in rng.choice(len(oth), size=min(len(oth), n - k), replace=False)]
+    xs, ms = zip(*(r.window(s) for r, s in pick))
+    ids = [f"{r.spec.dataset}/{r.spec.record}@{s}" for r, s in pick]
+    return np.stack(xs), np.stack(ms), ids, pick
+
+
+def export_model(ctx, model, outdir, calib_recs, tag):
+    """fp32 + int8 ONNX for a model; returns paths and quantisation info."""
+    os.makedirs(outdir, exist_ok=True)
+    fp = os.path.join(outdir, "ecg-nat-fp32.onnx")
+    q8 = os.path.join(outdir, "ecg-nat-int8.onnx")
+    X.export_fp32(model, fp)
+    rng = np.random.default_rng(run_seed(ctx.args.seed, "calib", tag))
+    cx, cm, _, _ = _real_windows(calib_recs, ctx.cfg["calib_n"], rng)
+    ranges = X.calibrate(fp, cx, cm)
+    qi = X.quantize_qdq(fp, q8, ranges)
+    qi["calibration_windows"] = len(cx)
+    return fp, q8, qi
+
+
+def stage_final(ctx):
+    out = ctx.args.out
+    ck = os.path.join(ctx.work, "ckpt", "final.pt")
+    if not os.path.exists(ck):
+        t = time.time()
+        model, info = finetune_run(ctx, None, 1.0, "pretrained", "final")
+        torch.save(model.state_dict(), ck)
+        ctx.save("final_train.json", info)
+        ctx.stage_done("finetune_final", t)
+    if ctx.have("export.json"):
+        ctx.log("[export] cached")
+        return
+    t = time.time()
+    model = new_model(ctx)
+    model.load_state_dict(torch.load(ck))
+    model.eval()
+    lab, _ = pools(ctx, None)
+    fp, q8, qi = export_model(ctx, model, out, lab, "final")
+    ctx.log(f"[export] wrote {fp} and {q8}")
+    # validation 1: fp32 ONNX (numpy executor) vs PyTorch, and int8 vs fp32 agreement on real windows (not calibration)
+    rng = np.random.default_rng(run_seed(ctx.args.seed, "agree"))
+    vx, vm, vids, vpick = _real_windows(lab, ctx.cfg["agree_n"], rng)
+    tb, tr = E.torch_predict(model)(vx, vm)
+    ob, orr = X.run_onnx(fp, vx, vm)
+    qb, qr = X.run_onnx(q8, vx, vm)
+    T1 = model.cfg.tokens()[0]
+    # beats at annotated positions inside the windows
+    bi, bt = [], []
+    for i, (r, s) in enumerate(vpick):
+        pos, _ = r.beats_in(s, 0)
+        bi += [i] * len(pos)
+        bt += list(np.minimum(pos // model.cfg.stem_stride, T1 - 1))
+    bi, bt = np.array(bi, int), np.array(bt, int)
+    val = {
+        "n_windows": len(vx), "n_beats": int(len(bi)),
+        "fp32_onnx_vs_torch_max_abs_beat": float(np.abs(ob - tb).max()),
+        "fp32_onnx_vs_torch_max_abs_rhythm": float(np.abs(orr - tr).max()),
+        "int8_vs_fp32_beat_argmax_agreement_at_beats": 100.0 * float(np.mean(qb[bi, bt].argmax(-1) == tb[bi, bt].argmax(-1))) if len(bi) else None,
+        "int8_vs_fp32_token_argmax_agreement_all_tokens": 100.0 * float(np.mean(qb.argmax(-1) == tb.argmax(-1))),
+        "int8_vs_fp32_window_argmax_agreement": 100.0 * float(np.mean(qr.argmax(-1) == tr.argmax(-1))),
+        "int8_vs_fp32_max_abs_beat_logit": float(np.abs(qb - tb).max()),
+    }
+    ctx.log(f"[validate] {json.dumps(val)}")
+    write_refs(ctx, model, vx, vm, vids, vpick, q8)
+    info = {"fp32": {"path": os.path.basename(fp), "sha256": X.sha256(fp), "bytes": os.path.getsize(fp)},
+            "int8": {"path": os.path.basename(q8), "sha256": X.sha256(q8), "bytes": os.path.getsize(q8), **qi},
+            "validation": val, "macs_per_window": count_macs(model), "params": count_params(model),
+            "model_config": model.cfg.to_dict(), "tokens": model.cfg.tokens()}
+    ctx.save("export.json", info)
+    write_manifest(ctx, info)
+    ctx.stage_done("export_validate", t)
+
+
+def write_refs(ctx, model, vx, vm, vids, vpick, q8):
+    """Reference vectors: a fixed set of real windows — the most beat-class-diverse ones plus a quarter with all
+    8 leads present (12-lead datasets) so the C# test also covers multi-lead input."""
+    ref_n = ctx.cfg["n_ref"]
+    div = lambda i: -len(set(vpick[i][0].beats_in(vpick[i][1], 0)[1].tolist()))
+    multi = sorted([i for i in range(len(vpick)) if vm[i].sum() >= 8], key=lambda i: vids[i])[: ref_n // 4]
+    rest = sorted([i for i in range(len(vpick)) if i not in multi], key=lambda i: (div(i), vids[i]))
+    sel = sorted(multi + rest[: ref_n - len(multi)])
+    rx, rm = vx[sel], vm[sel]
+    X.write_reference(os.path.join(ctx.args.out, "reference"), rx, rm, [vids[i] for i in sel],
+                      E.torch_predict(model)(rx, rm), X.run_onnx(q8, rx, rm),
+                      {"tolerance_fp32_abs": 1e-3, "tolerance_int8_abs": 5e-2, "int8_min_argmax_agreement": 0.99,
+                       "input_names": X.IN_NAMES, "output_names": X.OUT_NAMES})
+
+
+def stage_reference(ctx):
+    """Rewrite models/reference/ for the existing final model and ONNX files (same deterministic windows)."""
+    model = new_model(ctx)
+    model.load_state_dict(torch.load(os.path.join(ctx.work, "ckpt", "final.pt")))
+    model.eval()
+    lab, _ = pools(ctx, None)
+    rng = np.random.default_rng(run_seed(ctx.args.seed, "agree"))
+    vx, vm, vids, vpick = _real_windows(lab, ctx.cfg["agree_n"], rng)
+    write_refs(ctx, model, vx, vm, vids, vpick, os.path.join(ctx.args.out, "ecg-nat-int8.onnx"))
+
+
+def write_manifest(ctx, info):
+    cfg = ModelConfig()
+    man = {
+        "name": "ecg-nat", "version": f"{__version__}+{ctx.cfg['name']}-seed{ctx.args.seed}",
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "opset": X.OPSET,
+        "inputs": [{"name": "ecg", "shape": ["batch", 8, cfg.win], "dtype": "float32", "units": "mV"},
+                   {"name": "lead_mask", "shape": ["batch", 8], "dtype": "float32", "values": "1 present, 0 absent"}],
+        "outputs": [{"name": "beat_logits", "shape": ["batch", cfg.tokens()[0], len(D.BEAT_CLASSES)],
+                     "classes": D.BEAT_CLASSES},
+                    {"name": "rhythm_logits", "shape": ["batch", len(D.RHYTHM_CLASSES)], "classes": D.RHYTHM_CLASSES}],
+        "beat_classes": D.BEAT_CLASSES, "rhythm_classes": D.RHYTHM_CLASSES,
+        "sample_rate_hz": S.FS_MODEL, "conditioning_rate_hz": S.FS_COND, "decimation": S.DECIM,
+        "window_samples": D.WIN, "hop_samples": D.HOP, "window_s": D.WIN / S.FS_MODEL, "hop_s": D.HOP / S.FS_MODEL,
+        "channel_order": D.LEADS,
+        "lead_mapping_notes": "MIT-BIH MLII->II, V1/V2/V4/V5->own channel; absent leads are 0 with lead_mask 0",
+        "normalisation": "none inside or outside the graph: input is the conditioned signal in millivolts "
+                         "(microvolts/1000); absent leads are zero",
+        "signal_chain": {"resample": "scipy.signal.resample_poly(x, up, down), default Kaiser window, up/down = reduced 500/fs",
+                         "filter": "sosfilt, zi = sosfilt_zi(sos) * x[0]; sos = [butter(2,0.5,hp), tf2sos(iirnotch(mains,30)), butter(4,40,lp)] at 500 Hz",
+                         "mains_hz": {"mitdb": 60, "nstdb": 60, "cinc2021 E* (Georgia, US)": 60, "other": 50},
+                         "mains_note": "per-dataset training parameter; the device uses its local mains frequency", "decimate": "x[::2]"},
+        "token_stride": cfg.stem_stride, "fine_tokens": cfg.tokens()[0],
+        "beat_query": "token = min(floor(r_peak_index_in_window_at_250Hz / token_stride), fine_tokens - 1)",
+        "beat_assignment": "each beat is classified in the window whose centre is nearest (most central); with hop 5 s "
+                           "this is the window where it lies in the central 5 s (first/last windows of a record also "
+                           "own the edges)",
+        "decision": "argmax of logits (softmax for confidence)",
+        "thresholds": {"rhythm_noise_suppresses_alarms": True, "min_prob_alarm": 0.5, "beat_min_prob": 0.0},
+        "files": {"fp32": info["fp32"], "int8": {k: info["int8"][k] for k in ("path", "sha256", "bytes")}},
+        "quantization": {"scheme": "QDQ S8S8", "weights": f"int{info['int8']['weight_bits']} symmetric per-channel",
+                         "activations": "int8 asymmetric per-tensor, min/max on real windows",
+                         "calibration_windows": info["int8"]["calibration_windows"],
+                         "fp32_layers": "stem Conv activation input (weights still int8)"},
+        "macs_per_window": info["macs_per_window"], "params": info["params"],
+        "training_data": ["MIT-BIH Arrhythmia DS1 + paced (ODC-By 1.0)", "MIT-BIH NSTDB bw/ma/118e* (ODC-By 1.0)",
+                          "CPSC 2021 sample (CC BY 4.0)", "PTB-XL 1.0.3 ecg_id 1-500 (CC BY 4.0)",
+                          "PhysioNet/CinC 2021 sample (CC BY 4.0)", "LUDB 1.0.1 (ODC-By 1.0)"],
+        "reference_vectors": "reference/reference.json",
+        "model_card": "MODEL_CARD.md",
+    }
+    with open(os.path.join(ctx.args.out, "ecg-nat.manifest.json"), "w") as f:
+        json.dump(man, f, indent=2)
+
+
+def cv_runs(ctx):
+    cfg = ctx.cfg
+    order = [(1.0, "pretrained")]
+    for fr in cfg["fracs"]:
+        if fr < 1.0:
+            order += [(fr, "pretrained"), (fr, "scratch")]
+    order += [(1.0, "scratch")]
+    return order
+
+
+def stage_cv(ctx, which):
+    cfg = ctx.cfg
+    for frac, init in which:
+        for fold in cfg["folds"]:
+            name = f"cv_{init}_{frac:g}_fold{fold}.json"
+            if ctx.have(name):
+                continue
+            t = time.time()
+            tag = f"cv {init} {frac:g} fold {fold}"
+            model, info = finetune_run(ctx, fold, frac, init, tag)
+            _, te = pools(ctx, fold)
+            t1 = time.time()
+            met, res, nr = E.evaluate(te, E.torch_predict(model), ctx.bank_eval, cfg["n_noise_eval"],
+                                      run_seed(ctx.args.seed, "noise", fold))
+            info.update(metrics=met, eval_wall_s=time.time() - t1, test_records=[r.spec.record for r in te if r.spec.dataset == "mitdb"],
+                        fold=fold, frac=frac, init=init)
+            if cfg["int8_cv"] and frac == 1.0 and init == "pretrained":
+                tr, _ = pools(ctx, fold)
+                d = os.path.join(ctx.work, "cv_onnx", f"fold{fold}")
+                fp, q8, qi = export_model(ctx, model, d, tr, f"fold{fold}")
+                t2 = time.time()
+                met8, res8, nr8 = E.evaluate(te, X.onnx_predict(q8), ctx.bank_eval, cfg["n_noise_eval"],
+                                             run_seed(ctx.args.seed, "noise", fold))
+                agree_b = np.concatenate([a["beat_pred"] == b["beat_pred"] for a, b in zip(res, res8) if "beat_pred" in a])
+                agree_w = np.concatenate([a["rhy_pred"] == b["rhy_pred"] for a, b in zip(res, res8)])
+                info.update(metrics_int8=met8, int8_beat_agreement=100.0 * float(agree_b.mean()),
+                            int8_window_agreement=100.0 * float(agree_w.mean()), int8_eval_wall_s=time.time() - t2)
+            ctx.save(name, info)
+            m = info["metrics"]
+            ctx.log(f"[{tag}] VEB Se {m.get('VEB_se', float('nan')):.1f} +P {m.get('VEB_pp', float('nan')):.1f} | "
+                    f"SVEB Se {m.get('SVEB_se', float('nan')):.1f} +P {m.get('SVEB_pp', float('nan')):.1f} | "
+                    f"acc {m.get('accuracy', float('nan')):.1f}")
+            ctx.stage_done(f"cv_{init}_{frac:g}", t)
+            from . import card
+            card.write_card(ctx)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--work", default=None)
+    ap.add_argument("--cache", default=None)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--stages", default="build,pretrain,final,cv100,card,cvlow,card")
+    args = ap.parse_args(argv)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))       # tools/train
+    repo = os.path.dirname(os.path.dirname(here))
+    args.data = args.data or os.path.join(os.path.dirname(repo), "shared", "data")
+    args.out = os.path.abspath(args.out or os.path.join(repo, "models"))
+    args.cache = args.cache or os.path.join(here, "cache")
+    args.work = args.work or os.path.join(here, "runs", "smoke" if args.smoke else "full")
+    cfg = SMOKE if args.smoke else FULL
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    ctx = Ctx(args, cfg)
+    ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
+            f"python {platform.python_version()} torch {torch.__version__}")
+    m = EcgNat(ModelConfig())
+    ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
+    from . import card
+    for st in args.stages.split(","):
+        if st == "build":
+            stage_build(ctx)
+        elif st == "pretrain":
+            stage_pretrain(ctx)
+        elif st == "final":
+            stage_final(ctx)
+        elif st == "manifest":
+            write_manifest(ctx, ctx.load("export.json"))
+        elif st == "reference":
+            stage_reference(ctx)
+        elif st == "cv100":
+            stage_cv(ctx, cv_runs(ctx)[:1])
+        elif st == "cvlow":
+            stage_cv(ctx, cv_runs(ctx)[1:])
+        elif st == "card":
+            t = time.time()
+            card.write_card(ctx)
+            ctx.stage_done("card", t)
+            ctx.log(f"[card] wrote {os.path.join(args.out, 'MODEL_CARD.md')}")
+        else:
+            raise SystemExit(f"unknown stage {st}")
+    ctx.log(f"[pipeline] done in {time.time() - ctx.t0:.0f}s; peak RSS {ctx.state.get('peak_rss_mb', 0):.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
