@@ -38,7 +38,7 @@ public sealed class ReplaySource : ISampleSource
     {
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
-        _header = WfdbHeader.Parse(ResolveHeader(options.Record));
+        _header = WfdbHeader.Parse(WfdbRecordPath.ToHeaderPath(options.Record));
         if (_header.Signals.Count == 0) throw new WfdbFormatException(options.Record, null, "record has no signals");
         _map = LeadMapping.Map(_header, options.Leads);
         RecordRateHz = _header.SamplingFrequency;
@@ -204,12 +204,6 @@ public sealed class ReplaySource : ISampleSource
         var lo = Math.Abs(spec.ToMicrovolts((int)Math.Clamp(spec.AdcZero - half + 1, int.MinValue + 1, int.MaxValue)));
         var fs = Math.Min(hi, lo);
         return float.IsFinite(fs) && fs > 0 ? fs : float.NaN;
-    }
-
-    private static string ResolveHeader(string record)
-    {
-        if (string.IsNullOrWhiteSpace(record)) throw new ArgumentException("No record given.");
-        return record.EndsWith(".hea", StringComparison.OrdinalIgnoreCase) ? record : record + ".hea";
     }
 
     public ValueTask DisposeAsync()

@@ -70,7 +70,7 @@ public static class EvalVerb
         var progress = new ProgressReporter(records.Count, interactive);
         await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, async (rec, ct) =>
         {
-            var annPath = Path.Combine(db, rec + "." + annotator);
+            var annPath = WfdbRecordPath.AnnotationPath(db, rec, annotator);
             if (!File.Exists(annPath))
             {
                 if (explicitRecords is not null) errors[rec] = $"no reference annotations '{annPath}'";
@@ -152,14 +152,9 @@ public static class EvalVerb
         return new RecordResult(name, counts, duration, leadNames, detected.Length, from);
     }
 
-    private static List<string> ListRecords(string db)
-    {
-        var recordsFile = Path.Combine(db, "RECORDS");
-        IEnumerable<string> names = File.Exists(recordsFile)
-            ? File.ReadAllLines(recordsFile).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
-            : Directory.EnumerateFiles(db, "*.hea").Select(Path.GetFileNameWithoutExtension).OfType<string>();
-        return names.Where(n => File.Exists(Path.Combine(db, n + ".hea"))).Distinct().Order(StringComparer.Ordinal).ToList();
-    }
+    private static List<string> ListRecords(string db) =>
+        WfdbRecordPath.ListRecords(db).Where(n => File.Exists(WfdbRecordPath.ToHeaderPath(Path.Combine(db, n))))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
 
     private static void PrintTable(TextWriter w, List<RecordResult> rows, DetectionCounts gross, double from)
     {
