@@ -120,6 +120,18 @@ public sealed partial class PipelineWorker(
             LogBadInput(e.Message);
             outcome.ExitCode = 1;
         }
+        catch (ArgumentException e)
+        {
+            // e.g. a --leads assignment that does not fit the record: a configuration error.
+            LogBadConfiguration(e.Message);
+            outcome.ExitCode = 2;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Anything else is a defect: stop with a failure code so a supervisor (systemd) restarts the worker.
+            LogCrash(e);
+            outcome.ExitCode = 1;
+        }
         finally
         {
             lifetime.StopApplication();
@@ -137,6 +149,12 @@ public sealed partial class PipelineWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Source ended after {Seconds:F1} s of signal, {Beats} beats")]
     private partial void LogEnd(double seconds, long beats);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Pipeline failed")]
+    private partial void LogCrash(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Invalid configuration: {Reason}")]
+    private partial void LogBadConfiguration(string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Input rejected: {Reason}")]
     private partial void LogBadInput(string reason);

@@ -19,6 +19,7 @@ public class RunTests
         Assert.Equal(2, await RunVerb.RunAsync(["--mains", "55"]));
         Assert.Equal(2, await RunVerb.RunAsync(["--Pipeline:BlockFrames=0"]));
         Assert.Equal(2, await RunVerb.RunAsync(["--record", ""]));
+        Assert.Equal(2, await RunVerb.RunAsync(["--leads", "II,II", "--realtime", "false"]));
     }
 
     [Fact]
