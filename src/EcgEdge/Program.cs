@@ -17,6 +17,7 @@ public static class Program
           eval    score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57).
                   --db DIR [--records a,b,...] [--leads II,V1] [--json FILE] [--annotations-out DIR]
                   [--annotator atr] [--from SECONDS] [--mains HZ] [--source replay|emulator] [--ads-rate SPS]
+                  [--Section:Key=value ...] (e.g. --ads-rate 8000 --Ads1298:SpiClockHz=4096000)
           selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator,
                   plus --Section:Key=value overrides (e.g. --Ads1298:SpiBus=1).
           bench   time the pipeline on a real record: real-time factor (1 thread, all cores), µs per signal-second per

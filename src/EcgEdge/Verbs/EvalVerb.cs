@@ -23,13 +23,15 @@ public static class EvalVerb
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var a = new ArgReader(args, ValueOptions, ["--quiet"]);
+        // "--Section:Key=value" arguments override configuration (as for run); the rest are eval's own options.
+        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
+        var a = new ArgReader(args.Except(configArgs).ToArray(), ValueOptions, ["--quiet"]);
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
         var annotator = a.Get("--annotator") ?? "atr";
         var from = a.GetDouble("--from", 300);
         if (from < 0) throw new UsageException("--from must be >= 0");
-        var overrides = new List<string>();
+        var overrides = new List<string>(configArgs);
         if (a.Get("--mains") is { } mains) overrides.Add($"--Conditioning:MainsHz={mains}");
         if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
         if (a.Get("--ads-rate") is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={adsRate}");

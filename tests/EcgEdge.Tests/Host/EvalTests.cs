@@ -70,5 +70,7 @@ public class EvalTests
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", "/nonexistent-dir"]));
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--bogus", "1"]));
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--mains", "55"]));
+        await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--source", "ads1298"]));
+        await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--Conditioning:LowPassHz=400"]));
     }
 }
