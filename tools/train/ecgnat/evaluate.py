@@ -52,6 +52,27 @@ def predict_records(recs: list[Record], predict, stride=8, T=312):
     return out
 
 
+def per_record(res: list[dict]) -> list[dict]:
+    """Per MIT-BIH record: beat confusion (rows reference N,S,V,F,Q; columns predicted) and window rhythm confusion
+    (rows reference, columns predicted, RHYTHM_CLASSES order) - for comparing with the C# `ecgedge eval` record by record."""
+    out = []
+    for r in res:
+        if r["dataset"] != "mitdb":
+            continue
+        row = {"record": r["record"]}
+        if "beat_true" in r:
+            cm = np.zeros((5, 5), np.int64)
+            np.add.at(cm, (r["beat_true"], r["beat_pred"]), 1)
+            row["beat_confusion"] = cm.tolist()
+        k = len(RHYTHM_CLASSES)
+        rc = np.zeros((k, k), np.int64)
+        ok = r["rhy_true"] >= 0
+        np.add.at(rc, (r["rhy_true"][ok], r["rhy_pred"][ok]), 1)
+        row["window_rhythm_confusion"] = rc.tolist()
+        out.append(row)
+    return out
+
+
 def noise_eval_set(recs: list[Record], bank: NoiseBank, n: int, seed: int):
     """n heavy-noise windows (label noise) and n mild-noise windows (label kept) from the test records."""
     rng = np.random.default_rng(seed + 303)

@@ -423,7 +423,7 @@ def stage_cv(ctx, which):
             t1 = time.time()
             met, res, nr = E.evaluate(te, E.torch_predict(model), ctx.bank_eval, cfg["n_noise_eval"],
                                       run_seed(ctx.args.seed, "noise", fold))
-            info.update(metrics=met, eval_wall_s=time.time() - t1, test_records=[r.spec.record for r in te if r.spec.dataset == "mitdb"],
+            info.update(metrics=met, per_record=E.per_record(res), eval_wall_s=time.time() - t1, test_records=[r.spec.record for r in te if r.spec.dataset == "mitdb"],
                         fold=fold, frac=frac, init=init)
             if cfg["int8_cv"] and frac == 1.0 and init == "pretrained":
                 tr, _ = pools(ctx, fold)
@@ -434,7 +434,7 @@ def stage_cv(ctx, which):
                                              run_seed(ctx.args.seed, "noise", fold))
                 agree_b = np.concatenate([a["beat_pred"] == b["beat_pred"] for a, b in zip(res, res8) if "beat_pred" in a])
                 agree_w = np.concatenate([a["rhy_pred"] == b["rhy_pred"] for a, b in zip(res, res8)])
-                info.update(metrics_int8=met8, int8_beat_agreement=100.0 * float(agree_b.mean()),
+                info.update(metrics_int8=met8, per_record_int8=E.per_record(res8), int8_beat_agreement=100.0 * float(agree_b.mean()),
                             int8_window_agreement=100.0 * float(agree_w.mean()), int8_eval_wall_s=time.time() - t2)
             ctx.save(name, info)
             m = info["metrics"]
