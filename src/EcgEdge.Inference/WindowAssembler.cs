@@ -1,21 +1,18 @@
 using EcgEdge.Core.Signals;
-using EcgEdge.Detection;
 
 namespace EcgEdge.Inference;
 
-/// <summary>A window ready for the model: planar channels at the model rate, the beats inside it, where it starts.</summary>
+/// <summary>A window ready for the model: planar channels at the model rate and where it lies in the stream.</summary>
 public sealed class AnalysisWindow
 {
-    internal AnalysisWindow(int channels, int length, int maxBeats)
+    internal AnalysisWindow(int channels, int length)
     {
         Samples = new float[channels * length];
         LeadPresent = new float[channels];
-        BeatOffsets = new int[maxBeats];
-        BeatIndices = new long[maxBeats];
         Length = length;
     }
 
-    /// <summary>[channel * Length + t], in the model's units (millivolts); absent channels are zero.</summary>
+    /// <summary>[channel * Length + t], in the model's units (millivolts); absent channels and padding are zero.</summary>
     public float[] Samples { get; }
 
     /// <summary>1 for acquired channels, 0 for absent ones (the model's lead mask).</summary>
@@ -27,36 +24,40 @@ public sealed class AnalysisWindow
     /// <summary>Pipeline sample index of the window's first sample (at the pipeline rate).</summary>
     public long StartIndex { get; internal set; }
 
-    /// <summary>Number of beats whose R peak lies inside the window.</summary>
-    public int BeatCount { get; internal set; }
+    /// <summary>Samples (model rate) holding signal; the rest is zero padding (only in a tail window of a short run).</summary>
+    public int ValidLength { get; internal set; }
 
-    /// <summary>R-peak positions in window samples (model rate), first <see cref="BeatCount"/> valid.</summary>
-    public int[] BeatOffsets { get; }
+    /// <summary>
+    /// True for the last window of a run (end of stream or a gap), placed to end at the run's last sample instead of
+    /// on the hop grid — so that the end of the signal is analysed too.
+    /// </summary>
+    public bool IsTail { get; internal set; }
 
-    /// <summary>R-peak pipeline sample indices, first <see cref="BeatCount"/> valid.</summary>
-    public long[] BeatIndices { get; }
+    /// <summary>Pipeline index one past the run's last sample when <see cref="IsTail"/>; otherwise the window's end.</summary>
+    public long RunEndIndex { get; internal set; }
 }
 
 /// <summary>
 /// Cuts the conditioned stream into overlapping analysis windows for the model (e.g. 10 s every 5 s at 250 Hz),
 /// decimating from the pipeline rate by an integer factor (the conditioning low-pass at 40 Hz is the anti-alias
-/// filter), scaling µV to the model's units, and attaching the detector's beats. A window is handed out once the stream
-/// has run <c>delay</c> samples past its end, so that every beat inside it has been reported by the detector (whose
-/// latency is bounded). A gap restarts assembly: no window spans a gap. Everything is pre-allocated; one
-/// <see cref="AnalysisWindow"/> is reused.
+/// filter) and scaling µV to the model's units. Windows start at the first sample of a run and then every hop (the
+/// grid tools/train evaluates on). A regular window is handed out once the stream has run <c>delay</c> samples past its
+/// end, so that the detector has reported the beats inside it. A run ends at a gap or at the end of the stream: then
+/// <see cref="FlushNext"/> hands out what is still pending — a regular window within the delay, and a tail window
+/// ending at the run's last sample (zero-padded when the run is shorter than a window). No window spans a gap.
+/// Everything is pre-allocated; one <see cref="AnalysisWindow"/> is reused.
 /// </summary>
-public sealed class WindowAssembler : IBeatSink
+public sealed class WindowAssembler
 {
     private readonly int _decimation, _length, _hop, _delay, _ringLength;
     private readonly float _scale;
     private readonly float[][] _ring;      // per channel, model-rate samples
-    private readonly long[] _beatRing;     // R-peak pipeline indices of recent beats
     private readonly bool[] _present;
-    private int _beatHead, _beatCount;
     private long _written;                 // model-rate samples written since the last restart
     private long _runStart;                // pipeline index of model sample 0 of this run
     private long _expectedNext = -1;       // pipeline index the next block should start at
-    private long _nextEmit;                // model-rate count at which the next window (plus delay) is complete
+    private long _nextEnd;                 // model-rate end of the next regular window
+    private long _lastEnd;                 // model-rate end of the last window handed out in this run (0: none)
 
     /// <param name="pipelineRateHz">Rate of the conditioned stream.</param>
     /// <param name="modelRateHz">Rate the model expects; must divide the pipeline rate.</param>
@@ -83,35 +84,32 @@ public sealed class WindowAssembler : IBeatSink
         _present = present.ToArray();
         _ring = new float[Leads.Count][];
         for (var c = 0; c < Leads.Count; c++) _ring[c] = new float[_ringLength];
-        // Bound on beats in a window: 300 bpm plus margin.
-        var maxBeats = (int)Math.Ceiling(windowSamples / modelRateHz * 5) + 2;
-        _beatRing = new long[maxBeats + (int)Math.Ceiling(delaySamples / modelRateHz * 5) + 2];
-        Window = new AnalysisWindow(Leads.Count, windowSamples, maxBeats);
+        Window = new AnalysisWindow(Leads.Count, windowSamples);
         for (var c = 0; c < Leads.Count; c++) Window.LeadPresent[c] = _present[c] ? 1f : 0f;
+        Restart(0);
     }
 
-    /// <summary>The reused window, valid after <see cref="Push"/> returned true until the next call.</summary>
+    /// <summary>The reused window, valid after <see cref="Push"/> or <see cref="FlushNext"/> returned true until the next call.</summary>
     public AnalysisWindow Window { get; }
 
     /// <summary>Decimation factor from the pipeline rate to the model rate.</summary>
     public int Decimation => _decimation;
 
-    /// <summary>Records a detected beat (called by the pipeline, in time order).</summary>
-    public void OnBeat(in DetectedBeat beat)
-    {
-        _beatRing[_beatHead] = beat.SampleIndex;
-        _beatHead = (_beatHead + 1) % _beatRing.Length;
-        if (_beatCount < _beatRing.Length) _beatCount++;
-    }
+    /// <summary>Pipeline index one past the last sample pushed.</summary>
+    public long NextIndex => _expectedNext;
+
+    /// <summary>True when <paramref name="block"/> does not continue the current run (a gap, or a jump in indices).</summary>
+    public bool StartsNewRun(SampleBlock block) => _written > 0 && (block.GapBefore > 0 || block.StartIndex != _expectedNext);
 
     /// <summary>
     /// Adds a conditioned block. Returns true when a window became ready inside it; then <see cref="Window"/> holds it.
-    /// Blocks must be shorter than the hop (at the pipeline rate), so that at most one window is ready per block.
+    /// Blocks must be shorter than the hop (at the pipeline rate), so that at most one window is ready per block. A block
+    /// that starts a new run discards what is pending of the old one: call <see cref="FlushNext"/> first to keep it.
     /// </summary>
     public bool Push(SampleBlock block)
     {
         if (block.Count == 0) return false;
-        if (block.GapBefore > 0 || block.StartIndex != _expectedNext) Restart(block.StartIndex);
+        if (_written == 0 || StartsNewRun(block)) Restart(block.StartIndex);
         _expectedNext = block.StartIndex + block.Count;
         var first = (int)((_runStart - block.StartIndex) % _decimation);
         if (first < 0) first += _decimation;
@@ -122,46 +120,67 @@ public sealed class WindowAssembler : IBeatSink
             for (var c = 0; c < Leads.Count; c++)
                 _ring[c][slot] = _present[c] ? block.Channel(c)[i] * _scale : 0f;
             _written++;
-            if (_written == _nextEmit)
+            if (_written == _nextEnd + _delay)
             {
-                Emit();
-                _nextEmit += _hop;
+                Emit(_nextEnd, tail: false);
+                _nextEnd += _hop;
                 ready = true;
             }
         }
         return ready;
     }
 
+    /// <summary>
+    /// Ends the current run (end of stream, or before a block that <see cref="StartsNewRun"/>). Returns true while a
+    /// window is still to be analysed — the regular window waiting for its delay, then the tail window — and false once
+    /// the run is finished (call until false).
+    /// </summary>
+    public bool FlushNext()
+    {
+        if (_written == 0) return false;
+        if (_nextEnd <= _written)
+        {
+            Emit(_nextEnd, tail: false);
+            _nextEnd += _hop;
+            return true;
+        }
+        if (_lastEnd < _written)
+        {
+            Emit(_written, tail: true);
+            return true;
+        }
+        Restart(_expectedNext);
+        return false;
+    }
+
     private void Restart(long startIndex)
     {
         _runStart = startIndex;
         _written = 0;
-        _nextEmit = _length + _delay;
+        _nextEnd = _length;
+        _lastEnd = 0;
     }
 
-    private void Emit()
+    /// <summary>Copies the window ending at model sample <paramref name="end"/> (exclusive) out of the ring.</summary>
+    private void Emit(long end, bool tail)
     {
-        var firstModel = _written - _delay - _length;
-        var start = (int)(firstModel % _ringLength);
+        var first = Math.Max(0, end - _length);
+        var valid = (int)(end - first);
+        var start = (int)(first % _ringLength);
         for (var c = 0; c < Leads.Count; c++)
         {
             var dst = Window.Samples.AsSpan(c * _length, _length);
             var ring = _ring[c];
-            var head = Math.Min(_length, _ringLength - start);
+            var head = Math.Min(valid, _ringLength - start);
             ring.AsSpan(start, head).CopyTo(dst);
-            if (head < _length) ring.AsSpan(0, _length - head).CopyTo(dst[head..]);
+            if (head < valid) ring.AsSpan(0, valid - head).CopyTo(dst[head..]);
+            dst[valid..].Clear();
         }
-        Window.StartIndex = _runStart + firstModel * _decimation;
-        var endIndex = Window.StartIndex + (long)_length * _decimation;
-        var n = 0;
-        for (var k = 0; k < _beatCount && n < Window.BeatOffsets.Length; k++)
-        {
-            var b = _beatRing[(_beatHead - _beatCount + k + _beatRing.Length) % _beatRing.Length];
-            if (b < Window.StartIndex || b >= endIndex) continue;
-            Window.BeatIndices[n] = b;
-            Window.BeatOffsets[n] = (int)((b - Window.StartIndex) / _decimation);
-            n++;
-        }
-        Window.BeatCount = n;
+        Window.StartIndex = _runStart + first * _decimation;
+        Window.ValidLength = valid;
+        Window.IsTail = tail;
+        Window.RunEndIndex = _runStart + end * _decimation;
+        if (tail) Window.RunEndIndex = _expectedNext;
+        _lastEnd = end;
     }
 }

@@ -48,6 +48,16 @@ public static class Program
         {
             return Fail(e.Message);
         }
+        catch (Inference.Model.ModelLoadException e)
+        {
+            Console.Error.WriteLine($"ecgedge: model refused ({e.Failure}): {e.Message}");
+            return 2;
+        }
+        catch (Inference.Execution.ExecutionProviderUnavailableException e)
+        {
+            Console.Error.WriteLine($"ecgedge: {e.Message}");
+            return 2;
+        }
     }
 
     private static int Fail(string message)

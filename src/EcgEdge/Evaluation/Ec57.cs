@@ -77,7 +77,7 @@ public static class Ec57
         return list;
     }
 
-    private static bool Inside(List<(long From, long To)> intervals, long t)
+    public static bool Inside(List<(long From, long To)> intervals, long t)
     {
         foreach (var (f, to) in intervals)
             if (t >= f && t <= to) return true;

@@ -6,21 +6,60 @@ namespace EcgEdge.Evaluation;
 public sealed record CountsJson(long Tp, long Fn, long Fp, double? Se, double? Ppv)
 {
     public static CountsJson From(DetectionCounts c) => new(c.Tp, c.Fn, c.Fp, Round(c.Se), Round(c.Ppv));
-    private static double? Round(double x) => double.IsNaN(x) ? null : Math.Round(x, 3);
+    internal static double? Round(double x) => double.IsNaN(x) ? null : Math.Round(x, 3);
 }
 
-/// <summary>One record's scores. Stable keys; later versions only add fields.</summary>
+/// <summary>AF scoring: EC57 episode and duration statistics, plus per-window counts (the model card's measure).</summary>
+public sealed record AfJson(
+    long ReferenceEpisodes, long DetectedEpisodes, long ReferenceEpisodesDetected, long DetectedEpisodesTrue,
+    double? EpisodeSe, double? EpisodePpv,
+    double ReferenceS, double DetectedS, double OverlapS, double? DurationSe, double? DurationPpv,
+    CountsJson Windows)
+{
+    public static AfJson From(EpisodeCounts e, DetectionCounts windows, double fs) => new(
+        e.ReferenceEpisodes, e.DetectedEpisodes, e.ReferenceDetected, e.DetectedTrue,
+        CountsJson.Round(e.EpisodeSe), CountsJson.Round(e.EpisodePpv),
+        Math.Round(e.ReferenceSamples / fs, 2), Math.Round(e.DetectedSamples / fs, 2), Math.Round(e.OverlapSamples / fs, 2),
+        CountsJson.Round(e.DurationSe), CountsJson.Round(e.DurationPpv), CountsJson.From(windows));
+}
+
+/// <summary>Beat-class confusion: rows reference N,S,V,F,Q; columns the model's class.</summary>
+public sealed record BeatConfusionJson(IReadOnlyList<string> Classes, long[][] Matched, long[] Missed, long[] Extra)
+{
+    public static BeatConfusionJson From(BeatConfusion c) => new(["N", "S", "V", "F", "Q"], c.MatchedRows(), c.Missed, c.Extra);
+}
+
+/// <summary>Per-window rhythm confusion: rows the reference label of the window, columns the model's raw (unsmoothed) class.</summary>
+public sealed record WindowRhythmJson(IReadOnlyList<string> Classes, long[][] Confusion);
+
+/// <summary>One record's scores. Stable keys; later versions only add fields. Model fields are null without a model.</summary>
 public sealed record RecordReport(
     string Record,
     CountsJson Qrs,
     double DurationS,
     IReadOnlyList<string> Leads,
-    long BeatsDetected);
+    long BeatsDetected,
+    CountsJson? Veb = null,
+    CountsJson? Sveb = null,
+    AfJson? Af = null,
+    BeatConfusionJson? BeatClasses = null,
+    WindowRhythmJson? WindowRhythm = null,
+    long? BeatsClassified = null);
 
-public sealed record GrossReport(CountsJson Qrs);
+public sealed record GrossReport(
+    CountsJson Qrs,
+    CountsJson? Veb = null,
+    CountsJson? Sveb = null,
+    AfJson? Af = null,
+    BeatConfusionJson? BeatClasses = null,
+    WindowRhythmJson? WindowRhythm = null);
 
-/// <summary>The eval JSON: <c>{"records":[{"record":..,"qrs":{..}}],"gross":{"qrs":{..}}}</c>.</summary>
-public sealed record EvalReport(IReadOnlyList<RecordReport> Records, GrossReport Gross);
+/// <summary>The model that was evaluated.</summary>
+public sealed record ModelJson(string Name, string Version, string File, string Sha256, string Provider, long Windows,
+    double? LatencyMsMean, double? LatencyMsP50, double? LatencyMsP99, double? LatencyMsMax);
+
+/// <summary>The eval JSON: <c>{"records":[{"record":..,"qrs":{..},"veb":..}],"gross":{"qrs":{..},..},"model":{..}}</c>.</summary>
+public sealed record EvalReport(IReadOnlyList<RecordReport> Records, GrossReport Gross, ModelJson? Model = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

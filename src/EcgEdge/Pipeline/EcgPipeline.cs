@@ -2,6 +2,8 @@ using EcgEdge.Conditioning;
 using EcgEdge.Core.Dsp;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Model;
 
 namespace EcgEdge.Pipeline;
 
@@ -26,10 +28,11 @@ public sealed class PipelineStats
 }
 
 /// <summary>
-/// The device's processing chain, identical for <c>run</c>, <c>eval</c> and later verbs: source → conditioning
-/// (<see cref="SignalConditioner"/>) with signal quality (<see cref="QualityMonitor"/>) → QRS detection
-/// (<see cref="QrsDetector"/>). Only the source and the observer differ between uses. One block buffer is reused:
-/// nothing is allocated per sample or per block.
+/// The device's processing chain, identical for <c>run</c>, <c>eval</c>, <c>analyze</c> and <c>bench</c>: source →
+/// conditioning (<see cref="SignalConditioner"/>) with signal quality (<see cref="QualityMonitor"/>) → QRS detection
+/// (<see cref="QrsDetector"/>) → optionally the model (<see cref="InferenceStage"/>: beat classes, rhythm). Only the
+/// source and the observers differ between uses. One block buffer is reused: nothing is allocated per sample, per
+/// block or per window.
 /// </summary>
 public sealed class EcgPipeline
 {
@@ -57,6 +60,21 @@ public sealed class EcgPipeline
     public double ConditioningDelaySamples { get; }
 
     public QualityMonitor Quality => _quality;
+
+    /// <summary>The inference stage, when attached.</summary>
+    public InferenceStage? Inference { get; private set; }
+
+    /// <summary>
+    /// Adds the model after detection: every detected beat is classified and the rhythm decided; results go to
+    /// <paramref name="sink"/>. The model is borrowed (the caller disposes it).
+    /// </summary>
+    public InferenceStage AttachInference(EcgNatModel model, int rhythmSmoothingWindows, IInferenceSink sink)
+    {
+        if (Inference is not null) throw new InvalidOperationException("inference is already attached");
+        Inference = new InferenceStage(model, Source.SampleRateHz, ConditioningDelaySamples, Source.Present, rhythmSmoothingWindows, sink);
+        _counting.Inference = Inference;
+        return Inference;
+    }
     public QrsDetector Detector => _detector;
     public PipelineStats Stats { get; } = new();
 
@@ -70,6 +88,7 @@ public sealed class EcgPipeline
             ProcessBlock(_block, observer);
         }
         _detector.Flush(_counting);
+        Inference?.Flush();
     }
 
     /// <summary>Processes one block from a source (in place). Exposed for benchmarks and tests.</summary>
@@ -87,6 +106,7 @@ public sealed class EcgPipeline
             observer.OnQualityChanged(block.StartIndex + block.Count, _quality.Current);
         }
         _detector.Process(block, _counting);
+        Inference?.Push(block);
         Stats.Samples += block.Count;
         Stats.Blocks++;
         observer.OnBlockProcessed(block);
@@ -96,11 +116,13 @@ public sealed class EcgPipeline
     {
         public IBeatSink? Inner;
         public PipelineStats? Stats;
+        public InferenceStage? Inference;
 
         public void OnBeat(in DetectedBeat beat)
         {
             Stats!.Beats++;
             Inner!.OnBeat(beat);
+            Inference?.OnBeat(beat);
         }
     }
 }

@@ -1,6 +1,7 @@
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Conditioning;
 using EcgEdge.Detection;
+using EcgEdge.Inference.Execution;
 using Microsoft.Extensions.Options;
 
 namespace EcgEdge.Pipeline;
@@ -10,6 +11,7 @@ namespace EcgEdge.Pipeline;
 [OptionsValidator] public sealed partial class ConditioningOptionsValidator : IValidateOptions<ConditioningOptions>;
 [OptionsValidator] public sealed partial class QrsDetectorOptionsValidator : IValidateOptions<QrsDetectorOptions>;
 [OptionsValidator] public sealed partial class ReplayOptionsValidator : IValidateOptions<ReplayOptions>;
+[OptionsValidator] public sealed partial class InferenceOptionsValidator : IValidateOptions<InferenceOptions>;
 
 /// <summary>The stage options of one pipeline, validated together.</summary>
 public sealed record PipelineSettings(PipelineOptions Pipeline, ConditioningOptions Conditioning, QrsDetectorOptions Detection)

@@ -2,6 +2,7 @@ using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Conditioning;
 using EcgEdge.Detection;
+using EcgEdge.Inference.Execution;
 using EcgEdge.Core.Signals;
 using EcgEdge.Pipeline;
 using Microsoft.Extensions.Configuration;
@@ -25,6 +26,8 @@ public static class AppConfiguration
         ["--loop"] = "Replay:Loop",
         ["--rate"] = "Pipeline:SampleRateHz",
         ["--mains"] = "Conditioning:MainsHz",
+        ["--model"] = "Inference:Model",
+        ["--provider"] = "Inference:Provider",
     };
 
     public static void AddSources(IConfigurationBuilder builder, string[] args)
@@ -68,6 +71,27 @@ public static class AppConfiguration
         if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException("Replay", typeof(ReplayOptions), failures);
         r.Record = ResolveRecord(r.Record);
         return r;
+    }
+
+    /// <summary>Binds and validates the inference options; the model path is resolved like a record path.</summary>
+    public static InferenceOptions BindInference(IConfiguration config)
+    {
+        var o = new InferenceOptions();
+        config.GetSection(InferenceOptions.Section).Bind(o);
+        var failures = new List<string>();
+        PipelineSettings.Collect(new InferenceOptionsValidator().Validate(InferenceOptions.Section, o), failures);
+        failures.AddRange(o.Problems());
+        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(InferenceOptions.Section, typeof(InferenceOptions), failures);
+        o.Model = ResolveFile(o.Model);
+        return o;
+    }
+
+    /// <summary>A relative path: against the working directory if the file is there, else the executable's folder.</summary>
+    public static string ResolveFile(string path)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path)) return Path.GetFullPath(path);
+        var beside = Path.Combine(AppContext.BaseDirectory, path);
+        return File.Exists(beside) ? beside : Path.GetFullPath(path);
     }
 
     /// <summary>Binds the ADS1298 options; throws <see cref="Ads1298ConfigurationException"/> listing every problem.</summary>

@@ -6,6 +6,9 @@ using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Evaluation;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
 using EcgEdge.Pipeline;
 using EcgEdge.Wfdb;
 using Microsoft.Extensions.Options;
@@ -15,17 +18,19 @@ namespace EcgEdge.Verbs;
 /// <summary>
 /// <c>ecgedge eval</c>: replays each record of a WFDB folder at full speed through the device pipeline
 /// (<see cref="EcgPipeline"/>, the same code as <c>run</c>) and scores the detected beats against the reference
-/// annotations, EC57 style (<see cref="Ec57"/>).
+/// annotations, EC57 style (<see cref="Ec57"/>): QRS detection, and with the model (default: the configured
+/// Inference:Model, int8) VEB and SVEB beat by beat (<see cref="BeatConfusion"/>) and AF episodes and windows
+/// (<see cref="RhythmScoring"/>).
 /// </summary>
 public static class EvalVerb
 {
-    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--annotations-out", "--annotator", "--from", "--mains", "--rate", "--jobs", "--source", "--ads-rate"];
+    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--annotations-out", "--annotator", "--from", "--mains", "--rate", "--jobs", "--source", "--ads-rate", "--model", "--variant"];
 
     public static async Task<int> RunAsync(string[] args)
     {
         // "--Section:Key=value" arguments override configuration (as for run); the rest are eval's own options.
         var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Except(configArgs).ToArray(), ValueOptions, ["--quiet"]);
+        var a = new ArgReader(args.Except(configArgs).ToArray(), ValueOptions, ["--quiet", "--no-model"]);
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
         var annotator = a.Get("--annotator") ?? "atr";
@@ -35,6 +40,9 @@ public static class EvalVerb
         if (a.Get("--mains") is { } mains) overrides.Add($"--Conditioning:MainsHz={mains}");
         if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
         if (a.Get("--ads-rate") is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={adsRate}");
+        if (a.Get("--model") is { } modelArg) overrides.Add($"--Inference:Model={modelArg}");
+        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
+        if (a.Flag("--no-model")) overrides.Add("--Inference:Enabled=false");
         var sourceKind = (a.Get("--source") ?? "replay").ToLowerInvariant() switch
         {
             "replay" => SourceKind.Replay,
@@ -43,11 +51,13 @@ public static class EvalVerb
         };
         PipelineSettings settings;
         Ads1298Options ads;
+        InferenceOptions inference;
         try
         {
             var config = AppConfiguration.Build([.. overrides]);
             settings = AppConfiguration.BindPipeline(config);
             ads = AppConfiguration.BindAds1298(config);
+            inference = AppConfiguration.BindInference(config);
         }
         catch (OptionsValidationException e)
         {
@@ -66,6 +76,14 @@ public static class EvalVerb
         var annOut = a.Get("--annotations-out");
         if (annOut is not null) Directory.CreateDirectory(annOut);
         var interactive = !Console.IsErrorRedirected && !a.Flag("--quiet");
+        ModelJson? modelInfo = null;
+        if (inference.Enabled)
+        {
+            // Validate the model once up front (a refused model is a usage error, before any record is read).
+            using var probe = ModelLoader.Load(inference.Model, inference);
+            modelInfo = new ModelJson(probe.Manifest.Name, probe.Manifest.Version, Path.GetFileName(probe.ModelPath), probe.Sha256,
+                probe.Selection.Provider.ToString(), 0, null, null, null, null);
+        }
 
         var results = new ConcurrentDictionary<string, RecordResult>();
         var errors = new ConcurrentDictionary<string, string>();
@@ -82,7 +100,7 @@ public static class EvalVerb
             try
             {
                 results[rec] = await EvaluateRecordAsync(Path.Combine(db, rec), annPath, a.Get("--leads"), settings, from, annOut, progress, ct,
-                    sourceKind, ads).ConfigureAwait(false);
+                    sourceKind, ads, inference.Enabled ? inference : null).ConfigureAwait(false);
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException or Ads1298Exception)
             {
@@ -94,9 +112,35 @@ public static class EvalVerb
 
         var ordered = records.Where(results.ContainsKey).Select(r => results[r]).ToList();
         var gross = ordered.Aggregate(default(DetectionCounts), (s, r) => s + r.Qrs);
-        var report = new EvalReport(
-            ordered.Select(r => new RecordReport(r.Record, CountsJson.From(r.Qrs), Math.Round(r.DurationS, 3), r.Leads, r.BeatsDetected)).ToList(),
-            new GrossReport(CountsJson.From(gross)));
+        GrossReport grossReport;
+        if (modelInfo is not null)
+        {
+            var classes = new BeatConfusion();
+            var windows = new long[4, 4];
+            var af = default(EpisodeCounts);
+            var latencies = new List<double>();
+            foreach (var r in ordered)
+            {
+                classes.Add(r.Model!.Beats);
+                af += r.Model.Af;
+                for (var i = 0; i < 4; i++) for (var j = 0; j < 4; j++) windows[i, j] += r.Model.Windows[i, j];
+                latencies.AddRange(r.Model.LatenciesS);
+            }
+            var fs = ordered.Count > 0 ? ordered[0].Model!.RecordRateHz : 1;
+            grossReport = new GrossReport(CountsJson.From(gross), CountsJson.From(classes.Veb), CountsJson.From(classes.Sveb),
+                AfJson.From(af, AfWindowCounts(windows), fs), BeatConfusionJson.From(classes), WindowRhythmJson(windows));
+            latencies.Sort();
+            double? Q(double q) => latencies.Count == 0 ? null : Math.Round(latencies[(int)Math.Min(latencies.Count - 1, Math.Floor(q * latencies.Count))] * 1e3, 3);
+            modelInfo = modelInfo with
+            {
+                Windows = latencies.Count,
+                LatencyMsMean = latencies.Count == 0 ? null : Math.Round(latencies.Average() * 1e3, 3),
+                LatencyMsP50 = Q(0.5), LatencyMsP99 = Q(0.99), LatencyMsMax = Q(1.0),
+            };
+            PrintModelTable(Console.Out, ordered, classes, af, windows, modelInfo);
+        }
+        else grossReport = new GrossReport(CountsJson.From(gross));
+        var report = new EvalReport(ordered.Select(ToReport).ToList(), grossReport, modelInfo);
         PrintTable(Console.Out, ordered, gross, from);
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
@@ -120,7 +164,7 @@ public static class EvalVerb
     /// </summary>
     public static async Task<RecordResult> EvaluateRecordAsync(string recordPath, string annotationPath, string? leads,
         PipelineSettings settings, double scoreFromSeconds, string? annotationsOut, ProgressReporter? progress, CancellationToken ct,
-        SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null)
+        SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null, InferenceOptions? inference = null)
     {
         var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
         var rate = settings.Pipeline.SampleRateHz;
@@ -134,24 +178,120 @@ public static class EvalVerb
         var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
         var name = replay.Header.RecordName;
         var collector = new BeatCollector(progress, name, replay.Header.SampleCount is long n && n > 0 ? n * rate / replay.RecordRateHz : 0);
+        using var model = inference is null ? null : ModelLoader.Load(inference.Model, inference);
+        if (model is not null)
+        {
+            model.Warmup(inference!.WarmupRuns);
+            pipeline.AttachInference(model, inference.RhythmSmoothingWindows, collector);
+        }
         await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
 
-        var detected = new long[collector.Beats.Count];
-        for (var i = 0; i < detected.Length; i++) detected[i] = replay.ToRecordSample(collector.Beats[i].SampleIndex);
-        Array.Sort(detected);
+        // Detected beats in record samples, sorted, with their classes (Q for a beat the model did not reach).
+        var order = Enumerable.Range(0, collector.Beats.Count).OrderBy(i => collector.Beats[i].SampleIndex).ToArray();
+        var detected = order.Select(i => replay.ToRecordSample(collector.Beats[i].SampleIndex)).ToArray();
+        var classes = order.Select(i => collector.Classes.TryGetValue(collector.Beats[i].SampleIndex, out var k) ? k : BeatClass.Q).ToArray();
         var fs = replay.RecordRateHz;
         var duration = pipeline.Stats.Samples / rate;
         var from = duration > scoreFromSeconds ? scoreFromSeconds : 0;
-        var counts = Ec57.ScoreQrs(reference, detected, fs, new Ec57Settings { ScoreFromSeconds = from });
+        var settingsEc57 = new Ec57Settings { ScoreFromSeconds = from };
+        var counts = Ec57.ScoreQrs(reference, detected, fs, settingsEc57);
+        var recordLength = replay.Header.SampleCount is long len && len > 0 ? len : replay.ToRecordSample(pipeline.Stats.Samples);
+        var fromSample = (long)Math.Round(from * fs);
+        ModelScores? scores = null;
+        List<(long Sample, RhythmClass Class)> rhythmChanges = [];
+        if (model is not null)
+        {
+            var beats = BeatConfusion.Score(reference, detected, classes, (long)Math.Round(settingsEc57.MatchWindowSeconds * fs), fromSample);
+            var refAf = RhythmScoring.ReferenceIntervals(reference, recordLength, RhythmScoring.IsAf);
+            var refVt = RhythmScoring.ReferenceIntervals(reference, recordLength, RhythmScoring.IsVt);
+            var detAf = RhythmScoring.Merge(collector.Rhythm.Where(d => d.Class == RhythmClass.AfAfl)
+                .Select(d => new Interval(replay.ToRecordSample(d.FromIndex), replay.ToRecordSample(d.ToIndex))));
+            var af = RhythmScoring.CompareEpisodes(refAf, detAf, fromSample, recordLength);
+            var windows = new long[4, 4];
+            foreach (var w in collector.Windows)
+            {
+                long ws = replay.ToRecordSample(w.StartIndex), we = replay.ToRecordSample(w.EndIndex);
+                if (ws < fromSample) continue;
+                windows[(int)RhythmScoring.WindowLabel(refAf, refVt, ws, we, fs), (int)w.Class]++;
+            }
+            scores = new ModelScores(beats, af, windows, collector.Windows.Select(w => w.LatencySeconds).ToList(), fs, collector.ClassifiedCount);
+            RhythmClass? last = null;
+            foreach (var d in collector.Rhythm)
+            {
+                if (d.Class == last) continue;
+                rhythmChanges.Add((replay.ToRecordSample(d.FromIndex), d.Class));
+                last = d.Class;
+            }
+        }
         if (annotationsOut is not null)
         {
-            var anns = detected.Select(t => new WfdbAnnotation(t, AnnotationCode.Normal));
+            var anns = detected.Select((t, i) => new WfdbAnnotation(t, model is null ? AnnotationCode.Normal : BeatConfusion.MitCodeOf(classes[i])))
+                .Concat(rhythmChanges.Select(c => new WfdbAnnotation(c.Sample, AnnotationCode.Rhythm, Aux: RhythmAux(c.Class))))
+                .OrderBy(x => x.Sample).ThenBy(x => x.Code == AnnotationCode.Rhythm ? 0 : 1);
             AnnotationWriter.Write(Path.Combine(annotationsOut, name + ".ecgedge"), anns);
         }
         var leadNames = new List<string>();
         for (var c = 0; c < Leads.Count; c++)
             if (input.Info.Present[c]) leadNames.Add($"{Leads.Name(c)}={input.Info.SourceLabels[c]}");
-        return new RecordResult(name, counts, duration, leadNames, detected.Length, from);
+        return new RecordResult(name, counts, duration, leadNames, detected.Length, from, scores);
+    }
+
+    /// <summary>MIT-BIH rhythm AUX string written for a rhythm class ("(N", "(AFIB", "(NOISE", "(VT").</summary>
+    public static string RhythmAux(RhythmClass c) => c switch
+    {
+        RhythmClass.AfAfl => "(AFIB",
+        RhythmClass.Noise => "(NOISE",
+        RhythmClass.VtVf => "(VT",
+        _ => "(N",
+    };
+
+    private static DetectionCounts AfWindowCounts(long[,] w)
+    {
+        const int af = (int)RhythmClass.AfAfl;
+        long tp = w[af, af], fn = 0, fp = 0;
+        for (var k = 0; k < 4; k++)
+        {
+            if (k == af) continue;
+            fn += w[af, k];
+            fp += w[k, af];
+        }
+        return new DetectionCounts(tp, fn, fp);
+    }
+
+    private static WindowRhythmJson WindowRhythmJson(long[,] w) => new(
+        Enum.GetValues<RhythmClass>().Select(ClassNames.Of).ToArray(),
+        Enumerable.Range(0, 4).Select(i => Enumerable.Range(0, 4).Select(j => w[i, j]).ToArray()).ToArray());
+
+    private static RecordReport ToReport(RecordResult r)
+    {
+        var basic = new RecordReport(r.Record, CountsJson.From(r.Qrs), Math.Round(r.DurationS, 3), r.Leads, r.BeatsDetected);
+        if (r.Model is not { } m) return basic;
+        return basic with
+        {
+            Veb = CountsJson.From(m.Beats.Veb),
+            Sveb = CountsJson.From(m.Beats.Sveb),
+            Af = AfJson.From(m.Af, AfWindowCounts(m.Windows), m.RecordRateHz),
+            BeatClasses = BeatConfusionJson.From(m.Beats),
+            WindowRhythm = WindowRhythmJson(m.Windows),
+            BeatsClassified = m.BeatsClassified,
+        };
+    }
+
+    private static void PrintModelTable(TextWriter w, List<RecordResult> rows, BeatConfusion gross, EpisodeCounts af, long[,] windows, ModelJson model)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine($"Model {model.Name} {model.Version} ({model.File}, {model.Provider}): {model.Windows} windows, latency mean {model.LatencyMsMean?.ToString("F2", inv)} ms, p99 {model.LatencyMsP99?.ToString("F2", inv)} ms");
+        w.WriteLine($"{"record",-10} {"VEB Se",7} {"VEB +P",7} {"SVEB Se",8} {"SVEB +P",8} {"AF epi Se",9} {"AF epi +P",9} {"AF dur Se",9} {"AF dur +P",9}");
+        foreach (var r in rows)
+        {
+            var m = r.Model!;
+            w.WriteLine(string.Create(inv, $"{r.Record,-10} {Pct(m.Beats.Veb.Se),7} {Pct(m.Beats.Veb.Ppv),7} {Pct(m.Beats.Sveb.Se),8} {Pct(m.Beats.Sveb.Ppv),8} {Pct(m.Af.EpisodeSe),9} {Pct(m.Af.EpisodePpv),9} {Pct(m.Af.DurationSe),9} {Pct(m.Af.DurationPpv),9}"));
+        }
+        var aw = AfWindowCounts(windows);
+        w.WriteLine(string.Create(inv, $"{"gross",-10} {Pct(gross.Veb.Se),7} {Pct(gross.Veb.Ppv),7} {Pct(gross.Sveb.Se),8} {Pct(gross.Sveb.Ppv),8} {Pct(af.EpisodeSe),9} {Pct(af.EpisodePpv),9} {Pct(af.DurationSe),9} {Pct(af.DurationPpv),9}"));
+        w.WriteLine(string.Create(inv, $"VEB TP/FN/FP {gross.Veb.Tp}/{gross.Veb.Fn}/{gross.Veb.Fp}; SVEB {gross.Sveb.Tp}/{gross.Sveb.Fn}/{gross.Sveb.Fp}; AF windows Se {Pct(aw.Se)} +P {Pct(aw.Ppv)} ({aw.Tp}/{aw.Fn}/{aw.Fp})"));
+        w.WriteLine();
+        static string Pct(double x) => double.IsNaN(x) ? "-" : x.ToString("F1", CultureInfo.InvariantCulture);
     }
 
     private static List<string> ListRecords(string db) =>
@@ -173,13 +313,31 @@ public static class EvalVerb
     }
 
     /// <summary>One record's outcome.</summary>
-    public sealed record RecordResult(string Record, DetectionCounts Qrs, double DurationS, IReadOnlyList<string> Leads, long BeatsDetected, double ScoredFromS);
+    public sealed record RecordResult(string Record, DetectionCounts Qrs, double DurationS, IReadOnlyList<string> Leads, long BeatsDetected,
+        double ScoredFromS, ModelScores? Model = null);
 
-    private sealed class BeatCollector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver
+    /// <summary>What the model scored on one record.</summary>
+    public sealed record ModelScores(BeatConfusion Beats, EpisodeCounts Af, long[,] Windows, List<double> LatenciesS, double RecordRateHz, long BeatsClassified);
+
+    private sealed class BeatCollector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink
     {
         public List<DetectedBeat> Beats { get; } = new(4096);
+        public Dictionary<long, BeatClass> Classes { get; } = new(4096);
+        public List<RhythmDecision> Rhythm { get; } = [];
+        public List<WindowInference> Windows { get; } = [];
+        public long ClassifiedCount { get; private set; }
 
         public void OnBeat(in DetectedBeat beat) => Beats.Add(beat);
+
+        public void OnBeatClassified(in ClassifiedBeat beat)
+        {
+            Classes[beat.Beat.SampleIndex] = beat.Class;
+            ClassifiedCount++;
+        }
+
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities) => Rhythm.Add(decision);
+
+        public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Windows.Add(window);
 
         public void OnBlockProcessed(SampleBlock conditioned)
         {

@@ -1,0 +1,83 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EcgEdge.Inference.Execution;
+
+/// <summary>Which ONNX Runtime execution provider runs the model.</summary>
+public enum ExecutionProviderKind
+{
+    /// <summary>TensorRT, then CUDA, then CPU: the first that this ONNX Runtime build offers and that initialises.</summary>
+    Auto,
+
+    /// <summary>The CPU provider (always available).</summary>
+    Cpu,
+
+    /// <summary>CUDA only; fails when the build or the device lacks it.</summary>
+    Cuda,
+
+    /// <summary>TensorRT only (with CUDA for unsupported nodes); fails when unavailable.</summary>
+    TensorRt,
+}
+
+/// <summary>Which of the manifest's model files to run.</summary>
+public enum ModelVariant
+{
+    /// <summary>The quantised (QDQ int8) model: the device default.</summary>
+    Int8,
+
+    /// <summary>The float model (reference, and for GPUs where int8 QDQ is slower).</summary>
+    Fp32,
+}
+
+/// <summary>On-device inference settings (section "Inference"); defaults in one place.</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "Inference";
+
+    /// <summary>Run the model. Off: beats get no class and no rhythm is reported (QRS and heart rate still work).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Model manifest (JSON), or an .onnx file with a manifest beside it. Relative paths: working dir, then the executable's folder.</summary>
+    [Required]
+    public string Model { get; set; } = "models/ecg-nat.manifest.json";
+
+    /// <summary>Model file to run when <see cref="Model"/> names a manifest.</summary>
+    public ModelVariant Variant { get; set; } = ModelVariant.Int8;
+
+    /// <summary>Execution provider.</summary>
+    public ExecutionProviderKind Provider { get; set; } = ExecutionProviderKind.Auto;
+
+    /// <summary>GPU device id for CUDA/TensorRT.</summary>
+    [Range(0, 64)]
+    public int DeviceId { get; set; }
+
+    /// <summary>TensorRT: allow fp16 kernels.</summary>
+    public bool TensorRtFp16 { get; set; } = true;
+
+    /// <summary>TensorRT: allow int8 kernels (uses the QDQ scales of the int8 model).</summary>
+    public bool TensorRtInt8 { get; set; } = true;
+
+    /// <summary>TensorRT engine cache folder (building an engine takes minutes on a Jetson; cache it). Empty: no cache.</summary>
+    public string EngineCacheDirectory { get; set; } = "";
+
+    /// <summary>Threads of one inference on the CPU provider (1 leaves the other cores to acquisition and transport).</summary>
+    [Range(1, 64)]
+    public int IntraOpThreads { get; set; } = 1;
+
+    /// <summary>Inferences run at start on a zero window, so the first real window is not slowed by lazy initialisation.</summary>
+    [Range(0, 100)]
+    public int WarmupRuns { get; set; } = 2;
+
+    /// <summary>Rhythm decision = argmax of the mean class probabilities of this many consecutive windows (odd; 1 = none).</summary>
+    [Range(1, 15)]
+    public int RhythmSmoothingWindows { get; set; } = 3;
+
+    /// <summary>Lists every problem (beyond the DataAnnotations).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (string.IsNullOrWhiteSpace(Model)) yield return "Inference:Model must name a model manifest or .onnx file.";
+        if (RhythmSmoothingWindows % 2 == 0) yield return $"Inference:RhythmSmoothingWindows {RhythmSmoothingWindows} must be odd (the decision is centred).";
+    }
+}
+
+/// <summary>The requested execution provider cannot be used (strict modes) — the worker must not start half-configured.</summary>
+public sealed class ExecutionProviderUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

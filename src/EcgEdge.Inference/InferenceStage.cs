@@ -1,0 +1,201 @@
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Inference.Model;
+
+namespace EcgEdge.Inference;
+
+/// <summary>
+/// The inference stage of the pipeline: windows the conditioned stream as the model's manifest says (10 s every 5 s at
+/// 250 Hz for ECG-NAT), runs the model once per window, gives every detected beat the class of the beat head at its
+/// fine token — in the window where the beat is most central, the rule the model was evaluated with — and decides the
+/// rhythm of each window's central stretch from the class probabilities averaged over
+/// <c>smoothingWindows</c> neighbouring windows (centred, so decisions lag the window by (n−1)/2 hops).
+/// <para>Beat positions: the detector reports R peaks at raw-signal time; the model was trained on positions in the
+/// conditioned signal, i.e. shifted by the conditioning's group delay, so <c>beatShiftSamples</c> is added before the
+/// token lookup.</para>
+/// <para>Runs on the pipeline's thread (one window of ECG-NAT is milliseconds on a CPU core, every 5 s). After
+/// construction nothing is allocated per block, per beat or per window.</para>
+/// </summary>
+public sealed class InferenceStage : IBeatSink
+{
+    private readonly EcgNatModel _model;
+    private readonly IInferenceSink _sink;
+    private readonly WindowAssembler _assembler;
+    private readonly ModelContract _c;
+    private readonly int _dec, _classes, _rhythmClasses, _smoothing, _half;
+    private readonly long _halfWindow, _halfHop;   // pipeline samples
+    private readonly double _beatShift;
+    private readonly DetectedBeat[] _pending = new DetectedBeat[512];
+    private int _pendingHead, _pendingCount;
+    private readonly float[] _prevBeat;            // beat logits of the previous window of this run
+    private long _prevStart;
+    private bool _havePrev;
+    private readonly float[] _probs, _mean;
+    private readonly float[] _ringProbs;           // [slot * rhythmClasses + k]
+    private readonly long[] _ringCentre, _ringStart, _ringEnd;
+    private int _windowsInRun;
+    private long _decidedUntil;
+    private bool _runOpen;
+
+    public InferenceStage(EcgNatModel model, double pipelineRateHz, double beatShiftSamples, IReadOnlyList<bool> present,
+        int smoothingWindows, IInferenceSink sink, double delaySeconds = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (smoothingWindows < 1 || smoothingWindows % 2 == 0) throw new ArgumentOutOfRangeException(nameof(smoothingWindows), "must be odd and >= 1");
+        _model = model;
+        _sink = sink;
+        _c = model.Contract;
+        _assembler = new WindowAssembler(pipelineRateHz, _c.SampleRateHz, _c.WindowSamples, _c.HopSamples,
+            (int)Math.Round(delaySeconds * _c.SampleRateHz), 0.001f, present);
+        _dec = _assembler.Decimation;
+        _classes = _c.BeatClasses.Length;
+        _rhythmClasses = _c.RhythmClasses.Length;
+        _smoothing = smoothingWindows;
+        _half = (smoothingWindows - 1) / 2;
+        _halfWindow = (long)_c.WindowSamples * _dec / 2;
+        _halfHop = (long)_c.HopSamples * _dec / 2;
+        _beatShift = beatShiftSamples;
+        _prevBeat = new float[_c.FineTokens * _classes];
+        _probs = new float[Math.Max(_classes, _rhythmClasses)];
+        _mean = new float[_rhythmClasses];
+        _ringProbs = new float[smoothingWindows * _rhythmClasses];
+        _ringCentre = new long[smoothingWindows];
+        _ringStart = new long[smoothingWindows];
+        _ringEnd = new long[smoothingWindows];
+    }
+
+    public EcgNatModel Model => _model;
+
+    /// <summary>Windows analysed so far.</summary>
+    public long Windows { get; private set; }
+
+    /// <summary>Beats classified so far.</summary>
+    public long BeatsClassified { get; private set; }
+
+    /// <summary>Beats that could not be queued (more than 512 awaiting their window) and got no class.</summary>
+    public long BeatsDropped { get; private set; }
+
+    /// <summary>Queues a detected beat until its window has been analysed (beats arrive in time order).</summary>
+    public void OnBeat(in DetectedBeat beat)
+    {
+        if (_pendingCount == _pending.Length)
+        {
+            // Cannot happen at physiological rates (512 beats ≈ 100 s at 300 bpm); counted, never silent.
+            BeatsDropped++;
+            _pendingHead = (_pendingHead + 1) % _pending.Length;
+            _pendingCount--;
+        }
+        _pending[(_pendingHead + _pendingCount) % _pending.Length] = beat;
+        _pendingCount++;
+    }
+
+    /// <summary>Adds a conditioned block; analyses a window when one is complete.</summary>
+    public void Push(SampleBlock conditioned)
+    {
+        if (conditioned.Count == 0) return;
+        if (_assembler.StartsNewRun(conditioned)) EndRun();
+        _runOpen = true;
+        if (_assembler.Push(conditioned)) Analyse(_assembler.Window);
+    }
+
+    /// <summary>End of stream: analyses what is pending (the last regular window and a tail window ending at the last sample).</summary>
+    public void Flush() => EndRun();
+
+    private void EndRun()
+    {
+        if (!_runOpen) return;
+        var runEnd = _assembler.NextIndex;
+        while (_assembler.FlushNext()) Analyse(_assembler.Window);
+        // Rhythm: the last windows of the run are decided with the neighbours they have; the last reaches the run's end.
+        var last = _windowsInRun - 1;
+        for (var j = Math.Max(0, last - _half + 1); j <= last; j++) Decide(j, last, j == last ? runEnd : -1);
+        _windowsInRun = 0;
+        _havePrev = false;
+        _runOpen = false;
+    }
+
+    private void Analyse(AnalysisWindow w)
+    {
+        w.Samples.AsSpan().CopyTo(_model.Signal);
+        w.LeadPresent.AsSpan().CopyTo(_model.LeadMask);
+        var latency = _model.Run();
+        Windows++;
+        var rk = EcgNatModel.Softmax(_model.RhythmLogits, _probs.AsSpan(0, _rhythmClasses));
+        var end = w.StartIndex + (long)w.ValidLength * _dec;
+        _sink.OnWindow(new WindowInference(w.StartIndex, end, _c.RhythmClasses[rk], _probs[rk], w.IsTail, latency), _probs.AsSpan(0, _rhythmClasses));
+
+        // Rhythm ring.
+        var k = _windowsInRun++;
+        var slot = k % _smoothing;
+        _probs.AsSpan(0, _rhythmClasses).CopyTo(_ringProbs.AsSpan(slot * _rhythmClasses, _rhythmClasses));
+        _ringStart[slot] = w.StartIndex;
+        _ringCentre[slot] = w.StartIndex + _halfWindow;
+        _ringEnd[slot] = end;
+
+        // Beats.
+        var centre = w.StartIndex + _halfWindow;
+        var beats = _model.BeatLogits;
+        while (_pendingCount > 0)
+        {
+            ref readonly var b = ref _pending[_pendingHead];
+            var pos = b.SampleIndex + _beatShift;
+            if (w.IsTail)
+            {
+                if (b.SampleIndex >= w.RunEndIndex) break; // belongs to the next run
+                var usePrev = _havePrev && Math.Abs(pos - (_prevStart + _halfWindow)) <= Math.Abs(pos - centre);
+                Classify(b, pos, usePrev ? _prevBeat : beats, usePrev ? _prevStart : w.StartIndex);
+            }
+            else
+            {
+                if (pos > centre + _halfHop) break;
+                var late = _havePrev && pos < w.StartIndex && pos >= _prevStart;
+                Classify(b, pos, late ? _prevBeat : beats, late ? _prevStart : w.StartIndex);
+            }
+            _pendingHead = (_pendingHead + 1) % _pending.Length;
+            _pendingCount--;
+        }
+        beats.CopyTo(_prevBeat);
+        _prevStart = w.StartIndex;
+        _havePrev = true;
+
+        if (k >= _half) Decide(k - _half, k, -1);
+    }
+
+    private void Classify(in DetectedBeat b, double pos, ReadOnlySpan<float> logits, long windowStart)
+    {
+        var modelIndex = (long)Math.Floor((pos - windowStart) / _dec);
+        var token = (int)Math.Clamp(modelIndex / _c.TokenStride, 0, _c.FineTokens - 1);
+        var p = _probs.AsSpan(0, _classes);
+        var best = EcgNatModel.Softmax(logits.Slice(token * _classes, _classes), p);
+        BeatsClassified++;
+        _sink.OnBeatClassified(new ClassifiedBeat(b, _c.BeatClasses[best], p[best]));
+    }
+
+    /// <summary>Decides window <paramref name="j"/> of the run from windows j−half … <paramref name="last"/>.</summary>
+    private void Decide(int j, int last, long runEnd)
+    {
+        if (j < 0) return;
+        _mean.AsSpan().Clear();
+        var from = Math.Max(0, j - _half);
+        var to = Math.Min(last, j + _half);
+        for (var i = from; i <= to; i++)
+        {
+            var s = i % _smoothing;
+            for (var c = 0; c < _rhythmClasses; c++) _mean[c] += _ringProbs[s * _rhythmClasses + c];
+        }
+        var n = to - from + 1;
+        var best = 0;
+        for (var c = 0; c < _rhythmClasses; c++)
+        {
+            _mean[c] /= n;
+            if (_mean[c] > _mean[best]) best = c;
+        }
+        var slot = j % _smoothing;
+        var start = j == 0 ? _ringStart[slot] : _decidedUntil;
+        var stop = runEnd >= 0 ? runEnd : Math.Min(_ringCentre[slot] + _halfHop, _ringEnd[slot]);
+        if (stop <= start) return;
+        _decidedUntil = stop;
+        _sink.OnRhythm(new RhythmDecision(start, stop, _c.RhythmClasses[best], _mean[best], _ringStart[slot]), _mean);
+    }
+}

@@ -1,0 +1,193 @@
+using System.Security.Cryptography;
+using EcgEdge.Core.Signals;
+using EcgEdge.Inference.Execution;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EcgEdge.Inference.Model;
+
+/// <summary>
+/// Opens a model for the device, refusing anything that does not fit: the manifest must describe what the device
+/// delivers (channel order I, II, V1..V6, a model rate dividing the pipeline rate, AAMI beat classes, known rhythm
+/// classes, window/hop/token geometry), the model file must have the manifest's size and sha256 (read once; the
+/// session is built from the very bytes that were hashed), and the ONNX graph's inputs and outputs must have the
+/// manifest's names, element types and shapes. Every refusal is a <see cref="ModelLoadException"/> naming the problem.
+/// </summary>
+public static partial class ModelLoader
+{
+    /// <summary>Loads <paramref name="path"/> (a manifest, or an .onnx file with a manifest beside it).</summary>
+    public static EcgNatModel Load(string path, InferenceOptions options, ILogger? logger = null, ExecutionProviderSelector? selector = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        logger ??= NullLogger.Instance;
+        var (manifestPath, manifest, entry) = Resolve(path, options.Variant);
+        ValidateManifest(manifest, manifestPath);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath)) ?? ".";
+        var modelPath = Path.GetFullPath(Path.Combine(dir, entry.Path));
+        var bytes = ReadVerified(modelPath, entry);
+
+        var sessionOptions = new SessionOptions();
+        InferenceSession session;
+        ExecutionSelection selection;
+        try
+        {
+            selection = (selector ?? new ExecutionProviderSelector()).Configure(sessionOptions, options);
+            try
+            {
+                session = new InferenceSession(bytes, sessionOptions);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new ModelLoadException(ModelLoadFailure.ModelInvalid, $"ONNX Runtime cannot load '{modelPath}': {e.Message}", e);
+            }
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
+        }
+        try
+        {
+            var contract = ValidateGraph(session, manifest, modelPath);
+            LogLoaded(logger, manifest.Name, manifest.Version, Path.GetFileName(modelPath), selection.ToString());
+            return new EcgNatModel(manifest, modelPath, entry.Sha256, session, sessionOptions, selection, contract);
+        }
+        catch
+        {
+            session.Dispose();
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Finds the manifest and the file entry to run.</summary>
+    public static (string ManifestPath, ModelManifest Manifest, ModelFileEntry Entry) Resolve(string path, ModelVariant variant)
+    {
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            var full = Path.GetFullPath(path);
+            var dir = Path.GetDirectoryName(full) ?? ".";
+            var name = Path.GetFileName(full);
+            if (!Directory.Exists(dir))
+                throw new ModelLoadException(ModelLoadFailure.ModelMissing, $"model '{path}' not found");
+            foreach (var m in Directory.EnumerateFiles(dir, "*.manifest.json").Order(StringComparer.Ordinal))
+            {
+                var manifest = ModelManifest.Read(m);
+                foreach (var e in manifest.Files.Values)
+                    if (string.Equals(Path.GetFileName(e.Path), name, StringComparison.Ordinal)) return (m, manifest, e);
+            }
+            throw new ModelLoadException(ModelLoadFailure.ManifestMissing,
+                $"no *.manifest.json beside '{path}' lists it: a model is only run with its manifest (contract and sha256)");
+        }
+        var man = ModelManifest.Read(path);
+        var key = variant == ModelVariant.Int8 ? "int8" : "fp32";
+        if (!man.Files.TryGetValue(key, out var entry) || string.IsNullOrEmpty(entry.Path))
+            throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{path}' has no '{key}' file entry");
+        return (path, man, entry);
+    }
+
+    private static byte[] ReadVerified(string modelPath, ModelFileEntry entry)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(modelPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(ModelLoadFailure.ModelMissing, $"cannot read model '{modelPath}': {e.Message}", e);
+        }
+        if (entry.Bytes > 0 && bytes.Length != entry.Bytes)
+            throw new ModelLoadException(ModelLoadFailure.SizeMismatch,
+                $"model '{modelPath}' has {bytes.Length} bytes, its manifest says {entry.Bytes} (truncated or replaced)");
+        if (string.IsNullOrEmpty(entry.Sha256))
+            throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"the manifest gives no sha256 for '{entry.Path}'");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (!string.Equals(hash, entry.Sha256, StringComparison.OrdinalIgnoreCase))
+            throw new ModelLoadException(ModelLoadFailure.HashMismatch,
+                $"model '{modelPath}' has sha256 {hash}, its manifest says {entry.Sha256} (tampered, corrupted or a different model)");
+        return bytes;
+    }
+
+    /// <summary>Checks the manifest's own consistency and that it fits the device.</summary>
+    public static void ValidateManifest(ModelManifest m, string manifestPath)
+    {
+        var problems = new List<string>();
+        var expectedLeads = Enumerable.Range(0, Leads.Count).Select(Leads.Name).ToArray();
+        if (!m.ChannelOrder.SequenceEqual(expectedLeads, StringComparer.Ordinal))
+            problems.Add($"channel_order [{string.Join(",", m.ChannelOrder)}] is not the device's [{string.Join(",", expectedLeads)}]");
+        if (!(m.SampleRateHz > 0)) problems.Add("sample_rate_hz must be positive");
+        if (m.WindowSamples < 1) problems.Add("window_samples must be positive");
+        if (m.HopSamples < 1 || m.HopSamples > m.WindowSamples) problems.Add($"hop_samples {m.HopSamples} must be in 1..window_samples");
+        if (m.TokenStride < 1 || m.FineTokens < 1 || (long)m.TokenStride * m.FineTokens > m.WindowSamples + m.TokenStride)
+            problems.Add($"token_stride {m.TokenStride} × fine_tokens {m.FineTokens} does not fit window_samples {m.WindowSamples}");
+        if (m.BeatClasses.Count == 0 || m.BeatClasses.Any(c => !ClassNames.TryParseBeat(c, out _)) || m.BeatClasses.Distinct().Count() != m.BeatClasses.Count)
+            problems.Add($"beat_classes [{string.Join(",", m.BeatClasses)}] must be distinct AAMI classes (N, S, V, F, Q)");
+        if (m.RhythmClasses.Any(c => !ClassNames.TryParseRhythm(c, out _)) || m.RhythmClasses.Distinct().Count() != m.RhythmClasses.Count
+            || !m.RhythmClasses.Contains("sinus_other") || !m.RhythmClasses.Contains("af_afl"))
+            problems.Add($"rhythm_classes [{string.Join(",", m.RhythmClasses)}] must be distinct known classes including sinus_other and af_afl");
+        if (m.Inputs.Count != 2) problems.Add($"expected 2 inputs (signal, lead mask), the manifest lists {m.Inputs.Count}");
+        else
+        {
+            var x = m.Inputs[0].Dimensions();
+            var mask = m.Inputs[1].Dimensions();
+            if (x.Length != 3 || x[1] != Leads.Count || x[2] != m.WindowSamples)
+                problems.Add($"input '{m.Inputs[0].Name}' must be [batch, {Leads.Count}, {m.WindowSamples}]");
+            if (mask.Length != 2 || mask[1] != Leads.Count) problems.Add($"input '{m.Inputs[1].Name}' must be [batch, {Leads.Count}]");
+        }
+        if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");
+        else
+        {
+            var b = m.Outputs[0].Dimensions();
+            var r = m.Outputs[1].Dimensions();
+            if (b.Length != 3 || b[1] != m.FineTokens || b[2] != m.BeatClasses.Count)
+                problems.Add($"output '{m.Outputs[0].Name}' must be [batch, {m.FineTokens}, {m.BeatClasses.Count}]");
+            if (r.Length != 2 || r[1] != m.RhythmClasses.Count) problems.Add($"output '{m.Outputs[1].Name}' must be [batch, {m.RhythmClasses.Count}]");
+            if (m.Outputs[0].Classes is { } bc && !bc.SequenceEqual(m.BeatClasses)) problems.Add("beat output classes differ from beat_classes");
+            if (m.Outputs[1].Classes is { } rc && !rc.SequenceEqual(m.RhythmClasses)) problems.Add("rhythm output classes differ from rhythm_classes");
+        }
+        if (problems.Count > 0)
+            throw new ModelLoadException(ModelLoadFailure.ContractMismatch, $"model manifest '{manifestPath}': {string.Join("; ", problems)}");
+    }
+
+    private static ModelContract ValidateGraph(InferenceSession session, ModelManifest m, string modelPath)
+    {
+        var problems = new List<string>();
+        Check(session.InputMetadata, m.Inputs, "input", problems);
+        Check(session.OutputMetadata, m.Outputs, "output", problems);
+        if (problems.Count > 0)
+            throw new ModelLoadException(ModelLoadFailure.ContractMismatch, $"model '{modelPath}' does not match its manifest: {string.Join("; ", problems)}");
+        var beat = m.BeatClasses.Select(c => { ClassNames.TryParseBeat(c, out var k); return k; }).ToArray();
+        var rhythm = m.RhythmClasses.Select(c => { ClassNames.TryParseRhythm(c, out var k); return k; }).ToArray();
+        return new ModelContract(m.Inputs[0].Name, m.Inputs[1].Name, m.Outputs[0].Name, m.Outputs[1].Name,
+            m.WindowSamples, m.HopSamples, m.SampleRateHz, m.TokenStride, m.FineTokens, beat, rhythm);
+    }
+
+    private static void Check(IReadOnlyDictionary<string, NodeMetadata> graph, List<TensorSpec> specs, string kind, List<string> problems)
+    {
+        var names = specs.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        if (!graph.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(names))
+        {
+            problems.Add($"{kind}s are [{string.Join(",", graph.Keys)}], the manifest says [{string.Join(",", names)}]");
+            return;
+        }
+        foreach (var s in specs)
+        {
+            var meta = graph[s.Name];
+            if (meta.ElementType != typeof(float)) problems.Add($"{kind} '{s.Name}' is {meta.ElementType.Name}, expected float32");
+            var want = s.Dimensions();
+            var have = meta.Dimensions;
+            var ok = have.Length == want.Length;
+            for (var i = 0; ok && i < want.Length; i++)
+                ok = want[i] < 0 ? have[i] < 0 || have[i] == 1 : have[i] == want[i];
+            if (!ok) problems.Add($"{kind} '{s.Name}' has shape [{string.Join(",", have)}], the manifest says [{string.Join(",", want)}]");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Name} {Version} ({File}) on {Selection}")]
+    private static partial void LogLoaded(ILogger logger, string name, string version, string file, string selection);
+}
+
+/// <summary>What the runtime needs of a validated manifest.</summary>
+public sealed record ModelContract(
+    string SignalInput, string MaskInput, string BeatOutput, string RhythmOutput,
+    int WindowSamples, int HopSamples, double SampleRateHz, int TokenStride, int FineTokens,
+    BeatClass[] BeatClasses, RhythmClass[] RhythmClasses);

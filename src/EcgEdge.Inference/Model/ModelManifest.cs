@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EcgEdge.Inference.Model;
+
+/// <summary>One tensor of the model's ONNX contract. Shape entries are integers or a symbolic name such as "batch".</summary>
+public sealed class TensorSpec
+{
+    public string Name { get; set; } = "";
+    public List<JsonElement> Shape { get; set; } = [];
+    public string? Dtype { get; set; }
+    public List<string>? Classes { get; set; }
+
+    /// <summary>The shape with symbolic dimensions as -1.</summary>
+    public long[] Dimensions() => Shape.Select(d => d.ValueKind == JsonValueKind.Number ? d.GetInt64() : -1L).ToArray();
+}
+
+/// <summary>A model file named by the manifest, with its integrity data.</summary>
+public sealed class ModelFileEntry
+{
+    public string Path { get; set; } = "";
+    public string Sha256 { get; set; } = "";
+    public long Bytes { get; set; }
+}
+
+/// <summary>Decision thresholds shipped with the model.</summary>
+public sealed class ModelThresholds
+{
+    [JsonPropertyName("rhythm_noise_suppresses_alarms")] public bool RhythmNoiseSuppressesAlarms { get; set; } = true;
+    [JsonPropertyName("min_prob_alarm")] public double MinProbAlarm { get; set; } = 0.5;
+    [JsonPropertyName("beat_min_prob")] public double BeatMinProb { get; set; }
+}
+
+/// <summary>
+/// The model's manifest (<c>models/ecg-nat.manifest.json</c>, written by tools/train): the ONNX contract (input/output
+/// names and shapes), the signal it expects (rate, channel order, units, window, hop), the class lists, and the sha256
+/// and size of each model file. <see cref="ModelLoader"/> checks all of it against the ONNX graph before use.
+/// </summary>
+public sealed class ModelManifest
+{
+    public string Name { get; set; } = "";
+    public string Version { get; set; } = "";
+    public int Opset { get; set; }
+    public List<TensorSpec> Inputs { get; set; } = [];
+    public List<TensorSpec> Outputs { get; set; } = [];
+    [JsonPropertyName("beat_classes")] public List<string> BeatClasses { get; set; } = [];
+    [JsonPropertyName("rhythm_classes")] public List<string> RhythmClasses { get; set; } = [];
+    [JsonPropertyName("sample_rate_hz")] public double SampleRateHz { get; set; }
+    [JsonPropertyName("window_samples")] public int WindowSamples { get; set; }
+    [JsonPropertyName("hop_samples")] public int HopSamples { get; set; }
+    [JsonPropertyName("channel_order")] public List<string> ChannelOrder { get; set; } = [];
+    [JsonPropertyName("token_stride")] public int TokenStride { get; set; }
+    [JsonPropertyName("fine_tokens")] public int FineTokens { get; set; }
+    public Dictionary<string, ModelFileEntry> Files { get; set; } = [];
+    public ModelThresholds Thresholds { get; set; } = new();
+    [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }
+    public long Params { get; set; }
+
+    /// <summary>Reads and parses a manifest; malformed JSON is a <see cref="ModelLoadException"/>.</summary>
+    public static ModelManifest Read(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(ModelLoadFailure.ManifestMissing, $"cannot read model manifest '{path}': {e.Message}", e);
+        }
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, ManifestJsonContext.Default.ModelManifest)
+                ?? throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{path}' is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip)]
+[JsonSerializable(typeof(ModelManifest))]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;

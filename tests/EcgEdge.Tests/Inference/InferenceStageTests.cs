@@ -1,0 +1,164 @@
+using System.Text.Json;
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Conditioning;
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
+using EcgEdge.Pipeline;
+
+namespace EcgEdge.Tests.Inference;
+
+public class InferenceStageTests
+{
+    private static readonly string Manifest = Path.Combine(ModelFiles.Shipped, "ecg-nat.manifest.json");
+    private static bool[] OnlyII => [false, true, false, false, false, false, false, false];
+
+    private sealed class Recorder : IInferenceSink
+    {
+        public List<ClassifiedBeat> Beats { get; } = [];
+        public List<RhythmDecision> Rhythm { get; } = [];
+        public List<WindowInference> Windows { get; } = [];
+        public void OnBeatClassified(in ClassifiedBeat beat) => Beats.Add(beat);
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> p) => Rhythm.Add(decision);
+        public void OnWindow(in WindowInference window, ReadOnlySpan<float> p) => Windows.Add(window);
+    }
+
+    private static SampleBlock Block(long start, int count, float[] lead, int gap = 0)
+    {
+        var b = new SampleBlock(count) { Count = count, StartIndex = start, GapBefore = gap };
+        for (var i = 0; i < count; i++) b.Buffer((int)Lead.II)[i] = lead[(start + i) % lead.Length];
+        return b;
+    }
+
+    [Fact]
+    public void The_io_bound_session_reproduces_pytorch_on_the_reference_windows_one_window_at_a_time()
+    {
+        var refDir = Path.Combine(ModelFiles.Shipped, "reference");
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(refDir, "reference.json")));
+        var tol = doc.RootElement.GetProperty("tolerance_fp32_abs").GetDouble();
+        static float[] Read(string f) { var b = File.ReadAllBytes(f); var x = new float[b.Length / 4]; Buffer.BlockCopy(b, 0, x, 0, b.Length); return x; }
+        var ecg = Read(Path.Combine(refDir, "ecg.bin"));
+        var mask = Read(Path.Combine(refDir, "lead_mask.bin"));
+        var beat = Read(Path.Combine(refDir, "beat_logits_fp32.bin"));
+        var rhythm = Read(Path.Combine(refDir, "rhythm_logits_fp32.bin"));
+        using var model = ModelLoader.Load(Manifest, new InferenceOptions { Variant = ModelVariant.Fp32 });
+        var n = mask.Length / 8;
+        Assert.True(n >= 8);
+        double worst = 0;
+        for (var w = 0; w < n; w++)
+        {
+            ecg.AsSpan(w * 8 * 2500, 8 * 2500).CopyTo(model.Signal);
+            mask.AsSpan(w * 8, 8).CopyTo(model.LeadMask);
+            model.Run();
+            for (var i = 0; i < 312 * 5; i++) worst = Math.Max(worst, Math.Abs(model.BeatLogits[i] - beat[w * 312 * 5 + i]));
+            for (var i = 0; i < 4; i++) worst = Math.Max(worst, Math.Abs(model.RhythmLogits[i] - rhythm[w * 4 + i]));
+        }
+        Assert.True(worst <= tol, $"max |ORT - PyTorch| = {worst} > {tol}");
+        Assert.Equal(n, model.Latency.Count);
+    }
+
+    [Fact]
+    public void Every_beat_is_classified_once_in_order_and_rhythm_decisions_tile_each_run_around_a_gap()
+    {
+        using var model = ModelLoader.Load(Manifest, new InferenceOptions());
+        var sink = new Recorder();
+        var stage = new InferenceStage(model, 500, 6, OnlyII, 3, sink);
+        var ecg = Synthetic.Ecg(500, 120, Synthetic.Regular(72, 120));
+        var beats = new List<long>();
+        // Run 1: 0 .. 61.3 s; 2 s lost; run 2: 63.3 s .. 75.3 s (12 s: one window + tail).
+        void Feed(long from, long to, int gapAtStart)
+        {
+            var first = true;
+            for (var t = from; t < to; t += 50)
+            {
+                for (var k = t; k < t + 50; k++)
+                    if (k % 417 == 100)
+                    {
+                        beats.Add(k);
+                        stage.OnBeat(new DetectedBeat(k, k + 200, 0.83, 72, 1, false));
+                    }
+                stage.Push(Block(t, 50, ecg, first ? gapAtStart : 0));
+                first = false;
+            }
+        }
+        Feed(0, 30650, 0);
+        Feed(31650, 37650, 1000);
+        stage.Flush();
+
+        Assert.Equal(beats, sink.Beats.Select(b => b.Beat.SampleIndex));
+        Assert.Equal(0, stage.BeatsDropped);
+        Assert.All(sink.Beats, b => Assert.InRange(b.Confidence, 0.2f, 1f));
+        // Run 1: model samples 0..15324, regular windows end at 2500, 3750, …, 15000 (11), plus a tail; run 2: 3000
+        // model samples, one regular window (ends 2500) and a tail.
+        Assert.Equal(14, sink.Windows.Count);
+        Assert.Equal(2, sink.Windows.Count(w => w.IsTail));
+        Assert.Equal(30650 - 5000, sink.Windows[11].StartIndex);
+        Assert.Equal(37650 - 5000, sink.Windows[13].StartIndex);
+        // Decisions tile [0, 30650) and [31650, 37650) without overlap or hole.
+        var run1 = sink.Rhythm.Where(d => d.ToIndex <= 30650).ToList();
+        var run2 = sink.Rhythm.Where(d => d.FromIndex >= 31650).ToList();
+        Assert.Equal(sink.Rhythm.Count, run1.Count + run2.Count);
+        foreach (var (run, from, to) in new[] { (run1, 0L, 30650L), (run2, 31650L, 37650L) })
+        {
+            Assert.Equal(from, run[0].FromIndex);
+            Assert.Equal(to, run[^1].ToIndex);
+            for (var i = 1; i < run.Count; i++) Assert.Equal(run[i - 1].ToIndex, run[i].FromIndex);
+        }
+        Assert.All(sink.Windows, w => Assert.InRange(w.LatencySeconds, 1e-6, 10));
+    }
+
+    [Fact]
+    public void Without_smoothing_each_decision_is_its_window_own_class()
+    {
+        using var model = ModelLoader.Load(Manifest, new InferenceOptions());
+        var sink = new Recorder();
+        var stage = new InferenceStage(model, 500, 6, OnlyII, 1, sink);
+        var ecg = Synthetic.Ecg(500, 60, Synthetic.Regular(150, 60));
+        for (long t = 0; t < 30000; t += 50) stage.Push(Block(t, 50, ecg));
+        stage.Flush();
+        Assert.Equal(sink.Windows.Count, sink.Rhythm.Count);
+        Assert.Equal(sink.Windows.Select(w => w.Class), sink.Rhythm.Select(d => d.Class));
+        Assert.Equal(sink.Windows.Select(w => w.StartIndex), sink.Rhythm.Select(d => d.WindowStartIndex));
+    }
+
+    private sealed class CountingObserver : IPipelineObserver, IInferenceSink
+    {
+        public long Beats, Classified, Windows, Decisions;
+        public void OnBeat(in DetectedBeat beat) => Beats++;
+        public void OnBeatClassified(in ClassifiedBeat beat) => Classified++;
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> p) => Decisions++;
+        public void OnWindow(in WindowInference window, ReadOnlySpan<float> p) => Windows++;
+    }
+
+    [Fact]
+    public async Task Inference_in_the_pipeline_allocates_nothing_per_window_after_warm_up()
+    {
+        var record = Path.Combine(TestData.RepoRoot, "src", "EcgEdge", "Resources", "mitdb", "201");
+        await using var source = new ReplaySource(new ReplayOptions { Record = record }, 500);
+        var pipeline = new EcgPipeline(source.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
+        using var model = ModelLoader.Load(Manifest, new InferenceOptions());
+        model.Warmup(2);
+        var observer = new CountingObserver();
+        pipeline.AttachInference(model, 3, observer);
+        var block = new SampleBlock(50);
+        for (var i = 0; i < 600; i++) // 60 s: JIT, first windows
+        {
+            Assert.True(await source.ReadAsync(block, CancellationToken.None));
+            pipeline.ProcessBlock(block, observer);
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var (windows, classified, samples) = (observer.Windows, observer.Classified, pipeline.Stats.Samples);
+        for (var i = 0; i < 6000; i++) // 10 minutes
+        {
+            Assert.True(await source.ReadAsync(block, CancellationToken.None));
+            pipeline.ProcessBlock(block, observer);
+        }
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // One window per 5 s hop (2500 samples at 500 Hz) of the stretch.
+        Assert.InRange(observer.Windows - windows, (pipeline.Stats.Samples - samples) / 2500 - 1, (pipeline.Stats.Samples - samples) / 2500 + 1);
+        Assert.True(observer.Classified - classified > 500);
+        Assert.Equal(0, allocated);
+    }
+}

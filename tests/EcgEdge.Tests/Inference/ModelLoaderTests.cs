@@ -1,0 +1,128 @@
+using System.Text.Json.Nodes;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
+
+namespace EcgEdge.Tests.Inference;
+
+/// <summary>The loader runs only a model that matches its manifest and the device; everything else is refused with a typed reason.</summary>
+public class ModelLoaderTests
+{
+    private static readonly InferenceOptions Cpu = new() { Provider = ExecutionProviderKind.Cpu };
+
+    private static ModelLoadFailure Refusal(string path, InferenceOptions? options = null) =>
+        Assert.Throws<ModelLoadException>(() => ModelLoader.Load(path, options ?? Cpu).Dispose()).Failure;
+
+    [Theory]
+    [InlineData(ModelVariant.Int8, "ecg-nat-int8.onnx")]
+    [InlineData(ModelVariant.Fp32, "ecg-nat-fp32.onnx")]
+    public void The_shipped_models_load_with_the_manifest_contract(ModelVariant variant, string file)
+    {
+        using var m = ModelLoader.Load(Path.Combine(ModelFiles.Shipped, "ecg-nat.manifest.json"), new InferenceOptions { Variant = variant });
+        Assert.Equal(file, Path.GetFileName(m.ModelPath));
+        Assert.Equal(ExecutionProviderKind.Cpu, m.Selection.Provider); // auto on a CPU-only build
+        var c = m.Contract;
+        Assert.Equal(("ecg", "lead_mask", "beat_logits", "rhythm_logits"), (c.SignalInput, c.MaskInput, c.BeatOutput, c.RhythmOutput));
+        Assert.Equal((2500, 1250, 250.0, 8, 312), (c.WindowSamples, c.HopSamples, c.SampleRateHz, c.TokenStride, c.FineTokens));
+        Assert.Equal([BeatClass.N, BeatClass.S, BeatClass.V, BeatClass.F, BeatClass.Q], c.BeatClasses);
+        Assert.Equal([RhythmClass.SinusOther, RhythmClass.AfAfl, RhythmClass.Noise, RhythmClass.VtVf], c.RhythmClasses);
+    }
+
+    [Fact]
+    public void An_onnx_path_finds_the_manifest_beside_it()
+    {
+        using var m = ModelLoader.Load(Path.Combine(ModelFiles.Shipped, "ecg-nat-fp32.onnx"), Cpu);
+        Assert.EndsWith("ecg-nat-fp32.onnx", m.ModelPath);
+        Assert.Equal("b8d6d05222a33671ded167d35484a6ea0a2b05c5878558802ac5bf2bfc91adb4", m.Sha256);
+    }
+
+    [Fact]
+    public void A_tampered_model_is_refused_by_its_sha256()
+    {
+        using var f = new ModelFiles();
+        var bytes = File.ReadAllBytes(f.Int8);
+        bytes[bytes.Length / 2] ^= 0x01; // one bit, same size
+        f.ReplaceInt8(bytes, updateManifest: false);
+        Assert.Equal(ModelLoadFailure.HashMismatch, Refusal(f.Manifest));
+    }
+
+    [Fact]
+    public void A_truncated_model_is_refused_by_its_size()
+    {
+        using var f = new ModelFiles();
+        var bytes = File.ReadAllBytes(f.Int8);
+        f.ReplaceInt8(bytes[..(bytes.Length - 1000)], updateManifest: false);
+        Assert.Equal(ModelLoadFailure.SizeMismatch, Refusal(f.Manifest));
+    }
+
+    [Fact]
+    public void A_corrupted_model_whose_manifest_was_updated_to_match_is_refused_by_onnx_runtime()
+    {
+        using var f = new ModelFiles();
+        var bytes = File.ReadAllBytes(f.Int8);
+        f.ReplaceInt8(bytes[..(bytes.Length / 3)], updateManifest: true);
+        Assert.Equal(ModelLoadFailure.ModelInvalid, Refusal(f.Manifest));
+    }
+
+    [Fact]
+    public void A_missing_model_file_or_manifest_is_refused()
+    {
+        using var f = new ModelFiles();
+        File.Delete(f.Int8);
+        Assert.Equal(ModelLoadFailure.ModelMissing, Refusal(f.Manifest));
+        Assert.Equal(ModelLoadFailure.ManifestMissing, Refusal(Path.Combine(f.Dir, "nope.manifest.json")));
+        // An .onnx file with no manifest listing it is never run.
+        File.Copy(Path.Combine(f.Dir, "ecg-nat-fp32.onnx"), Path.Combine(f.Dir, "other.onnx"));
+        Assert.Equal(ModelLoadFailure.ManifestMissing, Refusal(Path.Combine(f.Dir, "other.onnx")));
+    }
+
+    [Fact]
+    public void A_manifest_that_is_not_json_is_refused()
+    {
+        using var f = new ModelFiles();
+        File.WriteAllText(f.Manifest, "{ \"name\": \"ecg-nat\", ");
+        Assert.Equal(ModelLoadFailure.ManifestInvalid, Refusal(f.Manifest));
+    }
+
+    public static TheoryData<string, string> ManifestEdits => new()
+    {
+        { "channel order of another device", """{"channel_order": ["I","II","III","aVR","aVL","aVF","V1","V2"]}""" },
+        { "unknown beat class", """{"beat_classes": ["N","S","V","F","X"]}""" },
+        { "rhythm classes without AF", """{"rhythm_classes": ["sinus_other","noise","vt_vf","noise"]}""" },
+        { "hop longer than the window", """{"hop_samples": 3000}""" },
+        { "token grid not fitting the window", """{"token_stride": 16}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ManifestEdits))]
+    public void A_manifest_that_does_not_fit_the_device_is_refused(string why, string patch)
+    {
+        using var f = new ModelFiles();
+        var edits = JsonNode.Parse(patch)!.AsObject();
+        f.EditManifest(m => { foreach (var (k, v) in edits) m[k] = v!.DeepClone(); });
+        var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, Cpu).Dispose());
+        Assert.True(e.Failure == ModelLoadFailure.ContractMismatch, $"{why}: {e.Failure} {e.Message}");
+    }
+
+    [Fact]
+    public void A_manifest_naming_other_tensors_or_shapes_than_the_graph_is_refused()
+    {
+        using var f = new ModelFiles();
+        f.EditManifest(m => m["inputs"]![0]!["name"] = "signal");
+        var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, Cpu).Dispose());
+        Assert.Equal(ModelLoadFailure.ContractMismatch, e.Failure);
+        Assert.Contains("signal", e.Message);
+
+        using var g = new ModelFiles();
+        // A 20-s window in the manifest for a graph built for 10 s.
+        g.EditManifest(m =>
+        {
+            m["window_samples"] = 5000;
+            m["hop_samples"] = 2500;
+            m["inputs"]![0]!["shape"]![2] = 5000;
+        });
+        e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(g.Manifest, Cpu).Dispose());
+        Assert.Equal(ModelLoadFailure.ContractMismatch, e.Failure);
+        Assert.Contains("2500", e.Message);
+    }
+}
