@@ -1,5 +1,6 @@
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
+using EcgEdge.Inference;
 
 namespace EcgEdge.Events;
 
@@ -9,7 +10,8 @@ namespace EcgEdge.Events;
 /// <param name="HeartRateBpm">Median heart rate of the last RR intervals, NaN when unknown.</param>
 /// <param name="Beats">Beats detected in the period.</param>
 /// <param name="Quality">Signal quality per channel at the end of the period (<see cref="Lead"/> order).</param>
-public sealed record Vitals(long EndIndex, double PeriodSeconds, double HeartRateBpm, long Beats, IReadOnlyList<SignalQuality> Quality);
+public sealed record Vitals(long EndIndex, double PeriodSeconds, double HeartRateBpm, long Beats, IReadOnlyList<SignalQuality> Quality,
+    long? Veb = null, long? Sveb = null, string? Rhythm = null);
 
 /// <summary>A change of the signal-quality verdicts.</summary>
 public sealed record QualityChange(long SampleIndex, IReadOnlyList<SignalQuality> Quality);
@@ -25,8 +27,27 @@ public interface IEventSink
 /// Turns the beat stream into periodic <see cref="Vitals"/> (every <c>period</c> seconds of signal) and quality changes
 /// into <see cref="QualityChange"/> events. The per-beat path allocates nothing; one event object per period.
 /// </summary>
-public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, IEventSink sink) : IBeatSink
+public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, IEventSink sink) : IBeatSink, IInferenceSink
 {
+    private long _veb, _sveb;
+    private bool _model;
+    private RhythmClass? _rhythm;
+
+    /// <summary>Counts ventricular and supraventricular ectopic beats (in the interval in which the model classified them).</summary>
+    public void OnBeatClassified(in ClassifiedBeat beat)
+    {
+        _model = true;
+        if (beat.Class == BeatClass.V) _veb++;
+        else if (beat.Class == BeatClass.S) _sveb++;
+    }
+
+    /// <summary>Keeps the latest rhythm decision for the next vitals message.</summary>
+    public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
+    {
+        _model = true;
+        _rhythm = decision.Class;
+    }
+
     private readonly long _period = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
     private long _nextEnd = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
     private long _beats;
@@ -51,8 +72,11 @@ public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, 
     {
         while (endIndex >= _nextEnd)
         {
-            sink.Publish(new Vitals(_nextEnd, _period / sampleRateHz, _hr, _beats, _quality.ToArray()));
+            sink.Publish(new Vitals(_nextEnd, _period / sampleRateHz, _hr, _beats, _quality.ToArray(),
+                _model ? _veb : null, _model ? _sveb : null, _rhythm is { } r ? ClassNames.Of(r) : null));
             _beats = 0;
+            _veb = 0;
+            _sveb = 0;
             _nextEnd += _period;
         }
     }

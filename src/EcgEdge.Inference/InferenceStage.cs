@@ -107,6 +107,16 @@ public sealed class InferenceStage : IBeatSink
         if (!_runOpen) return;
         var runEnd = _assembler.NextIndex;
         while (_assembler.FlushNext()) Analyse(_assembler.Window);
+        // Beats after the last window's central part when no tail window was needed (the run ended exactly on the
+        // grid): that window is the nearest.
+        while (_pendingCount > 0 && _havePrev)
+        {
+            ref readonly var b = ref _pending[_pendingHead];
+            if (b.SampleIndex >= runEnd) break;
+            Classify(b, b.SampleIndex + _beatShift, _prevBeat, _prevStart);
+            _pendingHead = (_pendingHead + 1) % _pending.Length;
+            _pendingCount--;
+        }
         // Rhythm: the last windows of the run are decided with the neighbours they have; the last reaches the run's end.
         var last = _windowsInRun - 1;
         for (var j = Math.Max(0, last - _half + 1); j <= last; j++) Decide(j, last, j == last ? runEnd : -1);

@@ -11,7 +11,8 @@ public sealed partial class LogEventSink(ILogger<LogEventSink> logger, double sa
     {
         var t = vitals.EndIndex / sampleRateHz;
         if (double.IsNaN(vitals.HeartRateBpm)) LogLearning(t, vitals.Beats);
-        else LogVitals(t, vitals.HeartRateBpm, vitals.Beats);
+        else if (vitals.Rhythm is null) LogVitals(t, vitals.HeartRateBpm, vitals.Beats);
+        else LogVitalsModel(t, vitals.HeartRateBpm, vitals.Beats, vitals.Rhythm, vitals.Veb ?? 0, vitals.Sveb ?? 0);
     }
 
     public void Publish(QualityChange change)
@@ -25,6 +26,9 @@ public sealed partial class LogEventSink(ILogger<LogEventSink> logger, double sa
 
     [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate {Hr:F0} bpm ({Beats} beats in interval)")]
     private partial void LogVitals(double t, double hr, long beats);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate {Hr:F0} bpm ({Beats} beats in interval), rhythm {Rhythm}, VEB {Veb}, SVEB {Sveb}")]
+    private partial void LogVitalsModel(double t, double hr, long beats, string rhythm, long veb, long sveb);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s heart rate not known yet ({Beats} beats in interval)")]
     private partial void LogLearning(double t, long beats);

@@ -17,12 +17,19 @@ public static class Program
           eval    score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57).
                   --db DIR [--records a,b,...] [--leads II,V1] [--json FILE] [--annotations-out DIR]
                   [--annotator atr] [--from SECONDS] [--mains HZ] [--source replay|emulator] [--ads-rate SPS]
+                  [--model PATH] [--variant int8|fp32] [--no-model]: with the model (default) also VEB, SVEB (EC57
+                  beat by beat) and AF (episodes, duration, windows)
                   [--Section:Key=value ...] (e.g. --ads-rate 8000 --Ads1298:SpiClockHz=4096000)
           selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator,
                   plus --Section:Key=value overrides (e.g. --Ads1298:SpiBus=1).
           bench   time the pipeline on a real record: real-time factor (1 thread, all cores), µs per signal-second per
                   stage, QRS detector per lead, ADS1298 frame decoding, allocations, working set, start-up.
                   [--record PATH] [--repeats N] [--json FILE]
+          analyze Holter-style summary per record (no reference annotations needed): beats per AAMI class, heart rate,
+                  rhythm episodes, AF/VEB/SVEB/noise burden. --db DIR [--records a,b] [--json FILE] [--model PATH]
+                  [--mains HZ] [--leads ...] [--Section:Key=value ...]
+          model info [PATH]  the model manifest, ONNX Runtime providers, the provider chosen, a timing of one window.
+                  [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]
           help    this text.
 
         Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.
@@ -40,6 +47,8 @@ public static class Program
                 "eval" => await EvalVerb.RunAsync(rest).ConfigureAwait(false),
                 "selftest" => await SelftestVerb.RunAsync(rest).ConfigureAwait(false),
                 "bench" => await BenchVerb.RunAsync(rest).ConfigureAwait(false),
+                "analyze" => await AnalyzeVerb.RunAsync(rest).ConfigureAwait(false),
+                "model" => await ModelVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
                 _ => Fail($"unknown verb '{verb}'"),
             };

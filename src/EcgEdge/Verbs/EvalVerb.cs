@@ -158,82 +158,51 @@ public static class EvalVerb
         return errors.IsEmpty ? 0 : 1;
     }
 
-    /// <summary>
-    /// Runs one record through the pipeline and scores it. With <see cref="SourceKind.Emulator"/> the record feeds the
-    /// ADS1298 emulator and the real driver delivers the frames (same lead mapping and time base as replay).
-    /// </summary>
+    /// <summary>Runs one record through the pipeline (<see cref="RecordRunner"/>) and scores it.</summary>
     public static async Task<RecordResult> EvaluateRecordAsync(string recordPath, string annotationPath, string? leads,
         PipelineSettings settings, double scoreFromSeconds, string? annotationsOut, ProgressReporter? progress, CancellationToken ct,
         SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null, InferenceOptions? inference = null)
     {
-        var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
-        var rate = settings.Pipeline.SampleRateHz;
-        // The replay source also gives the record's header and the index mapping back to record samples.
-        await using var replay = new ReplaySource(options, rate);
-        await using var source = sourceKind == SourceKind.Replay
-            ? null
-            : AppConfiguration.OpenSource(sourceKind, options, ads ?? new Ads1298Options(), rate, TimeProvider.System);
-        ISampleSource input = (ISampleSource?)source ?? replay;
         var reference = AnnotationReader.Read(annotationPath);
-        var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
-        var name = replay.Header.RecordName;
-        var collector = new BeatCollector(progress, name, replay.Header.SampleCount is long n && n > 0 ? n * rate / replay.RecordRateHz : 0);
-        using var model = inference is null ? null : ModelLoader.Load(inference.Model, inference);
-        if (model is not null)
-        {
-            model.Warmup(inference!.WarmupRuns);
-            pipeline.AttachInference(model, inference.RhythmSmoothingWindows, collector);
-        }
-        await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
-
-        // Detected beats in record samples, sorted, with their classes (Q for a beat the model did not reach).
-        var order = Enumerable.Range(0, collector.Beats.Count).OrderBy(i => collector.Beats[i].SampleIndex).ToArray();
-        var detected = order.Select(i => replay.ToRecordSample(collector.Beats[i].SampleIndex)).ToArray();
-        var classes = order.Select(i => collector.Classes.TryGetValue(collector.Beats[i].SampleIndex, out var k) ? k : BeatClass.Q).ToArray();
-        var fs = replay.RecordRateHz;
-        var duration = pipeline.Stats.Samples / rate;
-        var from = duration > scoreFromSeconds ? scoreFromSeconds : 0;
+        var run = await RecordRunner.RunAsync(recordPath, leads, settings, inference, progress, ct, sourceKind, ads).ConfigureAwait(false);
+        var fs = run.RecordRateHz;
+        var from = run.DurationS > scoreFromSeconds ? scoreFromSeconds : 0;
         var settingsEc57 = new Ec57Settings { ScoreFromSeconds = from };
+        var detected = run.Beats;
         var counts = Ec57.ScoreQrs(reference, detected, fs, settingsEc57);
-        var recordLength = replay.Header.SampleCount is long len && len > 0 ? len : replay.ToRecordSample(pipeline.Stats.Samples);
         var fromSample = (long)Math.Round(from * fs);
         ModelScores? scores = null;
         List<(long Sample, RhythmClass Class)> rhythmChanges = [];
-        if (model is not null)
+        if (run.Classes is { } classes)
         {
             var beats = BeatConfusion.Score(reference, detected, classes, (long)Math.Round(settingsEc57.MatchWindowSeconds * fs), fromSample);
-            var refAf = RhythmScoring.ReferenceIntervals(reference, recordLength, RhythmScoring.IsAf);
-            var refVt = RhythmScoring.ReferenceIntervals(reference, recordLength, RhythmScoring.IsVt);
-            var detAf = RhythmScoring.Merge(collector.Rhythm.Where(d => d.Class == RhythmClass.AfAfl)
-                .Select(d => new Interval(replay.ToRecordSample(d.FromIndex), replay.ToRecordSample(d.ToIndex))));
-            var af = RhythmScoring.CompareEpisodes(refAf, detAf, fromSample, recordLength);
+            var refAf = RhythmScoring.ReferenceIntervals(reference, run.RecordLength, RhythmScoring.IsAf);
+            var refVt = RhythmScoring.ReferenceIntervals(reference, run.RecordLength, RhythmScoring.IsVt);
+            var detAf = RhythmScoring.Merge(run.Rhythm.Where(d => d.Class == RhythmClass.AfAfl).Select(d => new Interval(d.From, d.To)));
+            var af = RhythmScoring.CompareEpisodes(refAf, detAf, fromSample, run.RecordLength);
             var windows = new long[4, 4];
-            foreach (var w in collector.Windows)
+            foreach (var w in run.Windows)
             {
-                long ws = replay.ToRecordSample(w.StartIndex), we = replay.ToRecordSample(w.EndIndex);
-                if (ws < fromSample) continue;
-                windows[(int)RhythmScoring.WindowLabel(refAf, refVt, ws, we, fs), (int)w.Class]++;
+                if (w.From < fromSample) continue;
+                windows[(int)RhythmScoring.WindowLabel(refAf, refVt, w.From, w.To, fs), (int)w.Class]++;
             }
-            scores = new ModelScores(beats, af, windows, collector.Windows.Select(w => w.LatencySeconds).ToList(), fs, collector.ClassifiedCount);
+            scores = new ModelScores(beats, af, windows, run.Windows.Select(w => w.LatencyS).ToList(), fs, run.BeatsClassified);
             RhythmClass? last = null;
-            foreach (var d in collector.Rhythm)
+            foreach (var d in run.Rhythm)
             {
                 if (d.Class == last) continue;
-                rhythmChanges.Add((replay.ToRecordSample(d.FromIndex), d.Class));
+                rhythmChanges.Add((d.From, d.Class));
                 last = d.Class;
             }
         }
         if (annotationsOut is not null)
         {
-            var anns = detected.Select((t, i) => new WfdbAnnotation(t, model is null ? AnnotationCode.Normal : BeatConfusion.MitCodeOf(classes[i])))
+            var anns = detected.Select((t, i) => new WfdbAnnotation(t, run.Classes is null ? AnnotationCode.Normal : BeatConfusion.MitCodeOf(run.Classes[i])))
                 .Concat(rhythmChanges.Select(c => new WfdbAnnotation(c.Sample, AnnotationCode.Rhythm, Aux: RhythmAux(c.Class))))
                 .OrderBy(x => x.Sample).ThenBy(x => x.Code == AnnotationCode.Rhythm ? 0 : 1);
-            AnnotationWriter.Write(Path.Combine(annotationsOut, name + ".ecgedge"), anns);
+            AnnotationWriter.Write(Path.Combine(annotationsOut, run.Name + ".ecgedge"), anns);
         }
-        var leadNames = new List<string>();
-        for (var c = 0; c < Leads.Count; c++)
-            if (input.Info.Present[c]) leadNames.Add($"{Leads.Name(c)}={input.Info.SourceLabels[c]}");
-        return new RecordResult(name, counts, duration, leadNames, detected.Length, from, scores);
+        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores);
     }
 
     /// <summary>MIT-BIH rhythm AUX string written for a rhythm class ("(N", "(AFIB", "(NOISE", "(VT").</summary>
@@ -318,33 +287,6 @@ public static class EvalVerb
 
     /// <summary>What the model scored on one record.</summary>
     public sealed record ModelScores(BeatConfusion Beats, EpisodeCounts Af, long[,] Windows, List<double> LatenciesS, double RecordRateHz, long BeatsClassified);
-
-    private sealed class BeatCollector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink
-    {
-        public List<DetectedBeat> Beats { get; } = new(4096);
-        public Dictionary<long, BeatClass> Classes { get; } = new(4096);
-        public List<RhythmDecision> Rhythm { get; } = [];
-        public List<WindowInference> Windows { get; } = [];
-        public long ClassifiedCount { get; private set; }
-
-        public void OnBeat(in DetectedBeat beat) => Beats.Add(beat);
-
-        public void OnBeatClassified(in ClassifiedBeat beat)
-        {
-            Classes[beat.Beat.SampleIndex] = beat.Class;
-            ClassifiedCount++;
-        }
-
-        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities) => Rhythm.Add(decision);
-
-        public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Windows.Add(window);
-
-        public void OnBlockProcessed(SampleBlock conditioned)
-        {
-            if (progress is not null && expectedSamples > 0)
-                progress.Update(name, (conditioned.StartIndex + conditioned.Count) / expectedSamples);
-        }
-    }
 }
 
 /// <summary>Progress of long runs on an interactive terminal (stderr); silent when output is redirected.</summary>

@@ -3,6 +3,9 @@ using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Events;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
 using EcgEdge.Pipeline;
 using EcgEdge.Transport;
 using EcgEdge.Wfdb;
@@ -32,11 +35,13 @@ public static class RunVerb
         PipelineSettings settings;
         ReplayOptions replay;
         Ads1298Options ads;
+        InferenceOptions inference;
         try
         {
             settings = AppConfiguration.BindPipeline(builder.Configuration);
             replay = AppConfiguration.BindReplay(builder.Configuration);
             ads = AppConfiguration.BindAds1298(builder.Configuration);
+            inference = AppConfiguration.BindInference(builder.Configuration);
         }
         catch (Ads1298ConfigurationException e)
         {
@@ -57,6 +62,25 @@ public static class RunVerb
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(replay);
         builder.Services.AddSingleton(ads);
+        // The model is loaded and checked before the host starts: a refused model or an unavailable strict provider
+        // stops the worker here (exit 2) instead of running it half-configured.
+        EcgNatModel? model = null;
+        if (inference.Enabled)
+        {
+            try
+            {
+                using var loggerFactory = LoggerFactory.Create(l => l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
+                model = ModelLoader.Load(inference.Model, inference, loggerFactory.CreateLogger("EcgEdge.Inference"));
+                model.Warmup(inference.WarmupRuns);
+            }
+            catch (Exception e) when (e is ModelLoadException or ExecutionProviderUnavailableException)
+            {
+                Console.Error.WriteLine($"ecgedge: model refused: {e.Message}");
+                return 2;
+            }
+        }
+        using var ownedModel = model;
+        builder.Services.AddSingleton(new ModelHolder(model, inference));
         builder.Services.AddSingleton(TimeProvider.System);
         var outcome = new RunOutcome();
         builder.Services.AddSingleton(outcome);
@@ -80,6 +104,7 @@ public sealed partial class PipelineWorker(
     Ads1298Options ads,
     TimeProvider time,
     RunOutcome outcome,
+    ModelHolder model,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
     ILogger<PipelineWorker> logger) : BackgroundService
@@ -98,8 +123,10 @@ public sealed partial class PipelineWorker(
             var sink = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), source.Info.SampleRateHz);
             var vitals = new VitalsAggregator(source.Info.SampleRateHz, settings.Pipeline.VitalsIntervalSeconds, sink);
             var observer = new WorkerObserver(logger, source.Info.SampleRateHz, vitals);
+            if (model.Model is { } m) pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer);
             await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
+            if (model.Model is { } mm) LogInference(pipeline.Inference!.Windows, pipeline.Inference.BeatsClassified, mm.Latency.ToString());
             if (source is Ads1298Driver d) LogDeviceCounters(d.Counters.ToString());
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -150,6 +177,9 @@ public sealed partial class PipelineWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Source ended after {Seconds:F1} s of signal, {Beats} beats")]
     private partial void LogEnd(double seconds, long beats);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model ran on {Windows} windows, classified {Beats} beats; latency {Latency}")]
+    private partial void LogInference(long windows, long beats, string latency);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "Pipeline failed")]
     private partial void LogCrash(Exception e);
 
@@ -160,9 +190,34 @@ public sealed partial class PipelineWorker(
     private partial void LogBadInput(string reason);
 }
 
-/// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes) and logs beats at Debug.</summary>
-internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals) : IPipelineObserver
+/// <summary>The loaded model (null when inference is disabled) and its options; owned by <see cref="RunVerb"/>.</summary>
+public sealed record ModelHolder(EcgNatModel? Model, InferenceOptions Options);
+
+/// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes, beat classes, rhythm) and logs beats at Debug.</summary>
+internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals) : IPipelineObserver, IInferenceSink
 {
+    private RhythmClass? _rhythm;
+
+    public void OnBeatClassified(in ClassifiedBeat beat)
+    {
+        vitals.OnBeatClassified(beat);
+        if (logger.IsEnabled(LogLevel.Debug)) LogBeatClass(beat.Beat.SampleIndex / sampleRateHz, ClassNames.Of(beat.Class), beat.Confidence);
+    }
+
+    public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
+    {
+        vitals.OnRhythm(decision, smoothedProbabilities);
+        if (decision.Class == _rhythm) return;
+        _rhythm = decision.Class;
+        LogRhythm(decision.FromIndex / sampleRateHz, ClassNames.Of(decision.Class), decision.Confidence);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F1}s rhythm {Rhythm} (p={P:F2})")]
+    private partial void LogRhythm(double t, string rhythm, float p);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s class {Class} (p={P:F2})")]
+    private partial void LogBeatClass(double t, string @class, float p);
+
     public void OnBeat(in DetectedBeat beat)
     {
         vitals.OnBeat(beat);

@@ -23,6 +23,20 @@ public class RunTests
     }
 
     [Fact]
+    public async Task A_tampered_model_or_an_unavailable_strict_provider_stops_the_worker_before_it_starts()
+    {
+        using var f = new Inference.ModelFiles();
+        var bytes = File.ReadAllBytes(f.Int8);
+        bytes[^10] ^= 0xFF;
+        f.ReplaceInt8(bytes, updateManifest: false);
+        Assert.Equal(2, await RunVerb.RunAsync(["--realtime", "false", "--loop", "false", "--model", f.Manifest]));
+        Assert.Equal(2, await RunVerb.RunAsync(["--realtime", "false", "--loop", "false", "--provider", "cuda"]));
+        Assert.Equal(2, await RunVerb.RunAsync(["--realtime", "false", "--Inference:RhythmSmoothingWindows=2"]));
+        // Without the model the worker still runs (QRS and heart rate).
+        Assert.Equal(0, await RunVerb.RunAsync(["--realtime", "false", "--loop", "false", "--Inference:Enabled=false", "--model", f.Manifest]));
+    }
+
+    [Fact]
     public async Task A_missing_record_is_a_runtime_error_with_exit_code_1()
     {
         Assert.Equal(1, await RunVerb.RunAsync(["--record", "/nonexistent/rec", "--realtime", "false"]));

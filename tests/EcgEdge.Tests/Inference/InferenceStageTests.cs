@@ -110,6 +110,23 @@ public class InferenceStageTests
     }
 
     [Fact]
+    public void A_run_of_exactly_one_window_classifies_all_its_beats()
+    {
+        using var model = ModelLoader.Load(Manifest, new InferenceOptions());
+        var sink = new Recorder();
+        var stage = new InferenceStage(model, 500, 6, OnlyII, 3, sink);
+        var ecg = Synthetic.Ecg(500, 10, Synthetic.Regular(60, 10));
+        var beats = Synthetic.Regular(60, 10).Select(t => (long)Math.Round(t * 500)).ToList();
+        foreach (var b in beats) stage.OnBeat(new DetectedBeat(b, b + 100, 1, 60, 1, false));
+        for (long t = 0; t < 5000; t += 50) stage.Push(Block(t, 50, ecg));
+        stage.Flush();
+        Assert.Single(sink.Windows);
+        Assert.False(sink.Windows[0].IsTail);
+        Assert.Equal(beats, sink.Beats.Select(b => b.Beat.SampleIndex));
+        Assert.Equal((0L, 5000L), (sink.Rhythm[0].FromIndex, sink.Rhythm[^1].ToIndex));
+    }
+
+    [Fact]
     public void Without_smoothing_each_decision_is_its_window_own_class()
     {
         using var model = ModelLoader.Load(Manifest, new InferenceOptions());

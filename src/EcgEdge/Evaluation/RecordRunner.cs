@@ -1,0 +1,112 @@
+using EcgEdge.Acquisition.Ads1298;
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
+using EcgEdge.Pipeline;
+using EcgEdge.Verbs;
+
+namespace EcgEdge.Evaluation;
+
+/// <summary>Everything the pipeline produced for one record, with times mapped back to record samples.</summary>
+public sealed class RecordRun
+{
+    public required string Name { get; init; }
+    public required double RecordRateHz { get; init; }
+    /// <summary>Samples of the record (header), or what was read when the header does not say.</summary>
+    public required long RecordLength { get; init; }
+    /// <summary>Seconds of signal that went through the pipeline.</summary>
+    public required double DurationS { get; init; }
+    public required IReadOnlyList<string> Leads { get; init; }
+    /// <summary>Detected beats in record samples, sorted.</summary>
+    public required long[] Beats { get; init; }
+    /// <summary>The model's class per beat (Q for a beat the model did not reach); null without a model.</summary>
+    public BeatClass[]? Classes { get; init; }
+    /// <summary>The detector's heart rate estimate at each beat (NaN while learning).</summary>
+    public required double[] HeartRate { get; init; }
+    /// <summary>Rhythm decisions in record samples (from, to), in order; empty without a model.</summary>
+    public required IReadOnlyList<(long From, long To, RhythmClass Class)> Rhythm { get; init; }
+    /// <summary>Raw per-window results in record samples; empty without a model.</summary>
+    public required IReadOnlyList<(long From, long To, RhythmClass Class, double LatencyS)> Windows { get; init; }
+    public long BeatsClassified { get; init; }
+}
+
+/// <summary>
+/// Replays one WFDB record at full speed through the device pipeline (<see cref="EcgPipeline"/>, optionally with the
+/// model) and collects its output — the common part of <c>eval</c> and <c>analyze</c>. With
+/// <see cref="SourceKind.Emulator"/> the record feeds the ADS1298 emulator and the real driver delivers the frames.
+/// </summary>
+public static class RecordRunner
+{
+    public static async Task<RecordRun> RunAsync(string recordPath, string? leads, PipelineSettings settings, InferenceOptions? inference,
+        ProgressReporter? progress, CancellationToken ct, SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null)
+    {
+        var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
+        var rate = settings.Pipeline.SampleRateHz;
+        // The replay source also gives the record's header and the index mapping back to record samples.
+        await using var replay = new ReplaySource(options, rate);
+        await using var source = sourceKind == SourceKind.Replay
+            ? null
+            : AppConfiguration.OpenSource(sourceKind, options, ads ?? new Ads1298Options(), rate, TimeProvider.System);
+        ISampleSource input = (ISampleSource?)source ?? replay;
+        var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
+        var name = replay.Header.RecordName;
+        var collector = new Collector(progress, name, replay.Header.SampleCount is long n && n > 0 ? n * rate / replay.RecordRateHz : 0);
+        using var model = inference is null ? null : ModelLoader.Load(inference.Model, inference);
+        if (model is not null)
+        {
+            model.Warmup(inference!.WarmupRuns);
+            pipeline.AttachInference(model, inference.RhythmSmoothingWindows, collector);
+        }
+        await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
+
+        var order = Enumerable.Range(0, collector.Beats.Count).OrderBy(i => collector.Beats[i].SampleIndex).ToArray();
+        var leadNames = new List<string>();
+        for (var c = 0; c < EcgEdge.Core.Signals.Leads.Count; c++)
+            if (input.Info.Present[c]) leadNames.Add($"{EcgEdge.Core.Signals.Leads.Name(c)}={input.Info.SourceLabels[c]}");
+        return new RecordRun
+        {
+            Name = name,
+            RecordRateHz = replay.RecordRateHz,
+            RecordLength = replay.Header.SampleCount is long len && len > 0 ? len : replay.ToRecordSample(pipeline.Stats.Samples),
+            DurationS = pipeline.Stats.Samples / rate,
+            Leads = leadNames,
+            Beats = order.Select(i => replay.ToRecordSample(collector.Beats[i].SampleIndex)).ToArray(),
+            HeartRate = order.Select(i => collector.Beats[i].HeartRateBpm).ToArray(),
+            Classes = model is null ? null
+                : order.Select(i => collector.Classes.TryGetValue(collector.Beats[i].SampleIndex, out var k) ? k : BeatClass.Q).ToArray(),
+            Rhythm = collector.Rhythm.Select(d => (replay.ToRecordSample(d.FromIndex), replay.ToRecordSample(d.ToIndex), d.Class)).ToList(),
+            Windows = collector.Windows.Select(w => (replay.ToRecordSample(w.StartIndex), replay.ToRecordSample(w.EndIndex), w.Class, w.LatencySeconds)).ToList(),
+            BeatsClassified = collector.ClassifiedCount,
+        };
+    }
+
+    private sealed class Collector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink
+    {
+        public List<DetectedBeat> Beats { get; } = new(4096);
+        public Dictionary<long, BeatClass> Classes { get; } = new(4096);
+        public List<RhythmDecision> Rhythm { get; } = [];
+        public List<WindowInference> Windows { get; } = [];
+        public long ClassifiedCount { get; private set; }
+
+        public void OnBeat(in DetectedBeat beat) => Beats.Add(beat);
+
+        public void OnBeatClassified(in ClassifiedBeat beat)
+        {
+            Classes[beat.Beat.SampleIndex] = beat.Class;
+            ClassifiedCount++;
+        }
+
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities) => Rhythm.Add(decision);
+
+        public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Windows.Add(window);
+
+        public void OnBlockProcessed(SampleBlock conditioned)
+        {
+            if (progress is not null && expectedSamples > 0)
+                progress.Update(name, (conditioned.StartIndex + conditioned.Count) / expectedSamples);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EcgEdge.Evaluation;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
+using EcgEdge.Pipeline;
+using EcgEdge.Wfdb;
+using Microsoft.Extensions.Options;
+
+namespace EcgEdge.Verbs;
+
+/// <summary>
+/// <c>ecgedge analyze</c>: a Holter-style summary of every record of a WFDB folder from the device pipeline with the
+/// model — no reference annotations needed. Per record: duration analysed, beats per AAMI class, heart rate
+/// (min/mean/max), rhythm episodes, AF/VEB/SVEB/noise burden.
+/// </summary>
+public static class AnalyzeVerb
+{
+    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--mains", "--rate", "--jobs", "--model", "--variant"];
+
+    /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
+    public const double HeartRateAverageSeconds = 10;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
+        var a = new ArgReader(args.Except(configArgs).ToArray(), ValueOptions, ["--quiet"]);
+        var db = a.Require("--db");
+        if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
+        var overrides = new List<string>(configArgs);
+        if (a.Get("--mains") is { } mains) overrides.Add($"--Conditioning:MainsHz={mains}");
+        if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
+        if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
+        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
+        PipelineSettings settings;
+        InferenceOptions inference;
+        try
+        {
+            var config = AppConfiguration.Build([.. overrides]);
+            settings = AppConfiguration.BindPipeline(config);
+            inference = AppConfiguration.BindInference(config);
+        }
+        catch (OptionsValidationException e)
+        {
+            throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures));
+        }
+        if (!inference.Enabled) throw new UsageException("analyze needs the model (Inference:Enabled=true)");
+        using (ModelLoader.Load(inference.Model, inference)) { } // refuse a bad model before reading any record
+
+        var records = a.Get("--records") is { } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+            : WfdbRecordPath.ListRecords(db).Where(n => File.Exists(WfdbRecordPath.ToHeaderPath(Path.Combine(db, n))))
+                .Distinct().Order(StringComparer.Ordinal).ToList();
+        var jobs = (int)a.GetDouble("--jobs", Environment.ProcessorCount);
+        var progress = new ProgressReporter(records.Count, !Console.IsErrorRedirected && !a.Flag("--quiet"));
+        var results = new ConcurrentDictionary<string, RecordSummary>();
+        var errors = new ConcurrentDictionary<string, string>();
+        await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, async (rec, ct) =>
+        {
+            try
+            {
+                var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct).ConfigureAwait(false);
+                results[rec] = Summarise(run);
+            }
+            catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException)
+            {
+                errors[rec] = e.Message;
+            }
+            progress.Done(rec);
+        }).ConfigureAwait(false);
+        progress.Finish();
+
+        var ordered = records.Where(results.ContainsKey).Select(r => results[r]).ToList();
+        Print(Console.Out, ordered);
+        foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
+            Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
+        if (a.Get("--json") is { } jsonPath)
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
+            if (dir is not null) Directory.CreateDirectory(dir);
+            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new AnalyzeReport(ordered), AnalyzeJsonContext.Default.AnalyzeReport)).ConfigureAwait(false);
+        }
+        if (ordered.Count == 0)
+        {
+            Console.Error.WriteLine($"ecgedge: no record in '{db}' could be analysed");
+            return 1;
+        }
+        return errors.IsEmpty ? 0 : 1;
+    }
+
+    /// <summary>The Holter summary of one pipeline run.</summary>
+    public static RecordSummary Summarise(RecordRun run)
+    {
+        var fs = run.RecordRateHz;
+        var classes = run.Classes ?? throw new ArgumentException("the run has no beat classes");
+        var counts = new long[5];
+        foreach (var c in classes) counts[(int)c]++;
+        var total = Math.Max(1, classes.Length);
+
+        // Heart rate: mean from the beat count over the span of beats; min and max of 10-s averages (≥ 3 beats, RR from
+        // consecutive detections; intervals in noise-decided stretches are skipped).
+        var noise = run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => new Interval(r.From, r.To)).ToList();
+        var rates = new List<double>();
+        var binLen = (long)Math.Round(HeartRateAverageSeconds * fs);
+        for (long bin = 0; bin < run.RecordLength; bin += binLen)
+        {
+            var rr = new List<double>();
+            for (var i = 1; i < run.Beats.Length; i++)
+            {
+                if (run.Beats[i] < bin || run.Beats[i] >= bin + binLen) continue;
+                if (noise.Any(n => run.Beats[i] >= n.From && run.Beats[i] < n.To)) continue;
+                rr.Add((run.Beats[i] - run.Beats[i - 1]) / fs);
+            }
+            if (rr.Count >= 2) rates.Add(60.0 / rr.Average());
+        }
+        double? mean = run.Beats.Length >= 2 ? 60.0 * (run.Beats.Length - 1) / ((run.Beats[^1] - run.Beats[0]) / fs) : null;
+
+        var episodes = new List<Episode>();
+        foreach (var r in run.Rhythm)
+        {
+            var type = ClassNames.Of(r.Class);
+            if (episodes.Count > 0 && episodes[^1].Type == type && Math.Abs(episodes[^1].OffsetS * fs - r.From) < 1)
+                episodes[^1] = episodes[^1] with { OffsetS = Math.Round(r.To / fs, 2) };
+            else episodes.Add(new Episode(type, Math.Round(r.From / fs, 2), Math.Round(r.To / fs, 2)));
+        }
+        double Share(RhythmClass k) => run.DurationS <= 0 ? 0 : 100.0 * run.Rhythm.Where(r => r.Class == k).Sum(r => (r.To - r.From) / fs) / run.DurationS;
+        return new RecordSummary(
+            run.Name, Math.Round(run.DurationS, 2), run.Leads,
+            new BeatCounts(counts[0], counts[1], counts[2], counts[3], counts[4]),
+            new HeartRate(rates.Count > 0 ? Math.Round(rates.Min(), 1) : null, mean is { } m ? Math.Round(m, 1) : null, rates.Count > 0 ? Math.Round(rates.Max(), 1) : null),
+            episodes.Where(e => e.Type != ClassNames.Of(RhythmClass.SinusOther)).ToList(),
+            new Burden(Math.Round(Share(RhythmClass.AfAfl), 2), Math.Round(100.0 * counts[(int)BeatClass.V] / total, 2),
+                Math.Round(100.0 * counts[(int)BeatClass.S] / total, 2), Math.Round(Share(RhythmClass.Noise), 2)));
+    }
+
+    private static void Print(TextWriter w, List<RecordSummary> rows)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine($"{"record",-12} {"dur s",8} {"N",6} {"S",5} {"V",5} {"F",4} {"Q",5} {"HR min",6} {"mean",5} {"max",5} {"AF %",6} {"VEB %",6} {"SVEB %",6} {"noise %",7} episodes");
+        foreach (var r in rows)
+        {
+            var epi = string.Join(" ", r.Episodes.Take(4).Select(e => string.Create(inv, $"{e.Type}@{e.OnsetS:F0}-{e.OffsetS:F0}s")))
+                + (r.Episodes.Count > 4 ? $" (+{r.Episodes.Count - 4})" : "");
+            w.WriteLine(string.Create(inv, $"{r.Record,-12} {r.DurationS,8:F1} {r.Beats.N,6} {r.Beats.S,5} {r.Beats.V,5} {r.Beats.F,4} {r.Beats.Q,5} {F(r.Hr.Min),6} {F(r.Hr.Mean),5} {F(r.Hr.Max),5} {r.Burden.Af,6:F1} {r.Burden.Veb,6:F1} {r.Burden.Sveb,6:F1} {r.Burden.Noise,7:F1} {epi}"));
+        }
+        static string F(double? x) => x is { } v ? v.ToString("F0", CultureInfo.InvariantCulture) : "-";
+    }
+}
+
+public sealed record BeatCounts(
+    [property: JsonPropertyName("N")] long N, [property: JsonPropertyName("S")] long S, [property: JsonPropertyName("V")] long V,
+    [property: JsonPropertyName("F")] long F, [property: JsonPropertyName("Q")] long Q);
+
+public sealed record HeartRate(double? Min, double? Mean, double? Max);
+
+public sealed record Episode(string Type, double OnsetS, double OffsetS);
+
+/// <summary>Burden in %: AF and noise of the analysed time, VEB and SVEB of all beats.</summary>
+public sealed record Burden(double Af, double Veb, double Sveb, double Noise);
+
+public sealed record RecordSummary(string Record, double DurationS, IReadOnlyList<string> Leads, BeatCounts Beats, HeartRate Hr,
+    IReadOnlyList<Episode> Episodes, Burden Burden);
+
+/// <summary><c>{"records":[{"record":..,"duration_s":..,"beats":{..},"hr":{..},"episodes":[..],"burden":{..}}]}</c>.</summary>
+public sealed record AnalyzeReport(IReadOnlyList<RecordSummary> Records);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(AnalyzeReport))]
+public sealed partial class AnalyzeJsonContext : JsonSerializerContext;
