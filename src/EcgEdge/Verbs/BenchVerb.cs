@@ -8,6 +8,9 @@ using EcgEdge.Conditioning;
 using EcgEdge.Core.Dsp;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
+using EcgEdge.Inference;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
 using EcgEdge.Pipeline;
 
 namespace EcgEdge.Verbs;
@@ -27,24 +30,39 @@ public sealed record BenchReport(
     double AllocBytesPerSignalSecond,
     double PeakWorkingSetMb,
     double StartupS,
-    IReadOnlyDictionary<string, double[]> Spread);
+    IReadOnlyDictionary<string, double[]> Spread,
+    InferenceBench? Inference = null);
+
+/// <summary>The model in the pipeline (one thread): latency per window, real-time factor, allocations per window.</summary>
+public sealed record InferenceBench(
+    string Model,
+    string Provider,
+    long Windows,
+    IReadOnlyDictionary<string, LatencyJson> LatencyMs,
+    [property: JsonPropertyName("realtime_factor_with_model_1thread")] double RealtimeFactorWithModel1Thread,
+    double AllocBytesPerWindow,
+    [property: JsonPropertyName("int8_vs_fp32_latency_ratio")] double Int8VsFp32LatencyRatio);
+
+public sealed record LatencyJson(double Mean, double P50, double P99, double Max);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(BenchReport))]
+[JsonSerializable(typeof(InferenceBench))]
 public sealed partial class BenchJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// <c>ecgedge bench [--record PATH] [--repeats N] [--json FILE]</c>: times the device pipeline on a real recording
-/// (replay at full speed → conditioning → quality → QRS detection; no model yet) and prints medians with their spread:
+/// (replay at full speed → conditioning → quality → QRS detection, then the same with the model) and prints medians with their spread:
 /// real-time factor on one thread and on all cores, cost of each stage in µs per second of 8-channel signal,
 /// the QRS detector alone per lead, ADS1298 frame decoding, allocated bytes per signal-second after warm-up,
-/// peak working set and start-up time to the first processed sample. Timings only: nothing here is pass/fail.
+/// peak working set and start-up time to the first processed sample; with the model: latency per window (int8 and
+/// fp32), real-time factor, allocated bytes per window after warm-up. Timings only: nothing here is pass/fail.
 /// </summary>
 public static class BenchVerb
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var a = new ArgReader(args, ["--record", "--repeats", "--json"], []);
+        var a = new ArgReader(args, ["--record", "--repeats", "--json", "--model"], ["--no-model"]);
         var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
         var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));
         var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
@@ -91,6 +109,12 @@ public static class BenchVerb
 
         var decode = Enumerable.Range(0, repeats).Select(_ => Ads1298FrameDecoder.MeasureFramesPerSecond(TimeSpan.FromSeconds(0.5))).ToList();
         var qrs = await QrsPerLead(record, settings, repeats).ConfigureAwait(false);
+        InferenceBench? inference = null;
+        if (!a.Flag("--no-model"))
+        {
+            var opts = AppConfiguration.BindInference(AppConfiguration.Build(a.Get("--model") is { } mp ? [$"--Inference:Model={mp}"] : []));
+            inference = await BenchInference(record, settings, opts, repeats).ConfigureAwait(false);
+        }
         var report = new BenchReport(
             $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}",
             Path.GetFileName(record), Math.Round(signalSeconds, 1), repeats,
@@ -106,7 +130,8 @@ public static class BenchVerb
                 ["realtime_factor"] = MinMax(multi),
                 ["qrs_realtime_per_lead"] = MinMax(qrs),
                 ["ads1298_decode_frames_per_s"] = MinMax(decode),
-            });
+            },
+            inference);
         Print(report);
         if (a.Get("--json") is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);
@@ -136,6 +161,65 @@ public static class BenchVerb
             ? (GC.GetAllocatedBytesForCurrentThread() - allocStart) / ((p.Stats.Samples - samplesAtStart) / s.Pipeline.SampleRateHz)
             : double.NaN;
         return (seconds, wall, alloc);
+    }
+
+    /// <summary>The whole pipeline with the model attached, per variant; allocations counted per window after 60 s.</summary>
+    private static async Task<InferenceBench> BenchInference(string record, PipelineSettings s, InferenceOptions options, int repeats)
+    {
+        var latency = new Dictionary<string, LatencyJson>();
+        double rtf = 0, allocPerWindow = 0;
+        long windows = 0;
+        string label = "", provider = "";
+        foreach (var variant in new[] { ModelVariant.Int8, ModelVariant.Fp32 })
+        {
+            var o = new InferenceOptions
+            {
+                Model = options.Model, Variant = variant, Provider = options.Provider, DeviceId = options.DeviceId,
+                IntraOpThreads = options.IntraOpThreads, RhythmSmoothingWindows = options.RhythmSmoothingWindows,
+                EngineCacheDirectory = options.EngineCacheDirectory, TensorRtFp16 = options.TensorRtFp16, TensorRtInt8 = options.TensorRtInt8,
+            };
+            using var model = ModelLoader.Load(o.Model, o);
+            model.Warmup(o.WarmupRuns);
+            var factors = new List<double>();
+            for (var r = 0; r < repeats; r++)
+            {
+                await using var src = new ReplaySource(new ReplayOptions { Record = record }, s.Pipeline.SampleRateHz);
+                var p = new EcgPipeline(src.Info, s.Conditioning, s.Detection, s.Pipeline.BlockFrames);
+                var stage = p.AttachInference(model, o.RhythmSmoothingWindows, NullObserver.Instance);
+                var block = new SampleBlock(s.Pipeline.BlockFrames);
+                long allocStart = 0, windowsAtStart = 0;
+                var sw = Stopwatch.StartNew();
+                while (await src.ReadAsync(block, CancellationToken.None).ConfigureAwait(false))
+                {
+                    p.ProcessBlock(block, NullObserver.Instance);
+                    if (allocStart == 0 && p.Stats.Samples >= 60 * s.Pipeline.SampleRateHz)
+                    {
+                        allocStart = GC.GetAllocatedBytesForCurrentThread();
+                        windowsAtStart = stage.Windows;
+                    }
+                }
+                var allocated = GC.GetAllocatedBytesForCurrentThread() - allocStart;
+                var steadyWindows = stage.Windows - windowsAtStart;
+                stage.Flush();
+                factors.Add(p.Stats.Samples / s.Pipeline.SampleRateHz / sw.Elapsed.TotalSeconds);
+                if (variant == ModelVariant.Int8 && r == 0)
+                {
+                    allocPerWindow = steadyWindows > 0 ? allocated / (double)steadyWindows : double.NaN;
+                    windows = stage.Windows;
+                }
+            }
+            var l = model.Latency;
+            latency[variant.ToString().ToLowerInvariant()] = new LatencyJson(Math.Round(l.MeanSeconds * 1e3, 3), Math.Round(l.Quantile(0.5) * 1e3, 3),
+                Math.Round(l.Quantile(0.99) * 1e3, 3), Math.Round(l.MaxSeconds * 1e3, 3));
+            if (variant == ModelVariant.Int8)
+            {
+                rtf = Median(factors);
+                label = model.VersionLabel;
+                provider = model.Selection.Provider.ToString();
+            }
+        }
+        return new InferenceBench(label, provider, windows, latency, Math.Round(rtf, 1), Math.Round(allocPerWindow, 3),
+            Math.Round(latency["int8"].Mean / latency["fp32"].Mean, 3));
     }
 
     private static async Task<Dictionary<string, List<double>>> StageCosts(string record, PipelineSettings s, int repeats)
@@ -230,6 +314,13 @@ public static class BenchVerb
         Console.WriteLine(string.Create(inv, $"allocated after warm-up         : {r.AllocBytesPerSignalSecond,12:F3} bytes per signal-second"));
         Console.WriteLine(string.Create(inv, $"peak working set                : {r.PeakWorkingSetMb,12:F1} MB"));
         Console.WriteLine(string.Create(inv, $"start-up to first sample        : {r.StartupS,12:F3} s"));
+        if (r.Inference is not { } m) return;
+        Console.WriteLine($"model {m.Model} on {m.Provider}, {m.Windows} windows per run:");
+        foreach (var (k, v) in m.LatencyMs)
+            Console.WriteLine(string.Create(inv, $"  latency per window, {k,-5}      : {v.Mean,12:F2} ms mean  (p50 {v.P50:F2}, p99 {v.P99:F2}, max {v.Max:F2})"));
+        Console.WriteLine(string.Create(inv, $"  int8 / fp32 latency            : {m.Int8VsFp32LatencyRatio,12:F2}"));
+        Console.WriteLine(string.Create(inv, $"  real-time factor with model    : {m.RealtimeFactorWithModel1Thread,12:F0}x (1 thread)"));
+        Console.WriteLine(string.Create(inv, $"  allocated per window (steady)  : {m.AllocBytesPerWindow,12:F3} bytes"));
     }
 
     private static double Median(List<double> x)
@@ -240,9 +331,11 @@ public static class BenchVerb
 
     private static double[] MinMax(List<double> x) => [Math.Round(x.Min(), 1), Math.Round(x.Max(), 1)];
 
-    private sealed class NullObserver : IPipelineObserver
+    private sealed class NullObserver : IPipelineObserver, IInferenceSink
     {
         public static readonly NullObserver Instance = new();
         public void OnBeat(in DetectedBeat beat) { }
+        public void OnBeatClassified(in ClassifiedBeat beat) { }
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities) { }
     }
 }

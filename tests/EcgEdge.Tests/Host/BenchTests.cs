@@ -21,5 +21,10 @@ public class BenchTests
             Assert.True(stages.GetProperty(stage).GetDouble() > 0, stage);
         // Measured, not asserted as a speed: the steady-state pipeline allocates nothing.
         Assert.Equal(0, root.GetProperty("alloc_bytes_per_signal_second").GetDouble());
+        var inference = root.GetProperty("inference");
+        Assert.True(inference.GetProperty("windows").GetInt64() > 300); // 30 min of 201, one window per 5 s
+        foreach (var v in new[] { "int8", "fp32" }) Assert.True(inference.GetProperty("latency_ms").GetProperty(v).GetProperty("mean").GetDouble() > 0);
+        Assert.True(inference.GetProperty("realtime_factor_with_model_1thread").GetDouble() > 0);
+        Assert.Equal(0, inference.GetProperty("alloc_bytes_per_window").GetDouble());
     }
 }
