@@ -27,7 +27,15 @@ public static partial class ModelLoader
         var modelPath = Path.GetFullPath(Path.Combine(dir, entry.Path));
         var bytes = ReadVerified(modelPath, entry);
 
-        var sessionOptions = new SessionOptions();
+        SessionOptions sessionOptions;
+        try
+        {
+            sessionOptions = new SessionOptions();
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw NativeMissing(e);
+        }
         InferenceSession session;
         ExecutionSelection selection;
         try
@@ -41,6 +49,11 @@ public static partial class ModelLoader
             {
                 throw new ModelLoadException(ModelLoadFailure.ModelInvalid, $"ONNX Runtime cannot load '{modelPath}': {e.Message}", e);
             }
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            sessionOptions.Dispose();
+            throw NativeMissing(e);
         }
         catch
         {
@@ -60,6 +73,10 @@ public static partial class ModelLoader
             throw;
         }
     }
+
+    private static ExecutionProviderUnavailableException NativeMissing(Exception e) => new(
+        $"the ONNX Runtime native library could not be loaded ({e.GetBaseException().Message}); with the managed-only build " +
+        "(-p:EcgEdgeOnnxRuntime=Managed), install the device's libonnxruntime.so beside the executable or on LD_LIBRARY_PATH (deploy/README.md)", e);
 
     /// <summary>Finds the manifest and the file entry to run.</summary>
     public static (string ManifestPath, ModelManifest Manifest, ModelFileEntry Entry) Resolve(string path, ModelVariant variant)

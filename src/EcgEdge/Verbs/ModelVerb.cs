@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.Extensions.Options;
 
 namespace EcgEdge.Verbs;
@@ -30,8 +29,8 @@ public static class ModelVerb
 
         var inv = CultureInfo.InvariantCulture;
         var w = Console.Out;
-        var providers = OrtEnv.Instance().GetAvailableProviders();
         using var model = ModelLoader.Load(options.Model, options);
+        var providers = new ExecutionProviderSelector().Available;
         var m = model.Manifest;
         w.WriteLine($"model        {m.Name} {m.Version}");
         w.WriteLine($"file         {model.ModelPath} ({new FileInfo(model.ModelPath).Length} bytes)");
