@@ -1,0 +1,381 @@
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Inference;
+
+namespace EcgEdge.Events.Alerts;
+
+/// <summary>Receives the event engine's output (on the pipeline's thread; must not block for long).</summary>
+public interface IAlertSink
+{
+    void Publish(Alert alert);
+
+    void Publish(EctopyTrend trend);
+}
+
+/// <summary>Ectopy burden over an interval: a trend message, not an alarm (schema docs/schemas/trend.schema.json).</summary>
+public sealed record EctopyTrend(string Schema, string Id, string DeviceId, TimePoint From, TimePoint To, double Hours,
+    long Beats, long Veb, long Sveb, double VebPerHour, double SvebPerHour, double VebPercent, double SvebPercent, string? ModelVersion)
+{
+    public const string SchemaId = "ecgedge.trend/1";
+}
+
+/// <summary>
+/// Turns beats, beat classes, rhythm decisions and signal quality into clinical alerts with hysteresis (criteria in
+/// <see cref="EventOptions"/>, documented in docs/events.md): AF/flutter episodes, ventricular tachycardia (runs of
+/// ventricular beats; sustained), ventricular fibrillation (VF filter on the signal), pauses rising to asystole,
+/// bradycardia and tachycardia, lead-off per electrode, unreadable signal, and the ectopy burden as a trend. New
+/// clinical alarms are suppressed while every acquired lead is unusable or the model calls the signal noise;
+/// ventricular alarms are then downgraded to low priority instead (they are never silenced by noise alone). Every
+/// alert carries a strip of the signal around its onset. Time: pipeline sample indices, mapped to UTC by the clock.
+/// </summary>
+public sealed class EventEngine : IBeatSink, IInferenceSink
+{
+    private readonly EventOptions _o;
+    private readonly double _fs;
+    private readonly bool[] _present;
+    private readonly Func<long, DateTimeOffset> _clock;
+    private readonly string? _model;
+    private readonly IAlertSink _sink;
+    private readonly StripRecorder _strip;
+    private readonly float[] _vfSegment;
+    private readonly SignalQuality[] _quality = new SignalQuality[Leads.Count];
+    private readonly long[] _badSince = new long[Leads.Count];
+    private readonly Dictionary<AlertType, long> _lastOffset = [];
+
+    private long _now;
+    private long _lastBeat = -1;
+    private double _hr = double.NaN;
+    private bool _noise;                 // the latest rhythm decision is noise
+
+    private sealed class Episode(AlertType type, long onset, AlertSeverity severity, string id)
+    {
+        public AlertType Type { get; } = type;
+        public long Onset { get; } = onset;
+        public AlertSeverity Severity { get; set; } = severity;
+        public string Id { get; } = id;
+        public bool Silent { get; init; }
+        public double Confidence { get; set; } = 1;
+    }
+
+    private Episode? _af, _vt, _vf, _pause, _asystole, _brady, _tachy, _leadOff, _signal;
+    // AF state
+    private double _afRunS, _nonAfRunS, _noiseRunS, _afConfidence;
+    private long _afStart = -1, _nonAfStart = -1, _noiseStart = -1;
+    // VT state
+    private int _vRun;
+    private long _vFirst = -1, _vLast = -1;
+    // rate state
+    private long _bradySince = -1, _tachySince = -1, _bradyClearSince = -1, _tachyClearSince = -1;
+    // VF state
+    private long _nextVfCheck;
+    private int _vfPositive, _vfNegative;
+    // trend
+    private long _trendStart, _beats, _veb, _sveb;
+
+    public EventEngine(EventOptions options, double sampleRateHz, IReadOnlyList<bool> present, Func<long, DateTimeOffset> clock,
+        string? modelVersion, IAlertSink sink)
+    {
+        _o = options;
+        _fs = sampleRateHz;
+        _present = present.ToArray();
+        _clock = clock;
+        _model = modelVersion;
+        _sink = sink;
+        var keep = Math.Max(90, options.AfOnsetS + 40 + options.StripPreS + options.StripPostS);
+        _strip = new StripRecorder(sampleRateHz, 250, keep, present);
+        _vfSegment = new float[(int)Math.Round(4 * _strip.RateHz)];
+        _nextVfCheck = (long)Math.Round(4 * _fs);
+        Array.Fill(_badSince, -1);
+    }
+
+    /// <summary>Alerts published so far (all phases).</summary>
+    public long AlertsPublished { get; private set; }
+
+    public void OnBlock(SampleBlock conditioned)
+    {
+        _strip.Push(conditioned);
+        Advance(conditioned.StartIndex + conditioned.Count);
+    }
+
+    public void OnBeat(in DetectedBeat beat)
+    {
+        var t = beat.SampleIndex;
+        if (_pause is not null) Close(ref _pause, t, $"pause ended by a beat after {(t - _lastBeat) / _fs:F1} s");
+        if (_asystole is not null) Close(ref _asystole, t, "asystole ended by a beat");
+        _lastBeat = t;
+        if (!double.IsNaN(beat.HeartRateBpm)) _hr = beat.HeartRateBpm;
+    }
+
+    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
+    {
+        for (var c = 0; c < Leads.Count; c++)
+        {
+            _quality[c] = quality[c];
+            var bad = _present[c] && !SignalQualityExtensions.IsUsable(quality[c]);
+            if (bad && _badSince[c] < 0) _badSince[c] = sampleIndex;
+            else if (!bad) _badSince[c] = -1;
+        }
+    }
+
+    public void OnBeatClassified(in ClassifiedBeat beat)
+    {
+        _beats++;
+        if (beat.Class == BeatClass.V) _veb++;
+        else if (beat.Class == BeatClass.S) _sveb++;
+        var t = beat.Beat.SampleIndex;
+        if (beat.Class == BeatClass.V)
+        {
+            if (_vRun == 0) _vFirst = t;
+            _vRun++;
+            _vLast = t;
+            var rate = _vRun >= 2 ? 60.0 * (_vRun - 1) / ((_vLast - _vFirst) / _fs) : double.NaN;
+            if (_vt is null && _vRun >= _o.VtMinBeats && rate > _o.VtMinRateBpm && !AllLeadsBad)
+            {
+                var severity = _noise ? AlertSeverity.Low : AlertSeverity.Medium;
+                Open(ref _vt, AlertType.VentricularTachycardia, _vFirst, severity, beat.Confidence,
+                    $"run of {_vRun} ventricular beats at {rate:F0} bpm (≥ {_o.VtMinBeats} at > {_o.VtMinRateBpm:F0} bpm)" + (_noise ? "; downgraded: noisy signal" : ""), rate);
+            }
+            else if (_vt is { } vt && vt.Severity < AlertSeverity.High && (_vLast - _vFirst) / _fs >= _o.VtSustainedS && !_noise)
+            {
+                vt.Severity = AlertSeverity.High;
+                Emit(vt, AlertPhase.Update, _vFirst, null, $"sustained VT: {(_vLast - _vFirst) / _fs:F0} s (≥ {_o.VtSustainedS:F0} s)", rate, withStrip: true);
+            }
+        }
+        else
+        {
+            if (_vt is not null) Close(ref _vt, _vLast, $"VT ended after {_vRun} ventricular beats, {(_vLast - _vFirst) / _fs:F1} s");
+            _vRun = 0;
+        }
+    }
+
+    public void OnRhythm(in RhythmDecision d, ReadOnlySpan<float> smoothedProbabilities)
+    {
+        var dur = (d.ToIndex - d.FromIndex) / _fs;
+        _noise = d.Class == RhythmClass.Noise;
+        // Unreadable signal (model).
+        if (_noise)
+        {
+            if (_noiseStart < 0) _noiseStart = d.FromIndex;
+            _noiseRunS += dur;
+            if (_signal is null && _noiseRunS >= _o.NoiseS)
+                Open(ref _signal, AlertType.SignalQuality, _noiseStart, AlertSeverity.Low, d.Confidence,
+                    $"signal unreadable (model: noise) for {_noiseRunS:F0} s (≥ {_o.NoiseS:F0} s)", _hr);
+            return; // noise neither starts nor ends an AF episode
+        }
+        _noiseRunS = 0;
+        _noiseStart = -1;
+        if (_signal is not null) Close(ref _signal, d.FromIndex, "signal readable again");
+
+        var af = d.Class == RhythmClass.AfAfl && d.Confidence >= _o.MinRhythmProbability;
+        if (_af is null)
+        {
+            if (af)
+            {
+                if (_afStart < 0) { _afStart = d.FromIndex; _afConfidence = 0; }
+                _afRunS += dur;
+                _afConfidence = Math.Max(_afConfidence, d.Confidence);
+                if (_afRunS >= _o.AfOnsetS && !AllLeadsBad)
+                    Open(ref _af, AlertType.AtrialFibrillation, _afStart, AlertSeverity.Medium, _afConfidence,
+                        $"AF/flutter (model rhythm) for {_afRunS:F0} s (≥ {_o.AfOnsetS:F0} s)", _hr);
+            }
+            else if (d.Class != RhythmClass.AfAfl)
+            {
+                _afRunS = 0;
+                _afStart = -1;
+            }
+        }
+        else
+        {
+            if (af)
+            {
+                _nonAfRunS = 0;
+                _nonAfStart = -1;
+            }
+            else if (d.Class != RhythmClass.AfAfl)
+            {
+                if (_nonAfStart < 0) _nonAfStart = d.FromIndex;
+                _nonAfRunS += dur;
+                if (_nonAfRunS >= _o.AfOffsetS)
+                {
+                    Close(ref _af, _nonAfStart, $"non-AF rhythm for {_nonAfRunS:F0} s (≥ {_o.AfOffsetS:F0} s)");
+                    _afRunS = 0;
+                    _afStart = -1;
+                    _nonAfRunS = 0;
+                    _nonAfStart = -1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Signal time advanced to <paramref name="index"/> (exclusive).</summary>
+    public void Advance(long index)
+    {
+        _now = index;
+        LeadChecks(index);
+        PauseChecks(index);
+        RateChecks(index);
+        VfChecks(index);
+        if ((index - _trendStart) / _fs >= _o.TrendIntervalS) PublishTrend(index);
+    }
+
+    private bool AllLeadsBad
+    {
+        get
+        {
+            var any = false;
+            for (var c = 0; c < Leads.Count; c++)
+            {
+                if (!_present[c]) continue;
+                any = true;
+                if (_badSince[c] < 0) return false;
+            }
+            return any;
+        }
+    }
+
+    private bool Suppressed => AllLeadsBad || _noise;
+
+    private void LeadChecks(long index)
+    {
+        var longBad = false;
+        var anyBad = false;
+        for (var c = 0; c < Leads.Count; c++)
+        {
+            if (!_present[c] || _badSince[c] < 0) continue;
+            anyBad = true;
+            if ((index - _badSince[c]) / _fs >= _o.LeadOffS) longBad = true;
+        }
+        if (_leadOff is null && longBad)
+            Open(ref _leadOff, AlertType.LeadOff, index, AlertSeverity.Low, 1, $"electrode(s) unusable for ≥ {_o.LeadOffS:F0} s: {BadLeads()}", double.NaN, strip: false);
+        else if (_leadOff is not null && !anyBad)
+            Close(ref _leadOff, index, "all electrodes usable again");
+    }
+
+    private string BadLeads() => string.Join(", ", Enumerable.Range(0, Leads.Count).Where(c => _present[c] && _badSince[c] >= 0)
+        .Select(c => $"{Leads.Name(c)} {_quality[c]}"));
+
+    private void PauseChecks(long index)
+    {
+        if (_lastBeat < 0) return;
+        // The detector reports a beat up to ~1 s after its R peak; wait that long before calling a pause.
+        var gapS = (index - _lastBeat) / _fs - 1.0;
+        if (gapS < _o.PauseS) return;
+        if (_pause is null)
+        {
+            if (Suppressed) return;
+            Open(ref _pause, AlertType.Pause, _lastBeat, AlertSeverity.Medium, 1, $"no QRS for ≥ {_o.PauseS:F1} s", _hr);
+        }
+        if (!_pause!.Silent && _pause.Severity < AlertSeverity.High && gapS >= _o.PauseHighS)
+        {
+            _pause.Severity = AlertSeverity.High;
+            Emit(_pause, AlertPhase.Update, _lastBeat, null, $"no QRS for ≥ {_o.PauseHighS:F1} s", _hr, withStrip: true);
+        }
+        if (_asystole is null && gapS >= _o.AsystoleS)
+            Open(ref _asystole, AlertType.Asystole, _lastBeat, AlertSeverity.High, 1, $"no QRS for ≥ {_o.AsystoleS:F1} s", double.NaN);
+    }
+
+    private void RateChecks(long index)
+    {
+        var fresh = _lastBeat >= 0 && (index - _lastBeat) / _fs < 3 && !double.IsNaN(_hr);
+        if (!fresh || Suppressed)
+        {
+            _bradySince = _tachySince = -1;
+            return;
+        }
+        var sustain = (long)Math.Round(_o.RateSustainS * _fs);
+        Track(ref _brady, ref _bradySince, ref _bradyClearSince, _hr < _o.BradyBpm, _hr >= _o.BradyBpm + _o.RateHysteresisBpm,
+            AlertType.Bradycardia, _hr < _o.BradyHighBpm, $"heart rate {_hr:F0} bpm < {_o.BradyBpm:F0} for ≥ {_o.RateSustainS:F0} s");
+        Track(ref _tachy, ref _tachySince, ref _tachyClearSince, _hr > _o.TachyBpm, _hr <= _o.TachyBpm - _o.RateHysteresisBpm,
+            AlertType.Tachycardia, _hr > _o.TachyHighBpm, $"heart rate {_hr:F0} bpm > {_o.TachyBpm:F0} for ≥ {_o.RateSustainS:F0} s");
+
+        void Track(ref Episode? ep, ref long since, ref long clearSince, bool on, bool clear, AlertType type, bool high, string why)
+        {
+            if (ep is null)
+            {
+                since = on ? (since < 0 ? index : since) : -1;
+                if (since >= 0 && index - since >= sustain)
+                    Open(ref ep, type, since, high ? AlertSeverity.High : AlertSeverity.Medium, 1, why, _hr);
+            }
+            else
+            {
+                clearSince = clear ? (clearSince < 0 ? index : clearSince) : -1;
+                if (clearSince >= 0 && index - clearSince >= sustain)
+                {
+                    Close(ref ep, clearSince, $"heart rate {_hr:F0} bpm back within limits for ≥ {_o.RateSustainS:F0} s");
+                    clearSince = -1;
+                    since = -1;
+                }
+                else if (high && ep.Severity < AlertSeverity.High)
+                {
+                    ep.Severity = AlertSeverity.High;
+                    Emit(ep, AlertPhase.Update, ep.Onset, null, why, _hr, withStrip: true);
+                }
+            }
+        }
+    }
+
+    private void VfChecks(long index)
+    {
+        if (index < _nextVfCheck) return;
+        _nextVfCheck = index + (long)Math.Round(4 * _fs);
+        if (!_strip.TryCopyRecent(_strip.PreferredLead, _vfSegment)) return;
+        var leak = VfFilter.Leakage(_vfSegment);
+        var vf = leak < _o.VfLeakageThreshold && !AllLeadsBad;
+        if (vf) { _vfPositive++; _vfNegative = 0; }
+        else { _vfNegative++; _vfPositive = 0; }
+        if (_vf is null && _vfPositive >= _o.VfSegments)
+        {
+            var onset = index - (long)Math.Round(4 * _o.VfSegments * _fs);
+            Open(ref _vf, AlertType.VentricularFibrillation, onset, _noise ? AlertSeverity.Low : AlertSeverity.High, 1 - leak,
+                $"VF filter leakage {leak:F2} < {_o.VfLeakageThreshold:F3} in {_vfPositive} consecutive 4-s segments" + (_noise ? "; downgraded: noisy signal" : ""), double.NaN);
+        }
+        else if (_vf is not null && _vfNegative >= 2)
+            Close(ref _vf, index - (long)Math.Round(8 * _fs), $"VF filter leakage {leak:F2} ≥ {_o.VfLeakageThreshold:F3} for 8 s");
+    }
+
+    private void PublishTrend(long index)
+    {
+        var hours = (index - _trendStart) / _fs / 3600;
+        if (_beats > 0)
+        {
+            _sink.Publish(new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _o.DeviceId, new TimePoint(_clock(_trendStart), _trendStart),
+                new TimePoint(_clock(index), index), Math.Round(hours, 4), _beats, _veb, _sveb, Math.Round(_veb / hours, 1), Math.Round(_sveb / hours, 1),
+                Math.Round(100.0 * _veb / _beats, 2), Math.Round(100.0 * _sveb / _beats, 2), _model));
+        }
+        _trendStart = index;
+        _beats = _veb = _sveb = 0;
+    }
+
+    private static bool LifeThreatening(AlertType t) => t is AlertType.VentricularFibrillation or AlertType.VentricularTachycardia or AlertType.Asystole;
+
+    private void Open(ref Episode? ep, AlertType type, long onset, AlertSeverity severity, double confidence, string why, double hr, bool strip = true)
+    {
+        var silent = !LifeThreatening(type) && _lastOffset.TryGetValue(type, out var off) && (onset - off) / _fs < _o.RefractoryS;
+        ep = new Episode(type, onset, severity, NewId(_now)) { Silent = silent, Confidence = confidence };
+        if (!silent) Emit(ep, AlertPhase.Onset, onset, null, why, hr, strip);
+    }
+
+    private void Close(ref Episode? ep, long offset, string why)
+    {
+        if (ep is null) return;
+        _lastOffset[ep.Type] = offset;
+        if (!ep.Silent) Emit(ep, AlertPhase.Offset, ep.Onset, Math.Max(offset, ep.Onset), why, _hr, withStrip: false);
+        ep = null;
+    }
+
+    private void Emit(Episode ep, AlertPhase phase, long onset, long? offset, string why, double hr, bool withStrip)
+    {
+        var leadState = new Dictionary<string, string>();
+        for (var c = 0; c < Leads.Count; c++)
+            if (_present[c]) leadState[Leads.Name(c)] = SignalQualityExtensions.IsUsable(_quality[c]) ? "ok" : _quality[c].ToString();
+        var strip = withStrip ? _strip.Capture(onset, _o.StripPreS, _o.StripPostS, _clock) : null;
+        var alert = new Alert(Alert.SchemaId, NewId(_now), _o.DeviceId, ep.Type, phase, ep.Severity, ep.Id,
+            new TimePoint(_clock(onset), onset), offset is long o ? new TimePoint(_clock(o), o) : null,
+            offset is long o2 ? Math.Round((o2 - onset) / _fs, 2) : null,
+            double.IsNaN(hr) ? null : Math.Round(hr, 1), Math.Round(Math.Clamp(ep.Confidence, 0, 1), 3), _model, leadState, why, strip);
+        AlertsPublished++;
+        _sink.Publish(alert);
+    }
+
+    private string NewId(long index) => Guid.CreateVersion7(_clock(index)).ToString("N");
+}
