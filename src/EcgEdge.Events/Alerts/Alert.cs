@@ -76,8 +76,3 @@ public sealed record Alert(
 {
     public const string SchemaId = "ecgedge.alert/1";
 }
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false,
-    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
-[JsonSerializable(typeof(Alert))]
-public sealed partial class AlertJsonContext : JsonSerializerContext;

@@ -31,6 +31,7 @@ public sealed record EctopyTrend(string Schema, string Id, string DeviceId, Time
 public sealed class EventEngine : IBeatSink, IInferenceSink
 {
     private readonly EventOptions _o;
+    private readonly string _deviceId;
     private readonly double _fs;
     private readonly bool[] _present;
     private readonly Func<long, DateTimeOffset> _clock;
@@ -72,9 +73,11 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     // trend
     private long _trendStart, _beats, _veb, _sveb;
 
-    public EventEngine(EventOptions options, double sampleRateHz, IReadOnlyList<bool> present, Func<long, DateTimeOffset> clock,
+    /// <param name="deviceId">Written into every alert (the MQTT device id).</param>
+    public EventEngine(EventOptions options, string deviceId, double sampleRateHz, IReadOnlyList<bool> present, Func<long, DateTimeOffset> clock,
         string? modelVersion, IAlertSink sink)
     {
+        _deviceId = deviceId;
         _o = options;
         _fs = sampleRateHz;
         _present = present.ToArray();
@@ -338,7 +341,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         var hours = (index - _trendStart) / _fs / 3600;
         if (_beats > 0)
         {
-            _sink.Publish(new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _o.DeviceId, new TimePoint(_clock(_trendStart), _trendStart),
+            _sink.Publish(new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _deviceId, new TimePoint(_clock(_trendStart), _trendStart),
                 new TimePoint(_clock(index), index), Math.Round(hours, 4), _beats, _veb, _sveb, Math.Round(_veb / hours, 1), Math.Round(_sveb / hours, 1),
                 Math.Round(100.0 * _veb / _beats, 2), Math.Round(100.0 * _sveb / _beats, 2), _model));
         }
@@ -369,7 +372,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         for (var c = 0; c < Leads.Count; c++)
             if (_present[c]) leadState[Leads.Name(c)] = SignalQualityExtensions.IsUsable(_quality[c]) ? "ok" : _quality[c].ToString();
         var strip = withStrip ? _strip.Capture(onset, _o.StripPreS, _o.StripPostS, _clock) : null;
-        var alert = new Alert(Alert.SchemaId, NewId(_now), _o.DeviceId, ep.Type, phase, ep.Severity, ep.Id,
+        var alert = new Alert(Alert.SchemaId, NewId(_now), _deviceId, ep.Type, phase, ep.Severity, ep.Id,
             new TimePoint(_clock(onset), onset), offset is long o ? new TimePoint(_clock(o), o) : null,
             offset is long o2 ? Math.Round((o2 - onset) / _fs, 2) : null,
             double.IsNaN(hr) ? null : Math.Round(hr, 1), Math.Round(Math.Clamp(ep.Confidence, 0, 1), 3), _model, leadState, why, strip);

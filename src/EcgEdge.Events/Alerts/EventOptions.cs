@@ -10,10 +10,6 @@ public sealed class EventOptions
 {
     public const string Section = "Events";
 
-    /// <summary>Device id written into every alert (also the MQTT topic level).</summary>
-    [Required, RegularExpression("^[A-Za-z0-9._-]{1,64}$")]
-    public string DeviceId { get; set; } = "ecgedge-dev";
-
     /// <summary>AF/flutter: onset after this much AF (model rhythm) without interruption by non-AF rhythm.</summary>
     [Range(5.0, 3600.0)] public double AfOnsetS { get; set; } = 30;
 

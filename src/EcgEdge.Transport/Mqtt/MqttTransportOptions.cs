@@ -45,8 +45,28 @@ public sealed class MqttTlsOptions
 /// only here. Validate with <see cref="Validate"/> (throws, listing every problem) or register
 /// <see cref="MqttTransportOptionsValidator"/> with <c>ValidateOnStart()</c>.
 /// </summary>
+/// <summary>Where alerts go.</summary>
+public enum MqttMode
+{
+    /// <summary>An in-process broker on loopback (<see cref="EmbeddedBroker"/>): the out-of-the-box default.</summary>
+    Embedded,
+
+    /// <summary>The brokers in <see cref="MqttTransportOptions.Endpoints"/>.</summary>
+    External,
+
+    /// <summary>No MQTT: console/log only.</summary>
+    Off,
+}
+
 public sealed class MqttTransportOptions
 {
+    /// <summary>Embedded broker, external brokers, or no MQTT.</summary>
+    public MqttMode Mode { get; set; } = MqttMode.Embedded;
+
+    /// <summary>Port of the embedded broker on 127.0.0.1 (0: any free port; a busy port falls back to a free one).</summary>
+    [Range(0, 65535)]
+    public int EmbeddedPort { get; set; } = 1883;
+
     public const string SectionName = "Mqtt";
     public const string TopicLevelPattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
     public const string TopicPrefixPattern = "^[A-Za-z0-9._-]{1,64}(/[A-Za-z0-9._-]{1,64}){0,7}$";

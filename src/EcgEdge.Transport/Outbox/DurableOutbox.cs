@@ -44,6 +44,7 @@ public sealed partial class DurableOutbox : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
+    private FileStream? _dirLock;
     private readonly SemaphoreSlim _available = new(0, 1);
     private readonly List<Segment> _segments = [];
     private readonly SortedDictionary<long, Entry> _pending = [];
@@ -122,9 +123,30 @@ public sealed partial class DurableOutbox : IDisposable
             MaxMessageBytes = options.MaxMessageBytes, AckLogCompactBytes = options.AckLogCompactBytes,
         };
         UnixFs.CreatePrivateDirectory(copy.Directory);
-        foreach (var tmp in System.IO.Directory.EnumerateFiles(copy.Directory, "*.tmp")) File.Delete(tmp);
-        var ackLog = UnixFs.CreateOrOpenForAppend(Path.Combine(copy.Directory, AckLogName));
-        var outbox = new DurableOutbox(copy, (ILogger?)logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System, ackLog);
+        // One worker per outbox: an exclusive lock on outbox.lock (flock on Linux) held until Dispose.
+        FileStream dirLock;
+        try
+        {
+            var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows()) lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            dirLock = new FileStream(Path.Combine(copy.Directory, "outbox.lock"), lockOptions);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"the outbox '{copy.Directory}' is in use by another worker ({e.Message})", e);
+        }
+        FileStream ackLog;
+        try
+        {
+            foreach (var tmp in System.IO.Directory.EnumerateFiles(copy.Directory, "*.tmp")) File.Delete(tmp);
+            ackLog = UnixFs.CreateOrOpenForAppend(Path.Combine(copy.Directory, AckLogName));
+        }
+        catch
+        {
+            dirLock.Dispose();
+            throw;
+        }
+        var outbox = new DurableOutbox(copy, (ILogger?)logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System, ackLog) { _dirLock = dirLock };
         try
         {
             outbox.Recover();
@@ -270,6 +292,7 @@ public sealed partial class DurableOutbox : IDisposable
             _disposed = true;
             _active?.Dispose();
             _ackLog.Dispose();
+            _dirLock?.Dispose();
         }
         _available.Dispose();
     }

@@ -12,6 +12,7 @@ namespace EcgEdge.Pipeline;
 [OptionsValidator] public sealed partial class QrsDetectorOptionsValidator : IValidateOptions<QrsDetectorOptions>;
 [OptionsValidator] public sealed partial class ReplayOptionsValidator : IValidateOptions<ReplayOptions>;
 [OptionsValidator] public sealed partial class InferenceOptionsValidator : IValidateOptions<InferenceOptions>;
+[OptionsValidator] public sealed partial class EventOptionsValidator : IValidateOptions<EcgEdge.Events.Alerts.EventOptions>;
 
 /// <summary>The stage options of one pipeline, validated together.</summary>
 public sealed record PipelineSettings(PipelineOptions Pipeline, ConditioningOptions Conditioning, QrsDetectorOptions Detection)

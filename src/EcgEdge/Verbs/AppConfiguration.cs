@@ -86,6 +86,31 @@ public static class AppConfiguration
         return o;
     }
 
+    /// <summary>Binds and validates the MQTT transport; an empty outbox folder becomes <see cref="RunTransport.DefaultOutboxDirectory"/>.</summary>
+    public static EcgEdge.Transport.Mqtt.MqttTransportOptions BindMqtt(IConfiguration config)
+    {
+        var o = new EcgEdge.Transport.Mqtt.MqttTransportOptions();
+        config.GetSection(EcgEdge.Transport.Mqtt.MqttTransportOptions.SectionName).Bind(o);
+        if (string.IsNullOrWhiteSpace(o.Outbox.Directory)) o.Outbox.Directory = RunTransport.DefaultOutboxDirectory();
+        if (o.Mode == EcgEdge.Transport.Mqtt.MqttMode.Embedded && o.Tls.RequireTls)
+            throw new Microsoft.Extensions.Options.OptionsValidationException("Mqtt", typeof(EcgEdge.Transport.Mqtt.MqttTransportOptions),
+                ["Mqtt:Mode=Embedded is a plain loopback broker but Mqtt:Tls:RequireTls is set; use Mqtt:Mode=External with mqtts:// endpoints."]);
+        if (o.Mode != EcgEdge.Transport.Mqtt.MqttMode.Off) o.Validate();
+        return o;
+    }
+
+    /// <summary>Binds and validates the alarm criteria.</summary>
+    public static EcgEdge.Events.Alerts.EventOptions BindEvents(IConfiguration config)
+    {
+        var o = new EcgEdge.Events.Alerts.EventOptions();
+        config.GetSection(EcgEdge.Events.Alerts.EventOptions.Section).Bind(o);
+        var failures = new List<string>();
+        PipelineSettings.Collect(new EventOptionsValidator().Validate(EcgEdge.Events.Alerts.EventOptions.Section, o), failures);
+        failures.AddRange(o.Problems());
+        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException("Events", typeof(EcgEdge.Events.Alerts.EventOptions), failures);
+        return o;
+    }
+
     /// <summary>A relative path: against the working directory if the file is there, else the executable's folder.</summary>
     public static string ResolveFile(string path)
     {

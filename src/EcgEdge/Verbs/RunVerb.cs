@@ -3,6 +3,8 @@ using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Events;
+using EcgEdge.Events.Alerts;
+using EcgEdge.Transport.Mqtt;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
@@ -36,12 +38,16 @@ public static class RunVerb
         ReplayOptions replay;
         Ads1298Options ads;
         InferenceOptions inference;
+        MqttTransportOptions mqtt;
+        EventOptions events;
         try
         {
             settings = AppConfiguration.BindPipeline(builder.Configuration);
             replay = AppConfiguration.BindReplay(builder.Configuration);
             ads = AppConfiguration.BindAds1298(builder.Configuration);
             inference = AppConfiguration.BindInference(builder.Configuration);
+            mqtt = AppConfiguration.BindMqtt(builder.Configuration);
+            events = AppConfiguration.BindEvents(builder.Configuration);
         }
         catch (Ads1298ConfigurationException e)
         {
@@ -81,6 +87,29 @@ public static class RunVerb
         }
         using var ownedModel = model;
         builder.Services.AddSingleton(new ModelHolder(model, inference));
+        builder.Services.AddSingleton(events);
+
+        // Transport before the pipeline: alerts are stored (fsync) before the worker processes further samples.
+        RunTransport transport;
+        using (var transportLoggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })))
+        {
+            try
+            {
+                var versions = new Dictionary<string, string>
+                {
+                    ["software"] = typeof(RunVerb).Assembly.GetName().Version?.ToString() ?? "0",
+                    ["model"] = model?.VersionLabel ?? "none",
+                };
+                transport = await RunTransport.StartAsync(mqtt, new MqttStatusInfo(TimeProvider.System.GetUtcNow(), versions), transportLoggers, TimeProvider.System).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+            {
+                Console.Error.WriteLine($"ecgedge: cannot start the MQTT transport: {e.Message}");
+                return 1;
+            }
+        }
+        await using var ownedTransport = transport;
+        builder.Services.AddSingleton(transport);
         builder.Services.AddSingleton(TimeProvider.System);
         var outcome = new RunOutcome();
         builder.Services.AddSingleton(outcome);
@@ -105,6 +134,8 @@ public sealed partial class PipelineWorker(
     TimeProvider time,
     RunOutcome outcome,
     ModelHolder model,
+    EventOptions events,
+    RunTransport transport,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggerFactory,
     ILogger<PipelineWorker> logger) : BackgroundService
@@ -120,14 +151,23 @@ public sealed partial class PipelineWorker(
             LogStart(source.Info.Name, source.Info.SampleRateHz, string.Join(", ",
                 Enumerable.Range(0, Leads.Count).Where(c => source.Info.Present[c])
                     .Select(c => $"{Leads.Name(c)}←{source.Info.SourceLabels[c]}")));
-            var sink = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), source.Info.SampleRateHz);
-            var vitals = new VitalsAggregator(source.Info.SampleRateHz, settings.Pipeline.VitalsIntervalSeconds, sink);
-            var observer = new WorkerObserver(logger, source.Info.SampleRateHz, vitals);
+            var rate = source.Info.SampleRateHz;
+            var startUtc = time.GetUtcNow();
+            DateTimeOffset Clock(long index) => startUtc.AddSeconds(index / rate);
+            var log = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), rate);
+            var deviceId = transport.Options?.DeviceId ?? "ecgedge";
+            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>()) : null;
+            var sink = mqttSink is null ? new FanOutSink([log], [log]) : new FanOutSink([log, mqttSink], [log, mqttSink]);
+            var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
+            var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
+            var observer = new WorkerObserver(logger, rate, vitals, engine);
             if (model.Model is { } m) pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer);
             await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
             if (model.Model is { } mm) LogInference(pipeline.Inference!.Windows, pipeline.Inference.BeatsClassified, mm.Latency.ToString());
             if (source is Ads1298Driver d) LogDeviceCounters(d.Counters.ToString());
+            LogAlerts(engine.AlertsPublished);
+            await transport.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -177,6 +217,9 @@ public sealed partial class PipelineWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Source ended after {Seconds:F1} s of signal, {Beats} beats")]
     private partial void LogEnd(double seconds, long beats);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Alerts} alert message(s) published")]
+    private partial void LogAlerts(long alerts);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Model ran on {Windows} windows, classified {Beats} beats; latency {Latency}")]
     private partial void LogInference(long windows, long beats, string latency);
 
@@ -194,19 +237,21 @@ public sealed partial class PipelineWorker(
 public sealed record ModelHolder(EcgNatModel? Model, InferenceOptions Options);
 
 /// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes, beat classes, rhythm) and logs beats at Debug.</summary>
-internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals) : IPipelineObserver, IInferenceSink
+internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals, EventEngine engine) : IPipelineObserver, IInferenceSink
 {
     private RhythmClass? _rhythm;
 
     public void OnBeatClassified(in ClassifiedBeat beat)
     {
         vitals.OnBeatClassified(beat);
+        engine.OnBeatClassified(beat);
         if (logger.IsEnabled(LogLevel.Debug)) LogBeatClass(beat.Beat.SampleIndex / sampleRateHz, ClassNames.Of(beat.Class), beat.Confidence);
     }
 
     public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
     {
         vitals.OnRhythm(decision, smoothedProbabilities);
+        engine.OnRhythm(decision, smoothedProbabilities);
         if (decision.Class == _rhythm) return;
         _rhythm = decision.Class;
         LogRhythm(decision.FromIndex / sampleRateHz, ClassNames.Of(decision.Class), decision.Confidence);
@@ -221,13 +266,22 @@ internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz
     public void OnBeat(in DetectedBeat beat)
     {
         vitals.OnBeat(beat);
+        engine.OnBeat(beat);
         if (logger.IsEnabled(LogLevel.Debug))
             LogBeat(beat.SampleIndex / sampleRateHz, beat.RrSeconds * 1000, beat.HeartRateBpm);
     }
 
-    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality) => vitals.OnQualityChanged(sampleIndex, quality);
+    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
+    {
+        vitals.OnQualityChanged(sampleIndex, quality);
+        engine.OnQualityChanged(sampleIndex, quality);
+    }
 
-    public void OnBlockProcessed(SampleBlock conditioned) => vitals.Advance(conditioned.StartIndex + conditioned.Count);
+    public void OnBlockProcessed(SampleBlock conditioned)
+    {
+        vitals.Advance(conditioned.StartIndex + conditioned.Count);
+        engine.OnBlock(conditioned);
+    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s RR={Rr:F0}ms HR={Hr:F0}")]
     private partial void LogBeat(double t, double rr, double hr);

@@ -288,4 +288,14 @@ public sealed class OutboxTests : IDisposable
         Assert.Throws<ArgumentException>(() => o.Enqueue(new TransportMessage { Id = "", Topic = "x", Payload = new byte[1] }));
         Assert.Throws<ArgumentException>(() => o.Enqueue(new TransportMessage { Id = "big", Topic = "x", Payload = new byte[9000] }));
     }
+
+    [Fact]
+    public void A_second_worker_cannot_open_an_outbox_in_use()
+    {
+        using var first = DurableOutbox.Open(new DurableOutboxOptions { Directory = _dir });
+        var e = Assert.Throws<IOException>(() => DurableOutbox.Open(new DurableOutboxOptions { Directory = _dir }));
+        Assert.Contains("in use by another worker", e.Message);
+        first.Dispose();
+        using var again = DurableOutbox.Open(new DurableOutboxOptions { Directory = _dir });
+    }
 }

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using EcgEdge.Core.Signals;
+using EcgEdge.Events;
+using EcgEdge.Events.Alerts;
+using EcgEdge.Transport.Outbox;
+using Microsoft.Extensions.Logging;
+
+namespace EcgEdge.Transport.Mqtt;
+
+/// <summary>
+/// Publishes the event stage's output over MQTT: alerts → <c>…/alerts</c> (QoS 1, durable: written to the outbox and
+/// fsync'd before <see cref="Publish(Alert)"/> returns, removed on PUBACK); ectopy trends → <c>…/events</c> (QoS 1,
+/// durable, evictable); vitals → <c>…/vitals</c> (QoS 0 with expiry). The MQTT message id is the alert id, so
+/// receivers de-duplicate on it. When the outbox refuses an alert (disk full of undelivered alerts) the alert is
+/// logged at Critical with its full JSON and counted — never dropped silently.
+/// </summary>
+public sealed partial class MqttEventSink(MqttPublisher publisher, string deviceId, Func<long, DateTimeOffset> clock,
+    ILogger<MqttEventSink> logger) : IAlertSink, IEventSink
+{
+    /// <summary>Alerts the outbox refused.</summary>
+    public long AlertsNotStored { get; private set; }
+
+    public void Publish(Alert alert)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(alert, MessageJsonContext.Default.Alert);
+        try
+        {
+            publisher.Publish(new TransportMessage
+            {
+                Id = alert.Id, Topic = publisher.Topics.Alerts, Payload = payload, Qos = MessageQos.AtLeastOnce,
+                Priority = MessagePriority.Alert, CreatedAt = alert.Onset.Utc,
+            });
+        }
+        catch (Exception e) when (e is OutboxFullException or IOException)
+        {
+            AlertsNotStored++;
+            LogAlertNotStored(e.Message, System.Text.Encoding.UTF8.GetString(payload));
+        }
+    }
+
+    public void Publish(EctopyTrend trend)
+    {
+        var payload = JsonSerializer.SerializeToUtf8Bytes(trend, MessageJsonContext.Default.EctopyTrend);
+        try
+        {
+            publisher.Publish(new TransportMessage
+            {
+                Id = trend.Id, Topic = publisher.Topics.Events, Payload = payload, Qos = MessageQos.AtLeastOnce,
+                Priority = MessagePriority.Trend, CreatedAt = trend.To.Utc,
+            });
+        }
+        catch (Exception e) when (e is OutboxFullException or IOException)
+        {
+            LogTrendNotStored(e.Message);
+        }
+    }
+
+    public void Publish(Vitals vitals)
+    {
+        var leads = new Dictionary<string, string>();
+        for (var c = 0; c < vitals.Quality.Count; c++)
+            if (vitals.Quality[c] != SignalQuality.Absent) leads[Leads.Name(c)] = vitals.Quality[c].IsUsable() ? "ok" : vitals.Quality[c].ToString();
+        var at = clock(vitals.EndIndex);
+        var message = new VitalsMessage(VitalsMessage.SchemaId, Guid.CreateVersion7(at).ToString("N"), deviceId, new TimePoint(at, vitals.EndIndex),
+            vitals.PeriodSeconds, double.IsNaN(vitals.HeartRateBpm) ? null : Math.Round(vitals.HeartRateBpm, 1), vitals.Beats,
+            vitals.Veb, vitals.Sveb, vitals.Rhythm, leads);
+        publisher.Publish(new TransportMessage
+        {
+            Id = message.Id, Topic = publisher.Topics.Vitals, Payload = JsonSerializer.SerializeToUtf8Bytes(message, MessageJsonContext.Default.VitalsMessage),
+            Qos = MessageQos.AtMostOnce, Priority = MessagePriority.Trend, CreatedAt = at,
+        });
+    }
+
+    public void Publish(QualityChange change)
+    {
+        // Quality changes are carried by the lead-off / signal-quality alerts and the vitals' lead state.
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT NOT STORED for delivery ({Reason}); alert: {Json}")]
+    private partial void LogAlertNotStored(string reason, string json);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Trend not stored for delivery: {Reason}")]
+    private partial void LogTrendNotStored(string reason);
+}
