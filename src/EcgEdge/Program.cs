@@ -30,6 +30,11 @@ public static class Program
                   [--mains HZ] [--leads ...] [--Section:Key=value ...]
           model info [PATH]  the model manifest, ONNX Runtime providers, the provider chosen, a timing of one window.
                   [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]
+          watch   clinician side: subscribe to a fleet's alerts and print them live, de-duplicated by id.
+                  --broker URL [--broker URL2 ...] [--prefix ecgedge] [--device ID|+] [--ca FILE] [--cert FILE --key FILE]
+                  [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S]
+          strip   render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker):
+                  ecgedge strip ALERT.json -o OUT.png
           help    this text.
 
         Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.
@@ -49,6 +54,8 @@ public static class Program
                 "bench" => await BenchVerb.RunAsync(rest).ConfigureAwait(false),
                 "analyze" => await AnalyzeVerb.RunAsync(rest).ConfigureAwait(false),
                 "model" => await ModelVerb.RunAsync(rest).ConfigureAwait(false),
+                "watch" => await WatchVerb.RunAsync(rest).ConfigureAwait(false),
+                "strip" => await StripVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
                 _ => Fail($"unknown verb '{verb}'"),
             };

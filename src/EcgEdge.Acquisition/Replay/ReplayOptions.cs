@@ -18,6 +18,10 @@ public sealed class ReplayOptions
     /// <summary>Deliver frames at the recording's pace (true) or as fast as possible (false).</summary>
     public bool RealTime { get; set; }
 
+    /// <summary>With <see cref="RealTime"/>: pace at this multiple of real time (e.g. 20 for soak and outage tests).</summary>
+    [Range(0.01, 100000.0)]
+    public double Speed { get; set; } = 1;
+
     /// <summary>Start again at the beginning when the record ends (with a gap marker between passes).</summary>
     public bool Loop { get; set; }
 

@@ -130,7 +130,7 @@ public sealed class ReplaySource : ISampleSource
         if (_options.RealTime)
         {
             if (_startTicks < 0) { _startTicks = _time.GetTimestamp(); _paceOrigin = block.StartIndex; }
-            var due = TimeSpan.FromSeconds((_nextIndex - _paceOrigin) / PipelineRateHz);
+            var due = TimeSpan.FromSeconds((_nextIndex - _paceOrigin) / PipelineRateHz / _options.Speed);
             var elapsed = _time.GetElapsedTime(_startTicks);
             if (due > elapsed) await Task.Delay(due - elapsed, _time, cancellationToken).ConfigureAwait(false);
         }

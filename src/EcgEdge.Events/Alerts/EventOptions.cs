@@ -76,6 +76,9 @@ public sealed class EventOptions
 
     [Range(1.0, 30.0)] public double StripPostS { get; set; } = 6;
 
+    /// <summary>Optional local audit trail: every alert message appended as a JSON line to this file.</summary>
+    public string AlertLogFile { get; set; } = "";
+
     /// <summary>Lists problems beyond the DataAnnotations.</summary>
     public IEnumerable<string> Problems()
     {

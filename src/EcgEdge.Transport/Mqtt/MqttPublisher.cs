@@ -86,6 +86,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
     /// <summary>The device's topics.</summary>
     public MqttTopics Topics { get; }
 
+    /// <summary>Raised on the sender loop when the broker acknowledged an outbox message (PUBACK); argument = message id.</summary>
+    public event Action<string>? Acknowledged;
+
     public MqttConnectionState State => _state;
 
     /// <summary>The broker currently connected to, if any.</summary>
@@ -380,17 +383,8 @@ public sealed partial class MqttPublisher : IAsyncDisposable
             LogUntrusted(errors.ToString());
             return true;
         }
-        if (certificate is null) return false;
-        if (_trustedRoots is null) return errors == SslPolicyErrors.None;
-        if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0) return false;
-        using var cert = new X509Certificate2(certificate);
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(_trustedRoots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
-        var ok = chain.Build(cert);
-        if (!ok) LogCertificateRejected(string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim())));
+        var ok = TlsTrust.Validate(certificate, errors, _trustedRoots, _time.GetUtcNow().UtcDateTime, out var why);
+        if (!ok && why is not null) LogCertificateRejected(why);
         return ok;
     }
 
@@ -500,6 +494,7 @@ public sealed partial class MqttPublisher : IAsyncDisposable
         {
             _outbox.Acknowledge(message.Id);
             Interlocked.Increment(ref _acknowledged);
+            Acknowledged?.Invoke(message.Id);
             if (isRetry) LogDeliveredAfterRetry(message.Id, entry.Sequence);
             return true;
         }

@@ -157,7 +157,13 @@ public sealed partial class PipelineWorker(
             var log = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), rate);
             var deviceId = transport.Options?.DeviceId ?? "ecgedge";
             MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>()) : null;
-            var sink = mqttSink is null ? new FanOutSink([log], [log]) : new FanOutSink([log, mqttSink], [log, mqttSink]);
+            // Order: MQTT first (the alert is fsync'd in the outbox), then the audit file, then the console.
+            using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile);
+            var alertSinks = new List<IAlertSink>();
+            if (mqttSink is not null) alertSinks.Add(mqttSink);
+            if (audit is not null) alertSinks.Add(audit);
+            alertSinks.Add(log);
+            var sink = new FanOutSink(mqttSink is null ? [log] : [log, mqttSink], alertSinks);
             var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
             var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
             var observer = new WorkerObserver(logger, rate, vitals, engine);

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace EcgEdge.Transport.Mqtt;
+
+/// <summary>Settings of a clinician-side subscriber.</summary>
+public sealed class AlertWatcherOptions
+{
+    public List<string> Brokers { get; set; } = [];
+    public string TopicPrefix { get; set; } = "ecgedge";
+    /// <summary>One device id, or "+" for the whole fleet.</summary>
+    public string Device { get; set; } = "+";
+    public string ClientId { get; set; } = "ecgedge-watch-" + Environment.MachineName.ToLowerInvariant();
+    public string? CaCertificateFile { get; set; }
+    public string? ClientCertificateFile { get; set; }
+    public string? ClientKeyFile { get; set; }
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    /// <summary>Persistent session: alerts published while the watcher is away are queued by the broker.</summary>
+    public uint SessionExpirySeconds { get; set; } = 7 * 24 * 3600;
+}
+
+/// <summary>
+/// Subscribes to the alerts of a fleet (<c>{prefix}/{device}/alerts</c>, QoS 1, persistent session) with the same
+/// reconnect/failover discipline as the device, and hands each alert to the caller once: duplicates (at-least-once
+/// delivery, resends after a device restart) are recognised by the alert id and dropped.
+/// </summary>
+public sealed class AlertWatcher : IAsyncDisposable
+{
+    private readonly AlertWatcherOptions _o;
+    private readonly Func<string, JsonElement, Task> _onAlert;
+    private readonly ConcurrentDictionary<string, byte> _seen = new();
+    private readonly X509Certificate2Collection? _roots;
+    private readonly X509Certificate2Collection? _clientCerts;
+    private IMqttClient? _client;
+
+    public AlertWatcher(AlertWatcherOptions options, Func<string, JsonElement, Task> onAlert)
+    {
+        _o = options;
+        _onAlert = onAlert;
+        if (options.Brokers.Count == 0) throw new ArgumentException("at least one broker URL (mqtt://host:port or mqtts://host:port) is needed");
+        foreach (var b in options.Brokers)
+            if (!MqttEndpoint.TryParse(b, out _, out var why)) throw new ArgumentException($"broker '{b}': {why}");
+        if (!string.IsNullOrEmpty(options.CaCertificateFile))
+        {
+            _roots = [];
+            _roots.ImportFromPemFile(options.CaCertificateFile);
+        }
+        if (!string.IsNullOrEmpty(options.ClientCertificateFile))
+            _clientCerts = [X509Certificate2.CreateFromPemFile(options.ClientCertificateFile, options.ClientKeyFile)];
+    }
+
+    /// <summary>Distinct alerts received.</summary>
+    public int Distinct => _seen.Count;
+
+    /// <summary>Duplicates dropped.</summary>
+    public long Duplicates { get; private set; }
+
+    public string Filter => $"{_o.TopicPrefix}/{_o.Device}/alerts";
+
+    /// <summary>Connects (trying the brokers in turn, with backoff) and keeps the subscription until cancelled.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var attempt = 0;
+        var endpoints = _o.Brokers.Select(b => { MqttEndpoint.TryParse(b, out var e, out _); return e!; }).ToList();
+        while (!ct.IsCancellationRequested)
+        {
+            var ep = endpoints[attempt % endpoints.Count];
+            var client = new MqttClientFactory().CreateMqttClient();
+            client.ApplicationMessageReceivedAsync += OnMessageAsync;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                await client.ConnectAsync(Options(ep), timeout.Token).ConfigureAwait(false);
+                await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                    .WithTopicFilter(f => f.WithTopic(Filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), ct).ConfigureAwait(false);
+                _client = client;
+                attempt = 0;
+                Connected?.Invoke(ep.ToString());
+                // Ping-and-reconnect: the link is checked actively, not trusted to report its own loss.
+                while (!ct.IsCancellationRequested && client.IsConnected)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+                    using var ping = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    ping.CancelAfter(TimeSpan.FromSeconds(5));
+                    try { await client.PingAsync(ping.Token).ConfigureAwait(false); }
+                    catch (Exception) when (!ct.IsCancellationRequested) { break; }
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or MQTTnet.Adapter.MqttConnectingFailedException or IOException)
+            {
+                Disconnected?.Invoke(ep.ToString(), e.Message);
+            }
+            finally
+            {
+                _client = null;
+                if (client.IsConnected)
+                {
+                    try { await client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None).ConfigureAwait(false); }
+                    catch (Exception) { /* the link is being dropped anyway */ }
+                }
+                client.Dispose();
+            }
+            if (ct.IsCancellationRequested) break;
+            attempt++;
+            var delay = ReconnectBackoff.Compute(Math.Min(attempt, 10), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), 0.2, Random.Shared.NextDouble());
+            try { await Task.Delay(delay, ct).ConfigureAwait(false); } catch (OperationCanceledException) { break; }
+        }
+    }
+
+    /// <summary>Raised after each successful connect and subscribe (argument: endpoint).</summary>
+    public event Action<string>? Connected;
+
+    /// <summary>Raised when a connection attempt or a connection fails (endpoint, reason).</summary>
+    public event Action<string, string>? Disconnected;
+
+    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var payload = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
+        JsonElement root;
+        try
+        {
+            using var doc = JsonDocument.Parse(payload);
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            Malformed?.Invoke(e.ApplicationMessage.Topic, payload);
+            return;
+        }
+        var id = root.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.String ? idEl.GetString()! : null;
+        if (id is null) { Malformed?.Invoke(e.ApplicationMessage.Topic, payload); return; }
+        if (!_seen.TryAdd(id, 0)) { Duplicates++; return; }
+        await _onAlert(e.ApplicationMessage.Topic, root).ConfigureAwait(false);
+    }
+
+    /// <summary>Raised for a message that is not an alert JSON with an id.</summary>
+    public event Action<string, string>? Malformed;
+
+    private MqttClientOptions Options(MqttEndpoint ep)
+    {
+        var b = new MqttClientOptionsBuilder()
+            .WithTcpServer(ep.Host, ep.Port)
+            .WithClientId(_o.ClientId)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval(_o.SessionExpirySeconds)
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (!string.IsNullOrEmpty(_o.Username)) b = b.WithCredentials(_o.Username, _o.Password);
+        if (ep.UseTls)
+            b = b.WithTlsOptions(tls =>
+            {
+                tls.UseTls().WithTargetHost(ep.Host)
+                   .WithSslProtocols(System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)
+                   .WithCertificateValidationHandler(v => TlsTrust.Validate(v.Certificate, v.SslPolicyErrors, _roots, DateTime.UtcNow, out _));
+                if (_clientCerts is not null) tls.WithClientCertificates(_clientCerts);
+            });
+        return b.Build();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is { IsConnected: true } c)
+        {
+            try { await c.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception) { /* closing */ }
+        }
+    }
+}

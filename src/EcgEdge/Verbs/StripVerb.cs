@@ -1,0 +1,103 @@
+using System.Text.Json;
+using EcgEdge.Events.Alerts;
+using EcgEdge.Strips;
+
+namespace EcgEdge.Verbs;
+
+/// <summary>
+/// <c>ecgedge strip ALERT.json -o OUT.png</c>: renders the ECG strip of an alert (as published on the alerts topic) as a
+/// standard ECG printout, 25 mm/s and 10 mm/mV (see <see cref="StripRenderer"/>). A missing, unreadable or malformed
+/// alert or strip is reported on one line of stderr with exit code 1 (bad input data), as is a failure to write the PNG.
+/// </summary>
+public static class StripVerb
+{
+    /// <summary>The verb's usage line.</summary>
+    public const string Usage = "usage: ecgedge strip ALERT.json -o OUT.png";
+
+    /// <summary>Largest alert file read; the longest strip rendered (<see cref="StripRenderer.MaxDurationS"/> s of 12 leads) at 1 kHz is about 2.5 MB.</summary>
+    public const long MaxAlertFileBytes = 16L * 1024 * 1024;
+
+    private static readonly string[] OutOptions = ["-o", "--out"];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        string? input = null;
+        var options = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (OutOptions.Contains(args[i]))
+            {
+                options.Add(args[i]);
+                if (i + 1 < args.Length) options.Add(args[++i]);
+            }
+            else if (!args[i].StartsWith('-'))
+            {
+                if (input is not null) throw new UsageException($"unexpected argument '{args[i]}'; {Usage}");
+                input = args[i];
+            }
+            else options.Add(args[i]);
+        }
+        var a = new ArgReader([.. options], OutOptions, []);
+        if (input is null) throw new UsageException($"the alert file is missing; {Usage}");
+        var output = a.Get("-o") ?? a.Get("--out") ?? throw new UsageException($"option -o is required; {Usage}");
+
+        byte[] png;
+        try
+        {
+            var alert = LoadAlert(input);
+            try { png = StripRenderer.RenderPng(alert); }
+            catch (StripFormatException e) when (e.FilePath is null) { throw e.WithFile(input); }
+        }
+        catch (StripFormatException e)
+        {
+            await Console.Error.WriteLineAsync("ecgedge: strip: " + e.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
+            return 1; // bad input data (Program.Usage: exit 1)
+        }
+
+        try
+        {
+            await File.WriteAllBytesAsync(output, png).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"ecgedge: strip: cannot write {output}: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+            return 1;
+        }
+        await Console.Out.WriteLineAsync($"ecgedge: strip: wrote {output} ({png.Length} bytes)").ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>Reads an alert serialized with <see cref="MessageJsonContext"/> (UTF-8, with or without a byte-order mark).</summary>
+    /// <exception cref="StripFormatException">The file does not exist, cannot be read, is too large, or is not an alert in JSON.</exception>
+    public static Alert LoadAlert(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) throw new StripFormatException("no such file", path);
+            if (info.Length > MaxAlertFileBytes)
+                throw new StripFormatException($"the file has {info.Length} bytes; an alert has at most {MaxAlertFileBytes}", path);
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new StripFormatException("cannot read the file: " + e.Message, path, e);
+        }
+
+        ReadOnlySpan<byte> json = bytes;
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
+        Alert? alert;
+        try
+        {
+            alert = JsonSerializer.Deserialize(json, MessageJsonContext.Default.Alert);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            throw new StripFormatException("not an alert in JSON: " + e.Message, path, e);
+        }
+        return alert ?? throw new StripFormatException("the file holds JSON null, not an alert", path);
+    }
+}
