@@ -130,5 +130,18 @@ public sealed class MqttTlsIntegrationTests : IDisposable
 
         var noClientCert = await Run(Options(caFile, withClientCert: false), expectSuccess: false);
         Assert.Equal(3, noClientCert.Pending);
+
+        // Plain TCP: refused by the device's own settings when TLS is required …
+        var plain = Options(caFile, withClientCert: true);
+        plain.Endpoints = [$"mqtt://127.0.0.1:{broker.Port}"];
+        Assert.Contains(plain.GetValidationErrors(), e => e.Contains("plain TCP", StringComparison.Ordinal));
+        // … and by the broker's TLS listener when a client tries anyway.
+        plain.Tls.RequireTls = false;
+        plain.Tls.CaCertificateFile = null;
+        plain.Tls.ClientCertificateFile = null;
+        plain.Tls.ClientKeyFile = null;
+        var plainRun = await Run(plain, expectSuccess: false);
+        Assert.Equal(3, plainRun.Pending);
+        Assert.NotEqual(MqttConnectionState.Connected, plainRun.State);
     }
 }
