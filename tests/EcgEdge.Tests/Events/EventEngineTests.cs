@@ -1,0 +1,193 @@
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Events.Alerts;
+using EcgEdge.Inference;
+
+namespace EcgEdge.Tests.Events;
+
+/// <summary>Alarm criteria and hysteresis of <see cref="EventEngine"/> on scripted inputs (500 Hz sample indices).</summary>
+public class EventEngineTests
+{
+    private const double Fs = 500;
+    private static readonly bool[] OnlyII = [false, true, false, false, false, false, false, false];
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
+
+    private sealed class Harness
+    {
+        public readonly EventEngineRecordTests.Collect Sink = new();
+        public readonly EventEngine Engine;
+        private readonly SampleBlock _block = new(50);
+        public long Now;
+        private long _lastBeat = -1;
+
+        public Harness(EventOptions? o = null)
+        {
+            Engine = new EventEngine(o ?? new EventOptions(), "dev", Fs, OnlyII, i => T0.AddSeconds(i / Fs), "test-model", Sink);
+        }
+
+        /// <summary>Runs time forward to <paramref name="seconds"/>, with a beat every 60/bpm s when bpm > 0.</summary>
+        public void Until(double seconds, double bpm, Func<int, BeatClass>? cls = null)
+        {
+            var end = (long)(seconds * Fs);
+            while (Now < end)
+            {
+                if (bpm > 0 && (_lastBeat < 0 || Now - _lastBeat >= 60 / bpm * Fs))
+                {
+                    var rr = _lastBeat < 0 ? double.NaN : (Now - _lastBeat) / Fs;
+                    var beat = new DetectedBeat(Now, Now + 100, rr, bpm, 1, false);
+                    Engine.OnBeat(beat);
+                    if (cls is not null) Engine.OnBeatClassified(new ClassifiedBeat(beat, cls((int)(Now / Fs)), 0.9f));
+                    _lastBeat = Now;
+                }
+                _block.Count = 50;
+                _block.StartIndex = Now;
+                _block.Buffer((int)Lead.II).AsSpan().Fill(100f);
+                Engine.OnBlock(_block);
+                Now += 50;
+            }
+        }
+
+        public List<Alert> Of(AlertType t) => Sink.Alerts.Where(a => a.Type == t).ToList();
+    }
+
+    [Fact]
+    public void A_pause_rises_from_medium_to_high_and_becomes_asystole_then_ends_with_the_next_beat()
+    {
+        var h = new Harness();
+        h.Until(10, 75);
+        var lastBeat = (h.Now - 1) / 400 * 400;
+        h.Until(22, 0);    // 12 s without a QRS
+        h.Until(25, 75);
+        var pause = h.Of(AlertType.Pause);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Update, AlertPhase.Offset], pause.Select(a => a.Phase));
+        Assert.Equal([AlertSeverity.Medium, AlertSeverity.High, AlertSeverity.High], pause.Select(a => a.Severity));
+        Assert.All(pause, a => Assert.Equal(pause[0].EpisodeId, a.EpisodeId));
+        Assert.Equal(lastBeat, pause[0].Onset.SampleIndex);
+        Assert.InRange(pause[2].DurationS!.Value, 12, 12.5);
+        var asystole = h.Of(AlertType.Asystole);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], asystole.Select(a => a.Phase));
+        Assert.Equal(AlertSeverity.High, asystole[0].Severity);
+        Assert.NotNull(pause[0].Strip);
+        Assert.Null(pause[2].Strip); // offsets carry no strip
+    }
+
+    [Fact]
+    public void A_pause_while_every_electrode_is_off_is_a_lead_off_alert_not_a_pause()
+    {
+        var h = new Harness();
+        h.Until(10, 75);
+        var q = new SignalQuality[8];
+        Array.Fill(q, SignalQuality.Absent);
+        q[(int)Lead.II] = SignalQuality.LeadOff;
+        h.Engine.OnQualityChanged(h.Now, q);
+        h.Until(30, 0);
+        Assert.Empty(h.Of(AlertType.Pause));
+        Assert.Empty(h.Of(AlertType.Asystole));
+        var off = Assert.Single(h.Of(AlertType.LeadOff));
+        Assert.Equal(AlertSeverity.Low, off.Severity);
+        Assert.Equal("LeadOff", off.LeadState["II"]);
+        q[(int)Lead.II] = SignalQuality.Good;
+        h.Engine.OnQualityChanged(h.Now, q);
+        h.Until(31, 75);
+        Assert.Equal(AlertPhase.Offset, h.Of(AlertType.LeadOff).Last().Phase);
+    }
+
+    [Fact]
+    public void Bradycardia_needs_10_s_to_start_and_10_s_above_the_threshold_plus_hysteresis_to_end()
+    {
+        var h = new Harness();
+        h.Until(20, 70);
+        h.Until(28, 35);
+        Assert.Empty(h.Of(AlertType.Bradycardia)); // 8 s: not sustained yet
+        h.Until(40, 35);
+        var onset = Assert.Single(h.Of(AlertType.Bradycardia));
+        Assert.Equal(AlertSeverity.Medium, onset.Severity);
+        Assert.InRange(onset.Onset.SampleIndex / Fs, 20, 22); // the first beat at the new rate
+        h.Until(70, 43);                            // above 40 but below 45: still bradycardia
+        Assert.Single(h.Of(AlertType.Bradycardia));
+        h.Until(90, 60);
+        var offset = h.Of(AlertType.Bradycardia).Last();
+        Assert.Equal(AlertPhase.Offset, offset.Phase);
+        Assert.InRange(offset.Offset!.SampleIndex / Fs, 70, 71.5);
+    }
+
+    [Fact]
+    public void Tachycardia_above_180_bpm_is_high_priority()
+    {
+        var h = new Harness();
+        h.Until(5, 80);
+        h.Until(30, 190);
+        var t = Assert.Single(h.Of(AlertType.Tachycardia));
+        Assert.Equal(AlertSeverity.High, t.Severity);
+    }
+
+    [Fact]
+    public void Three_ventricular_beats_above_100_bpm_are_vt_slower_or_shorter_runs_are_not()
+    {
+        var h = new Harness();
+        // 120 bpm; seconds 10-11 hold 2 V beats (a couplet), seconds 20-21.5 hold 3+ V beats.
+        h.Until(60, 120, s => s is 10 or 20 or 21 ? BeatClass.V : BeatClass.N);
+        var vt = h.Of(AlertType.VentricularTachycardia);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], vt.Select(a => a.Phase));
+        Assert.InRange(vt[0].Onset.SampleIndex / Fs, 20, 20.1);
+        Assert.InRange(vt[1].DurationS!.Value, 1.4, 1.6);
+
+        var slow = new Harness();
+        slow.Until(60, 60, s => s is >= 20 and < 25 ? BeatClass.V : BeatClass.N); // 5 V beats at 60 bpm: idioventricular, not VT
+        Assert.Empty(slow.Of(AlertType.VentricularTachycardia));
+    }
+
+    [Fact]
+    public void Vt_lasting_30_s_is_upgraded_to_sustained_high_priority()
+    {
+        var h = new Harness();
+        h.Until(60, 150, s => s is >= 10 and < 45 ? BeatClass.V : BeatClass.N);
+        var vt = h.Of(AlertType.VentricularTachycardia);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Update, AlertPhase.Offset], vt.Select(a => a.Phase));
+        Assert.Equal(AlertSeverity.High, vt[1].Severity);
+    }
+
+    private static RhythmDecision D(double from, RhythmClass c, float p = 0.9f) =>
+        new((long)(from * Fs), (long)((from + 5) * Fs), c, p, (long)((from - 2.5) * Fs));
+
+    [Fact]
+    public void Af_starts_after_30_s_of_af_ignores_noise_in_between_ends_after_30_s_of_other_rhythm_and_respects_the_refractory_period()
+    {
+        var h = new Harness();
+        h.Until(1, 90);
+        var t = 0.0;
+        void Feed(RhythmClass c, int n, float p = 0.9f) { for (var i = 0; i < n; i++, t += 5) h.Engine.OnRhythm(D(t, c, p), [0.1f, 0.9f, 0, 0]); }
+        Feed(RhythmClass.SinusOther, 4);
+        Feed(RhythmClass.AfAfl, 3);
+        Feed(RhythmClass.Noise, 2);               // noise neither breaks nor extends the AF run
+        Feed(RhythmClass.AfAfl, 2);
+        Assert.Empty(h.Of(AlertType.AtrialFibrillation)); // 25 s of AF so far
+        Feed(RhythmClass.AfAfl, 1, 0.4f);         // below the probability threshold: does not count
+        Feed(RhythmClass.AfAfl, 1);
+        var onset = Assert.Single(h.Of(AlertType.AtrialFibrillation));
+        Assert.Equal(20 * Fs, onset.Onset.SampleIndex);
+        Feed(RhythmClass.SinusOther, 5);
+        Assert.Single(h.Of(AlertType.AtrialFibrillation));
+        Feed(RhythmClass.SinusOther, 1);
+        var offset = h.Of(AlertType.AtrialFibrillation).Last();
+        Assert.Equal(AlertPhase.Offset, offset.Phase);
+        Assert.Equal(65 * Fs, offset.Offset!.SampleIndex); // where the non-AF rhythm began
+        // Within the 60-s refractory period a new AF episode is not announced again.
+        Feed(RhythmClass.AfAfl, 7);
+        Assert.Equal(2, h.Of(AlertType.AtrialFibrillation).Count);
+    }
+
+    [Fact]
+    public void The_ectopy_burden_is_a_periodic_trend_message()
+    {
+        var h = new Harness(new EventOptions { TrendIntervalS = 60 });
+        h.Until(61, 60, s => s % 10 == 0 ? BeatClass.V : s % 10 == 5 ? BeatClass.S : BeatClass.N);
+        var trend = Assert.Single(h.Sink.Trends);
+        Assert.Equal(60, trend.Beats);
+        Assert.Equal(6, trend.Veb);
+        Assert.Equal(6, trend.Sveb);
+        Assert.Equal(360, trend.VebPerHour, 0);
+        Assert.Equal(10, trend.VebPercent, 1);
+        Assert.Empty(h.Sink.Alerts);
+    }
+}
