@@ -361,7 +361,8 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private void Close(ref Episode? ep, long offset, string why)
     {
         if (ep is null) return;
-        _lastOffset[ep.Type] = offset;
+        // The refractory period runs from the last announced offset: silent recurrences do not extend it.
+        if (!ep.Silent) _lastOffset[ep.Type] = offset;
         if (!ep.Silent) Emit(ep, AlertPhase.Offset, ep.Onset, Math.Max(offset, ep.Onset), why, _hr, withStrip: false);
         ep = null;
     }

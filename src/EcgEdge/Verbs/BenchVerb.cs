@@ -11,7 +11,11 @@ using EcgEdge.Detection;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
+using EcgEdge.Events.Alerts;
 using EcgEdge.Pipeline;
+using EcgEdge.Transport.Mqtt;
+using EcgEdge.Transport.Outbox;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EcgEdge.Verbs;
 
@@ -31,7 +35,11 @@ public sealed record BenchReport(
     double PeakWorkingSetMb,
     double StartupS,
     IReadOnlyDictionary<string, double[]> Spread,
-    InferenceBench? Inference = null);
+    InferenceBench? Inference = null,
+    AlertLatencyBench? AlertLatency = null);
+
+/// <summary>Alert latency: from the block holding the last triggering sample entering the event stage to the broker's PUBACK.</summary>
+public sealed record AlertLatencyBench(string Broker, int Alerts, double MedianMs, double P90Ms, double MaxMs, double MedianStoreMs);
 
 /// <summary>The model in the pipeline (one thread): latency per window, real-time factor, allocations per window.</summary>
 public sealed record InferenceBench(
@@ -48,6 +56,7 @@ public sealed record LatencyJson(double Mean, double P50, double P99, double Max
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(BenchReport))]
 [JsonSerializable(typeof(InferenceBench))]
+[JsonSerializable(typeof(AlertLatencyBench))]
 public sealed partial class BenchJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -62,7 +71,7 @@ public static class BenchVerb
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var a = new ArgReader(args, ["--record", "--repeats", "--json", "--model"], ["--no-model"]);
+        var a = new ArgReader(args, ["--record", "--repeats", "--json", "--model", "--broker"], ["--no-model"]);
         var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
         var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));
         var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
@@ -131,7 +140,8 @@ public static class BenchVerb
                 ["qrs_realtime_per_lead"] = MinMax(qrs),
                 ["ads1298_decode_frames_per_s"] = MinMax(decode),
             },
-            inference);
+            inference,
+            await BenchAlertLatency(a.Get("--broker"), 20).ConfigureAwait(false));
         Print(report);
         if (a.Get("--json") is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);
@@ -220,6 +230,71 @@ public static class BenchVerb
         }
         return new InferenceBench(label, provider, windows, latency, Math.Round(rtf, 1), Math.Round(allocPerWindow, 3),
             Math.Round(latency["int8"].Mean / latency["fp32"].Mean, 3));
+    }
+
+    /// <summary>
+    /// Pauses are scripted (beats at 75 bpm, a 5-s gap every 20 s) through the event engine at full speed; each alert's
+    /// latency runs from the moment the block holding its last triggering sample entered the engine to the PUBACK of
+    /// the broker (embedded MQTTnet broker on loopback, or <c>--broker URL</c>). Includes the outbox write + fsync.
+    /// </summary>
+    private static async Task<AlertLatencyBench> BenchAlertLatency(string? brokerUrl, int alerts)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "ecgedge-bench-outbox-" + Guid.NewGuid().ToString("N"));
+        await using var broker = brokerUrl is null ? await EmbeddedBroker.StartAsync(0).ConfigureAwait(false) : null;
+        var options = new MqttTransportOptions { DeviceId = "bench", Endpoints = [brokerUrl ?? broker!.Endpoint], Outbox = new DurableOutboxOptions { Directory = dir } };
+        try
+        {
+            using var outbox = DurableOutbox.Open(options.Outbox);
+            await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
+            publisher.Start();
+            var sent = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+            var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+            publisher.Acknowledged += id => { if (sent.TryRemove(id, out var t0)) latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); };
+            const double fs = 500;
+            var present = new[] { false, true, false, false, false, false, false, false };
+            var mqtt = new MqttEventSink(publisher, "bench", i => DateTimeOffset.UtcNow, NullLogger<MqttEventSink>.Instance);
+            var store = new List<double>();
+            long blockStart = 0;
+            var sink = new TimingSink(mqtt, id => sent[id] = blockStart, store);
+            var engine = new EventEngine(new EventOptions(), "bench", fs, present, i => DateTimeOffset.UtcNow, null, sink);
+            var block = new SampleBlock(50) { Count = 50 };
+            long lastBeat = -1000;
+            // Pauses recur every 20 s; the 60-s refractory period announces every third or fourth (bounded loop).
+            for (long t = 0; sink.Count < 2 * alerts && t < (long)(fs * 3600 * 4); t += 50)
+            {
+                var inGap = t % (long)(20 * fs) >= 15 * fs;
+                if (!inGap && t - lastBeat >= 0.8 * fs)
+                {
+                    engine.OnBeat(new DetectedBeat(t, t + 100, 0.8, 75, 1, false));
+                    lastBeat = t;
+                }
+                block.StartIndex = t;
+                blockStart = Stopwatch.GetTimestamp();
+                engine.OnBlock(block);
+            }
+            await publisher.WaitUntilDrainedAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var l = latencies.Order().ToArray();
+            double Q(double[] x, double q) => x.Length == 0 ? double.NaN : Math.Round(x[Math.Min(x.Length - 1, (int)Math.Floor(q * x.Length))], 2);
+            return new AlertLatencyBench(brokerUrl is null ? "embedded MQTTnet on loopback" : "external", l.Length, Q(l, 0.5), Q(l, 0.9), Q(l, 1), Q([.. store.Order()], 0.5));
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private sealed class TimingSink(IAlertSink inner, Action<string> onAlert, List<double> storeMs) : IAlertSink
+    {
+        public int Count;
+        public void Publish(Alert alert)
+        {
+            onAlert(alert.Id);
+            var t0 = Stopwatch.GetTimestamp();
+            inner.Publish(alert);
+            storeMs.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            Count++;
+        }
+        public void Publish(EctopyTrend trend) { }
     }
 
     private static async Task<Dictionary<string, List<double>>> StageCosts(string record, PipelineSettings s, int repeats)
@@ -314,6 +389,8 @@ public static class BenchVerb
         Console.WriteLine(string.Create(inv, $"allocated after warm-up         : {r.AllocBytesPerSignalSecond,12:F3} bytes per signal-second"));
         Console.WriteLine(string.Create(inv, $"peak working set                : {r.PeakWorkingSetMb,12:F1} MB"));
         Console.WriteLine(string.Create(inv, $"start-up to first sample        : {r.StartupS,12:F3} s"));
+        if (r.AlertLatency is { } al)
+            Console.WriteLine(string.Create(inv, $"alert latency (last sample → PUBACK): {al.MedianMs,8:F2} ms median, p90 {al.P90Ms:F2}, max {al.MaxMs:F2} over {al.Alerts} alerts ({al.Broker}); outbox store+fsync {al.MedianStoreMs:F2} ms median"));
         if (r.Inference is not { } m) return;
         Console.WriteLine($"model {m.Model} on {m.Provider}, {m.Windows} windows per run:");
         foreach (var (k, v) in m.LatencyMs)
