@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Cross-check: the C# device pipeline (`ecgedge eval`) against the Python evaluation of the same fold models.
+
+For each record-wise CV fold of the model card (run `full`, pretrained, 100 % labels), this writes a manifest beside the
+fold's ONNX files (same contract as models/ecg-nat.manifest.json, the fold files' sha256 and size), runs
+`ecgedge eval --records <the fold's test records> --from 0 --mains 60 --model <fold int8|fp32>` and compares, record by
+record and pooled, with the Python figures stored by the CV stage (results/cv_pretrained_1_fold<k>.json, `per_record`
+= PyTorch fp32, `per_record_int8` = the int8 graph simulated in numpy).
+
+Both sides use the same definitions here (the model card's): VEB/SVEB Se = V→V / reference V, +P = V→V / beats called V
+(any reference class), over beats; AF = windows on the 10-s/5-s grid, reference label by majority. The Python side
+classifies the reference beats at their annotated positions; the C# side classifies the beats its QRS detector found
+(missed beats are not classified, extra detections are) — so the C# figure is computed on the matched beats and the
+EC57 figures (which also count missed and extra beats) are printed beside it.
+
+Usage: /usr/bin/python3 tools/train/compare_cs.py [--work tools/train/runs/full] [--db ../shared/data/mitdb]
+       [--ecgedge src/EcgEdge/bin/Release/net10.0/ecgedge] [--folds 0,1,2,3,4] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+V, S, AF = 2, 1, 1
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fold_manifest(fold_dir, fold):
+    man = json.load(open(os.path.join(ROOT, "models", "ecg-nat.manifest.json")))
+    man["version"] += f"-cvfold{fold}"
+    for key, name in (("fp32", "ecg-nat-fp32.onnx"), ("int8", "ecg-nat-int8.onnx")):
+        p = os.path.join(fold_dir, name)
+        man["files"][key] = {"path": name, "sha256": sha256(p), "bytes": os.path.getsize(p)}
+    path = os.path.join(fold_dir, "ecg-nat.manifest.json")
+    json.dump(man, open(path, "w"), indent=2)
+    return path
+
+
+def counts_py(cm, k):
+    """Model-card definition on a 5x5 confusion (rows reference, columns predicted)."""
+    tp = cm[k][k]
+    return tp, sum(cm[k]) - tp, sum(cm[r][k] for r in range(5)) - tp
+
+
+def se_pp(tp, fn, fp):
+    se = 100.0 * tp / (tp + fn) if tp + fn else float("nan")
+    pp = 100.0 * tp / (tp + fp) if tp + fp else float("nan")
+    return se, pp
+
+
+def add(a, b):
+    return [x + y for x, y in zip(a, b)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default=os.path.join(HERE, "runs", "full"))
+    ap.add_argument("--db", default=os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "mitdb")))
+    ap.add_argument("--ecgedge", default=os.path.join(ROOT, "src", "EcgEdge", "bin", "Release", "net10.0", "ecgedge"))
+    ap.add_argument("--folds", default="0,1,2,3,4")
+    ap.add_argument("--out", default=os.path.join(HERE, "runs", "full", "crosscheck"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows, pooled = [], {}
+    for fold in [int(f) for f in args.folds.split(",")]:
+        res = json.load(open(os.path.join(args.work, "results", f"cv_pretrained_1_fold{fold}.json")))
+        recs = res["test_records"]
+        man = fold_manifest(os.path.join(args.work, "cv_onnx", f"fold{fold}"), fold)
+        for variant, py_key in (("int8", "per_record_int8"), ("fp32", "per_record")):
+            out = os.path.join(args.out, f"fold{fold}-{variant}.json")
+            cmd = [args.ecgedge, "eval", "--db", args.db, "--records", ",".join(recs), "--mains", "60", "--from", "0",
+                   "--model", man, "--variant", variant, "--json", out, "--quiet"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"ecgedge eval failed ({r.returncode}): {r.stderr}")
+            cs = {x["record"]: x for x in json.load(open(out))["records"]}
+            py = {x["record"]: x for x in res[py_key]}
+            for rec in recs:
+                c, p = cs[rec], py[rec]
+                cm_c = c["beat_classes"]["matched"]
+                row = {"fold": fold, "variant": variant, "record": rec,
+                       "py_veb": counts_py(p["beat_confusion"], V), "cs_veb": counts_py(cm_c, V),
+                       "py_sveb": counts_py(p["beat_confusion"], S), "cs_sveb": counts_py(cm_c, S),
+                       "ec57_veb": (c["veb"]["tp"], c["veb"]["fn"], c["veb"]["fp"]),
+                       "ec57_sveb": (c["sveb"]["tp"], c["sveb"]["fn"], c["sveb"]["fp"]),
+                       "py_afw": counts_py_rhythm(p["window_rhythm_confusion"]),
+                       "cs_afw": counts_py_rhythm(c["window_rhythm"]["confusion"]),
+                       "py_beats": sum(map(sum, p["beat_confusion"])), "cs_matched": sum(map(sum, cm_c)),
+                       "py_windows": sum(map(sum, p["window_rhythm_confusion"])), "cs_windows": sum(map(sum, c["window_rhythm"]["confusion"]))}
+                rows.append(row)
+                acc = pooled.setdefault(variant, {})
+                for k, v in row.items():
+                    if isinstance(v, tuple):
+                        acc[k] = add(acc.get(k, [0, 0, 0]), v)
+    json.dump(rows, open(os.path.join(args.out, "rows.json"), "w"), indent=1)
+    print(f"{'variant':8} {'measure':10} {'Python Se/+P':>16} {'C# matched Se/+P':>18} {'C# EC57 Se/+P':>16}")
+    for variant, acc in pooled.items():
+        for m in ("veb", "sveb", "afw"):
+            ps, pp = se_pp(*acc[f"py_{m}"])
+            cs_, cp = se_pp(*acc[f"cs_{m}"])
+            e = f"{se_pp(*acc[f'ec57_{m}'])[0]:6.1f} / {se_pp(*acc[f'ec57_{m}'])[1]:5.1f}" if f"ec57_{m}" in acc else "-"
+            print(f"{variant:8} {m:10} {ps:7.1f} / {pp:5.1f}  {cs_:8.1f} / {cp:5.1f}  {e:>16}   py {acc[f'py_{m}']} cs {acc[f'cs_{m}']}")
+    nb_py = sum(r["py_beats"] for r in rows if r["variant"] == "int8")
+    nb_cs = sum(r["cs_matched"] for r in rows if r["variant"] == "int8")
+    nw_py = sum(r["py_windows"] for r in rows if r["variant"] == "int8")
+    nw_cs = sum(r["cs_windows"] for r in rows if r["variant"] == "int8")
+    print(f"beats: Python {nb_py} (reference), C# matched {nb_cs}; windows: Python {nw_py}, C# {nw_cs}")
+    json.dump({"pooled": pooled, "beats_python": nb_py, "beats_cs_matched": nb_cs, "windows_python": nw_py, "windows_cs": nw_cs},
+              open(os.path.join(args.out, "pooled.json"), "w"), indent=1)
+
+
+def counts_py_rhythm(cm):
+    tp = cm[AF][AF]
+    return tp, sum(cm[AF]) - tp, sum(cm[r][AF] for r in range(len(cm))) - tp
+
+
+if __name__ == "__main__":
+    main()
