@@ -13,14 +13,15 @@ public sealed partial class LogEventSink(ILogger<LogEventSink> logger, double sa
         var t = alert.Onset.SampleIndex / sampleRateHz;
         var level = alert.Severity switch { AlertSeverity.High => LogLevel.Critical, AlertSeverity.Medium => LogLevel.Error, AlertSeverity.Low => LogLevel.Warning, _ => LogLevel.Information };
         if (alert.Phase == AlertPhase.Offset) level = LogLevel.Information;
+        var duration = alert.DurationS is { } d ? d.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " s" : "ongoing";
         LogAlert(level, alert.Type.ToString(), alert.Phase.ToString().ToLowerInvariant(), alert.Severity.ToString().ToLowerInvariant(), t,
-            alert.DurationS ?? double.NaN, alert.Criteria, alert.Id);
+            duration, alert.Criteria, alert.Id);
     }
 
     public void Publish(EctopyTrend trend) => LogTrend(trend.To.SampleIndex / sampleRateHz, trend.Beats, trend.VebPerHour, trend.SvebPerHour, trend.VebPercent, trend.SvebPercent);
 
-    [LoggerMessage(Message = "ALERT {Type} {Phase} [{Severity}] onset t={T:F1}s duration {Duration:F1}s: {Criteria} (id {Id})")]
-    private partial void LogAlert(LogLevel level, string type, string phase, string severity, double t, double duration, string criteria, string id);
+    [LoggerMessage(Message = "ALERT {Type} {Phase} [{Severity}] onset t={T:F1}s, {Duration}: {Criteria} (id {Id})")]
+    private partial void LogAlert(LogLevel level, string type, string phase, string severity, double t, string duration, string criteria, string id);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F0}s ectopy trend: {Beats} beats, VEB {Veb:F0}/h, SVEB {Sveb:F0}/h ({VebPct:F1} % / {SvebPct:F1} %)")]
     private partial void LogTrend(double t, long beats, double veb, double sveb, double vebPct, double svebPct);
