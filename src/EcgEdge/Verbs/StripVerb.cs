@@ -48,6 +48,13 @@ public static class StripVerb
             var alert = LoadAlert(input);
             try { png = StripRenderer.RenderPng(alert); }
             catch (StripFormatException e) when (e.FilePath is null) { throw e.WithFile(input); }
+            catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
+            {
+                // The device bundle (deploy/publish.sh, -p:EcgEdgeDevice=true) leaves SkiaSharp's native library out.
+                await Console.Error.WriteLineAsync("ecgedge: strip: rendering needs SkiaSharp's native library, which the device bundle does not " +
+                    "include; render strips on a workstation build (dotnet run --project src/EcgEdge -- strip ...)").ConfigureAwait(false);
+                return 1;
+            }
         }
         catch (StripFormatException e)
         {

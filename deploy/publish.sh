@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Device bundle: trimmed, self-contained publish of the worker for a Linux RID, with the models and default config,
+# as a versioned tarball plus a SHA256SUMS list.
+#
+#   deploy/publish.sh [linux-arm64|linux-x64] [--single-file] [--gpu] [--out DIR]
+#
+# --single-file  one executable (managed code compressed inside; ONNX Runtime's .so files stay beside it)
+# --gpu          Jetson flavour: managed-only ONNX Runtime; bring the device's CUDA/TensorRT libonnxruntime.so (deploy/README.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rid=linux-arm64; single=0; gpu=0; out=dist
+while [ $# -gt 0 ]; do
+  case "$1" in
+    linux-arm64|linux-x64) rid=$1;;
+    --single-file) single=1;;
+    --gpu) gpu=1;;
+    --out) out=$2; shift;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0;;
+    *) echo "publish.sh: unknown argument '$1'" >&2; exit 2;;
+  esac
+  shift
+done
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+flavour=$rid$([ $gpu = 1 ] && echo -gpu || true)$([ $single = 1 ] && echo -single || true)
+name=ecgedge-$version-$flavour
+stage=$(mktemp -d)/$name
+props=(-c Release -r "$rid" --self-contained true -p:PublishTrimmed=true -p:EcgEdgeDevice=true -p:DebugType=none
+       -p:InvariantGlobalization=true -p:InformationalVersion="$version" -o "$stage")
+[ $single = 1 ] && props+=(-p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=false)
+[ $gpu = 1 ] && props+=(-p:EcgEdgeOnnxRuntime=Managed)
+log=$(mktemp)
+if ! dotnet publish src/EcgEdge "${props[@]}" >"$log" 2>&1; then cat "$log" >&2; exit 1; fi
+warnings=$(grep -cE 'warning IL[0-9]{4}' "$log" || true)
+# Nothing foreign to the target: no Windows/macOS native files (older ONNX Runtime packages copied a win-arm64 dll).
+find "$stage" \( -name '*.dll' -path '*runtimes/win*' -o -name 'onnxruntime.dll' -o -name '*.dylib' -o -name '*.pdb' -o -name '*.dbg' \) -delete
+rm -f "$stage"/libmscordaccore.so "$stage"/libmscordbi.so   # debugger support, not needed on a device
+mkdir -p "$out"
+(cd "$stage" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
+tar -C "$(dirname "$stage")" -czf "$out/$name.tar.gz" "$name"
+(cd "$out" && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
+echo "publish.sh: $out/$name.tar.gz ($(du -h "$out/$name.tar.gz" | cut -f1) compressed, $(du -sh "$stage" | cut -f1) unpacked, $warnings trim warnings)"
+du -sh "$stage"/* | sort -rh | head -6
