@@ -30,6 +30,8 @@ public static partial class ModelLoader
         SessionOptions sessionOptions;
         try
         {
+            // Patient data never leaves the device through the runtime: ONNX Runtime's usage telemetry is switched off.
+            OrtEnv.Instance().DisableTelemetryEvents();
             sessionOptions = new SessionOptions();
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)

@@ -33,6 +33,8 @@ public static class RunVerb
         builder.Configuration.Sources.Clear();
         AppConfiguration.AddSources(builder.Configuration, args);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        // Under systemd (Type=notify): READY=1 once started, STOPPING=1 on stop, journald-friendly console format.
+        builder.Services.AddSystemd();
 
         PipelineSettings settings;
         ReplayOptions replay;
@@ -114,6 +116,10 @@ public static class RunVerb
         var outcome = new RunOutcome();
         builder.Services.AddSingleton(outcome);
         builder.Services.AddHostedService<PipelineWorker>();
+        var progress = new EcgEdge.Hosting.PipelineProgress();
+        builder.Services.AddSingleton(progress);
+        if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService())
+            builder.Services.AddHostedService<EcgEdge.Hosting.SampleFlowWatchdog>();
         using var host = builder.Build();
         await host.RunAsync().ConfigureAwait(false);
         return outcome.ExitCode;
@@ -134,6 +140,7 @@ public sealed partial class PipelineWorker(
     TimeProvider time,
     RunOutcome outcome,
     ModelHolder model,
+    EcgEdge.Hosting.PipelineProgress progress,
     EventOptions events,
     RunTransport transport,
     IHostApplicationLifetime lifetime,
@@ -166,7 +173,7 @@ public sealed partial class PipelineWorker(
             var sink = new FanOutSink(mqttSink is null ? [log] : [log, mqttSink], alertSinks);
             var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
             var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
-            var observer = new WorkerObserver(logger, rate, vitals, engine);
+            var observer = new WorkerObserver(logger, rate, vitals, engine, progress);
             if (model.Model is { } m) pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer);
             await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
@@ -243,7 +250,8 @@ public sealed partial class PipelineWorker(
 public sealed record ModelHolder(EcgNatModel? Model, InferenceOptions Options);
 
 /// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes, beat classes, rhythm) and logs beats at Debug.</summary>
-internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals, EventEngine engine) : IPipelineObserver, IInferenceSink
+internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals, EventEngine engine,
+    EcgEdge.Hosting.PipelineProgress progress) : IPipelineObserver, IInferenceSink
 {
     private RhythmClass? _rhythm;
 
@@ -285,6 +293,7 @@ internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz
 
     public void OnBlockProcessed(SampleBlock conditioned)
     {
+        progress.Add(conditioned.Count);
         vitals.Advance(conditioned.StartIndex + conditioned.Count);
         engine.OnBlock(conditioned);
     }
