@@ -59,6 +59,9 @@ public sealed class InferenceOptions
     /// <summary>TensorRT engine cache folder (building an engine takes minutes on a Jetson; cache it). Empty: no cache.</summary>
     public string EngineCacheDirectory { get; set; } = "";
 
+    /// <summary>ONNX Runtime native library to load (empty: the one beside the executable). For a Jetson's CUDA/TensorRT build.</summary>
+    public string NativeLibraryPath { get; set; } = "";
+
     /// <summary>Threads of one inference on the CPU provider (1 leaves the other cores to acquisition and transport).</summary>
     [Range(1, 64)]
     public int IntraOpThreads { get; set; } = 1;

@@ -21,6 +21,7 @@ public static partial class ModelLoader
     {
         ArgumentNullException.ThrowIfNull(options);
         logger ??= NullLogger.Instance;
+        OrtNativeLibrary.Configure(options.NativeLibraryPath);
         var (manifestPath, manifest, entry) = Resolve(path, options.Variant);
         ValidateManifest(manifest, manifestPath);
         var dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath)) ?? ".";

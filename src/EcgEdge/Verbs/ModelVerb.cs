@@ -40,6 +40,7 @@ public static class ModelVerb
         w.WriteLine(string.Create(inv, $"signal       {m.SampleRateHz} Hz, channels {string.Join(",", m.ChannelOrder)}, window {m.WindowSamples} ({m.WindowSamples / m.SampleRateHz:F1} s), hop {m.HopSamples} ({m.HopSamples / m.SampleRateHz:F1} s), token stride {m.TokenStride}"));
         w.WriteLine($"size         {m.Params} parameters, {m.MacsPerWindow / 1e6:F2} M MACs per window");
         w.WriteLine($"providers    {string.Join(", ", providers)} (this ONNX Runtime build)");
+        w.WriteLine($"native lib   {OrtNativeLibrary.ConfiguredPath ?? "default search (beside the executable)"}");
         w.WriteLine($"chosen       {model.Selection}");
         // Timing of one window on a real-looking input (a 1 mV, 1.2 Hz pulse train on the present leads).
         for (var c = 0; c < 8; c++)
