@@ -66,6 +66,9 @@ public sealed class InferenceOptions
     [Range(1, 64)]
     public int IntraOpThreads { get; set; } = 1;
 
+    /// <summary>Run the model on the reference windows shipped with it before use, and refuse it when it does not reproduce them.</summary>
+    public bool SelfCheck { get; set; } = true;
+
     /// <summary>Inferences run at start on a zero window, so the first real window is not slowed by lazy initialisation.</summary>
     [Range(0, 100)]
     public int WarmupRuns { get; set; } = 2;

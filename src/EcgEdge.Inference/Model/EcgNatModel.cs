@@ -57,6 +57,9 @@ public sealed class EcgNatModel : IDisposable
     /// <summary>Model version for events and reports (manifest name and version).</summary>
     public string VersionLabel => $"{Manifest.Name} {Manifest.Version} ({Path.GetFileName(ModelPath)})";
 
+    /// <summary>Result of the self-check on the reference windows shipped with the model (null: none shipped or not run).</summary>
+    public SelfCheckResult? SelfCheck { get; internal set; }
+
     /// <summary>Latency of every <see cref="Run"/> since the last reset.</summary>
     public LatencyMeter Latency { get; } = new();
 

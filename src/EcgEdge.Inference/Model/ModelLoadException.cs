@@ -23,6 +23,9 @@ public enum ModelLoadFailure
 
     /// <summary>The ONNX graph's inputs/outputs, or the manifest's signal description, do not fit what the device delivers.</summary>
     ContractMismatch,
+
+    /// <summary>The model does not reproduce the reference outputs shipped with it (self-check).</summary>
+    SelfCheckFailed,
 }
 
 /// <summary>A model that must not be used: the worker refuses to start with it.</summary>

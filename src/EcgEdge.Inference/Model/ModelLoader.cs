@@ -63,16 +63,30 @@ public static partial class ModelLoader
             sessionOptions.Dispose();
             throw;
         }
+        EcgNatModel? model = null;
         try
         {
             var contract = ValidateGraph(session, manifest, modelPath);
+            model = new EcgNatModel(manifest, modelPath, entry.Sha256, session, sessionOptions, selection, contract);
+            if (options.SelfCheck)
+            {
+                var isInt8 = string.Equals(entry.Path, manifest.Files.GetValueOrDefault("int8")?.Path, StringComparison.Ordinal);
+                var check = ModelSelfCheck.Run(model, manifestPath, isInt8);
+                if (check is { Passed: false })
+                    throw new ModelLoadException(ModelLoadFailure.SelfCheckFailed, $"model '{modelPath}' failed its self-check: {check}");
+                model.SelfCheck = check;
+            }
             LogLoaded(logger, manifest.Name, manifest.Version, Path.GetFileName(modelPath), selection.ToString());
-            return new EcgNatModel(manifest, modelPath, entry.Sha256, session, sessionOptions, selection, contract);
+            return model;
         }
         catch
         {
-            session.Dispose();
-            sessionOptions.Dispose();
+            if (model is not null) model.Dispose();
+            else
+            {
+                session.Dispose();
+                sessionOptions.Dispose();
+            }
             throw;
         }
     }

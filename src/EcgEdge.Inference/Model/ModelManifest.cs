@@ -55,6 +55,7 @@ public sealed class ModelManifest
     public ModelThresholds Thresholds { get; set; } = new();
     [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }
     public long Params { get; set; }
+    [JsonPropertyName("reference_vectors")] public string? ReferenceVectors { get; set; }
 
     /// <summary>Reads and parses a manifest; malformed JSON is a <see cref="ModelLoadException"/>.</summary>
     public static ModelManifest Read(string path)

@@ -42,6 +42,7 @@ public static class ModelVerb
         w.WriteLine($"providers    {string.Join(", ", providers)} (this ONNX Runtime build)");
         w.WriteLine($"native lib   {OrtNativeLibrary.ConfiguredPath ?? "default search (beside the executable)"}");
         w.WriteLine($"chosen       {model.Selection}");
+        w.WriteLine($"self-check   {model.SelfCheck?.ToString() ?? "no reference windows shipped with this model"}");
         // Timing of one window on a real-looking input (a 1 mV, 1.2 Hz pulse train on the present leads).
         for (var c = 0; c < 8; c++)
             for (var t = 0; t < m.WindowSamples; t++)

@@ -8,12 +8,18 @@ internal sealed class ModelFiles : IDisposable
 {
     public static readonly string Shipped = Path.Combine(TestData.RepoRoot, "models");
 
-    public ModelFiles()
+    public ModelFiles(bool withReference = false)
     {
         Dir = Path.Combine(Path.GetTempPath(), "ecgedge-model-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Dir);
         foreach (var f in new[] { "ecg-nat.manifest.json", "ecg-nat-int8.onnx", "ecg-nat-fp32.onnx" })
             File.Copy(Path.Combine(Shipped, f), Path.Combine(Dir, f));
+        if (withReference)
+        {
+            Directory.CreateDirectory(Path.Combine(Dir, "reference"));
+            foreach (var f in Directory.GetFiles(Path.Combine(Shipped, "reference")))
+                File.Copy(f, Path.Combine(Dir, "reference", Path.GetFileName(f)));
+        }
     }
 
     public string Dir { get; }

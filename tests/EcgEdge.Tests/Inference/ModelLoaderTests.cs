@@ -125,4 +125,37 @@ public class ModelLoaderTests
         Assert.Equal(ModelLoadFailure.ContractMismatch, e.Failure);
         Assert.Contains("2500", e.Message);
     }
+
+    [Theory]
+    [InlineData(ModelVariant.Int8)]
+    [InlineData(ModelVariant.Fp32)]
+    public void The_shipped_models_pass_their_self_check_on_the_reference_windows(ModelVariant variant)
+    {
+        using var m = ModelLoader.Load(Path.Combine(ModelFiles.Shipped, "ecg-nat.manifest.json"), new InferenceOptions { Variant = variant });
+        var check = Assert.IsType<SelfCheckResult>(m.SelfCheck);
+        Assert.True(check.Passed, check.ToString());
+        Assert.Equal(16, check.Windows);
+        Assert.True(check.MaxAbsDifference <= (variant == ModelVariant.Int8 ? 0.25 : 1e-3), check.ToString());
+    }
+
+    [Fact]
+    public void A_model_that_does_not_reproduce_its_reference_outputs_is_refused()
+    {
+        using var f = new ModelFiles(withReference: true);
+        // The model file and manifest are intact, but the reference outputs shipped with it do not match what it
+        // computes (swap the first two rhythm logits of every window and add 3): the model is not the one they belong to.
+        var path = Path.Combine(f.Dir, "reference", "rhythm_logits_int8.bin");
+        var bytes = File.ReadAllBytes(path);
+        var x = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, x, 0, bytes.Length);
+        for (var i = 0; i < x.Length; i += 4) (x[i], x[i + 1]) = (x[i + 1] + 3, x[i]);
+        Buffer.BlockCopy(x, 0, bytes, 0, bytes.Length);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, new InferenceOptions()).Dispose());
+        Assert.Equal(ModelLoadFailure.SelfCheckFailed, e.Failure);
+        Assert.Contains("self-check", e.Message);
+        // The check can be switched off (e.g. for a model shipped without reference windows).
+        using var unchecked_ = ModelLoader.Load(f.Manifest, new InferenceOptions { SelfCheck = false });
+        Assert.Null(unchecked_.SelfCheck);
+    }
 }
