@@ -18,7 +18,8 @@ namespace EcgEdge.Inference;
 /// </summary>
 public sealed class InferenceStage : IBeatSink
 {
-    private readonly EcgNatModel _model;
+    private EcgNatModel _model;
+    private EcgNatModel? _pendingModel;
     private readonly IInferenceSink _sink;
     private readonly WindowAssembler _assembler;
     private readonly ModelContract _c;
@@ -65,7 +66,28 @@ public sealed class InferenceStage : IBeatSink
         _ringEnd = new long[smoothingWindows];
     }
 
+    /// <summary>The model in use (changes at a window boundary after <see cref="RequestModelSwap"/>).</summary>
     public EcgNatModel Model => _model;
+
+    /// <summary>Raised on the pipeline thread right after a swap (old, new); the receiver owns and disposes the old model.</summary>
+    public event Action<EcgNatModel, EcgNatModel>? ModelSwapped;
+
+    /// <summary>
+    /// Hands over a new, already validated model (any thread). It takes effect at the next window, so no window is lost
+    /// or analysed twice. The new model must have the same contract (window, hop, rate, token grid, classes). A model
+    /// still pending from an earlier request (never used) is disposed here.
+    /// </summary>
+    public void RequestModelSwap(EcgNatModel next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        var a = _c;
+        var b = next.Contract;
+        if (a.WindowSamples != b.WindowSamples || a.HopSamples != b.HopSamples || a.SampleRateHz != b.SampleRateHz || a.TokenStride != b.TokenStride
+            || a.FineTokens != b.FineTokens || !a.BeatClasses.SequenceEqual(b.BeatClasses) || !a.RhythmClasses.SequenceEqual(b.RhythmClasses))
+            throw new ModelLoadException(ModelLoadFailure.ContractMismatch,
+                "the new model's contract (window, hop, rate, tokens or classes) differs from the running one; restart the worker to change it");
+        Interlocked.Exchange(ref _pendingModel, next)?.Dispose();
+    }
 
     /// <summary>Windows analysed so far.</summary>
     public long Windows { get; private set; }
@@ -127,6 +149,12 @@ public sealed class InferenceStage : IBeatSink
 
     private void Analyse(AnalysisWindow w)
     {
+        if (Interlocked.Exchange(ref _pendingModel, null) is { } next)
+        {
+            var old = _model;
+            _model = next;
+            ModelSwapped?.Invoke(old, next);
+        }
         w.Samples.AsSpan().CopyTo(_model.Signal);
         w.LeadPresent.AsSpan().CopyTo(_model.LeadMask);
         var latency = _model.Run();

@@ -35,7 +35,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private readonly double _fs;
     private readonly bool[] _present;
     private readonly Func<long, DateTimeOffset> _clock;
-    private readonly string? _model;
+    private string? _model;
     private readonly IAlertSink _sink;
     private readonly StripRecorder _strip;
     private readonly float[] _vfSegment;
@@ -90,6 +90,9 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         _nextVfCheck = (long)Math.Round(4 * _fs);
         Array.Fill(_badSince, -1);
     }
+
+    /// <summary>The model version written into later alerts (after a model update in the field).</summary>
+    public void SetModelVersion(string? version) => _model = version;
 
     /// <summary>Alerts published so far (all phases).</summary>
     public long AlertsPublished { get; private set; }

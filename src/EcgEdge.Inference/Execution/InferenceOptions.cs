@@ -66,6 +66,10 @@ public sealed class InferenceOptions
     [Range(1, 64)]
     public int IntraOpThreads { get; set; } = 1;
 
+    /// <summary>Poll the model files this often (seconds) and swap in a new, validated model without a restart; 0 = off.</summary>
+    [Range(0.0, 3600.0)]
+    public double WatchSeconds { get; set; } = 10;
+
     /// <summary>Run the model on the reference windows shipped with it before use, and refuse it when it does not reproduce them.</summary>
     public bool SelfCheck { get; set; } = true;
 

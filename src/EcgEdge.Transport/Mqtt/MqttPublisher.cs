@@ -34,7 +34,7 @@ public sealed partial class MqttPublisher : IAsyncDisposable
 
     private readonly MqttTransportOptions _options;
     private readonly DurableOutbox _outbox;
-    private readonly MqttStatusInfo _status;
+    private volatile MqttStatusInfo _status;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly IReadOnlyList<MqttEndpoint> _endpoints;
@@ -85,6 +85,25 @@ public sealed partial class MqttPublisher : IAsyncDisposable
 
     /// <summary>The device's topics.</summary>
     public MqttTopics Topics { get; }
+
+    /// <summary>
+    /// Replaces the content of the retained online status (e.g. after a model update) and republishes it now when
+    /// connected; otherwise the next connect publishes it.
+    /// </summary>
+    public async Task UpdateStatusAsync(MqttStatusInfo status, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        _status = status;
+        if (_client is { IsConnected: true } client && _state == MqttConnectionState.Connected)
+        {
+            try { await client.PublishAsync(BuildStatusMessage(online: true, null), cancellationToken).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The link dropped meanwhile: the reconnect publishes the new status.
+                LogStatusDeferred(e.Message);
+            }
+        }
+    }
 
     /// <summary>Raised on the sender loop when the broker acknowledged an outbox message (PUBACK); argument = message id.</summary>
     public event Action<string>? Acknowledged;
@@ -585,6 +604,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
     }
 
     // ------------------------------------------------------------------ logging (no secrets: endpoints never carry credentials)
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT status update deferred to the next connect: {Reason}")]
+    private partial void LogStatusDeferred(string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT connected to {Endpoint} as {ClientId} ({Protocol}); {Pending} outbox message(s) pending")]
     private partial void LogConnected(string endpoint, string clientId, MqttProtocolLevel protocol, int pending);

@@ -174,8 +174,46 @@ public sealed partial class PipelineWorker(
             var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
             var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
             var observer = new WorkerObserver(logger, rate, vitals, engine, progress);
-            if (model.Model is { } m) pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer);
-            await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
+            using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            Task watching = Task.CompletedTask;
+            EcgNatModel? latest = null;
+            if (model.Model is { } m)
+            {
+                var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer);
+                stage.ModelSwapped += (old, next) =>
+                {
+                    // On the pipeline thread, at a window boundary: the old model is done with.
+                    if (!ReferenceEquals(old, model.Model)) old.Dispose();
+                    engine.SetModelVersion(next.VersionLabel);
+                    LogModelSwapped(old.VersionLabel, next.VersionLabel);
+                };
+                if (model.Options.WatchSeconds > 0 && model.Options.Model.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                {
+                    var watcher = new ModelWatcher(model.Options.Model, model.Options, stage, TimeSpan.FromSeconds(model.Options.WatchSeconds), time,
+                        loggerFactory.CreateLogger<ModelWatcher>());
+                    watcher.Accepted += next =>
+                    {
+                        latest = next;
+                        if (transport.Publisher is { } p)
+                            _ = p.UpdateStatusAsync(new MqttStatusInfo(startUtc, new Dictionary<string, string>
+                            {
+                                ["software"] = typeof(RunVerb).Assembly.GetName().Version?.ToString() ?? "0",
+                                ["model"] = next.VersionLabel,
+                            }));
+                    };
+                    watching = watcher.RunAsync(watchStop.Token);
+                }
+            }
+            try
+            {
+                await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await watchStop.CancelAsync().ConfigureAwait(false);
+                await watching.ConfigureAwait(false);
+                if (latest is not null && !ReferenceEquals(latest, model.Model)) latest.Dispose();
+            }
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
             if (model.Model is { } mm) LogInference(pipeline.Inference!.Windows, pipeline.Inference.BeatsClassified, mm.Latency.ToString());
             if (source is Ads1298Driver d) LogDeviceCounters(d.Counters.ToString());
@@ -229,6 +267,9 @@ public sealed partial class PipelineWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Source ended after {Seconds:F1} s of signal, {Beats} beats")]
     private partial void LogEnd(double seconds, long beats);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model swapped at a window boundary: {Old} -> {New}")]
+    private partial void LogModelSwapped(string old, string @new);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Alerts} alert message(s) published")]
     private partial void LogAlerts(long alerts);

@@ -178,4 +178,75 @@ public class InferenceStageTests
         Assert.True(observer.Classified - classified > 500);
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void A_model_swap_takes_effect_at_a_window_boundary_without_losing_or_repeating_a_window()
+    {
+        using var first = ModelLoader.Load(Manifest, new InferenceOptions());
+        using var second = ModelLoader.Load(Manifest, new InferenceOptions { Variant = ModelVariant.Fp32 });
+        var sink = new Recorder();
+        var stage = new InferenceStage(first, 500, 6, OnlyII, 3, sink);
+        var swaps = new List<(EcgNatModel Old, EcgNatModel New, int AtWindow)>();
+        stage.ModelSwapped += (o, n) => swaps.Add((o, n, sink.Windows.Count));
+        var ecg = Synthetic.Ecg(500, 120, Synthetic.Regular(70, 120));
+        for (long t = 0; t < 60000; t += 50)
+        {
+            if (t == 20000) stage.RequestModelSwap(second); // mid-stream, between windows
+            stage.Push(Block(t, 50, ecg));
+        }
+        stage.Flush();
+        var (old, @new, at) = Assert.Single(swaps);
+        Assert.Same(first, old);
+        Assert.Same(second, @new);
+        Assert.Same(second, stage.Model);
+        Assert.InRange(at, 5, 7); // the first window after 40 s of signal (windows end 1 s before they are analysed)
+        var starts = sink.Windows.Where(w => !w.IsTail).Select(w => w.StartIndex).ToList();
+        Assert.Equal(Enumerable.Range(0, starts.Count).Select(k => 2500L * k), starts); // every hop once, no gap
+    }
+
+    [Fact]
+    public async Task The_watcher_swaps_in_a_new_valid_model_and_refuses_a_tampered_one_while_the_old_keeps_running()
+    {
+        using var f = new ModelFiles(withReference: true);
+        var options = new InferenceOptions();
+        var initial = ModelLoader.Load(f.Manifest, options);
+        var sink = new Recorder();
+        var stage = new InferenceStage(initial, 500, 6, OnlyII, 3, sink);
+        var swapped = new List<string>();
+        stage.ModelSwapped += (o, n) => { swapped.Add(n.Manifest.Version); o.Dispose(); };
+        var watcher = new ModelWatcher(f.Manifest, options, stage, TimeSpan.FromMilliseconds(50));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var run = watcher.RunAsync(cts.Token);
+        var ecg = Synthetic.Ecg(500, 60, Synthetic.Regular(70, 60));
+        long t = 0;
+        async Task Until(Func<bool> done)
+        {
+            while (!done() && !cts.IsCancellationRequested)
+            {
+                for (var k = 0; k < 60; k++, t += 50) stage.Push(Block(t, 50, ecg)); // 6 s of signal per step
+                await Task.Delay(30);
+            }
+        }
+
+        // A new model version is dropped in (same weights, new manifest version): validated, self-checked, swapped in.
+        f.EditManifest(m => m["version"] = "0.1.1-field-update");
+        await Until(() => swapped.Count == 1);
+        Assert.Equal("0.1.1-field-update", stage.Model.Manifest.Version);
+        Assert.Equal(1, watcher.Swaps);
+        Assert.True(stage.Model.SelfCheck!.Passed);
+
+        // A tampered model file: refused, the running model stays.
+        var bytes = File.ReadAllBytes(f.Int8);
+        bytes[bytes.Length / 2] ^= 0x40;
+        File.WriteAllBytes(f.Int8, bytes);
+        await Until(() => watcher.Refusals == 1);
+        Assert.Contains("sha256", watcher.LastRefusal);
+        var windowsBefore = sink.Windows.Count;
+        await Until(() => sink.Windows.Count > windowsBefore + 2);
+        Assert.Equal("0.1.1-field-update", stage.Model.Manifest.Version); // still analysing with the accepted model
+        Assert.Single(swapped);
+        await cts.CancelAsync();
+        await run;
+        stage.Model.Dispose();
+    }
 }
