@@ -35,6 +35,7 @@ public static class Program
                   [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S]
           strip   render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker):
                   ecgedge strip ALERT.json -o OUT.png
+          health  for scripts: reads the running worker's health file and exits 0 (healthy) or 1. [--file PATH] [--max-age S] [--json]
           help    this text.
 
         Exit codes: 0 success, 1 runtime failure (bad input data, I/O), 2 bad usage or configuration.
@@ -56,6 +57,7 @@ public static class Program
                 "model" => await ModelVerb.RunAsync(rest).ConfigureAwait(false),
                 "watch" => await WatchVerb.RunAsync(rest).ConfigureAwait(false),
                 "strip" => await StripVerb.RunAsync(rest).ConfigureAwait(false),
+                "health" => await HealthVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
                 _ => Fail($"unknown verb '{verb}'"),
             };

@@ -34,4 +34,7 @@ public sealed class PipelineOptions
     /// <summary>How often the running heart rate is logged, seconds of signal.</summary>
     [Range(1.0, 3600.0)]
     public double VitalsIntervalSeconds { get; set; } = 10;
+
+    /// <summary>Health file for `ecgedge health` (written every 5 s); empty: health.json beside the MQTT outbox folder.</summary>
+    public string HealthFile { get; set; } = "";
 }

@@ -173,7 +173,19 @@ public sealed partial class PipelineWorker(
             var sink = new FanOutSink(mqttSink is null ? [log] : [log, mqttSink], alertSinks);
             var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
             var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
-            var observer = new WorkerObserver(logger, rate, vitals, engine, progress);
+            var engineModel = model.Model?.VersionLabel;
+            using var health = new EcgEdge.Hosting.WorkerHealth
+            {
+                OutboxPending = transport.Outbox is { } ob ? () => ob.PendingCount : null,
+                BrokerState = transport.Publisher is { } bp ? () => bp.State : null,
+            };
+            alertSinks.Insert(0, new HealthAlertSink(health));
+            var observer = new WorkerObserver(logger, rate, vitals, engine, progress, health);
+            var healthFile = string.IsNullOrEmpty(settings.Pipeline.HealthFile)
+                ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(transport.Options?.Outbox.Directory ?? RunTransport.DefaultOutboxDirectory()))!, "health.json")
+                : settings.Pipeline.HealthFile;
+            using var healthStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var healthLoop = WriteHealthAsync(health, healthFile, startUtc, () => model.Model is null ? null : engineModel, healthStop.Token);
             using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             Task watching = Task.CompletedTask;
             EcgNatModel? latest = null;
@@ -185,6 +197,7 @@ public sealed partial class PipelineWorker(
                     // On the pipeline thread, at a window boundary: the old model is done with.
                     if (!ReferenceEquals(old, model.Model)) old.Dispose();
                     engine.SetModelVersion(next.VersionLabel);
+                    engineModel = next.VersionLabel;
                     LogModelSwapped(old.VersionLabel, next.VersionLabel);
                 };
                 if (model.Options.WatchSeconds > 0 && model.Options.Model.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
@@ -213,6 +226,9 @@ public sealed partial class PipelineWorker(
                 await watchStop.CancelAsync().ConfigureAwait(false);
                 await watching.ConfigureAwait(false);
                 if (latest is not null && !ReferenceEquals(latest, model.Model)) latest.Dispose();
+                await healthStop.CancelAsync().ConfigureAwait(false);
+                await healthLoop.ConfigureAwait(false);
+                TryWriteHealth(healthFile, health.Snapshot(time.GetUtcNow(), startUtc, null, engineModel) with { Status = "stopped" });
             }
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
             if (model.Model is { } mm) LogInference(pipeline.Inference!.Windows, pipeline.Inference.BeatsClassified, mm.Latency.ToString());
@@ -268,6 +284,36 @@ public sealed partial class PipelineWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Source ended after {Seconds:F1} s of signal, {Beats} beats")]
     private partial void LogEnd(double seconds, long beats);
 
+    /// <summary>Writes the health file every 5 s while the pipeline runs (status "stalled" when no sample flowed since the last write).</summary>
+    private async Task WriteHealthAsync(EcgEdge.Hosting.WorkerHealth health, string path, DateTimeOffset startedAt, Func<string?> modelVersion, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5), time);
+        EcgEdge.Hosting.HealthSnapshot? last = null;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                last = health.Snapshot(time.GetUtcNow(), startedAt, last, modelVersion());
+                TryWriteHealth(path, last);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void TryWriteHealth(string path, EcgEdge.Hosting.HealthSnapshot snapshot)
+    {
+        try { EcgEdge.Hosting.WorkerHealth.Write(path, snapshot); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogHealthWriteFailed(path, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot write the health file {Path}: {Reason}")]
+    private partial void LogHealthWriteFailed(string path, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model swapped at a window boundary: {Old} -> {New}")]
     private partial void LogModelSwapped(string old, string @new);
 
@@ -287,13 +333,22 @@ public sealed partial class PipelineWorker(
     private partial void LogBadInput(string reason);
 }
 
+/// <summary>Counts alert messages for the metrics.</summary>
+internal sealed class HealthAlertSink(EcgEdge.Hosting.WorkerHealth health) : IAlertSink
+{
+    public void Publish(Alert alert) => health.Alert(alert);
+    public void Publish(EctopyTrend trend) { }
+}
+
 /// <summary>The loaded model (null when inference is disabled) and its options; owned by <see cref="RunVerb"/>.</summary>
 public sealed record ModelHolder(EcgNatModel? Model, InferenceOptions Options);
 
 /// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes, beat classes, rhythm) and logs beats at Debug.</summary>
 internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals, EventEngine engine,
-    EcgEdge.Hosting.PipelineProgress progress) : IPipelineObserver, IInferenceSink
+    EcgEdge.Hosting.PipelineProgress progress, EcgEdge.Hosting.WorkerHealth health) : IPipelineObserver, IInferenceSink
 {
+    public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => health.Window(window.LatencySeconds);
+
     private RhythmClass? _rhythm;
 
     public void OnBeatClassified(in ClassifiedBeat beat)
@@ -322,6 +377,7 @@ internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz
     {
         vitals.OnBeat(beat);
         engine.OnBeat(beat);
+        health.Beat();
         if (logger.IsEnabled(LogLevel.Debug))
             LogBeat(beat.SampleIndex / sampleRateHz, beat.RrSeconds * 1000, beat.HeartRateBpm);
     }
@@ -335,6 +391,7 @@ internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz
     public void OnBlockProcessed(SampleBlock conditioned)
     {
         progress.Add(conditioned.Count);
+        health.Samples(conditioned.Count, conditioned.GapBefore);
         vitals.Advance(conditioned.StartIndex + conditioned.Count);
         engine.OnBlock(conditioned);
     }
