@@ -2,17 +2,20 @@
 # Device bundle: trimmed, self-contained publish of the worker for a Linux RID, with the models and default config,
 # as a versioned tarball plus a SHA256SUMS list.
 #
-#   deploy/publish.sh [linux-arm64|linux-x64] [--single-file] [--gpu] [--out DIR]
+#   deploy/publish.sh [linux-arm64|linux-x64] [--single-file|--aot] [--gpu] [--out DIR]
 #
 # --single-file  one executable (managed code compressed inside; ONNX Runtime's .so files stay beside it)
+# --aot          NativeAOT executable (x64 on x64; arm64 cross-compiles with clang, lld and Debian's aarch64 cross
+#                gcc/libc plus zlib1g-dev:arm64 — ../shared/notes/platform.md)
 # --gpu          Jetson flavour: managed-only ONNX Runtime; bring the device's CUDA/TensorRT libonnxruntime.so (deploy/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rid=linux-arm64; single=0; gpu=0; out=dist
+rid=linux-arm64; single=0; gpu=0; aot=0; out=dist
 while [ $# -gt 0 ]; do
   case "$1" in
     linux-arm64|linux-x64) rid=$1;;
     --single-file) single=1;;
+    --aot) aot=1;;
     --gpu) gpu=1;;
     --out) out=$2; shift;;
     -h|--help) sed -n '2,9p' "$0"; exit 0;;
@@ -21,18 +24,26 @@ while [ $# -gt 0 ]; do
   shift
 done
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-flavour=$rid$([ $gpu = 1 ] && echo -gpu || true)$([ $single = 1 ] && echo -single || true)
+flavour=$rid$([ $gpu = 1 ] && echo -gpu || true)$([ $single = 1 ] && echo -single || true)$([ $aot = 1 ] && echo -aot || true)
 name=ecgedge-$version-$flavour
 stage=$(mktemp -d)/$name
 props=(-c Release -r "$rid" --self-contained true -p:PublishTrimmed=true -p:EcgEdgeDevice=true -p:DebugType=none
        -p:InvariantGlobalization=true -p:InformationalVersion="$version" -o "$stage")
 [ $single = 1 ] && props+=(-p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=false)
 [ $gpu = 1 ] && props+=(-p:EcgEdgeOnnxRuntime=Managed)
+if [ $aot = 1 ]; then
+  props+=(-p:PublishAot=true)
+  if [ "$rid" = linux-arm64 ] && [ "$(uname -m)" != aarch64 ]; then
+    cc=$(command -v clang || command -v clang-14 || true)
+    [ -n "$cc" ] || { echo "publish.sh: arm64 NativeAOT needs clang (apt-get install clang lld gcc-aarch64-linux-gnu libc6-dev-arm64-cross zlib1g-dev:arm64)" >&2; exit 2; }
+    props+=(-p:CppCompilerAndLinker="$(basename "$cc")" -p:SysRoot=/ -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy)
+  fi
+fi
 log=$(mktemp)
 if ! dotnet publish src/EcgEdge "${props[@]}" >"$log" 2>&1; then cat "$log" >&2; exit 1; fi
-warnings=$(grep -cE 'warning IL[0-9]{4}' "$log" || true)
+warnings=$(grep -cE 'warning (IL|AOT)[0-9]{4}' "$log" || true)
 # Nothing foreign to the target: no Windows/macOS native files (older ONNX Runtime packages copied a win-arm64 dll).
-find "$stage" \( -name '*.dll' -path '*runtimes/win*' -o -name 'onnxruntime.dll' -o -name '*.dylib' -o -name '*.pdb' -o -name '*.dbg' \) -delete
+find "$stage" \( -name '*.dll' -path '*runtimes/win*' -o -name 'onnxruntime.dll' -o -name '*.dylib' -o -name '*.pdb' -o -name '*.dbg' -o -name '*.xml' \) -delete
 rm -f "$stage"/libmscordaccore.so "$stage"/libmscordbi.so   # debugger support, not needed on a device
 mkdir -p "$out"
 (cd "$stage" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
