@@ -42,7 +42,8 @@ dbabs=$(cd "$db" && pwd)
 emu() { unshare -m sh -c "mount --bind '$work/cpuinfo' /proc/cpuinfo && exec qemu-aarch64-static -L / $*"; }
 start=$(date +%s)
 emu "$arm/ecgedge" model info --runs 2 > "$work/info.txt"
-grep -E "sha256|timing" "$work/info.txt"
+grep -E "sha256|self-check|timing" "$work/info.txt"
+grep -q "self-check .*passed" "$work/info.txt" || { echo "check-arm64: the model self-check did not pass under qemu"; exit 1; }
 emu "$arm/ecgedge" eval --db "$dbabs" --records 201 --mains 60 --quiet --json "$work/arm64.json" >/dev/null
 echo "check-arm64: emulated eval took $(( $(date +%s) - start )) s"
 "$x64/ecgedge" eval --db "$dbabs" --records 201 --mains 60 --quiet --json "$work/x64.json" >/dev/null

@@ -37,4 +37,8 @@ public sealed class PipelineOptions
 
     /// <summary>Health file for `ecgedge health` (written every 5 s); empty: health.json beside the MQTT outbox folder.</summary>
     public string HealthFile { get; set; } = "";
+
+    /// <summary>Serve the metrics (meter "EcgEdge") in Prometheus format on http://127.0.0.1:PORT/metrics; 0 = off.</summary>
+    [Range(0, 65535)]
+    public int PrometheusPort { get; set; }
 }

@@ -5,6 +5,7 @@ using EcgEdge.Detection;
 using EcgEdge.Events;
 using EcgEdge.Events.Alerts;
 using EcgEdge.Transport.Mqtt;
+using OpenTelemetry.Metrics;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
@@ -111,6 +112,13 @@ public static class RunVerb
             }
         }
         await using var ownedTransport = transport;
+        // Optional metrics exporter: Prometheus text format on loopback only (scraped by a local agent or over an SSH tunnel).
+        using var metrics = settings.Pipeline.PrometheusPort > 0
+            ? OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+                .AddMeter(EcgEdge.Hosting.WorkerHealth.MeterName)
+                .AddPrometheusHttpListener(o => { o.Host = "127.0.0.1"; o.Port = settings.Pipeline.PrometheusPort; })
+                .Build()
+            : null;
         builder.Services.AddSingleton(transport);
         builder.Services.AddSingleton(TimeProvider.System);
         var outcome = new RunOutcome();

@@ -1,5 +1,6 @@
 using EcgEdge.Hosting;
 using EcgEdge.Verbs;
+using OpenTelemetry.Metrics;
 
 namespace EcgEdge.Tests.Hosting;
 
@@ -38,5 +39,33 @@ public class HealthTests
         WorkerHealth.Write(file, S(now, "stalled"));
         Assert.Equal(1, await HealthVerb.RunAsync(["--file", file]));
         Assert.Equal(1, await HealthVerb.RunAsync(["--file", dir.File("missing.json")]));
+    }
+}
+
+public class MetricsTests
+{
+    [Fact]
+    public async Task The_meter_is_served_in_prometheus_format_on_loopback()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        using var health = new WorkerHealth { OutboxPending = () => 3 };
+        using var provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+            .AddMeter(WorkerHealth.MeterName)
+            .AddPrometheusHttpListener(o => { o.Host = "127.0.0.1"; o.Port = port; })
+            .Build();
+        health.Samples(500, 7);
+        health.Beat();
+        health.Window(0.0025);
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        Assert.Contains("ecgedge_samples_total{otel_scope_name=\"EcgEdge\"} 500", text);
+        Assert.Contains("ecgedge_frames_lost_total{otel_scope_name=\"EcgEdge\"} 7", text);
+        Assert.Contains("ecgedge_outbox_pending{otel_scope_name=\"EcgEdge\"} 3", text);
+        Assert.Contains("ecgedge_inference_latency_milliseconds_count{otel_scope_name=\"EcgEdge\"} 1", text);
     }
 }
