@@ -90,6 +90,8 @@ public sealed class WorkerHealth : IDisposable
     /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically (temp file + rename).</summary>
     public static void Write(string path, HealthSnapshot snapshot)
     {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
         var tmp = path + ".tmp";
         File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(snapshot, HealthJsonContext.Default.HealthSnapshot));
         File.Move(tmp, path, overwrite: true);

@@ -113,12 +113,23 @@ public static class RunVerb
         }
         await using var ownedTransport = transport;
         // Optional metrics exporter: Prometheus text format on loopback only (scraped by a local agent or over an SSH tunnel).
-        using var metrics = settings.Pipeline.PrometheusPort > 0
-            ? OpenTelemetry.Sdk.CreateMeterProviderBuilder()
-                .AddMeter(EcgEdge.Hosting.WorkerHealth.MeterName)
-                .AddPrometheusHttpListener(o => { o.Host = "127.0.0.1"; o.Port = settings.Pipeline.PrometheusPort; })
-                .Build()
-            : null;
+        MeterProvider? metricsProvider = null;
+        if (settings.Pipeline.PrometheusPort > 0)
+        {
+            try
+            {
+                metricsProvider = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
+                    .AddMeter(EcgEdge.Hosting.WorkerHealth.MeterName)
+                    .AddPrometheusHttpListener(o => { o.Host = "127.0.0.1"; o.Port = settings.Pipeline.PrometheusPort; })
+                    .Build();
+            }
+            catch (Exception e) when (e is System.Net.HttpListenerException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"ecgedge: invalid configuration: Pipeline:PrometheusPort {settings.Pipeline.PrometheusPort} cannot be served: {e.GetBaseException().Message}");
+                return 2;
+            }
+        }
+        using var metrics = metricsProvider;
         builder.Services.AddSingleton(transport);
         builder.Services.AddSingleton(TimeProvider.System);
         var outcome = new RunOutcome();
