@@ -36,7 +36,8 @@ public sealed record BenchReport(
     double StartupS,
     IReadOnlyDictionary<string, double[]> Spread,
     InferenceBench? Inference = null,
-    AlertLatencyBench? AlertLatency = null);
+    AlertLatencyBench? AlertLatency = null,
+    IReadOnlyDictionary<string, double>? InferenceMs = null);
 
 /// <summary>Alert latency: from the block holding the last triggering sample entering the event stage to the broker's PUBACK.</summary>
 public sealed record AlertLatencyBench(string Broker, int Alerts, double MedianMs, double P90Ms, double MaxMs, double MedianStoreMs);
@@ -141,7 +142,12 @@ public static class BenchVerb
                 ["ads1298_decode_frames_per_s"] = MinMax(decode),
             },
             inference,
-            await BenchAlertLatency(a.Get("--broker"), 20).ConfigureAwait(false));
+            await BenchAlertLatency(a.Get("--broker"), 20).ConfigureAwait(false),
+            inference is null ? null : new Dictionary<string, double>
+            {
+                ["int8_p50"] = inference.LatencyMs["int8"].P50, ["int8_p99"] = inference.LatencyMs["int8"].P99,
+                ["fp32_p50"] = inference.LatencyMs["fp32"].P50, ["fp32_p99"] = inference.LatencyMs["fp32"].P99,
+            });
         Print(report);
         if (a.Get("--json") is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);

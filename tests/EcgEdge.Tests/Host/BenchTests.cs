@@ -26,5 +26,9 @@ public class BenchTests
         foreach (var v in new[] { "int8", "fp32" }) Assert.True(inference.GetProperty("latency_ms").GetProperty(v).GetProperty("mean").GetDouble() > 0);
         Assert.True(inference.GetProperty("realtime_factor_with_model_1thread").GetDouble() > 0);
         Assert.Equal(0, inference.GetProperty("alloc_bytes_per_window").GetDouble());
+        // The flat keys of the performance issue: inference_ms.{int8,fp32}_{p50,p99}.
+        var ms = root.GetProperty("inference_ms");
+        foreach (var k in new[] { "int8_p50", "int8_p99", "fp32_p50", "fp32_p99" }) Assert.True(ms.GetProperty(k).GetDouble() > 0, k);
+        Assert.True(ms.GetProperty("int8_p99").GetDouble() >= ms.GetProperty("int8_p50").GetDouble());
     }
 }
