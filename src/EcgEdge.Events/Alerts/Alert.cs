@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EcgEdge.Core.Signals;
 
 namespace EcgEdge.Events.Alerts;
 
@@ -75,4 +76,7 @@ public sealed record Alert(
     Strip? Strip)
 {
     public const string SchemaId = "ecgedge.alert/1";
+
+    /// <summary>An electrode's state as written in <see cref="LeadState"/> (and in vitals): "ok" or the quality flags.</summary>
+    public static string LeadStateOf(SignalQuality quality) => quality.IsUsable() ? "ok" : quality.ToString();
 }

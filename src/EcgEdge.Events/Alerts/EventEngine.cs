@@ -374,7 +374,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     {
         var leadState = new Dictionary<string, string>();
         for (var c = 0; c < Leads.Count; c++)
-            if (_present[c]) leadState[Leads.Name(c)] = SignalQualityExtensions.IsUsable(_quality[c]) ? "ok" : _quality[c].ToString();
+            if (_present[c]) leadState[Leads.Name(c)] = Alert.LeadStateOf(_quality[c]);
         var strip = withStrip ? _strip.Capture(onset, _o.StripPreS, _o.StripPostS, _clock) : null;
         var alert = new Alert(Alert.SchemaId, NewId(_now), _deviceId, ep.Type, phase, ep.Severity, ep.Id,
             new TimePoint(_clock(onset), onset), offset is long o ? new TimePoint(_clock(o), o) : null,

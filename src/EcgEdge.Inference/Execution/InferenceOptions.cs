@@ -81,6 +81,14 @@ public sealed class InferenceOptions
     [Range(1, 15)]
     public int RhythmSmoothingWindows { get; set; } = 3;
 
+    /// <summary>A copy of these options running the other model file.</summary>
+    public InferenceOptions WithVariant(ModelVariant variant)
+    {
+        var copy = (InferenceOptions)MemberwiseClone();
+        copy.Variant = variant;
+        return copy;
+    }
+
     /// <summary>Lists every problem (beyond the DataAnnotations).</summary>
     public IEnumerable<string> Problems()
     {

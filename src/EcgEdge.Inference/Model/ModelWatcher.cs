@@ -71,7 +71,7 @@ public sealed partial class ModelWatcher(string manifestPath, InferenceOptions o
         }
     }
 
-    /// <summary>Size, time and hash of the manifest plus size and time of the model files it names.</summary>
+    /// <summary>Hash of the manifest plus size and time of every model file beside it.</summary>
     private string Stamp()
     {
         try
@@ -79,10 +79,10 @@ public sealed partial class ModelWatcher(string manifestPath, InferenceOptions o
             var bytes = File.ReadAllBytes(manifestPath);
             var dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath)) ?? ".";
             var stamp = Convert.ToHexString(SHA256.HashData(bytes));
-            foreach (var name in new[] { "ecg-nat-int8.onnx", "ecg-nat-fp32.onnx" }.Concat(Directory.EnumerateFiles(dir, "*.onnx").Select(Path.GetFileName)!).Distinct())
+            foreach (var path in Directory.EnumerateFiles(dir, "*.onnx").Order(StringComparer.Ordinal))
             {
-                var f = new FileInfo(Path.Combine(dir, name!));
-                if (f.Exists) stamp += $"|{name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}";
+                var f = new FileInfo(path);
+                stamp += $"|{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}";
             }
             return stamp;
         }

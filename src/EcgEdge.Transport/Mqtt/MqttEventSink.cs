@@ -23,35 +23,33 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     public void Publish(Alert alert)
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(alert, MessageJsonContext.Default.Alert);
-        try
-        {
-            publisher.Publish(new TransportMessage
-            {
-                Id = alert.Id, Topic = publisher.Topics.Alerts, Payload = payload, Qos = MessageQos.AtLeastOnce,
-                Priority = MessagePriority.Alert, CreatedAt = alert.Onset.Utc,
-            });
-        }
-        catch (Exception e) when (e is OutboxFullException or IOException)
+        if (Store(alert.Id, publisher.Topics.Alerts, payload, MessagePriority.Alert, alert.Onset.Utc) is { } error)
         {
             AlertsNotStored++;
-            LogAlertNotStored(e.Message, System.Text.Encoding.UTF8.GetString(payload));
+            LogAlertNotStored(error, System.Text.Encoding.UTF8.GetString(payload));
         }
     }
 
     public void Publish(EctopyTrend trend)
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(trend, MessageJsonContext.Default.EctopyTrend);
+        if (Store(trend.Id, publisher.Topics.Events, payload, MessagePriority.Trend, trend.To.Utc) is { } error) LogTrendNotStored(error);
+    }
+
+    /// <summary>A QoS-1 message into the outbox; returns why it could not be stored, or null.</summary>
+    private string? Store(string id, string topic, byte[] payload, MessagePriority priority, DateTimeOffset createdAt)
+    {
         try
         {
             publisher.Publish(new TransportMessage
             {
-                Id = trend.Id, Topic = publisher.Topics.Events, Payload = payload, Qos = MessageQos.AtLeastOnce,
-                Priority = MessagePriority.Trend, CreatedAt = trend.To.Utc,
+                Id = id, Topic = topic, Payload = payload, Qos = MessageQos.AtLeastOnce, Priority = priority, CreatedAt = createdAt,
             });
+            return null;
         }
         catch (Exception e) when (e is OutboxFullException or IOException)
         {
-            LogTrendNotStored(e.Message);
+            return e.Message;
         }
     }
 
@@ -59,7 +57,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     {
         var leads = new Dictionary<string, string>();
         for (var c = 0; c < vitals.Quality.Count; c++)
-            if (vitals.Quality[c] != SignalQuality.Absent) leads[Leads.Name(c)] = vitals.Quality[c].IsUsable() ? "ok" : vitals.Quality[c].ToString();
+            if (vitals.Quality[c] != SignalQuality.Absent) leads[Leads.Name(c)] = Alert.LeadStateOf(vitals.Quality[c]);
         var at = clock(vitals.EndIndex);
         var message = new VitalsMessage(VitalsMessage.SchemaId, Guid.CreateVersion7(at).ToString("N"), deviceId, new TimePoint(at, vitals.EndIndex),
             vitals.PeriodSeconds, double.IsNaN(vitals.HeartRateBpm) ? null : Math.Round(vitals.HeartRateBpm, 1), vitals.Beats,

@@ -188,12 +188,7 @@ public static class BenchVerb
         string label = "", provider = "";
         foreach (var variant in new[] { ModelVariant.Int8, ModelVariant.Fp32 })
         {
-            var o = new InferenceOptions
-            {
-                Model = options.Model, Variant = variant, Provider = options.Provider, DeviceId = options.DeviceId,
-                IntraOpThreads = options.IntraOpThreads, RhythmSmoothingWindows = options.RhythmSmoothingWindows,
-                EngineCacheDirectory = options.EngineCacheDirectory, TensorRtFp16 = options.TensorRtFp16, TensorRtInt8 = options.TensorRtInt8,
-            };
+            var o = options.WithVariant(variant);
             using var model = ModelLoader.Load(o.Model, o);
             model.Warmup(o.WarmupRuns);
             var factors = new List<double>();

@@ -23,6 +23,13 @@ namespace EcgEdge.Verbs;
 /// <summary><c>ecgedge run</c>: the worker host.</summary>
 public static class RunVerb
 {
+    /// <summary>The retained status content: start time, software and model versions.</summary>
+    internal static MqttStatusInfo StatusInfo(DateTimeOffset startedAt, string? model) => new(startedAt, new Dictionary<string, string>
+    {
+        ["software"] = typeof(RunVerb).Assembly.GetName().Version?.ToString() ?? "0",
+        ["model"] = model ?? "none",
+    });
+
     public static async Task<int> RunAsync(string[] args)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -98,12 +105,7 @@ public static class RunVerb
         {
             try
             {
-                var versions = new Dictionary<string, string>
-                {
-                    ["software"] = typeof(RunVerb).Assembly.GetName().Version?.ToString() ?? "0",
-                    ["model"] = model?.VersionLabel ?? "none",
-                };
-                transport = await RunTransport.StartAsync(mqtt, new MqttStatusInfo(TimeProvider.System.GetUtcNow(), versions), transportLoggers, TimeProvider.System).ConfigureAwait(false);
+                transport = await RunTransport.StartAsync(mqtt, StatusInfo(TimeProvider.System.GetUtcNow(), model?.VersionLabel), transportLoggers, TimeProvider.System).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
             {
@@ -227,11 +229,7 @@ public sealed partial class PipelineWorker(
                     {
                         latest = next;
                         if (transport.Publisher is { } p)
-                            _ = p.UpdateStatusAsync(new MqttStatusInfo(startUtc, new Dictionary<string, string>
-                            {
-                                ["software"] = typeof(RunVerb).Assembly.GetName().Version?.ToString() ?? "0",
-                                ["model"] = next.VersionLabel,
-                            }));
+                            _ = p.UpdateStatusAsync(RunVerb.StatusInfo(startUtc, next.VersionLabel));
                     };
                     watching = watcher.RunAsync(watchStop.Token);
                 }
@@ -258,17 +256,7 @@ public sealed partial class PipelineWorker(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (WfdbFormatException e)
-        {
-            LogBadInput(e.Message);
-            outcome.ExitCode = 1;
-        }
-        catch (IOException e)
-        {
-            LogBadInput(e.Message);
-            outcome.ExitCode = 1;
-        }
-        catch (Ads1298Exception e)
+        catch (Exception e) when (e is WfdbFormatException or IOException or Ads1298Exception)
         {
             LogBadInput(e.Message);
             outcome.ExitCode = 1;
