@@ -5,22 +5,23 @@ namespace EcgEdge.Conditioning;
 
 /// <summary>
 /// Streaming per-channel conditioning: baseline-wander high-pass, mains notch, low-pass, as one cascade of
-/// second-order sections per channel, applied in place to each <see cref="SampleBlock"/>. Absent channels are left
+/// second-order sections per channel, applied in place to each <see cref="SampleBlock"/> — all channels in one SIMD
+/// pass (<see cref="PlanarBiquadCascade"/>; bit-identical to filtering each channel alone). Absent channels are left
 /// untouched (zeros). At the stream's start and after a gap each channel's filter is set to its steady state for the
 /// first sample, so offsets and gaps do not ring. Allocation-free per block.
 /// </summary>
 public sealed class SignalConditioner
 {
-    private readonly BiquadCascade[] _filters;
+    private readonly PlanarBiquadCascade _filter;
     private readonly bool[] _primed;
+    private readonly bool[] _write = new bool[Leads.Count];
 
     public SignalConditioner(ConditioningOptions options, double sampleRateHz)
     {
         Sections = Design(options, sampleRateHz);
         SampleRateHz = sampleRateHz;
-        _filters = new BiquadCascade[Leads.Count];
+        _filter = new PlanarBiquadCascade(Sections, Leads.Count, 256);
         _primed = new bool[Leads.Count];
-        for (var c = 0; c < Leads.Count; c++) _filters[c] = new BiquadCascade(Sections);
     }
 
     /// <summary>The designed cascade: high-pass sections, notch (if any), low-pass sections.</summary>
@@ -48,17 +49,19 @@ public sealed class SignalConditioner
     public void Process(SampleBlock block)
     {
         if (block.Count == 0) return;
+        var any = false;
         for (var c = 0; c < Leads.Count; c++)
         {
-            if ((block.SourceQuality[c] & SignalQuality.Absent) != 0) { _primed[c] = false; continue; }
-            var data = block.Channel(c);
+            _write[c] = (block.SourceQuality[c] & SignalQuality.Absent) == 0;
+            if (!_write[c]) { _primed[c] = false; continue; }
+            any = true;
             if (!_primed[c] || block.GapBefore > 0)
             {
-                _filters[c].ResetSteadyState(data[0]);
+                _filter.ResetSteadyState(c, block.Channel(c)[0]);
                 _primed[c] = true;
             }
-            _filters[c].Process(data);
         }
+        if (any) _filter.Process(block.Buffers, block.Count, _write);
     }
 
     /// <summary>Forgets all state (a new stream).</summary>
