@@ -1,3 +1,4 @@
+using EcgEdge.Bench;
 using EcgEdge.Verbs;
 
 namespace EcgEdge;

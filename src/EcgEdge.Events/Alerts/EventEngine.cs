@@ -94,6 +94,12 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     /// <summary>The model version written into later alerts (after a model update in the field).</summary>
     public void SetModelVersion(string? version) => _model = version;
 
+    /// <summary>
+    /// Episodes opened or closed so far, announced or not (a recurrence inside the refractory period is tracked silently).
+    /// Each change allocates its episode record and reason text; between changes the engine allocates nothing.
+    /// </summary>
+    public long EpisodeChanges { get; private set; }
+
     /// <summary>Alerts published so far (all phases).</summary>
     public long AlertsPublished { get; private set; }
 
@@ -290,17 +296,22 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         }
         var sustain = (long)Math.Round(_o.RateSustainS * _fs);
         Track(ref _brady, ref _bradySince, ref _bradyClearSince, _hr < _o.BradyBpm, _hr >= _o.BradyBpm + _o.RateHysteresisBpm,
-            AlertType.Bradycardia, _hr < _o.BradyHighBpm, $"heart rate {_hr:F0} bpm < {_o.BradyBpm:F0} for ≥ {_o.RateSustainS:F0} s");
+            AlertType.Bradycardia, _hr < _o.BradyHighBpm);
         Track(ref _tachy, ref _tachySince, ref _tachyClearSince, _hr > _o.TachyBpm, _hr <= _o.TachyBpm - _o.RateHysteresisBpm,
-            AlertType.Tachycardia, _hr > _o.TachyHighBpm, $"heart rate {_hr:F0} bpm > {_o.TachyBpm:F0} for ≥ {_o.RateSustainS:F0} s");
+            AlertType.Tachycardia, _hr > _o.TachyHighBpm);
 
-        void Track(ref Episode? ep, ref long since, ref long clearSince, bool on, bool clear, AlertType type, bool high, string why)
+        // The reason is formatted only when an alert is emitted: this runs on every block.
+        string Why(AlertType type) => type == AlertType.Bradycardia
+            ? $"heart rate {_hr:F0} bpm < {_o.BradyBpm:F0} for ≥ {_o.RateSustainS:F0} s"
+            : $"heart rate {_hr:F0} bpm > {_o.TachyBpm:F0} for ≥ {_o.RateSustainS:F0} s";
+
+        void Track(ref Episode? ep, ref long since, ref long clearSince, bool on, bool clear, AlertType type, bool high)
         {
             if (ep is null)
             {
                 since = on ? (since < 0 ? index : since) : -1;
                 if (since >= 0 && index - since >= sustain)
-                    Open(ref ep, type, since, high ? AlertSeverity.High : AlertSeverity.Medium, 1, why, _hr);
+                    Open(ref ep, type, since, high ? AlertSeverity.High : AlertSeverity.Medium, 1, Why(type), _hr);
             }
             else
             {
@@ -314,7 +325,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
                 else if (high && ep.Severity < AlertSeverity.High)
                 {
                     ep.Severity = AlertSeverity.High;
-                    Emit(ep, AlertPhase.Update, ep.Onset, null, why, _hr, withStrip: true);
+                    Emit(ep, AlertPhase.Update, ep.Onset, null, Why(type), _hr, withStrip: true);
                 }
             }
         }
@@ -356,6 +367,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
 
     private void Open(ref Episode? ep, AlertType type, long onset, AlertSeverity severity, double confidence, string why, double hr, bool strip = true)
     {
+        EpisodeChanges++;
         var silent = !LifeThreatening(type) && _lastOffset.TryGetValue(type, out var off) && (onset - off) / _fs < _o.RefractoryS;
         ep = new Episode(type, onset, severity, NewId(_now)) { Silent = silent, Confidence = confidence };
         if (!silent) Emit(ep, AlertPhase.Onset, onset, null, why, hr, strip);
@@ -364,6 +376,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private void Close(ref Episode? ep, long offset, string why)
     {
         if (ep is null) return;
+        EpisodeChanges++;
         // The refractory period runs from the last announced offset: silent recurrences do not extend it.
         if (!ep.Silent) _lastOffset[ep.Type] = offset;
         if (!ep.Silent) Emit(ep, AlertPhase.Offset, ep.Onset, Math.Max(offset, ep.Onset), why, _hr, withStrip: false);

@@ -43,6 +43,11 @@ public sealed class ExecutionProviderSelector
         session.InterOpNumThreads = 1;
         session.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
         session.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        if (!string.IsNullOrEmpty(options.ProfilePrefix))
+        {
+            session.EnableProfiling = true;
+            session.ProfileOutputPathPrefix = options.ProfilePrefix;
+        }
         var available = _available();
         var reasons = new List<string>();
         var candidates = options.Provider switch

@@ -81,6 +81,18 @@ public sealed class InferenceOptions
     [Range(1, 15)]
     public int RhythmSmoothingWindows { get; set; } = 3;
 
+    /// <summary>
+    /// Where the model runs: <see cref="InferenceThreading.Dedicated"/> (default; its own thread behind a bounded queue,
+    /// so a model run never delays acquisition) or <see cref="InferenceThreading.Inline"/> (on the pipeline's thread).
+    /// </summary>
+    public InferenceThreading Threading { get; set; } = InferenceThreading.Dedicated;
+
+    /// <summary>
+    /// Diagnostics: when set, ONNX Runtime writes a per-operator timing profile (JSON, file name starting with this
+    /// prefix) when the model is disposed. For benchmarking only; off by default.
+    /// </summary>
+    public string? ProfilePrefix { get; set; }
+
     /// <summary>A copy of these options running the other model file.</summary>
     public InferenceOptions WithVariant(ModelVariant variant)
     {

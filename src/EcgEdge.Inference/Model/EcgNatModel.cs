@@ -109,6 +109,13 @@ public sealed class EcgNatModel : IDisposable
 
     private bool _disposed;
 
+    /// <summary>Writes ONNX Runtime's operator profile (only when <c>Inference:ProfilePrefix</c> was set); returns its file name.</summary>
+    public string EndProfiling()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _session.EndProfiling();
+    }
+
     public void Dispose()
     {
         if (_disposed) return;

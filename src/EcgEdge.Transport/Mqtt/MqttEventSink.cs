@@ -55,18 +55,25 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
 
     public void Publish(Vitals vitals)
     {
-        var leads = new Dictionary<string, string>();
-        for (var c = 0; c < vitals.Quality.Count; c++)
-            if (vitals.Quality[c] != SignalQuality.Absent) leads[Leads.Name(c)] = Alert.LeadStateOf(vitals.Quality[c]);
         var at = clock(vitals.EndIndex);
-        var message = new VitalsMessage(VitalsMessage.SchemaId, Guid.CreateVersion7(at).ToString("N"), deviceId, new TimePoint(at, vitals.EndIndex),
-            vitals.PeriodSeconds, double.IsNaN(vitals.HeartRateBpm) ? null : Math.Round(vitals.HeartRateBpm, 1), vitals.Beats,
-            vitals.Veb, vitals.Sveb, vitals.Rhythm, leads);
+        var message = VitalsMessageOf(vitals, deviceId, at);
         publisher.Publish(new TransportMessage
         {
             Id = message.Id, Topic = publisher.Topics.Vitals, Payload = JsonSerializer.SerializeToUtf8Bytes(message, MessageJsonContext.Default.VitalsMessage),
             Qos = MessageQos.AtMostOnce, Priority = MessagePriority.Trend, CreatedAt = at,
         });
+    }
+
+    /// <summary>The vitals message (schema <see cref="VitalsMessage.SchemaId"/>) of one vitals period ending at <paramref name="at"/>.</summary>
+    public static VitalsMessage VitalsMessageOf(Vitals vitals, string deviceId, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(vitals);
+        var leads = new Dictionary<string, string>();
+        for (var c = 0; c < vitals.Quality.Count; c++)
+            if (vitals.Quality[c] != SignalQuality.Absent) leads[Leads.Name(c)] = Alert.LeadStateOf(vitals.Quality[c]);
+        return new VitalsMessage(VitalsMessage.SchemaId, Guid.CreateVersion7(at).ToString("N"), deviceId, new TimePoint(at, vitals.EndIndex),
+            vitals.PeriodSeconds, double.IsNaN(vitals.HeartRateBpm) ? null : Math.Round(vitals.HeartRateBpm, 1), vitals.Beats,
+            vitals.Veb, vitals.Sveb, vitals.Rhythm, leads);
     }
 
     public void Publish(QualityChange change)

@@ -34,13 +34,14 @@ public sealed class PipelineStats
 /// source and the observers differ between uses. One block buffer is reused: nothing is allocated per sample, per
 /// block or per window.
 /// </summary>
-public sealed class EcgPipeline
+public sealed class EcgPipeline : IDisposable
 {
     private readonly SignalConditioner _conditioner;
     private readonly QualityMonitor _quality;
     private readonly QrsDetector _detector;
     private readonly SampleBlock _block;
     private readonly CountingSink _counting;
+    private InferenceWorker? _worker;
 
     public EcgPipeline(SourceInfo source, ConditioningOptions conditioning, QrsDetectorOptions detection, int blockFrames)
     {
@@ -66,15 +67,37 @@ public sealed class EcgPipeline
 
     /// <summary>
     /// Adds the model after detection: every detected beat is classified and the rhythm decided; results go to
-    /// <paramref name="sink"/>. The model is borrowed (the caller disposes it).
+    /// <paramref name="sink"/>, always on the pipeline's thread. With <see cref="InferenceThreading.Dedicated"/> the model
+    /// runs on its own thread (see <see cref="InferenceWorker"/>; <paramref name="overload"/> says what happens when it
+    /// falls behind), so acquisition never waits for a model run. The model is borrowed (the caller disposes it).
     /// </summary>
-    public InferenceStage AttachInference(EcgNatModel model, int rhythmSmoothingWindows, IInferenceSink sink)
+    public InferenceStage AttachInference(EcgNatModel model, int rhythmSmoothingWindows, IInferenceSink sink,
+        InferenceThreading threading = InferenceThreading.Inline, InferenceOverload overload = InferenceOverload.Wait)
     {
         if (Inference is not null) throw new InvalidOperationException("inference is already attached");
-        Inference = new InferenceStage(model, Source.SampleRateHz, ConditioningDelaySamples, Source.Present, rhythmSmoothingWindows, sink);
-        _counting.Inference = Inference;
+        if (threading == InferenceThreading.Dedicated)
+        {
+            _worker = InferenceWorker.Create(model, Source.SampleRateHz, ConditioningDelaySamples, Source.Present, rhythmSmoothingWindows, sink,
+                _block.Capacity, overload);
+            _worker.ModelSwapped += (old, next) => ModelSwapped?.Invoke(old, next);
+            Inference = _worker.Stage;
+            _counting.Worker = _worker;
+        }
+        else
+        {
+            Inference = new InferenceStage(model, Source.SampleRateHz, ConditioningDelaySamples, Source.Present, rhythmSmoothingWindows, sink);
+            Inference.ModelSwapped += (old, next) => ModelSwapped?.Invoke(old, next);
+            _counting.Inference = Inference;
+        }
         return Inference;
     }
+
+    /// <summary>The dedicated inference thread's queue, when inference runs on one (drop and wait counters).</summary>
+    public InferenceWorker? InferenceThread => _worker;
+
+    /// <summary>Raised on the pipeline's thread when the inference stage has swapped models (old, new): the receiver owns the old one.</summary>
+    public event Action<EcgNatModel, EcgNatModel>? ModelSwapped;
+
     public QrsDetector Detector => _detector;
     public PipelineStats Stats { get; } = new();
 
@@ -87,9 +110,24 @@ public sealed class EcgPipeline
         {
             ProcessBlock(_block, observer);
         }
-        _detector.Flush(_counting);
-        Inference?.Flush();
+        Complete(observer);
     }
+
+    /// <summary>
+    /// End of stream: the detector's last beats, then the model's last windows (waiting for the inference thread to finish
+    /// what is queued); every result is delivered before this returns.
+    /// </summary>
+    public void Complete(IPipelineObserver observer)
+    {
+        _counting.Inner = observer;
+        _counting.Stats = Stats;
+        _detector.Flush(_counting);
+        if (_worker is not null) _worker.Flush();
+        else Inference?.Flush();
+    }
+
+    /// <summary>Stops the inference thread, if any (what is still queued is not analysed).</summary>
+    public void Dispose() => _worker?.Dispose();
 
     /// <summary>Processes one block from a source (in place). Exposed for benchmarks and tests.</summary>
     public void ProcessBlock(SampleBlock block, IPipelineObserver observer)
@@ -106,7 +144,15 @@ public sealed class EcgPipeline
             observer.OnQualityChanged(block.StartIndex + block.Count, _quality.Current);
         }
         _detector.Process(block, _counting);
-        Inference?.Push(block);
+        if (_worker is not null)
+        {
+            _worker.Push(block);
+            _worker.DrainResults();
+        }
+        else
+        {
+            Inference?.Push(block);
+        }
         Stats.Samples += block.Count;
         Stats.Blocks++;
         observer.OnBlockProcessed(block);
@@ -117,12 +163,14 @@ public sealed class EcgPipeline
         public IBeatSink? Inner;
         public PipelineStats? Stats;
         public InferenceStage? Inference;
+        public InferenceWorker? Worker;
 
         public void OnBeat(in DetectedBeat beat)
         {
             Stats!.Beats++;
             Inner!.OnBeat(beat);
             Inference?.OnBeat(beat);
+            Worker?.OnBeat(beat);
         }
     }
 }

@@ -175,7 +175,7 @@ public sealed partial class PipelineWorker(
         {
             await using var source = AppConfiguration.OpenSource(settings.Pipeline.Source, replay, ads, settings.Pipeline.SampleRateHz, time);
             if (source is Ads1298Driver driver) driver.Fault += (_, e) => LogDeviceFault(e.Kind.ToString(), e.Message);
-            var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
+            using var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
             LogStart(source.Info.Name, source.Info.SampleRateHz, string.Join(", ",
                 Enumerable.Range(0, Leads.Count).Where(c => source.Info.Present[c])
                     .Select(c => $"{Leads.Name(c)}←{source.Info.SourceLabels[c]}")));
@@ -212,10 +212,12 @@ public sealed partial class PipelineWorker(
             EcgNatModel? latest = null;
             if (model.Model is { } m)
             {
-                var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer);
-                stage.ModelSwapped += (old, next) =>
+                // A file replayed at full speed may wait for the model; a live (or paced) source never waits for it.
+                var overload = source is ReplaySource && !replay.RealTime ? InferenceOverload.Wait : InferenceOverload.DropBlocks;
+                var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer, model.Options.Threading, overload);
+                pipeline.ModelSwapped += (old, next) =>
                 {
-                    // On the pipeline thread, at a window boundary: the old model is done with.
+                    // On the pipeline thread, after a window boundary: the old model is done with.
                     if (!ReferenceEquals(old, model.Model)) old.Dispose();
                     engine.SetModelVersion(next.VersionLabel);
                     engineModel = next.VersionLabel;
@@ -248,10 +250,13 @@ public sealed partial class PipelineWorker(
                 TryWriteHealth(healthFile, health.Snapshot(time.GetUtcNow(), startUtc, null, engineModel) with { Status = "stopped" });
             }
             LogEnd(pipeline.Stats.Samples / source.Info.SampleRateHz, pipeline.Stats.Beats);
-            if (model.Model is { } mm) LogInference(pipeline.Inference!.Windows, pipeline.Inference.BeatsClassified, mm.Latency.ToString());
+            if (model.Model is { } mm)
+                LogInference(pipeline.Inference!.Windows, pipeline.Inference.BeatsClassified, mm.Latency.ToString(),
+                    pipeline.InferenceThread?.BlocksDropped ?? 0, pipeline.InferenceThread?.BeatsDropped ?? 0);
             if (source is Ads1298Driver d) LogDeviceCounters(d.Counters.ToString());
             LogAlerts(engine.AlertsPublished);
             await transport.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            using (var self = System.Diagnostics.Process.GetCurrentProcess()) LogPeakWorkingSet(self.PeakWorkingSet64 / 1048576.0);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -327,8 +332,11 @@ public sealed partial class PipelineWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "{Alerts} alert message(s) published")]
     private partial void LogAlerts(long alerts);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model ran on {Windows} windows, classified {Beats} beats; latency {Latency}")]
-    private partial void LogInference(long windows, long beats, string latency);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Peak working set {Mb:F1} MB")]
+    private partial void LogPeakWorkingSet(double mb);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model ran on {Windows} windows, classified {Beats} beats; latency {Latency}; blocks not analysed (inference behind) {BlocksDropped}, beats not queued {BeatsDropped}")]
+    private partial void LogInference(long windows, long beats, string latency, long blocksDropped, long beatsDropped);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Pipeline failed")]
     private partial void LogCrash(Exception e);
@@ -395,13 +403,24 @@ internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz
         engine.OnQualityChanged(sampleIndex, quality);
     }
 
+    private bool _started;
+
     public void OnBlockProcessed(SampleBlock conditioned)
     {
+        if (!_started)
+        {
+            _started = true;
+            using var self = System.Diagnostics.Process.GetCurrentProcess();
+            LogFirstSample((DateTime.Now - self.StartTime).TotalSeconds);
+        }
         progress.Add(conditioned.Count);
         health.Samples(conditioned.Count, conditioned.GapBefore);
         vitals.Advance(conditioned.StartIndex + conditioned.Count);
         engine.OnBlock(conditioned);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "First sample processed {Seconds:F3} s after process start")]
+    private partial void LogFirstSample(double seconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s RR={Rr:F0}ms HR={Hr:F0}")]
     private partial void LogBeat(double t, double rr, double hr);

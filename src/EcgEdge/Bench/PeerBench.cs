@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using EcgEdge.Conditioning;
+using EcgEdge.Core.Signals;
+using EcgEdge.Inference.Execution;
+using EcgEdge.Inference.Model;
+using EcgEdge.Verbs;
+
+namespace EcgEdge.Bench;
+
+/// <summary>Per-window latency of one model variant over the given windows (exact order statistics, ms).</summary>
+public sealed record PeerLatency(int Runs, double Mean, double P50, double P99, double Min, double Max);
+
+/// <summary>What <c>bench inference</c> measured.</summary>
+public sealed record PeerInferenceReport(string Windows, int WindowCount, int Threads, int Runs, string Provider, PeerLatency Int8, PeerLatency Fp32);
+
+/// <summary>What <c>bench conditioning</c> measured.</summary>
+public sealed record PeerConditioningReport(string Record, int Channels, long SamplesPerChannel, double Fs, int Repeats, int BlockFrames,
+    double UsPerSignalSecond, double[] Spread);
+
+/// <summary>
+/// Single components on fixed inputs, for the side-by-side comparison with the researchers' stack
+/// (tools/bench/compare.sh runs PyTorch and SciPy on the very same inputs):
+/// <list type="bullet">
+/// <item><c>bench inference --windows DIR [--runs N] [--intra-op-threads T] [--json FILE] [--logits-out DIR]</c>: the
+/// int8 and fp32 models on the windows of DIR (<c>ecg.bin</c> float32 [n, 8, 2500], <c>lead_mask.bin</c> [n, 8]; the
+/// model's reference windows by default), cycled for N timed runs each after warm-up; writes each window's logits.</item>
+/// <item><c>bench conditioning [--record PATH] [--repeats R] [--json FILE] [--dump DIR]</c>: our streaming conditioner
+/// (50-frame blocks, 8 channels at 500 Hz) over a whole record; dumps its input, output and the SOS design.</item>
+/// </list>
+/// </summary>
+public static class PeerBench
+{
+    public static async Task<int> InferenceAsync(string[] args)
+    {
+        var a = new ArgReader(args, ["--windows", "--runs", "--intra-op-threads", "--json", "--logits-out", "--model", "--profile"], []);
+        var options = AppConfiguration.BindInference(AppConfiguration.Build(a.Get("--model") is { } mp ? [$"--Inference:Model={mp}"] : []));
+        options.IntraOpThreads = (int)a.GetDouble("--intra-op-threads", 1);
+        options.ProfilePrefix = a.Get("--profile");
+        var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile(options.Model))!, "reference");
+        var runs = Math.Max(1, (int)a.GetDouble("--runs", 200));
+        float[] ecg, mask;
+        try
+        {
+            ecg = ReadFloats(Path.Combine(dir, "ecg.bin"));
+            mask = ReadFloats(Path.Combine(dir, "lead_mask.bin"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"ecgedge bench inference: cannot read the windows ({e.Message}); pass --windows DIR holding ecg.bin and lead_mask.bin (e.g. models/reference)");
+            return 1;
+        }
+        var report = new Dictionary<ModelVariant, PeerLatency>();
+        string provider = "";
+        int n = 0;
+        foreach (var variant in new[] { ModelVariant.Int8, ModelVariant.Fp32 })
+        {
+            using var model = ModelLoader.Load(options.Model, options.WithVariant(variant));
+            var w = model.Signal.Length;
+            var l = model.LeadMask.Length;
+            if (ecg.Length == 0 || ecg.Length % w != 0 || mask.Length != ecg.Length / w * l)
+            {
+                Console.Error.WriteLine($"ecgedge bench inference: {dir}: ecg.bin holds {ecg.Length} values and lead_mask.bin {mask.Length}; expected n×{w} and n×{l}");
+                return 1;
+            }
+            n = ecg.Length / w;
+            provider = model.Selection.Provider.ToString();
+            // Logits of every window once (also the warm-up), then the timed runs.
+            var beat = new float[n * model.BeatLogits.Length];
+            var rhythm = new float[n * model.RhythmLogits.Length];
+            for (var i = 0; i < n; i++)
+            {
+                Load(model, ecg, mask, i);
+                model.Run();
+                model.BeatLogits.CopyTo(beat.AsSpan(i * model.BeatLogits.Length));
+                model.RhythmLogits.CopyTo(rhythm.AsSpan(i * model.RhythmLogits.Length));
+            }
+            var times = new double[runs];
+            for (var r = 0; r < runs; r++)
+            {
+                Load(model, ecg, mask, r % n);
+                times[r] = model.Run() * 1e3;
+            }
+            if (options.ProfilePrefix is not null) Console.WriteLine($"operator profile ({variant}): {model.EndProfiling()}");
+            Array.Sort(times);
+            report[variant] = new PeerLatency(runs, Math.Round(times.Average(), 4), Math.Round(Quantile(times, 0.5), 4), Math.Round(Quantile(times, 0.99), 4),
+                Math.Round(times[0], 4), Math.Round(times[^1], 4));
+            if (a.Get("--logits-out") is { } outDir)
+            {
+                Directory.CreateDirectory(outDir);
+                var name = variant.ToString().ToLowerInvariant();
+                await File.WriteAllBytesAsync(Path.Combine(outDir, $"{name}_beat_logits.bin"), MemoryMarshal.AsBytes(beat.AsSpan()).ToArray()).ConfigureAwait(false);
+                await File.WriteAllBytesAsync(Path.Combine(outDir, $"{name}_rhythm_logits.bin"), MemoryMarshal.AsBytes(rhythm.AsSpan()).ToArray()).ConfigureAwait(false);
+            }
+        }
+        var result = new PeerInferenceReport(dir, n, options.IntraOpThreads, runs, provider, report[ModelVariant.Int8], report[ModelVariant.Fp32]);
+        var inv = CultureInfo.InvariantCulture;
+        foreach (var (k, v) in new[] { ("int8", result.Int8), ("fp32", result.Fp32) })
+            Console.WriteLine(string.Create(inv, $"ONNX Runtime {k} ({provider}, {result.Threads} intra-op thread(s)), {n} windows × {runs} runs: p50 {v.P50:F3} ms, p99 {v.P99:F3}, mean {v.Mean:F3}, [{v.Min:F3}, {v.Max:F3}]"));
+        if (a.Get("--json") is { } json)
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(result, BenchJsonContext.Default.PeerInferenceReport)).ConfigureAwait(false);
+        return 0;
+    }
+
+    public static async Task<int> ConditioningAsync(string[] args)
+    {
+        var a = new ArgReader(args, ["--record", "--repeats", "--json", "--dump"], []);
+        var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
+        var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
+        var rate = settings.Pipeline.SampleRateHz;
+        var (blocks, _) = await BenchVerb.PreRead(record, settings).ConfigureAwait(false);
+        var samples = blocks.Sum(b => (long)b.Count);
+        var work = blocks.Select(_ => new SampleBlock(settings.Pipeline.BlockFrames)).ToList();
+        var perSecond = new List<double>();
+        SignalConditioner? cond = null;
+        for (var r = 0; r < repeats + 1; r++)
+        {
+            for (var i = 0; i < blocks.Count; i++) work[i].CopyFrom(blocks[i]);
+            cond = new SignalConditioner(settings.Conditioning, rate);
+            var t0 = Stopwatch.GetTimestamp();
+            foreach (var b in work) cond.Process(b);
+            var us = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+            if (r > 0) perSecond.Add(us / (samples / rate)); // the first pass warms up the JIT
+        }
+        if (a.Get("--dump") is { } dump)
+        {
+            Directory.CreateDirectory(dump);
+            await WritePlanar(Path.Combine(dump, "input.f32"), blocks, samples).ConfigureAwait(false);
+            await WritePlanar(Path.Combine(dump, "output.f32"), work, samples).ConfigureAwait(false);
+            var sos = cond!.Sections.Select(q => new[] { q.B0, q.B1, q.B2, 1.0, q.A1, q.A2 }).ToArray();
+            await File.WriteAllTextAsync(Path.Combine(dump, "sos.json"),
+                JsonSerializer.Serialize(new Dictionary<string, object> { ["fs"] = rate, ["sos"] = sos }, SosJsonContext.Default.DictionaryStringObject)).ConfigureAwait(false);
+        }
+        var result = new PeerConditioningReport(Path.GetFileName(record), Leads.Count, samples, rate, repeats, settings.Pipeline.BlockFrames,
+            Math.Round(BenchVerb.Median(perSecond), 3), BenchVerb.MinMax(perSecond, 3));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"our conditioning ({cond!.Sections.Length} sections, {Leads.Count} channels, {settings.Pipeline.BlockFrames}-frame blocks): {result.UsPerSignalSecond:F2} µs per signal-second [{result.Spread[0]:F2}, {result.Spread[1]:F2}]"));
+        if (a.Get("--json") is { } json)
+            await File.WriteAllTextAsync(json, JsonSerializer.Serialize(result, BenchJsonContext.Default.PeerConditioningReport)).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static void Load(EcgNatModel model, float[] ecg, float[] mask, int i)
+    {
+        ecg.AsSpan(i * model.Signal.Length, model.Signal.Length).CopyTo(model.Signal);
+        mask.AsSpan(i * model.LeadMask.Length, model.LeadMask.Length).CopyTo(model.LeadMask);
+    }
+
+    private static double Quantile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    private static float[] ReadFloats(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length % 4 != 0) throw new InvalidDataException($"{path}: {bytes.Length} bytes is not a whole number of float32 values");
+        return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+    }
+
+    /// <summary>Channel-major float32 [8, samples] (little-endian on every platform we run on).</summary>
+    private static async Task WritePlanar(string path, List<SampleBlock> blocks, long samples)
+    {
+        await using var f = File.Create(path);
+        var row = new float[samples];
+        for (var c = 0; c < Leads.Count; c++)
+        {
+            long k = 0;
+            foreach (var b in blocks)
+            {
+                b.Channel(c).CopyTo(row.AsSpan((int)k));
+                k += b.Count;
+            }
+            await f.WriteAsync(MemoryMarshal.AsBytes(row.AsSpan()).ToArray()).ConfigureAwait(false);
+        }
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, object>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(double[][]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(double))]
+internal sealed partial class SosJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

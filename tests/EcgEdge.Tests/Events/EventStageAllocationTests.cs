@@ -1,0 +1,62 @@
+using EcgEdge.Acquisition.Replay;
+using EcgEdge.Bench;
+using EcgEdge.Conditioning;
+using EcgEdge.Core.Signals;
+using EcgEdge.Detection;
+using EcgEdge.Events;
+using EcgEdge.Events.Alerts;
+using EcgEdge.Pipeline;
+
+namespace EcgEdge.Tests.Events;
+
+/// <summary>The event stage on the hot path: nothing allocated per block or per beat unless a message is emitted.</summary>
+public class EventStageAllocationTests
+{
+    private sealed class Forward(VitalsAggregator vitals, EventEngine engine) : IPipelineObserver
+    {
+        public void OnBeat(in DetectedBeat beat) { vitals.OnBeat(beat); engine.OnBeat(beat); }
+        public void OnBlockProcessed(SampleBlock b) { vitals.Advance(b.StartIndex + b.Count); engine.OnBlock(b); }
+        public void OnQualityChanged(long i, ReadOnlySpan<SignalQuality> q) { vitals.OnQualityChanged(i, q); engine.OnQualityChanged(i, q); }
+    }
+
+    private sealed class CountingSink : IAlertSink, IEventSink
+    {
+        public long Messages;
+        public void Publish(Alert alert) => Messages++;
+        public void Publish(EctopyTrend trend) => Messages++;
+        public void Publish(Vitals vitals) => Messages++;
+        public void Publish(QualityChange change) => Messages++;
+    }
+
+    [Fact]
+    public async Task Eight_channels_through_conditioning_detection_vitals_and_the_event_engine_allocate_nothing_between_messages()
+    {
+        var record = Path.Combine(TestData.RepoRoot, "src", "EcgEdge", "Resources", "mitdb", "201");
+        await using var source = new AllChannelsSource(new ReplaySource(new ReplayOptions { Record = record }, 500));
+        Assert.All(source.Info.Present, Assert.True);
+        var pipeline = new EcgPipeline(source.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
+        var sink = new CountingSink();
+        var observer = new Forward(new VitalsAggregator(500, 10, sink),
+            new EventEngine(new EventOptions(), "test", 500, source.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), null, sink));
+        var block = new SampleBlock(50);
+        for (var i = 0; i < 600; i++) // 60 s warm-up
+        {
+            Assert.True(await source.ReadAsync(block, CancellationToken.None));
+            pipeline.ProcessBlock(block, observer);
+        }
+        long quiet = 0, quietBlocks = 0, emitting = 0;
+        for (var i = 0; i < 12000; i++) // 20 minutes
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var messages = sink.Messages;
+            Assert.True(await source.ReadAsync(block, CancellationToken.None));
+            pipeline.ProcessBlock(block, observer);
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (sink.Messages == messages) { quiet += allocated; quietBlocks++; }
+            else emitting++;
+        }
+        Assert.True(emitting >= 120, $"{emitting} blocks emitted messages"); // vitals every 10 s at least
+        Assert.True(quietBlocks > 11000);
+        Assert.Equal(0, quiet);
+    }
+}
