@@ -23,9 +23,12 @@ public static class Program
                   [--Section:Key=value ...] (e.g. --ads-rate 8000 --Ads1298:SpiClockHz=4096000)
           selftest  ADS1298 self-test (ID, test signal, noise floor, lead-off): --source ads1298|emulator,
                   plus --Section:Key=value overrides (e.g. --Ads1298:SpiBus=1).
-          bench   time the pipeline on a real record: real-time factor (1 thread, all cores), µs per signal-second per
-                  stage, QRS detector per lead, ADS1298 frame decoding, allocations, working set, start-up.
-                  [--record PATH] [--repeats N] [--json FILE]
+          bench   time the whole pipeline (8 channels, model, events, serialisation) on a real record: real-time factor
+                  (1 thread; default threads), µs per signal-second per stage, model latency p50/p99 (int8, fp32), QRS
+                  detector per lead, allocations, and `ecgedge run` start-up and peak working set (child process).
+                  [--record PATH] [--repeats N] [--json FILE] [--no-model] [--no-worker] [--broker URL]
+                  bench inference --windows DIR [--runs N] [--intra-op-threads T] [--json FILE] [--logits-out DIR]
+                  bench conditioning [--record PATH] [--repeats R] [--json FILE] [--dump DIR]   (tools/bench/compare.sh)
           analyze Holter-style summary per record (no reference annotations needed): beats per AAMI class, heart rate,
                   rhythm episodes, AF/VEB/SVEB/noise burden. --db DIR [--records a,b] [--json FILE] [--model PATH]
                   [--mains HZ] [--leads ...] [--Section:Key=value ...]
