@@ -13,6 +13,9 @@ parameters from the fp32 ONNX graph, which torch.onnx.export(do_constant_folding
   constant [heads, L, k] = rpb[:, rel].reshape(heads, L, k), rel from na_index(L, k, d). That Add sits between the
   block's qkv MatMul and its proj MatMul, which names its module; rpb is recovered by scattering back through rel
   (every relative offset occurs, and all copies of one offset must agree exactly).
+  Exports with the band attention (tools/train/ecgnat/export_attention.py) hold it instead as a Constant node
+  [heads, d, nb, T, W] (rpb at neighbour slots, -1e4 elsewhere) added to the q @ k^T scores; it is inverted
+  with export_attention.rpb_from_band_bias.
 
 Every exported-path parameter must be filled and every initializer that is a parameter must be used; the
 training-only heads (mae_dec, beat_proj, rhy_proj) are not in the graph and keep their random init.
@@ -33,6 +36,7 @@ from onnx import numpy_helper
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tools", "train"))
+from ecgnat.export_attention import rpb_from_band_bias  # noqa: E402
 from ecgnat.model import EcgNat, ModelConfig, count_macs, count_params  # noqa: E402
 
 TRAINING_ONLY = ("mae_dec", "beat_proj", "rhy_proj")
@@ -99,7 +103,10 @@ def extract_state(onnx_path: str, model: EcgNat) -> dict:
         if mod.endswith(".att.qkv"):
             qkv_owner[w] = mod[:-len(".qkv")]
 
-    # 3. relative position biases: the Add with a constant [heads, L, k] after a block's qkv MatMul belongs to that block
+    # 3. relative position biases: the Add with a constant [heads, L, k] (gather form) or a constant band bias
+    #    [heads, d, nb, T, W] (band form, a Constant node) after a block's qkv MatMul belongs to that block
+    bands = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in g.node
+             if n.op_type == "Constant" and n.attribute[0].name == "value" and len(n.attribute[0].t.dims) == 5}
     current = None
     for n in g.node:
         if n.op_type == "MatMul" and n.input[1] in qkv_owner:
@@ -107,12 +114,17 @@ def extract_state(onnx_path: str, model: EcgNat) -> dict:
             continue
         if n.op_type != "Add":
             continue
+        band = [i for i in n.input if i in bands]
         consts = [i for i in n.input if i in inits and i.startswith("onnx::Add") and inits[i].ndim == 3]
-        if not consts:
+        if not consts and not band:
             continue
         if current is None:
             raise ValueError(f"Add {n.name} with a folded bias before any attention block")
         att = model.get_submodule(current)
+        if band:
+            state[current + ".rpb"] = rpb_from_band_bias(att, bands[band[0]])
+            current = None
+            continue
         table = inits[consts[0]]
         if table.shape != (att.h, att.L, att.k):
             raise ValueError(f"{current}: folded rpb shape {table.shape} != {(att.h, att.L, att.k)}")

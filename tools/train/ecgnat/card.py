@@ -132,8 +132,8 @@ def write_card(ctx):
         w(f"Backbone: hierarchical 1-D neighbourhood attention, {exp['params']} parameters in the exported graph, "
           f"**{exp['macs_per_window'] / 1e6:.2f} M multiply-accumulates per 10-s window**. Stem: Conv1d(8→{cfg.dims[0]}, "
           f"k={cfg.stem_kernel}, stride {cfg.stem_stride}) + lead-mask embedding; token merging ×2 between stages "
-          "(concatenate pairs + Linear); NA as constant-index Gather (edge windows shift inward, relative position "
-          "bias); fine, mid and coarse features fused at fine resolution for the beat head; mean+max pooled coarse "
+          "(concatenate pairs + Linear); NA with edge windows shifted inward and a relative position bias, trained as "
+          "constant-index Gather and exported as grouped band attention (same neighbours and softmax); fine, mid and coarse features fused at fine resolution for the beat head; mean+max pooled coarse "
           "tokens for the rhythm head.")
     w("")
     w("| stage | tokens | dim | heads | kernel | dilation | token span (ms) | receptive span of layer (ms) |")
@@ -270,7 +270,7 @@ def write_card(ctx):
           f"{exp['int8']['n_weight_tensors']} weight tensors int{exp['int8']['weight_bits']} symmetric per output "
           f"channel, {exp['int8']['n_activation_qdq']} activation tensors int8 per-tensor (min/max over "
           f"{exp['int8']['calibration_windows']} real windows); the stem convolution's input stays fp32. Opset 17, "
-          "plain ops (Gather-based neighbourhood attention), dynamic batch.")
+          "plain ops (neighbourhood attention as grouped band attention: MatMul + constant bias + Softmax), dynamic batch.")
         w("- `reference/`: real windows with PyTorch fp32 and simulated int8 outputs for the C# ONNX Runtime test.")
     w("")
     w("## Compute")

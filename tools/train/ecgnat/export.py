@@ -1,4 +1,8 @@
-"""ONNX export (fp32), our own S8S8 QDQ int8 pass (per-channel weights, calibrated activations), reference vectors."""
+"""ONNX export (fp32), our own S8S8 QDQ int8 pass (per-channel weights, calibrated activations), reference vectors.
+
+The fp32 export writes the neighbourhood attention as grouped band attention (export_attention.BandAttention),
+which ONNX Runtime runs about twice as fast as the gather form used in training; the trained model itself is
+not modified."""
 from __future__ import annotations
 
 import hashlib
@@ -10,17 +14,31 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
+from .export_attention import band_attention_copy
 from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
 OPSET = 17
 IN_NAMES = ["ecg", "lead_mask"]
 OUT_NAMES = ["beat_logits", "rhythm_logits"]
+GRAPH_NOTE = "neighbourhood attention exported as grouped band attention (export-only rewrite of the gather form)"
+
+
+def _check_input(cfg, n=4, seed=0):
+    """Deterministic ECG-like test batch (own generator: the global RNG stream of training is not touched);
+    the last window has half of its leads absent."""
+    g = torch.Generator().manual_seed(seed)
+    x = 0.5 * torch.randn(n, cfg.in_leads, cfg.win, generator=g)
+    m = torch.ones(n, cfg.in_leads)
+    m[-1, ::2] = 0
+    return x * m[:, :, None], m
 
 
 def export_fp32(model: EcgNat, path: str):
+    """fp32 ONNX of model with the attention rewritten as band attention. The rewrite is checked against the
+    gather form on a test batch (ValueError if outputs differ by more than 1e-4 or the geometry does not fit)."""
     model.eval()
-    w = ExportWrapper(model)
+    w = ExportWrapper(band_attention_copy(model, check_input=_check_input(model.cfg)))
     x = torch.zeros(2, model.cfg.in_leads, model.cfg.win)
     m = torch.ones(2, model.cfg.in_leads)
     dyn = {n: {0: "batch"} for n in IN_NAMES + OUT_NAMES}
@@ -28,7 +46,7 @@ def export_fp32(model: EcgNat, path: str):
                       opset_version=OPSET, do_constant_folding=True)
     g = onnx.load(path)
     g.producer_name = "ecgedge-tools-train"
-    g.doc_string = "ECG-NAT (EcgEdge) fp32"
+    g.doc_string = f"ECG-NAT (EcgEdge) fp32; {GRAPH_NOTE}"
     onnx.checker.check_model(g)
     onnx.save(g, path)
     return path

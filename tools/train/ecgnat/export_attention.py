@@ -1,0 +1,161 @@
+"""Export-only form of the 1-D neighbourhood attention: grouped band attention.
+
+Training uses NeighborhoodAttention (model.py), which gathers each token's k neighbours with index_select into
+[B, H, L, k, dh] and reduces with broadcast Mul + ReduceSum. That is simple and exact, but as an ONNX graph it
+materialises large gathered tensors and is the slowest part of inference. BandAttention computes the same
+function with dense MatMuls over small blocks:
+
+* Tokens are split into their dilation groups (token i belongs to group i % d, position i // d). A dilated
+  neighbourhood never leaves its group, so each group is an undilated problem of length Lg = L / d.
+* Within a group, queries are cut into nb blocks of T consecutive positions (T divides Lg, chosen near 2k).
+  Every query of a block finds its k neighbours inside one contiguous key window of W = T + k - 1 positions,
+  starting at block_start - k // 2 and shifted inward at the edges, as the neighbourhoods themselves are.
+  Short groups (Lg <= 3k) are a single block whose window is the whole group.
+* Scores are q @ k_window^T plus a constant bias [H, d, nb, T, W]: the trained relative position bias at the
+  (query, key) pairs that are neighbours (taken from na_index, so edge shifting and dilation are exact) and
+  NEG everywhere else. exp(NEG - max) underflows to exactly 0 in fp32, so the softmax sees the same k logits
+  as the gather form and the rest contribute nothing.
+
+The weights (qkv, proj, rpb) are shared with the trained module; the bias is built once from rpb at export.
+The construction checks that the geometry fits (equal-length dilation groups, every neighbourhood inside its
+block's key window) and raises ValueError otherwise, so a model configuration this form cannot express fails
+at export instead of producing a wrong graph.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .model import EcgNat, NeighborhoodAttention, na_index
+
+NEG = -1e4  # logit of a non-neighbour; exp(NEG - max) == 0 in fp32
+
+
+def pick_block(Lg: int, k: int) -> int | None:
+    """Query block length T for a group of Lg tokens: a divisor of Lg (>= k) closest to 2k, or None when the
+    group is short (Lg <= 3k) or has no such divisor, in which case the whole group is one block."""
+    if Lg <= 3 * k:
+        return None
+    divisors = [t for t in range(k, Lg) if Lg % t == 0]
+    return min(divisors, key=lambda t: abs(t - 2 * k)) if divisors else None
+
+
+class BandAttention(nn.Module):
+    """Drop-in, export-only replacement for a trained NeighborhoodAttention (same parameters, same output)."""
+
+    def __init__(self, na: NeighborhoodAttention):
+        super().__init__()
+        self.h, self.dh, self.L, self.k, self.d, self.scale = na.h, na.dh, na.L, na.k, na.d, na.scale
+        self.qkv, self.proj, self.rpb = na.qkv, na.proj, na.rpb  # shared, not copied
+        L, k, d = self.L, self.k, self.d
+        if L % d:
+            raise ValueError(f"band attention needs equal dilation groups: L={L} is not divisible by d={d}")
+        Lg = L // d
+        T = pick_block(Lg, k)
+        if T is None:
+            T, W, starts = Lg, Lg, np.zeros(1, np.int64)
+        else:
+            W = min(T + k - 1, Lg)
+            starts = np.clip(np.arange(Lg // T) * T - k // 2, 0, Lg - W)  # first key position of each window
+        nb = Lg // T
+        self.Lg, self.T, self.W, self.nb = Lg, T, W, nb
+
+        # slot[g, b, t, w] = relative-position index of key w for query t of block b in group g, -1 if not a neighbour
+        idx, rel = na_index(L, k, d)
+        slot = np.full((d, nb, T, W), -1, np.int64)
+        for i in range(L):
+            g, p = i % d, i // d
+            b, t = divmod(p, T)
+            for j in range(k):
+                off = int(idx[i, j]) - g
+                if off % d:
+                    raise ValueError(f"neighbour {idx[i, j]} of token {i} is outside its dilation group (d={d})")
+                w = off // d - starts[b]
+                if not 0 <= w < W:
+                    raise ValueError(f"neighbour {idx[i, j]} of token {i} lies outside its block's key window "
+                                     f"(L={L}, k={k}, d={d}, T={T}, W={W})")
+                slot[g, b, t, w] = rel[i, j]
+        if (slot >= 0).sum() != L * k:
+            raise ValueError(f"band attention lost neighbours (L={L}, k={k}, d={d})")
+        self.slot = slot
+        kwin = (starts[:, None] + np.arange(W)[None]).reshape(-1) if nb > 1 else None
+        self.register_buffer("kwin", None if kwin is None else torch.from_numpy(kwin), persistent=False)
+        self.register_buffer("bias", self._bias(), persistent=False)
+
+    @torch.no_grad()
+    def _bias(self) -> torch.Tensor:
+        """[H, d, nb, T, W]: rpb at neighbour slots, NEG elsewhere."""
+        rpb = self.rpb.detach().cpu().numpy()
+        hit = self.slot >= 0
+        vals = rpb[:, np.where(hit, self.slot, 0)]
+        return torch.from_numpy(np.where(hit[None], vals, NEG).astype(np.float32))
+
+    def _to_groups(self, t: torch.Tensor) -> torch.Tensor:
+        """[B, H, L, dh] -> [B, H, d, Lg, dh] with token i = p * d + g at [g, p]."""
+        B = t.shape[0]
+        t = t.reshape(B, self.h, self.Lg, self.d, self.dh)
+        return t.transpose(2, 3) if self.d > 1 else t.reshape(B, self.h, 1, self.Lg, self.dh)
+
+    def forward(self, x):
+        B, H, L, d, nb, T, W, dh = x.shape[0], self.h, self.L, self.d, self.nb, self.T, self.W, self.dh
+        qkv = self.qkv(x).reshape(B, L, 3, H, dh).permute(2, 0, 3, 1, 4)                # 3,B,H,L,dh
+        q, k, v = self._to_groups(qkv[0] * self.scale), self._to_groups(qkv[1]), self._to_groups(qkv[2])
+        q = q.reshape(B, H, d, nb, T, dh)
+        if self.kwin is not None:  # overlapping key windows, one per query block
+            k = torch.index_select(k, 3, self.kwin).reshape(B, H, d, nb, W, dh)
+            v = torch.index_select(v, 3, self.kwin).reshape(B, H, d, nb, W, dh)
+        else:
+            k, v = k.reshape(B, H, d, 1, W, dh), v.reshape(B, H, d, 1, W, dh)
+        s = torch.matmul(q, k.transpose(-1, -2)) + self.bias                              # B,H,d,nb,T,W
+        out = torch.matmul(s.softmax(-1), v).reshape(B, H, d, self.Lg, dh)                 # B,H,d,Lg,dh
+        out = out.transpose(2, 3) if d > 1 else out
+        return self.proj(out.reshape(B, H, L, dh).transpose(1, 2).reshape(B, L, H * dh))
+
+
+def band_attention_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> EcgNat:
+    """A deep copy of model (eval mode) with every NeighborhoodAttention replaced by BandAttention; the original
+    model is left untouched. If check_input=(ecg, lead_mask) is given, both forms are run on it and a ValueError
+    is raised when any output differs by more than tol."""
+    out = copy.deepcopy(model).eval()
+    n = 0
+    for stage in out.stages:
+        for blk in stage:
+            if isinstance(blk.att, NeighborhoodAttention):
+                blk.att = BandAttention(blk.att)
+                n += 1
+    if n == 0:
+        raise ValueError("no NeighborhoodAttention found to rewrite")
+    if check_input is not None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            ref, new = model(*check_input), out(*check_input)
+        model.train(was_training)
+        diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
+        if not diff <= tol:
+            raise ValueError(f"band attention differs from the gather form by {diff:.3g} (> {tol})")
+    return out
+
+
+def rpb_from_band_bias(na: NeighborhoodAttention, table: np.ndarray) -> np.ndarray:
+    """Inverse of BandAttention's bias: the trained rpb [H, 2k-1] of na's geometry from an exported
+    [H, d, nb, T, W] bias table (for tools that rebuild the PyTorch model from the fp32 ONNX). Checks that
+    every relative offset occurs, that all copies of one offset agree bit-exactly and that every other slot
+    holds NEG; raises ValueError otherwise."""
+    slot = BandAttention(na).slot  # geometry only; na's own rpb is not used
+    H = na.h
+    if table.shape != (H, *slot.shape):
+        raise ValueError(f"band bias shape {table.shape} != {(H, *slot.shape)}")
+    hit = slot >= 0
+    rpb = np.full((H, 2 * na.k - 1), np.nan, np.float32)
+    rpb[:, slot[hit]] = table[:, hit]
+    if np.isnan(rpb).any():
+        raise ValueError("some relative offsets never occur: rpb cannot be recovered")
+    if not np.array_equal(rpb[:, slot[hit]], table[:, hit]):
+        raise ValueError("band bias is not a gather of one [heads, 2k-1] table")
+    if not np.all(table[:, ~hit] == np.float32(NEG)):
+        raise ValueError("band bias has non-masked values outside the neighbourhoods")
+    return rpb
