@@ -487,6 +487,11 @@ public static class BenchVerb
             using var outbox = DurableOutbox.Open(options.Outbox);
             await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
             publisher.Start();
+            // Measure delivery, not connection set-up: alerts start once the session is up (a device is connected long
+            // before its first alert; the outage tests cover alerts stored while disconnected).
+            var connectBy = Stopwatch.StartNew();
+            while (publisher.State != MqttConnectionState.Connected && connectBy.Elapsed < TimeSpan.FromSeconds(10))
+                await Task.Delay(10).ConfigureAwait(false);
             var sent = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
             var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
             publisher.Acknowledged += id => { if (sent.TryRemove(id, out var t0)) latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); };
