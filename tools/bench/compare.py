@@ -179,6 +179,7 @@ def main():
     ap.add_argument("--threads-default", type=int, default=None,
                     help="thread count of the default-threads rows (default: torch's own default)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--pinned-cpu", default="none", help="CPU every timed process was pinned to (recorded only)")
     a = ap.parse_args()
 
     torch_default_threads = torch.get_num_threads()  # before we change it
@@ -238,6 +239,7 @@ def main():
                          "max_abs_diff_mv": cond_max, "rms_diff_mv": cond_rms},
         "versions": versions(),
         "machine": machine_info(),
+        "pinned_cpu": a.pinned_cpu,
     }
 
     # --- table

@@ -11,6 +11,9 @@
 #   --record PATH  WFDB record for the conditioning comparison (default: bundled MIT-BIH 201)
 #   --threads T    thread count of the "default threads" rows, torch and ORT (default: torch's own default,
 #                  torch.get_num_threads(), which is what a PyTorch user gets; recorded either way)
+#   --cpu N        pin every timed process to CPU N (default: the last CPU) when all rows are single-threaded;
+#                  --cpu none disables pinning. On this 2-vCPU VM one vCPU runs ~1.5x slower than the other, so
+#                  unpinned runs of the two stacks can land on different vCPUs and the ratio swings 2.9x..5.4x.
 #
 # Environment: PYTHON (default /usr/bin/python3); ECGEDGE = command that runs the C# tool (default:
 # dotnet src/EcgEdge/bin/Release/net10.0/ecgedge.dll, built with `dotnet build -c Release` if missing).
@@ -24,7 +27,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 
-json="" threads="" runs=100 warmup=16 repeats=5 record="$root/src/EcgEdge/Resources/mitdb/201"
+json="" threads="" cpu="" runs=100 warmup=16 repeats=5 record="$root/src/EcgEdge/Resources/mitdb/201"
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,6 +37,7 @@ while [[ $# -gt 0 ]]; do
     --repeats) repeats="$2"; shift 2 ;;
     --record) record="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --cpu) cpu="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -61,8 +65,18 @@ trap 'rm -rf "$tmp"' EXIT
 torch_default="$("$PYTHON" -c 'import torch; print(torch.get_num_threads())')"
 default_threads="${threads:-$torch_default}"
 
+# Pinning: both stacks on the same CPU, so the ratio compares code, not vCPUs.
+pin=()
+if [[ "$cpu" != none && "$default_threads" == 1 ]] && command -v taskset >/dev/null 2>&1; then
+  cpu="${cpu:-$(( $(nproc) - 1 ))}"
+  pin=(taskset -c "$cpu")
+  echo "pinning every timed process to CPU $cpu" >&2
+else
+  cpu=none
+fi
+
 echo "ORT inference (C#), 1 thread, $runs runs ..." >&2
-"${ecgedge[@]}" bench inference --windows "$root/models/reference" --runs "$runs" --intra-op-threads 1 \
+"${pin[@]}" "${ecgedge[@]}" bench inference --windows "$root/models/reference" --runs "$runs" --intra-op-threads 1 \
   --json "$tmp/inference_1t.json" --logits-out "$tmp/logits_1t" >&2
 inference_default=()
 if [[ "$default_threads" != 1 ]]; then
@@ -73,10 +87,10 @@ if [[ "$default_threads" != 1 ]]; then
 fi
 
 echo "conditioning (C#), $repeats repeats ..." >&2
-"${ecgedge[@]}" bench conditioning --record "$record" --json "$tmp/conditioning.json" --dump "$tmp/cond" \
+"${pin[@]}" "${ecgedge[@]}" bench conditioning --record "$record" --json "$tmp/conditioning.json" --dump "$tmp/cond" \
   --repeats "$repeats" >&2
 
 echo "torch and scipy (Python) ..." >&2
-"$PYTHON" "$here/compare.py" --inference-1thread "$tmp/inference_1t.json" "${inference_default[@]}" \
+"${pin[@]}" "$PYTHON" "$here/compare.py" --pinned-cpu "$cpu" --inference-1thread "$tmp/inference_1t.json" "${inference_default[@]}" \
   --logits "$tmp/logits_1t" --conditioning "$tmp/conditioning.json" --dump "$tmp/cond" \
   --runs "$runs" --warmup "$warmup" --threads-default "$default_threads" ${json:+--json "$json"}
