@@ -24,6 +24,7 @@ public sealed class ReplaySource : ISampleSource
     private readonly float[][] _out;      // lane-planar resampled FIFO
     private readonly int[] _frame;
     private readonly float[] _lastValid;
+    private readonly float[] _zeroShift;   // µV per signal (see ZeroShift)
     private readonly bool[] _invalidInChunk;
     private readonly bool[] _fifoInvalid;
     private WfdbSignalReader _reader;
@@ -63,6 +64,8 @@ public sealed class ReplaySource : ISampleSource
         _invalidInChunk = new bool[_in.Length];
         _fifoInvalid = new bool[_in.Length];
         _reader = WfdbSignalReader.Open(_header);
+        _zeroShift = new float[_header.Signals.Count];
+        for (var s = 0; s < _zeroShift.Length; s++) _zeroShift[s] = ZeroShift(_header.Signals[s]);
 
         var present = new bool[Leads.Count];
         var fullScale = new float[Leads.Count];
@@ -74,7 +77,7 @@ public sealed class ReplaySource : ISampleSource
             var spec = _header.Signals[s];
             present[_map[s]] = true;
             labels[_map[s]] = spec.Description;
-            fullScale[_map[s]] = FullScale(spec);
+            fullScale[_map[s]] = FullScale(spec, _zeroShift[s]);
         }
         Info = new SourceInfo($"replay {_header.RecordName}", pipelineRateHz, present, fullScale, labels);
     }
@@ -158,7 +161,7 @@ public sealed class ReplaySource : ISampleSource
             {
                 var lane = _laneOfSignal[s];
                 if (lane < 0) continue;
-                var v = _header.Signals[s].ToMicrovolts(_frame[f * nsig + s]);
+                var v = _header.Signals[s].ToMicrovolts(_frame[f * nsig + s]) + _zeroShift[s];
                 if (float.IsNaN(v)) { v = _lastValid[lane]; _invalidInChunk[lane] = true; }
                 else _lastValid[lane] = v;
                 _in[lane][f] = v;
@@ -195,13 +198,30 @@ public sealed class ReplaySource : ISampleSource
         _pendingGap = 1; // a new pass is not continuous with the previous one
     }
 
-    private static float FullScale(WfdbSignalSpec spec)
+    /// <summary>
+    /// µV added to every sample of a signal whose header puts physical zero (the baseline) outside the converter's own
+    /// range (ADC zero ± half the ADC resolution): no recorder measures that way, and the samples then sit around the
+    /// ADC zero. The MIT-BIH noise-stress records are such a case (11-bit ADC around 0, baseline 1024, samples around
+    /// 0): read as declared they carry a −5.12 mV offset and sit at the end of the declared range; shifted, they equal
+    /// the clean record 118 they were made from. 0 for every consistent header.
+    /// </summary>
+    internal static float ZeroShift(WfdbSignalSpec spec)
+    {
+        var bits = spec.AdcResolution;
+        if (bits < 2 || bits > 24) return 0;
+        var half = 1L << (bits - 1);
+        if (spec.Baseline >= spec.AdcZero - half && spec.Baseline <= spec.AdcZero + half - 1) return 0;
+        return -spec.ToMicrovolts(spec.AdcZero);
+    }
+
+    /// <summary>Smaller distance (µV) from zero to either end of the converter's range, after <paramref name="shift"/>.</summary>
+    private static float FullScale(WfdbSignalSpec spec, float shift)
     {
         var bits = spec.AdcResolution > 0 ? spec.AdcResolution : spec.Format == 212 ? 12 : 16;
         if (bits > 24) return float.NaN;
         var half = 1L << (bits - 1);
-        var hi = Math.Abs(spec.ToMicrovolts((int)Math.Clamp(spec.AdcZero + half - 1, int.MinValue + 1, int.MaxValue)));
-        var lo = Math.Abs(spec.ToMicrovolts((int)Math.Clamp(spec.AdcZero - half + 1, int.MinValue + 1, int.MaxValue)));
+        var hi = Math.Abs(spec.ToMicrovolts((int)Math.Clamp(spec.AdcZero + half - 1, int.MinValue + 1, int.MaxValue)) + shift);
+        var lo = Math.Abs(spec.ToMicrovolts((int)Math.Clamp(spec.AdcZero - half + 1, int.MinValue + 1, int.MaxValue)) + shift);
         var fs = Math.Min(hi, lo);
         return float.IsFinite(fs) && fs > 0 ? fs : float.NaN;
     }

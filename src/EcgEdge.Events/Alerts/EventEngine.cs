@@ -141,11 +141,13 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
             _vRun++;
             _vLast = t;
             var rate = _vRun >= 2 ? 60.0 * (_vRun - 1) / ((_vLast - _vFirst) / _fs) : double.NaN;
-            if (_vt is null && _vRun >= _o.VtMinBeats && rate > _o.VtMinRateBpm && !AllLeadsBad)
+            // Beat classes of an unreadable signal are not evidence of VT (noise-stress records: 11 false VT runs per
+            // 30 min at 0 dB SNR when only downgraded), so VT is not called while the signal is flagged unreadable; the
+            // signal-quality alert says the monitor cannot analyse. VF keeps its own criterion (downgraded, not muted).
+            if (_vt is null && _vRun >= _o.VtMinBeats && rate > _o.VtMinRateBpm && !Suppressed)
             {
-                var severity = _noise ? AlertSeverity.Low : AlertSeverity.Medium;
-                Open(ref _vt, AlertType.VentricularTachycardia, _vFirst, severity, beat.Confidence,
-                    $"run of {_vRun} ventricular beats at {rate:F0} bpm (≥ {_o.VtMinBeats} at > {_o.VtMinRateBpm:F0} bpm)" + (_noise ? "; downgraded: noisy signal" : ""), rate);
+                Open(ref _vt, AlertType.VentricularTachycardia, _vFirst, AlertSeverity.Medium, beat.Confidence,
+                    $"run of {_vRun} ventricular beats at {rate:F0} bpm (≥ {_o.VtMinBeats} at > {_o.VtMinRateBpm:F0} bpm)", rate);
             }
             else if (_vt is { } vt && vt.Severity < AlertSeverity.High && (_vLast - _vFirst) / _fs >= _o.VtSustainedS && !_noise)
             {
@@ -255,10 +257,11 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         {
             if (!_present[c] || _badSince[c] < 0) continue;
             anyBad = true;
-            if ((index - _badSince[c]) / _fs >= _o.LeadOffS) longBad = true;
+            var limit = (_quality[c] & SignalQuality.LeadOff) != 0 ? _o.LeadOffDetachedS : _o.LeadOffS;
+            if ((index - _badSince[c]) / _fs >= limit) longBad = true;
         }
         if (_leadOff is null && longBad)
-            Open(ref _leadOff, AlertType.LeadOff, index, AlertSeverity.Low, 1, $"electrode(s) unusable for ≥ {_o.LeadOffS:F0} s: {BadLeads()}", double.NaN, strip: false);
+            Open(ref _leadOff, AlertType.LeadOff, index, AlertSeverity.Low, 1, $"electrode(s) unusable (detached ≥ {_o.LeadOffDetachedS:F1} s, else ≥ {_o.LeadOffS:F0} s): {BadLeads()}", double.NaN, strip: false);
         else if (_leadOff is not null && !anyBad)
             Close(ref _leadOff, index, "all electrodes usable again");
     }

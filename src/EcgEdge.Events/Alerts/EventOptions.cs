@@ -59,8 +59,14 @@ public sealed class EventOptions
     /// <summary>Hysteresis of the rate thresholds for the offset (bpm).</summary>
     [Range(0.0, 30.0)] public double RateHysteresisBpm { get; set; } = 5;
 
-    /// <summary>Lead-off / unusable electrode for this long raises a technical alert.</summary>
+    /// <summary>An unusable electrode (saturated, flat) for this long raises a technical alert.</summary>
     [Range(1.0, 600.0)] public double LeadOffS { get; set; } = 10;
+
+    /// <summary>
+    /// An electrode the front-end reports as detached (the ADS1298's lead-off comparators) for this long raises the
+    /// lead-off alert: a hardware verdict, so only debounced, not waited on.
+    /// </summary>
+    [Range(0.1, 600.0)] public double LeadOffDetachedS { get; set; } = 1;
 
     /// <summary>Noise (model) on all leads for this long raises a signal-quality alert.</summary>
     [Range(5.0, 3600.0)] public double NoiseS { get; set; } = 30;

@@ -108,4 +108,26 @@ public class ReplaySourceTests
         }
         Assert.Equal([(501L, 1), (1002L, 1)], gaps); // passes of 500 frames: 200+200+100 per pass
     }
+
+    [SkippableFact]
+    public async Task A_header_whose_baseline_lies_outside_its_own_adc_range_is_read_around_the_adc_zero()
+    {
+        // MIT-BIH noise-stress 118e24: "200(1024) 11 0" (baseline 1024, 11-bit ADC around 0), samples around 0. Its first
+        // 5 minutes are record 118 unchanged (noise starts at 5 min); 118's header is consistent ("200 11 1024").
+        var nst = Path.Combine(TestData.Require("nstdb"), "118e24");
+        var clean = Path.Combine(TestData.Require("mitdb"), "118");
+        await using var a = new ReplaySource(new ReplayOptions { Record = nst }, 500);
+        await using var b = new ReplaySource(new ReplayOptions { Record = clean }, 500);
+        // Full scale: (2047 − 1024) / 200 adu/mV for 118 and, around the ADC zero, (1023 − 0) / 200 + 0.005 for 118e24.
+        Assert.Equal(5115f, a.Info.FullScaleMicrovolts[(int)Lead.II], 1f);
+        Assert.Equal(5115f, b.Info.FullScaleMicrovolts[(int)Lead.II], 1f);
+        var x = new SampleBlock(1000);
+        var y = new SampleBlock(1000);
+        for (var k = 0; k < 10; k++) // 20 s
+        {
+            Assert.True(await a.ReadAsync(x, CancellationToken.None));
+            Assert.True(await b.ReadAsync(y, CancellationToken.None));
+            for (var i = 0; i < x.Count; i++) Assert.Equal(y.Channel(Lead.II)[i], x.Channel(Lead.II)[i], 0.01f);
+        }
+    }
 }
