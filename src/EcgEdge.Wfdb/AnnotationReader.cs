@@ -30,6 +30,12 @@ public static class AnnotationReader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using FileStream stream = SignalFileDecoder.OpenFile(path);
+        if (stream.Length > Array.MaxLength)
+        {
+            throw new WfdbFormatException(path, null, string.Create(CultureInfo.InvariantCulture,
+                $"the file has {stream.Length} bytes, more than an annotation file can hold in memory"));
+        }
+
         byte[] data = new byte[stream.Length];
         stream.ReadExactly(data);
         return Parse(data, path);

@@ -89,7 +89,10 @@ internal sealed class SignalFileDecoder : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    /// <summary>Opens a file for reading; a missing folder is reported like a missing file.</summary>
+    /// <summary>
+    /// Opens a file for reading; a missing folder is reported like a missing file, and a path that names a folder or a file
+    /// that may not be read as an <see cref="IOException"/> (the contract of <see cref="WfdbFormatException"/>).
+    /// </summary>
     internal static FileStream OpenFile(string path)
     {
         try
@@ -99,6 +102,10 @@ internal sealed class SignalFileDecoder : IDisposable
         catch (DirectoryNotFoundException ex)
         {
             throw new FileNotFoundException($"Could not find file '{path}'.", path, ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new IOException(Directory.Exists(path) ? $"'{path}' is a folder, not a file." : $"Access to '{path}' is denied.", ex);
         }
     }
 

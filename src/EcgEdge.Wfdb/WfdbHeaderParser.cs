@@ -160,6 +160,11 @@ internal static class WfdbHeaderParser
         }
 
         string fileName = line[tokens[0]].ToString();
+        if (fileName.Contains('\0'))
+        {
+            throw context.Error($"{label}: the file name contains a NUL character");
+        }
+
         ParseFormatField(line[tokens[1]], label, context, out int format, out int samplesPerFrame, out int skew, out long byteOffset);
 
         double gain = 0;

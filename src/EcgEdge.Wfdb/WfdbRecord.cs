@@ -5,6 +5,9 @@ namespace EcgEdge.Wfdb;
 /// <summary>A WFDB record loaded into memory: its header and all samples of every signal (ADU).</summary>
 public sealed class WfdbRecord
 {
+    /// <summary>Samples (all signals together) allocated before the data shows how long a record of unknown length is.</summary>
+    private const int MaxUpfrontSamples = 1 << 20;
+
     private WfdbRecord(WfdbHeader header, int[][] samples)
     {
         Header = header;
@@ -52,15 +55,18 @@ public sealed class WfdbRecord
             reader.EnsureFilesAreLongEnough();
         }
 
-        int capacity = header.SampleCount is long n ? (int)n : 64 * 1024;
+        // With an unknown length the arrays grow with the data read; what is allocated before reading is bounded in total,
+        // so that a header declaring thousands of signals over an empty file cannot claim gigabytes.
+        int perSignal = Math.Max(1, MaxUpfrontSamples / Math.Max(nsig, 1));
+        int capacity = header.SampleCount is long n ? (int)n : Math.Min(64 * 1024, perSignal);
         var samples = new int[nsig][];
         for (int s = 0; s < nsig; s++)
         {
             samples[s] = new int[capacity];
         }
 
-        const int Chunk = 8192;
-        int[] buffer = new int[Chunk * Math.Max(nsig, 1)];
+        int chunk = Math.Min(8192, perSignal);
+        int[] buffer = new int[chunk * Math.Max(nsig, 1)];
         int length = 0;
         int frames;
         while (nsig > 0 && (frames = reader.ReadFrames(buffer)) > 0)

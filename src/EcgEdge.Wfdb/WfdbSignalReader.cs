@@ -24,7 +24,11 @@ public sealed class WfdbSignalReader : IDisposable
 {
     private const int ChunkFrames = 4096;
 
+    /// <summary>Most samples in the decoding buffers of a record with several files (all files together).</summary>
+    private const int MaxScratchSamples = 1 << 20;
+
     private readonly Group[] _groups;
+    private readonly int _chunkFrames;
     private readonly long? _frameCount;
     private readonly bool _verify;
     private readonly int[] _sums;
@@ -32,10 +36,11 @@ public sealed class WfdbSignalReader : IDisposable
     private bool _finished;
     private bool _disposed;
 
-    private WfdbSignalReader(WfdbHeader header, Group[] groups, bool verify)
+    private WfdbSignalReader(WfdbHeader header, Group[] groups, int chunkFrames, bool verify)
     {
         Header = header;
         _groups = groups;
+        _chunkFrames = chunkFrames;
         _frameCount = header.SampleCount;
         _verify = verify;
         _sums = new int[header.Signals.Count];
@@ -63,6 +68,7 @@ public sealed class WfdbSignalReader : IDisposable
         ArgumentNullException.ThrowIfNull(header);
         var layout = PlanGroups(header);
         var groups = new Group[layout.Count];
+        int chunkFrames = ChunkFramesFor(header.Signals.Count);
         try
         {
             for (int g = 0; g < layout.Count; g++)
@@ -70,7 +76,7 @@ public sealed class WfdbSignalReader : IDisposable
                 (int first, int count) = layout[g];
                 WfdbSignalSpec spec = header.Signals[first];
                 var decoder = new SignalFileDecoder(header.GetSignalFilePath(spec), spec.Format, spec.ByteOffset);
-                groups[g] = new Group(decoder, first, count, spec.Format, spec.ByteOffset, layout.Count > 1 ? new int[ChunkFrames * count] : null);
+                groups[g] = new Group(decoder, first, count, spec.Format, spec.ByteOffset, layout.Count > 1 ? new int[chunkFrames * count] : null);
             }
         }
         catch
@@ -83,8 +89,11 @@ public sealed class WfdbSignalReader : IDisposable
             throw;
         }
 
-        return new WfdbSignalReader(header, groups, verifyChecksums);
+        return new WfdbSignalReader(header, groups, chunkFrames, verifyChecksums);
     }
+
+    /// <summary>Frames decoded per step with several files: <see cref="ChunkFrames"/>, fewer when there are many signals.</summary>
+    private static int ChunkFramesFor(int signals) => Math.Clamp(MaxScratchSamples / Math.Max(signals, 1), 1, ChunkFrames);
 
     /// <summary>
     /// Reads frames into <paramref name="destination"/>, interleaved: sample of signal s in frame f at
@@ -117,7 +126,7 @@ public sealed class WfdbSignalReader : IDisposable
         int total = 0;
         while (total < wanted)
         {
-            int n = (int)Math.Min(wanted - total, _groups.Length == 1 ? int.MaxValue / nsig : ChunkFrames);
+            int n = (int)Math.Min(wanted - total, _groups.Length == 1 ? int.MaxValue / nsig : _chunkFrames);
             Span<int> frames = destination.Slice(total * nsig, n * nsig);
             int got = DecodeFrames(frames, n);
             Accumulate(frames[..(got * nsig)]);

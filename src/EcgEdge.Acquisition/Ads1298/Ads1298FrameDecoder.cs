@@ -45,8 +45,12 @@ public static class Ads1298FrameDecoder
     public static double MicrovoltsPerLsb(double vref, int gain) => vref / gain / 8_388_608.0 * 1e6;
 
     /// <summary>The status word of a frame.</summary>
-    public static Ads1298Status ReadStatus(ReadOnlySpan<byte> frame) =>
-        new(((uint)frame[0] << 16) | ((uint)frame[1] << 8) | frame[2]);
+    /// <exception cref="ArgumentException">The frame is shorter than the status word.</exception>
+    public static Ads1298Status ReadStatus(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < WordBytes) ThrowTooShort();
+        return new(((uint)frame[0] << 16) | ((uint)frame[1] << 8) | frame[2]);
+    }
 
     /// <summary>The sign-extended code of <paramref name="channel"/> (0-based).</summary>
     public static int ReadCode(ReadOnlySpan<byte> frame, int channel)
@@ -60,6 +64,9 @@ public static class Ads1298FrameDecoder
     /// Decodes one frame: when its status word is valid, writes <c>scale.Length</c> channels (code × µV/LSB of the
     /// channel) to <paramref name="microvolts"/> and returns true; otherwise leaves it untouched and returns false.
     /// </summary>
+    /// <exception cref="ArgumentException">
+    /// The frame is shorter than the status word, or (valid status) shorter than the channel count requires, or the output is.
+    /// </exception>
     public static bool TryDecode(ReadOnlySpan<byte> frame, ReadOnlySpan<double> microvoltsPerLsb, Span<float> microvolts, out Ads1298Status status)
     {
         status = ReadStatus(frame);

@@ -93,7 +93,7 @@ public sealed class Ads1298Options
     // ---- conversion ---------------------------------------------------------------------------------------------
 
     /// <summary>Output data rate in SPS: 500 · 2^k up to 32000 (HR) or 250 · 2^k up to 16000 (LP).</summary>
-    [Range(250, 32000)]
+    [Range(250.0, 32000.0)]
     public double DataRateHz { get; set; } = 500;
 
     /// <summary>High-resolution mode (CONFIG1.HR); low-power mode when false.</summary>
@@ -155,7 +155,7 @@ public sealed class Ads1298Options
     public int LeadOffCurrentNanoamps { get; set; } = 6;
 
     /// <summary>Comparator threshold (positive side) in percent: 95, 92.5, 90, 87.5, 85, 80, 75 or 70.</summary>
-    [Range(70, 95)]
+    [Range(70.0, 95.0)]
     public double LeadOffThresholdPercent { get; set; } = 95;
 
     /// <summary>LOFF_SENSP: positive inputs checked for lead-off (default all).</summary>

@@ -57,6 +57,34 @@ public sealed class ModelManifest
     public long Params { get; set; }
     [JsonPropertyName("reference_vectors")] public string? ReferenceVectors { get; set; }
 
+    /// <summary>
+    /// The first value that JSON gave in a shape the loader cannot use (a null list, list item or file entry, a shape entry
+    /// that is neither an integer nor a name, a file path with a NUL character), or null when there is none.
+    /// </summary>
+    internal string? StructureProblem()
+    {
+        if (Inputs is null || Outputs is null || BeatClasses is null || RhythmClasses is null || ChannelOrder is null || Files is null || Thresholds is null)
+            return "inputs, outputs, beat_classes, rhythm_classes, channel_order, files and thresholds must not be null";
+        foreach (var tensor in Inputs.Concat(Outputs))
+        {
+            if (tensor is null) return "inputs and outputs must not contain null";
+            if (tensor.Shape is null) return $"tensor '{tensor.Name}' has no shape";
+            foreach (var d in tensor.Shape)
+            {
+                if (d.ValueKind != JsonValueKind.String && !(d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out _)))
+                    return $"tensor '{tensor.Name}' has the shape entry {d.GetRawText()}, not an integer or a symbolic name";
+            }
+        }
+        if (BeatClasses.Any(c => c is null) || RhythmClasses.Any(c => c is null) || ChannelOrder.Any(c => c is null))
+            return "beat_classes, rhythm_classes and channel_order must not contain null";
+        foreach (var (key, entry) in Files)
+        {
+            if (entry is null) return $"the file entry '{key}' is null";
+            if (entry.Path is not null && entry.Path.Contains('\0')) return $"the file entry '{key}' has a path with a NUL character";
+        }
+        return null;
+    }
+
     /// <summary>Reads and parses a manifest; malformed JSON is a <see cref="ModelLoadException"/>.</summary>
     public static ModelManifest Read(string path)
     {
@@ -68,8 +96,11 @@ public sealed class ModelManifest
         }
         try
         {
-            return JsonSerializer.Deserialize(bytes, ManifestJsonContext.Default.ModelManifest)
+            var manifest = JsonSerializer.Deserialize(bytes, ManifestJsonContext.Default.ModelManifest)
                 ?? throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{path}' is empty");
+            if (manifest.StructureProblem() is { } problem)
+                throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{path}' is invalid: {problem}");
+            return manifest;
         }
         catch (JsonException e)
         {

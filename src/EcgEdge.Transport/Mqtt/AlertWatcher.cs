@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -126,21 +127,32 @@ public sealed class AlertWatcher : IAsyncDisposable
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         var payload = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
-        JsonElement root;
+        if (!TryParseAlert(payload, out var root, out var id)) { Malformed?.Invoke(e.ApplicationMessage.Topic, payload); return; }
+        if (!_seen.TryAdd(id, 0)) { Duplicates++; return; }
+        await _onAlert(e.ApplicationMessage.Topic, root).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Decodes an alerts-topic payload: true, with the alert and its id, for a JSON object with a string <c>id</c>; false for
+    /// anything else (not JSON, not an object, no string id), which the watcher reports through <see cref="Malformed"/>.
+    /// </summary>
+    public static bool TryParseAlert(string payload, out JsonElement alert, [NotNullWhen(true)] out string? id)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        alert = default;
+        id = null;
         try
         {
             using var doc = JsonDocument.Parse(payload);
-            root = doc.RootElement.Clone();
+            alert = doc.RootElement.Clone();
         }
         catch (JsonException)
         {
-            Malformed?.Invoke(e.ApplicationMessage.Topic, payload);
-            return;
+            return false;
         }
-        var id = root.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.String ? idEl.GetString()! : null;
-        if (id is null) { Malformed?.Invoke(e.ApplicationMessage.Topic, payload); return; }
-        if (!_seen.TryAdd(id, 0)) { Duplicates++; return; }
-        await _onAlert(e.ApplicationMessage.Topic, root).ConfigureAwait(false);
+        if (alert.ValueKind != JsonValueKind.Object) return false;
+        id = alert.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.String ? idEl.GetString() : null;
+        return id is not null;
     }
 
     /// <summary>Raised for a message that is not an alert JSON with an id.</summary>

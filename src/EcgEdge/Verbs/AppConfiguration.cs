@@ -68,6 +68,7 @@ public static class AppConfiguration
         config.GetSection("Replay").Bind(r);
         var failures = new List<string>();
         PipelineSettings.Collect(new ReplayOptionsValidator().Validate("Replay", r), failures);
+        if (r.Record.Contains('\0')) failures.Add("Replay:Record must not contain a NUL character.");
         if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException("Replay", typeof(ReplayOptions), failures);
         r.Record = ResolveRecord(r.Record);
         return r;
@@ -81,6 +82,7 @@ public static class AppConfiguration
         var failures = new List<string>();
         PipelineSettings.Collect(new InferenceOptionsValidator().Validate(InferenceOptions.Section, o), failures);
         failures.AddRange(o.Problems());
+        if (o.Model.Contains('\0')) failures.Add("Inference:Model must not contain a NUL character.");
         if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(InferenceOptions.Section, typeof(InferenceOptions), failures);
         o.Model = ResolveFile(o.Model);
         return o;

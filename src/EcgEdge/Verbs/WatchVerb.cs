@@ -49,7 +49,7 @@ public static class WatchVerb
             watcher = new AlertWatcher(options, async (topic, alert) =>
             {
                 if (saveDir is not null && alert.TryGetProperty("id", out var id))
-                    await File.WriteAllTextAsync(Path.Combine(saveDir, id.GetString() + ".json"), alert.GetRawText()).ConfigureAwait(false);
+                    await File.WriteAllTextAsync(Path.Combine(saveDir, SaveFileName(id.GetString()!)), alert.GetRawText()).ConfigureAwait(false);
                 Console.WriteLine(json ? alert.GetRawText() : Format(alert));
                 Console.Out.Flush();
             });
@@ -74,12 +74,27 @@ public static class WatchVerb
         return count > 0 && watcher.Distinct < count ? 1 : 0;
     }
 
+    /// <summary>
+    /// The file name under --save-dir for the alert <paramref name="id"/> (which comes from the network): the id with every
+    /// character that cannot appear in a file name, path separators included, replaced by '_', a leading '.' escaped and the
+    /// length capped, so that no id names a file outside the folder or a name the file system refuses.
+    /// </summary>
+    public static string SaveFileName(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        const int MaxChars = 64; // at most 192 bytes of UTF-8, within the usual 255-byte limit with ".json"
+        var invalid = Path.GetInvalidFileNameChars();
+        var name = new string([.. id.Take(MaxChars).Select(c => c is '/' or '\\' || char.IsControl(c) || Array.IndexOf(invalid, c) >= 0 ? '_' : c)]);
+        if (name.Length == 0 || name[0] == '.') name = "_" + name;
+        return name + ".json";
+    }
+
     /// <summary>One line per alert: onset time, device, type, phase, priority, duration, heart rate, criteria, id.</summary>
     public static string Format(JsonElement a)
     {
         string S(string k) => a.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "-";
-        string N(string k, string fmt) => a.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble().ToString(fmt, CultureInfo.InvariantCulture) : "-";
-        var onset = a.TryGetProperty("onset", out var o) && o.TryGetProperty("utc", out var u) ? u.GetString() : "-";
+        string N(string k, string fmt) => a.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) ? d.ToString(fmt, CultureInfo.InvariantCulture) : "-";
+        var onset = a.TryGetProperty("onset", out var o) && o.ValueKind == JsonValueKind.Object && o.TryGetProperty("utc", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : "-";
         return $"{onset} {S("deviceId")} {S("type").ToUpperInvariant()} {S("phase")} [{S("severity")}] dur={N("durationS", "F1")}s hr={N("heartRateBpm", "F0")} {S("criteria")} id={S("id")}";
     }
 }

@@ -32,7 +32,7 @@ public class EventStageAllocationTests
     public async Task Eight_channels_through_conditioning_detection_vitals_and_the_event_engine_allocate_nothing_between_messages()
     {
         var record = Path.Combine(TestData.RepoRoot, "src", "EcgEdge", "Resources", "mitdb", "201");
-        await using var source = new AllChannelsSource(new ReplaySource(new ReplayOptions { Record = record }, 500));
+        await using var source = new AllChannelsSource(new ReplaySource(new ReplayOptions { Record = record, Loop = true }, 500));
         Assert.All(source.Info.Present, Assert.True);
         var pipeline = new EcgPipeline(source.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
         var sink = new CountingSink();
@@ -44,22 +44,28 @@ public class EventStageAllocationTests
             Assert.True(await source.ReadAsync(block, CancellationToken.None));
             pipeline.ProcessBlock(block, observer);
         }
-        // Tier-0 JIT code may box where optimised code does not; the runtime promotes hot methods on a background
-        // thread shortly after their first calls, which takes longer while the other tests load the machine.
-        Thread.Sleep(500);
+        // Steady state means after JIT tiering: tier-0 code may box where optimised code does not, and the runtime
+        // promotes hot methods on a background thread, which takes longer while other tests load the machine. So a
+        // 10-minute stretch is measured after a pause, up to three times; a real per-block allocation shows in every one.
         long quiet = 0, quietBlocks = 0, emitting = 0;
-        for (var i = 0; i < 12000; i++) // 20 minutes
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            var messages = sink.Messages;
-            Assert.True(await source.ReadAsync(block, CancellationToken.None));
-            pipeline.ProcessBlock(block, observer);
-            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (sink.Messages == messages) { quiet += allocated; quietBlocks++; }
-            else emitting++;
+            Thread.Sleep(500 * (attempt + 1));
+            (quiet, quietBlocks, emitting) = (0, 0, 0);
+            for (var i = 0; i < 6000; i++) // 10 minutes
+            {
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var messages = sink.Messages;
+                Assert.True(await source.ReadAsync(block, CancellationToken.None));
+                pipeline.ProcessBlock(block, observer);
+                var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                if (sink.Messages == messages) { quiet += allocated; quietBlocks++; }
+                else emitting++;
+            }
+            if (quiet == 0) break;
         }
-        Assert.True(emitting >= 120, $"{emitting} blocks emitted messages"); // vitals every 10 s at least
-        Assert.True(quietBlocks > 11000);
+        Assert.True(emitting >= 60, $"{emitting} blocks emitted messages"); // vitals every 10 s at least
+        Assert.True(quietBlocks > 5500);
         Assert.Equal(0, quiet);
     }
 }
