@@ -6,7 +6,8 @@ namespace EcgEdge.Transport;
 /// <summary>
 /// A local audit trail of alerts: one JSON line per alert message, appended and flushed to the OS at once (it survives
 /// a crash of the worker; fsync is the outbox's job). Optional (<c>Events:AlertLogFile</c>); placed after the MQTT
-/// sink, so every line names an alert that is already in the outbox.
+/// sink, so every line names an alert that is already in the outbox. Alerts carry patient ECG strips: the file is
+/// 0600 and a folder created for it 0700 (<see cref="PrivateFiles"/>).
 /// </summary>
 public sealed class AlertLogSink : IAlertSink, IDisposable
 {
@@ -15,9 +16,7 @@ public sealed class AlertLogSink : IAlertSink, IDisposable
 
     public AlertLogSink(string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _file = PrivateFiles.OpenAppend(path);
     }
 
     public void Publish(Alert alert)

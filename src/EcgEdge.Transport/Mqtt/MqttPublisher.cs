@@ -32,6 +32,17 @@ public sealed partial class MqttPublisher : IAsyncDisposable
     public const string JsonContentType = "application/json";
     public const string MessageIdProperty = "message-id";
 
+    /// <summary>
+    /// A message refused with a permanent PUBACK reason code (<see cref="IsPermanentRejection"/>) this many times in a
+    /// row is moved to the outbox's dead-letter file so that it does not block every message behind it (a poison
+    /// message). Transient codes (quota exceeded, unspecified, implementation specific, …) are retried forever.
+    /// </summary>
+    public const int DeadLetterAfterRejections = 5;
+
+    /// <summary>PUBACK reason codes that resending the same message cannot change.</summary>
+    public static bool IsPermanentRejection(MqttClientPublishReasonCode code) =>
+        code is MqttClientPublishReasonCode.NotAuthorized or MqttClientPublishReasonCode.TopicNameInvalid or MqttClientPublishReasonCode.PayloadFormatInvalid;
+
     private readonly MqttTransportOptions _options;
     private readonly DurableOutbox _outbox;
     private volatile MqttStatusInfo _status;
@@ -51,7 +62,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
     private volatile MqttConnectionState _state = MqttConnectionState.NotStarted;
     private volatile MqttEndpoint? _currentEndpoint;
     private int _stopped;
-    private long _published, _acknowledged, _rejected, _retries, _reconnects, _connectFailures, _losses, _bestEffortSent, _bestEffortDropped;
+    private string? _rejectedId;
+    private int _rejectedInARow;
+    private long _published, _acknowledged, _rejected, _deadLettered, _retries, _reconnects, _connectFailures, _losses, _bestEffortSent, _bestEffortDropped;
 
     /// <param name="options">Validated options (validated again here).</param>
     /// <param name="outbox">The durable outbox (owned by the caller: it outlives publishers).</param>
@@ -116,7 +129,7 @@ public sealed partial class MqttPublisher : IAsyncDisposable
     public MqttPublisherCounters Counters => new()
     {
         Published = Interlocked.Read(ref _published), Acknowledged = Interlocked.Read(ref _acknowledged),
-        Rejected = Interlocked.Read(ref _rejected), Retries = Interlocked.Read(ref _retries),
+        Rejected = Interlocked.Read(ref _rejected), DeadLettered = Interlocked.Read(ref _deadLettered), Retries = Interlocked.Read(ref _retries),
         Reconnects = Interlocked.Read(ref _reconnects), ConnectFailures = Interlocked.Read(ref _connectFailures),
         ConnectionLosses = Interlocked.Read(ref _losses), BestEffortSent = Interlocked.Read(ref _bestEffortSent),
         BestEffortDropped = Interlocked.Read(ref _bestEffortDropped),
@@ -519,7 +532,21 @@ public sealed partial class MqttPublisher : IAsyncDisposable
         }
         Interlocked.Increment(ref _rejected);
         LogRejected(message.Id, entry.Sequence, result.ReasonCode, result.ReasonString ?? "");
-        return false;
+        if (!IsPermanentRejection(result.ReasonCode))
+        {
+            _rejectedId = null;
+            return false;
+        }
+        // Only the sender loop touches these two fields.
+        _rejectedInARow = _rejectedId == message.Id ? _rejectedInARow + 1 : 1;
+        _rejectedId = message.Id;
+        if (_rejectedInARow < DeadLetterAfterRejections) return false;
+        var reason = $"{result.ReasonCode} {result.ReasonString}".Trim();
+        _outbox.DeadLetter(entry, reason, _time.GetUtcNow());
+        _rejectedId = null;
+        Interlocked.Increment(ref _deadLettered);
+        LogDeadLettered(message.Id, entry.Sequence, message.Topic, _rejectedInARow, reason, Path.Combine(_outbox.Directory, DurableOutbox.DeadLetterFileName));
+        return true; // the next message goes without a backoff
     }
 
     private async Task SendBestEffortAsync(IMqttClient client, TransportMessage message, CancellationToken ct)
@@ -625,6 +652,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "MQTT broker rejected {Id} (sequence {Sequence}) with {ReasonCode} {ReasonString}; it stays in the outbox and is retried")]
     private partial void LogRejected(string id, long sequence, MqttClientPublishReasonCode reasonCode, string reasonString);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "MQTT broker refused {Id} (sequence {Sequence}, topic {Topic}) {Times} times with {Reason}: NOT DELIVERED, moved to the dead-letter file {File} so that the messages behind it can go")]
+    private partial void LogDeadLettered(string id, long sequence, string topic, int times, string reason, string file);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT message {Id} (sequence {Sequence}) delivered after retry")]
     private partial void LogDeliveredAfterRetry(string id, long sequence);

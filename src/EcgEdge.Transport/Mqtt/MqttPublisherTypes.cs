@@ -28,8 +28,12 @@ public sealed record MqttPublisherCounters
     /// <summary>Outbox messages acknowledged by the broker (PUBACK with a success reason code) and removed.</summary>
     public long Acknowledged { get; init; }
 
-    /// <summary>PUBACKs with a failure reason code (the message stays in the outbox and is retried).</summary>
+    /// <summary>PUBACKs with a failure reason code (the message stays in the outbox and is retried; see <see cref="DeadLettered"/>).</summary>
     public long Rejected { get; init; }
+
+    /// <summary>Outbox messages the broker refused permanently <see cref="MqttPublisher.DeadLetterAfterRejections"/> times in a
+    /// row (not authorized, topic name invalid, payload format invalid): moved to the outbox's dead-letter file.</summary>
+    public long DeadLettered { get; init; }
 
     /// <summary>Outbox messages sent again after a failure, timeout or rejection.</summary>
     public long Retries { get; init; }

@@ -274,6 +274,51 @@ public sealed partial class DurableOutbox : IDisposable
         }
     }
 
+    /// <summary>File in the outbox folder that keeps messages the broker refused for good (JSON lines, 0600).</summary>
+    public const string DeadLetterFileName = "dead-letter.jsonl";
+
+    /// <summary>
+    /// Moves a pending message the broker refuses permanently out of the queue: appends it (id, sequence, topic,
+    /// reason, times, payload as UTF-8 text and base64) to <see cref="DeadLetterFileName"/> with fsync, then
+    /// acknowledges it so that the messages behind it can go. Returns false when no such message is pending.
+    /// </summary>
+    public bool DeadLetter(OutboxEntry entry, string reason, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(reason);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_byId.ContainsKey(entry.Message.Id)) return false;
+            var path = Path.Combine(_options.Directory, DeadLetterFileName);
+            var isNew = !File.Exists(path);
+            var m = entry.Message;
+            var line = new System.Buffers.ArrayBufferWriter<byte>(m.Payload.Length * 2 + 256);
+            using (var w = new System.Text.Json.Utf8JsonWriter(line))
+            {
+                w.WriteStartObject();
+                w.WriteString("id", m.Id);
+                w.WriteNumber("sequence", entry.Sequence);
+                w.WriteString("topic", m.Topic);
+                w.WriteString("reason", reason);
+                w.WriteString("createdAt", m.CreatedAt);
+                w.WriteString("deadLetteredAt", now);
+                w.WriteString("priority", m.Priority.ToString());
+                w.WriteString("payload", System.Text.Encoding.UTF8.GetString(m.Payload.Span));
+                w.WriteBase64String("payloadBase64", m.Payload.Span);
+                w.WriteEndObject();
+            }
+            using (var file = UnixFs.CreateOrOpenForAppend(path))
+            {
+                file.Write(line.WrittenSpan);
+                file.Write("\n"u8);
+                file.Flush(flushToDisk: true);
+            }
+            if (isNew) UnixFs.FsyncDirectory(_options.Directory);
+            return Acknowledge(m.Id);
+        }
+    }
+
     /// <summary>Reclaims the space of acknowledged and evicted records now (normally automatic).</summary>
     public void Compact()
     {

@@ -87,13 +87,12 @@ public sealed class WorkerHealth : IDisposable
             state?.ToString() ?? "off", OutboxPending?.Invoke() ?? 0, status);
     }
 
-    /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically (temp file + rename).</summary>
+    /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically (temp file + rename), mode 0600
+    /// (a folder created for it 0700): <c>ecgedge health</c> runs as the worker's user or root.</summary>
     public static void Write(string path, HealthSnapshot snapshot)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
         var tmp = path + ".tmp";
-        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(snapshot, HealthJsonContext.Default.HealthSnapshot));
+        EcgEdge.Transport.PrivateFiles.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(snapshot, HealthJsonContext.Default.HealthSnapshot));
         File.Move(tmp, path, overwrite: true);
     }
 

@@ -50,6 +50,8 @@ public sealed partial class RunTransport : IAsyncDisposable
                 options.Endpoints = [t.Broker.Endpoint];
                 LogEmbedded(t._logger, t.Broker.Endpoint, $"{options.TopicPrefix}/{options.DeviceId}/#");
             }
+            // The settings-for-logs form: the password is printed as *** (MqttTransportOptions.ToString).
+            LogSettings(t._logger, options.ToString());
             t.Outbox = DurableOutbox.Open(options.Outbox, loggers.CreateLogger<DurableOutbox>(), time);
             t.Publisher = new MqttPublisher(options, t.Outbox, status, loggers.CreateLogger<MqttPublisher>(), time);
             t.Publisher.Start();
@@ -84,6 +86,9 @@ public sealed partial class RunTransport : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker on {Endpoint} (loopback only); subscribe with: ecgedge watch --broker {Endpoint}  (topic {Topic})")]
     private static partial void LogEmbedded(ILogger logger, string endpoint, string topic);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT settings: {Settings}")]
+    private static partial void LogSettings(ILogger logger, string settings);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT drained: {Drained}, {Pending} alert(s) still in the outbox; {Counters}")]
     private static partial void LogDrained(ILogger logger, bool drained, int pending, string counters);

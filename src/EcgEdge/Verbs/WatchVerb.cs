@@ -37,7 +37,8 @@ public static class WatchVerb
         var count = (int)a.GetDouble("--count", 0);
         var timeout = a.GetDouble("--timeout", 0);
         var saveDir = a.Get("--save-dir");
-        if (saveDir is not null) Directory.CreateDirectory(saveDir);
+        // Saved alerts carry patient ECG strips: a new folder is created 0700, every file 0600.
+        if (saveDir is not null) EcgEdge.Transport.PrivateFiles.CreateDirectory(saveDir);
         var json = a.Flag("--json");
 
         using var cts = new CancellationTokenSource();
@@ -49,7 +50,7 @@ public static class WatchVerb
             watcher = new AlertWatcher(options, async (topic, alert) =>
             {
                 if (saveDir is not null && alert.TryGetProperty("id", out var id))
-                    await File.WriteAllTextAsync(Path.Combine(saveDir, SaveFileName(id.GetString()!)), alert.GetRawText()).ConfigureAwait(false);
+                    await EcgEdge.Transport.PrivateFiles.WriteAllBytesAsync(Path.Combine(saveDir, SaveFileName(id.GetString()!)), System.Text.Encoding.UTF8.GetBytes(alert.GetRawText())).ConfigureAwait(false);
                 Console.WriteLine(json ? alert.GetRawText() : Format(alert));
                 Console.Out.Flush();
             });

@@ -22,7 +22,7 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
     private readonly string _executable;
     private Process? _process;
 
-    private MosquittoFixture(string executable, string? listenerConfig)
+    private MosquittoFixture(string executable, string? listenerConfig, bool allowAnonymous = true)
     {
         _executable = executable;
         Directory = Path.Combine(Path.GetTempPath(), "ecgedge-mosquitto-" + Guid.NewGuid().ToString("N"));
@@ -32,7 +32,7 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
         File.WriteAllText(ConfigFile, $"""
             listener {Port} 127.0.0.1
             {listenerConfig ?? ""}
-            allow_anonymous true
+            allow_anonymous {(allowAnonymous ? "true" : "false")}
             persistence true
             persistence_location {Directory}/
             persistence_file mosquitto.db
@@ -63,11 +63,12 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
 
     /// <summary>Starts a broker, or skips the calling test when mosquitto is not installed.</summary>
     /// <param name="listenerConfig">Extra lines for the listener (e.g. cafile / certfile / keyfile for TLS).</param>
-    public static async Task<MosquittoFixture> StartNewAsync(string? listenerConfig = null)
+    /// <param name="allowAnonymous">mosquitto's allow_anonymous (false: every client must authenticate).</param>
+    public static async Task<MosquittoFixture> StartNewAsync(string? listenerConfig = null, bool allowAnonymous = true)
     {
         var exe = FindExecutable();
         Skip.If(exe is null, "mosquitto is not installed (apt-get install mosquitto)");
-        var fixture = new MosquittoFixture(exe!, listenerConfig);
+        var fixture = new MosquittoFixture(exe!, listenerConfig, allowAnonymous);
         await fixture.StartAsync();
         return fixture;
     }

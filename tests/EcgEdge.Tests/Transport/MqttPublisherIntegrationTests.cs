@@ -186,7 +186,7 @@ public sealed class MqttPublisherIntegrationTests : IDisposable
     }
 
     [SkippableFact]
-    public async Task A_puback_with_a_failure_reason_keeps_the_message_pending()
+    public async Task A_message_the_broker_refuses_for_good_is_dead_lettered_after_repeated_not_authorized_and_the_queue_goes_on()
     {
         var acl = Path.Combine(Path.GetTempPath(), "ecgedge-acl-" + Guid.NewGuid().ToString("N"));
         File.WriteAllText(acl, "topic readwrite ecgedge/dev1/status\ntopic readwrite ecgedge/dev1/alerts\n");
@@ -195,22 +195,52 @@ public sealed class MqttPublisherIntegrationTests : IDisposable
             await using var broker = await MosquittoFixture.StartNewAsync($"acl_file {acl}");
             var options = Options(broker.Endpoint);
             var topics = MqttTopics.From(options);
+            await using var sub = await TestSubscriber.ConnectAsync(broker.Port, topics.Alerts);
             using var outbox = OpenOutbox();
             await using var publisher = new MqttPublisher(options, outbox, Status);
             publisher.Start();
             publisher.Publish(Alert(topics, 0));
-            publisher.Publish(new TransportMessage { Id = "denied", Topic = topics.Events, Payload = "{}"u8.ToArray(), Priority = MessagePriority.Trend });
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (publisher.Counters.Rejected < 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
-            Assert.True(publisher.Counters.Rejected >= 1, broker.Log());
-            Assert.Equal(1, publisher.Counters.Acknowledged);
-            Assert.True(outbox.TryPeek(out var head));
-            Assert.Equal("denied", head!.Message.Id); // not dropped: retried, visible in logs and counters
+            publisher.Publish(new TransportMessage { Id = "denied", Topic = topics.Events, Payload = "{\"id\":\"denied\"}"u8.ToArray(), Priority = MessagePriority.Trend });
+            publisher.Publish(Alert(topics, 1)); // behind the poison message
+
+            // mosquitto 2.0 answers the ACL-denied MQTT 5 publish with PUBACK NotAuthorized; after
+            // DeadLetterAfterRejections of them in a row the message leaves the queue and alert 1 is delivered.
+            var received = await sub.WaitForAsync(m => Ids(m, topics).Contains("alert-00001"), Wait);
+            Assert.Equal(["alert-00000", "alert-00001"], Ids(received, topics).Distinct());
+            Assert.True(await publisher.WaitUntilDrainedAsync(Wait));
+            var c = publisher.Counters;
+            Assert.Equal(MqttPublisher.DeadLetterAfterRejections, c.Rejected);
+            Assert.Equal(1, c.DeadLettered);
+            Assert.Equal(2, c.Acknowledged);
+            Assert.Equal(0, outbox.PendingCount);
+
+            var deadLetters = Path.Combine(_outboxDir, DurableOutbox.DeadLetterFileName);
+            var lines = File.ReadAllLines(deadLetters);
+            var record = Assert.Single(lines);
+            using var doc = System.Text.Json.JsonDocument.Parse(record);
+            Assert.Equal("denied", doc.RootElement.GetProperty("id").GetString());
+            Assert.Equal(topics.Events, doc.RootElement.GetProperty("topic").GetString());
+            Assert.StartsWith("NotAuthorized", doc.RootElement.GetProperty("reason").GetString(), StringComparison.Ordinal);
+            Assert.Equal("{\"id\":\"denied\"}", doc.RootElement.GetProperty("payload").GetString());
+            if (!OperatingSystem.IsWindows())
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(deadLetters));
         }
         finally
         {
             File.Delete(acl);
         }
+    }
+
+    [Fact]
+    public void Only_reason_codes_a_resend_cannot_change_dead_letter_a_message()
+    {
+        Assert.True(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.NotAuthorized));
+        Assert.True(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.TopicNameInvalid));
+        Assert.True(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.PayloadFormatInvalid));
+        Assert.False(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.QuotaExceeded));
+        Assert.False(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.UnspecifiedError));
+        Assert.False(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.ImplementationSpecificError));
+        Assert.False(MqttPublisher.IsPermanentRejection(MQTTnet.MqttClientPublishReasonCode.PacketIdentifierInUse));
     }
 
     private static int FreeClosedPort()

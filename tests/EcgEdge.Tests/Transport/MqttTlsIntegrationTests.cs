@@ -26,7 +26,7 @@ public sealed class MqttTlsIntegrationTests : IDisposable
         return path;
     }
 
-    private static X509Certificate2 CreateCa(string name, ECDsa key)
+    internal static X509Certificate2 CreateCa(string name, ECDsa key)
     {
         var req = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
@@ -35,7 +35,7 @@ public sealed class MqttTlsIntegrationTests : IDisposable
         return req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
     }
 
-    private static X509Certificate2 CreateLeaf(string name, ECDsa key, X509Certificate2 ca, bool server)
+    internal static X509Certificate2 CreateLeaf(string name, ECDsa key, X509Certificate2 ca, bool server)
     {
         var req = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         req.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
