@@ -31,6 +31,9 @@ public sealed partial class SampleFlowWatchdog(PipelineProgress progress, ISyste
     /// <summary>Checks at which no sample had flowed (no ping sent).</summary>
     public long Missed { get; private set; }
 
+    /// <summary>True once the periodic check is running (its timer exists).</summary>
+    public bool IsArmed { get; private set; }
+
     /// <summary>Half of systemd's watchdog period, or null when the service has no watchdog.</summary>
     public static TimeSpan? FromEnvironment()
     {
@@ -44,6 +47,7 @@ public sealed partial class SampleFlowWatchdog(PipelineProgress progress, ISyste
         LogArmed(period.TotalSeconds);
         using var timer = new PeriodicTimer(period, time);
         var last = progress.Samples;
+        IsArmed = true;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))

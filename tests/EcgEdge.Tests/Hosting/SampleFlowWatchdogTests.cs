@@ -15,10 +15,19 @@ public class SampleFlowWatchdogTests
         public void Notify(ServiceState state) { lock (States) States.Add(state.ToString()); }
     }
 
-    private static async Task Step(FakeTimeProvider time, TimeSpan by)
+    /// <summary>Advances virtual time by one period and waits (bounded) until the watchdog has handled that tick.</summary>
+    private static async Task Step(FakeTimeProvider time, TimeSpan by, SampleFlowWatchdog? dog = null)
     {
+        var before = dog is null ? 0 : dog.Pings + dog.Missed;
         time.Advance(by);
-        await Task.Delay(50); // let the timer continuation run (the assertion is on counts, not on time)
+        if (dog is null) { await Task.Delay(50); return; }
+        for (var i = 0; i < 500 && dog.Pings + dog.Missed == before; i++) await Task.Delay(10);
+    }
+
+    private static async Task Armed(SampleFlowWatchdog dog)
+    {
+        for (var i = 0; i < 500 && !dog.IsArmed; i++) await Task.Delay(10);
+        Assert.True(dog.IsArmed);
     }
 
     [Fact]
@@ -29,18 +38,18 @@ public class SampleFlowWatchdogTests
         var notifier = new Notifier();
         using var dog = new SampleFlowWatchdog(progress, notifier, time, NullLogger<SampleFlowWatchdog>.Instance, TimeSpan.FromSeconds(5));
         await dog.StartAsync(CancellationToken.None);
-        await Task.Delay(20);
+        await Armed(dog);
         for (var i = 0; i < 4; i++)
         {
             progress.Add(2500);                        // 5 s of samples at 500 Hz
-            await Step(time, TimeSpan.FromSeconds(5));
+            await Step(time, TimeSpan.FromSeconds(5), dog);
         }
         Assert.Equal(4, dog.Pings);
-        for (var i = 0; i < 3; i++) await Step(time, TimeSpan.FromSeconds(5)); // stalled: nothing processed
+        for (var i = 0; i < 3; i++) await Step(time, TimeSpan.FromSeconds(5), dog); // stalled: nothing processed
         Assert.Equal(4, dog.Pings);
         Assert.Equal(3, dog.Missed);
         progress.Add(50);                              // flowing again
-        await Step(time, TimeSpan.FromSeconds(5));
+        await Step(time, TimeSpan.FromSeconds(5), dog);
         Assert.Equal(5, dog.Pings);
         Assert.All(notifier.States, s => Assert.Equal("WATCHDOG=1", s));
         await dog.StopAsync(CancellationToken.None);
