@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Chaos run with real processes on loopback: a mosquitto broker (persistence on), the worker replaying an MIT-BIH record
+# at N x real time in a loop (model, events, durable outbox), and a clinician-side subscriber (`ecgedge watch`,
+# persistent session). While they run, faults are injected at random moments (seeded): broker SIGKILL + restart,
+# worker SIGKILL + restart, broker frozen with SIGSTOP (then SIGCONT). At the end every fault is lifted, the worker is
+# stopped, the outbox is given time to drain, and the alerts produced (the worker's audit log: written after the
+# alert is fsync'd in the outbox) are compared with the alerts received (by id).
+#
+#   tools/chaos/chaos.sh [--duration S] [--seed N] [--speed X] [--record PATH] [--json FILE] [--keep DIR]
+#
+#   --duration S   seconds of chaos (default 120; CI runs a short version)        --seed N   fault schedule (default 1)
+#   --speed X      replay speed, x real time (default 20)                            --json FILE  write the summary
+#   --record PATH  WFDB record (default: the bundled MIT-BIH 201)                    --keep DIR   keep logs there
+#   ECGEDGE_DLL    the worker to run (default: src/EcgEdge/bin/Release/net10.0/ecgedge.dll, built if missing)
+#
+# Prints: alerts produced, received (distinct), lost (must be 0), duplicates dropped by the subscriber, max and median
+# delivery delay (audit-log line → subscriber line, wall clock), faults injected. Exit 0 when nothing was lost, 1 when
+# an alert was lost or none was produced, 77 when mosquitto is not installed. Loopback only.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+duration=120 seed=1 speed=20 json="" keep="" record="$root/src/EcgEdge/Resources/mitdb/201"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --speed) speed="$2"; shift 2 ;;
+    --record) record="$2"; shift 2 ;;
+    --json) json="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "chaos.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ -n "$json" && "$json" != /* ]] && json="$PWD/$json"
+[[ "$record" != /* ]] && record="$PWD/$record"
+
+mosquitto="$(command -v mosquitto || true)"
+[[ -z "$mosquitto" && -x /usr/sbin/mosquitto ]] && mosquitto=/usr/sbin/mosquitto
+if [[ -z "$mosquitto" ]]; then echo "chaos.sh: mosquitto not installed; skipped" >&2; exit 77; fi
+
+dll="${ECGEDGE_DLL:-$root/src/EcgEdge/bin/Release/net10.0/ecgedge.dll}"
+if [[ ! -f "$dll" ]]; then (cd "$root" && dotnet build src/EcgEdge -c Release -nologo -v quiet >&2); fi
+
+w="$(mktemp -d "${TMPDIR:-/tmp}/ecgedge-chaos.XXXXXX")"
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [[ -n "$p" ]] && kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null || true; done
+  [[ -n "${broker_pid:-}" ]] && { kill -CONT "$broker_pid" 2>/dev/null; kill -9 "$broker_pid" 2>/dev/null || true; }
+  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null || true
+  [[ -n "${sub_pid:-}" ]] && kill -9 "$sub_pid" 2>/dev/null || true
+  if [[ -n "$keep" ]]; then mkdir -p "$keep"; cp -r "$w"/. "$keep"/; fi
+  rm -rf "$w"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+mkdir -p "$w/broker"
+# Persistence must be writable: started as root, mosquitto drops to user "mosquitto" unless told otherwise, and then
+# silently saves nothing (a SIGKILLed broker comes back without the subscriber's session: alerts published before the
+# subscriber reconnects are lost — the first run of this script measured exactly that).
+cat > "$w/broker/mosquitto.conf" <<EOF
+user $(id -un)
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $w/broker/
+autosave_interval 1
+autosave_on_changes true
+max_queued_messages 100000
+log_dest file $w/broker/mosquitto.log
+EOF
+
+now() { date +%s.%N; }
+log() { echo "$(date +%T) chaos: $*" >&2; }
+
+start_broker() { "$mosquitto" -c "$w/broker/mosquitto.conf" >/dev/null 2>&1 & broker_pid=$!; sleep 0.3; }
+start_worker() {
+  dotnet "$dll" run --record "$record" --realtime true "--Replay:Speed=$speed" --loop true --mains 60 \
+    --Mqtt:Mode=External "--Mqtt:Endpoints:0=mqtt://127.0.0.1:$port" --Mqtt:DeviceId=chaos-1 \
+    "--Mqtt:Outbox:Directory=$w/outbox" --Mqtt:KeepAliveSeconds=5 --Mqtt:ReconnectMinDelay=00:00:00.200 \
+    --Mqtt:ReconnectMaxDelay=00:00:01 "--Events:AlertLogFile=$w/produced.jsonl" --Pipeline:VitalsIntervalSeconds=600 \
+    "--Pipeline:HealthFile=$w/health.json" >> "$w/worker.log" 2>&1 &
+  worker_pid=$!
+}
+
+# Stamp every line of a growing file with the wall clock when it appears (produced alerts) / of a pipe (received).
+stamp() { while IFS= read -r line; do printf '%s %s\n' "$(now)" "$line"; done; }
+
+start_broker
+dotnet "$dll" watch --broker "mqtt://127.0.0.1:$port" --client-id chaos-clinician --json 2>> "$w/watch.err" | stamp > "$w/received.txt" &
+sub_pid=$!
+sleep 2
+touch "$w/produced.jsonl"
+tail -n +1 -F "$w/produced.jsonl" 2>/dev/null | stamp > "$w/produced.txt" &
+pids+=($!)
+start_worker
+
+RANDOM=$seed
+faults_broker_kill=0 faults_worker_kill=0 faults_broker_stop=0
+t_end=$(( $(date +%s) + duration ))
+while (( $(date +%s) < t_end )); do
+  sleep $(( 6 + RANDOM % 10 ))
+  (( $(date +%s) >= t_end )) && break
+  case $(( RANDOM % 3 )) in
+    0) log "SIGKILL broker"; kill -9 "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true
+       sleep $(( 2 + RANDOM % 4 )); start_broker; log "broker restarted"; faults_broker_kill=$((faults_broker_kill + 1)) ;;
+    1) log "SIGKILL worker"; kill -9 "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true
+       sleep $(( 1 + RANDOM % 3 )); start_worker; log "worker restarted"; faults_worker_kill=$((faults_worker_kill + 1)) ;;
+    2) log "SIGSTOP broker"; kill -STOP "$broker_pid"; sleep $(( 5 + RANDOM % 6 )); kill -CONT "$broker_pid"
+       log "SIGCONT broker"; faults_broker_stop=$((faults_broker_stop + 1)) ;;
+  esac
+done
+
+# Wind down: no more faults; stop producing (SIGTERM: the worker drains what it can), give the outbox time to empty.
+log "faults over; stopping the worker and draining"
+kill -TERM "$worker_pid" 2>/dev/null || true
+wait "$worker_pid" 2>/dev/null || true
+# A worker killed mid-delivery leaves alerts in its outbox, and a device that restarts delivers them: one last start
+# (it also replays, so it may add alerts of its own; they count like the others).
+log "a last worker start delivers what is left in the outbox"
+start_worker; sleep 8; kill -TERM "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true
+sleep 3
+kill -TERM "$sub_pid" 2>/dev/null || true; sleep 1; kill -9 "$sub_pid" 2>/dev/null || true
+
+python3 - "$w" "$json" "$faults_broker_kill" "$faults_worker_kill" "$faults_broker_stop" "$duration" "$seed" "$speed" <<'PY'
+import json, sys, statistics
+w, out, bk, wk, bs, duration, seed, speed = sys.argv[1:9]
+def read(path):
+    rows = {}
+    for line in open(path, encoding="utf-8", errors="replace"):
+        ts, _, body = line.partition(" ")
+        try:
+            a = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(a, dict) and isinstance(a.get("id"), str):
+            rows.setdefault(a["id"], (float(ts), a))
+    return rows
+produced, received = read(f"{w}/produced.txt"), read(f"{w}/received.txt")
+lost = sorted(set(produced) - set(received))
+delays = [received[i][0] - produced[i][0] for i in produced if i in received]
+dups = 0
+for line in open(f"{w}/watch.err", errors="replace"):
+    if "duplicate(s) dropped" in line:
+        dups = int(line.split(",")[1].split()[0])
+res = {
+    "duration_s": int(duration), "seed": int(seed), "replay_speed": float(speed),
+    "faults": {"broker_sigkill": int(bk), "worker_sigkill": int(wk), "broker_sigstop": int(bs)},
+    "alerts_produced": len(produced), "alerts_received": len(received), "alerts_lost": len(lost), "lost_ids": lost,
+    "received_not_in_audit_log": len(set(received) - set(produced)),
+    "duplicates_dropped_by_subscriber": dups,
+    "delivery_delay_s": {"median": round(statistics.median(delays), 3) if delays else None,
+                         "max": round(max(delays), 3) if delays else None},
+}
+print(json.dumps(res, indent=2))
+if out:
+    open(out, "w").write(json.dumps(res, indent=2) + "\n")
+if not produced:
+    print("chaos.sh: the worker produced no alert (see worker.log; --keep DIR keeps it)", file=sys.stderr)
+    sys.exit(1)
+sys.exit(1 if lost else 0)
+PY
