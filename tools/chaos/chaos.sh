@@ -6,8 +6,10 @@
 # stopped, the outbox is given time to drain, and the alerts produced (the worker's audit log: written after the
 # alert is fsync'd in the outbox) are compared with the alerts received (by id).
 #
-#   tools/chaos/chaos.sh [--duration S] [--seed N] [--speed X] [--record PATH] [--json FILE] [--keep DIR]
+#   tools/chaos/chaos.sh [--duration S] [--seed N] [--speed X] [--record PATH] [--json FILE] [--keep DIR] [--full-disk]
 #
+#   --full-disk    also fill the outbox's file system now and then (a 2-MB tmpfs in a private mount namespace; root
+#                  only) for 8-15 s: the worker must hold the alerts it cannot store and store them once space returns.
 #   --duration S   seconds of chaos (default 120; CI runs a short version)        --seed N   fault schedule (default 1)
 #   --speed X      replay speed, x real time (default 20)                            --json FILE  write the summary
 #   --record PATH  WFDB record (default: the bundled MIT-BIH 201)                    --keep DIR   keep logs there
@@ -20,7 +22,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-duration=120 seed=1 speed=20 json="" keep="" record="$root/src/EcgEdge/Resources/mitdb/201"
+duration=120 seed=1 speed=20 json="" keep="" full_disk=0 record="$root/src/EcgEdge/Resources/mitdb/201"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -29,7 +31,8 @@ while [[ $# -gt 0 ]]; do
     --record) record="$2"; shift 2 ;;
     --json) json="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --full-disk) full_disk=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "chaos.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +46,20 @@ if [[ -z "$mosquitto" ]]; then echo "chaos.sh: mosquitto not installed; skipped"
 dll="${ECGEDGE_DLL:-$root/src/EcgEdge/bin/Release/net10.0/ecgedge.dll}"
 if [[ ! -f "$dll" ]]; then (cd "$root" && dotnet build src/EcgEdge -c Release -nologo -v quiet >&2); fi
 
+# A full disk needs a small file system of its own: a tmpfs, mounted in a private mount namespace (the script re-runs
+# itself there), so nothing outside this run sees it.
+if (( full_disk )) && [[ -z "${ECGEDGE_CHAOS_NS:-}" ]]; then
+  if [[ "$(id -u)" != 0 ]] || ! command -v unshare >/dev/null 2>&1; then echo "chaos.sh: --full-disk needs root and unshare" >&2; exit 77; fi
+  ECGEDGE_CHAOS_NS=1 exec unshare -m --propagation private bash "$0" "$@" --duration "$duration" --seed "$seed" --speed "$speed" \
+    --record "$record" ${json:+--json "$json"} ${keep:+--keep "$keep"} --full-disk
+fi
+
 w="$(mktemp -d "${TMPDIR:-/tmp}/ecgedge-chaos.XXXXXX")"
+disk="$w"
+if (( full_disk )); then
+  disk="$w/disk"; mkdir -p "$disk"
+  mount -t tmpfs -o size=2m tmpfs "$disk"
+fi
 pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [[ -n "$p" ]] && kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null || true; done
@@ -51,6 +67,7 @@ cleanup() {
   [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null || true
   [[ -n "${sub_pid:-}" ]] && kill -9 "$sub_pid" 2>/dev/null || true
   if [[ -n "$keep" ]]; then mkdir -p "$keep"; cp -r "$w"/. "$keep"/; fi
+  (( full_disk )) && umount "$disk" 2>/dev/null
   rm -rf "$w"
 }
 trap cleanup EXIT
@@ -79,7 +96,8 @@ start_broker() { "$mosquitto" -c "$w/broker/mosquitto.conf" >/dev/null 2>&1 & br
 start_worker() {
   dotnet "$dll" run --record "$record" --realtime true "--Replay:Speed=$speed" --loop true --mains 60 \
     --Mqtt:Mode=External "--Mqtt:Endpoints:0=mqtt://127.0.0.1:$port" --Mqtt:DeviceId=chaos-1 \
-    "--Mqtt:Outbox:Directory=$w/outbox" --Mqtt:KeepAliveSeconds=5 --Mqtt:ReconnectMinDelay=00:00:00.200 \
+    "--Mqtt:Outbox:Directory=$disk/outbox" --Mqtt:Outbox:MaxBytes=1048576 --Mqtt:Outbox:SegmentBytes=262144 --Mqtt:Outbox:MaxMessageBytes=262144 \
+    --Mqtt:KeepAliveSeconds=5 --Mqtt:ReconnectMinDelay=00:00:00.200 \
     --Mqtt:ReconnectMaxDelay=00:00:01 "--Events:AlertLogFile=$w/produced.jsonl" --Pipeline:VitalsIntervalSeconds=600 \
     "--Pipeline:HealthFile=$w/health.json" >> "$w/worker.log" 2>&1 &
   worker_pid=$!
@@ -98,18 +116,20 @@ pids+=($!)
 start_worker
 
 RANDOM=$seed
-faults_broker_kill=0 faults_worker_kill=0 faults_broker_stop=0
+faults_broker_kill=0 faults_worker_kill=0 faults_broker_stop=0 faults_disk_full=0
 t_end=$(( $(date +%s) + duration ))
 while (( $(date +%s) < t_end )); do
   sleep $(( 6 + RANDOM % 10 ))
   (( $(date +%s) >= t_end )) && break
-  case $(( RANDOM % 3 )) in
+  case $(( RANDOM % (3 + full_disk) )) in
     0) log "SIGKILL broker"; kill -9 "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true
        sleep $(( 2 + RANDOM % 4 )); start_broker; log "broker restarted"; faults_broker_kill=$((faults_broker_kill + 1)) ;;
     1) log "SIGKILL worker"; kill -9 "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true
        sleep $(( 1 + RANDOM % 3 )); start_worker; log "worker restarted"; faults_worker_kill=$((faults_worker_kill + 1)) ;;
     2) log "SIGSTOP broker"; kill -STOP "$broker_pid"; sleep $(( 5 + RANDOM % 6 )); kill -CONT "$broker_pid"
        log "SIGCONT broker"; faults_broker_stop=$((faults_broker_stop + 1)) ;;
+    3) log "disk full"; dd if=/dev/zero of="$disk/filler" bs=4k 2>/dev/null || true; sleep $(( 8 + RANDOM % 8 ))
+       rm -f "$disk/filler"; log "disk space back"; faults_disk_full=$((faults_disk_full + 1)) ;;
   esac
 done
 
@@ -124,9 +144,9 @@ start_worker; sleep 8; kill -TERM "$worker_pid" 2>/dev/null || true; wait "$work
 sleep 3
 kill -TERM "$sub_pid" 2>/dev/null || true; sleep 1; kill -9 "$sub_pid" 2>/dev/null || true
 
-python3 - "$w" "$json" "$faults_broker_kill" "$faults_worker_kill" "$faults_broker_stop" "$duration" "$seed" "$speed" <<'PY'
+python3 - "$w" "$json" "$faults_broker_kill" "$faults_worker_kill" "$faults_broker_stop" "$duration" "$seed" "$speed" "$faults_disk_full" <<'PY'
 import json, sys, statistics
-w, out, bk, wk, bs, duration, seed, speed = sys.argv[1:9]
+w, out, bk, wk, bs, duration, seed, speed, df = sys.argv[1:10]
 def read(path):
     rows = {}
     for line in open(path, encoding="utf-8", errors="replace"):
@@ -147,7 +167,7 @@ for line in open(f"{w}/watch.err", errors="replace"):
         dups = int(line.split(",")[1].split()[0])
 res = {
     "duration_s": int(duration), "seed": int(seed), "replay_speed": float(speed),
-    "faults": {"broker_sigkill": int(bk), "worker_sigkill": int(wk), "broker_sigstop": int(bs)},
+    "faults": {"broker_sigkill": int(bk), "worker_sigkill": int(wk), "broker_sigstop": int(bs), "disk_full": int(df)},
     "alerts_produced": len(produced), "alerts_received": len(received), "alerts_lost": len(lost), "lost_ids": lost,
     "received_not_in_audit_log": len(set(received) - set(produced)),
     "duplicates_dropped_by_subscriber": dups,

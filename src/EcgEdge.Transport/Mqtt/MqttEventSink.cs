@@ -17,21 +17,76 @@ namespace EcgEdge.Transport.Mqtt;
 public sealed partial class MqttEventSink(MqttPublisher publisher, string deviceId, Func<long, DateTimeOffset> clock,
     ILogger<MqttEventSink> logger) : IAlertSink, IEventSink
 {
-    /// <summary>Alerts the outbox refused.</summary>
+    /// <summary>Bytes of alert payloads held in memory while the outbox refuses them (then alerts are given up, loudly).</summary>
+    public const long MaxHeldBytes = 64L * 1024 * 1024;
+
+    private readonly Queue<(string Id, byte[] Payload, DateTimeOffset CreatedAt)> _held = new();
+    private long _heldBytes;
+
+    /// <summary>Alerts given up: refused by the outbox and not even held in memory (memory bound reached, or held at exit).</summary>
     public long AlertsNotStored { get; private set; }
 
+    /// <summary>Alerts held in memory, in order, until the outbox takes them again (disk full, outbox at its size limit).</summary>
+    public int AlertsHeld => _held.Count;
+
+    /// <summary>
+    /// Stores the alert in the outbox (fsync'd) for delivery. When the outbox refuses it (the disk is full, or the outbox
+    /// is at its size limit with undelivered alerts), the alert is held in memory — in order, behind any alert already
+    /// held — and retried at every later message (vitals come every few seconds of signal), so a disk that frees up
+    /// loses nothing. Only past <see cref="MaxHeldBytes"/>, or when the worker stops with alerts still held
+    /// (<see cref="GiveUpHeld"/>), is an alert given up: logged at Critical with its full JSON and counted.
+    /// </summary>
     public void Publish(Alert alert)
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(alert, MessageJsonContext.Default.Alert);
+        RetryHeld();
+        if (_held.Count > 0) { Hold(alert.Id, payload, alert.Onset.Utc, "earlier alerts are still waiting for the outbox"); return; }
         if (Store(alert.Id, publisher.Topics.Alerts, payload, MessagePriority.Alert, alert.Onset.Utc) is { } error)
+            Hold(alert.Id, payload, alert.Onset.Utc, error);
+    }
+
+    private void Hold(string id, byte[] payload, DateTimeOffset createdAt, string why)
+    {
+        if (_heldBytes + payload.Length > MaxHeldBytes)
         {
             AlertsNotStored++;
-            LogAlertNotStored(error, System.Text.Encoding.UTF8.GetString(payload));
+            LogAlertNotStored(why + "; the in-memory hold is full too", System.Text.Encoding.UTF8.GetString(payload));
+            return;
         }
+        _held.Enqueue((id, payload, createdAt));
+        _heldBytes += payload.Length;
+        LogAlertHeld(id, why, _held.Count);
+    }
+
+    /// <summary>Moves held alerts into the outbox, oldest first, until it refuses again.</summary>
+    private void RetryHeld()
+    {
+        var stored = 0;
+        while (_held.TryPeek(out var h))
+        {
+            if (Store(h.Id, publisher.Topics.Alerts, h.Payload, MessagePriority.Alert, h.CreatedAt) is not null) break;
+            _held.Dequeue();
+            _heldBytes -= h.Payload.Length;
+            stored++;
+        }
+        if (stored > 0) LogHeldStored(stored, _held.Count);
+    }
+
+    /// <summary>The worker is stopping: a last attempt, then every alert still held is logged at Critical and counted.</summary>
+    public void GiveUpHeld()
+    {
+        RetryHeld();
+        while (_held.TryDequeue(out var h))
+        {
+            AlertsNotStored++;
+            LogAlertNotStored("the outbox still refused it when the worker stopped", System.Text.Encoding.UTF8.GetString(h.Payload));
+        }
+        _heldBytes = 0;
     }
 
     public void Publish(EctopyTrend trend)
     {
+        RetryHeld();
         var payload = JsonSerializer.SerializeToUtf8Bytes(trend, MessageJsonContext.Default.EctopyTrend);
         if (Store(trend.Id, publisher.Topics.Events, payload, MessagePriority.Trend, trend.To.Utc) is { } error) LogTrendNotStored(error);
     }
@@ -55,6 +110,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
 
     public void Publish(Vitals vitals)
     {
+        RetryHeld();
         var at = clock(vitals.EndIndex);
         var message = VitalsMessageOf(vitals, deviceId, at);
         publisher.Publish(new TransportMessage
@@ -83,6 +139,12 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT NOT STORED for delivery ({Reason}); alert: {Json}")]
     private partial void LogAlertNotStored(string reason, string json);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Alert {Id} held in memory only ({Reason}); {Held} alert(s) held, retried at every message")]
+    private partial void LogAlertHeld(string id, string reason, int held);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stored} held alert(s) stored in the outbox; {Held} still held")]
+    private partial void LogHeldStored(int stored, int held);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Trend not stored for delivery: {Reason}")]
     private partial void LogTrendNotStored(string reason);

@@ -92,7 +92,11 @@ public static class AppConfiguration
     public static EcgEdge.Transport.Mqtt.MqttTransportOptions BindMqtt(IConfiguration config)
     {
         var o = new EcgEdge.Transport.Mqtt.MqttTransportOptions();
-        config.GetSection(EcgEdge.Transport.Mqtt.MqttTransportOptions.SectionName).Bind(o);
+        var section = config.GetSection(EcgEdge.Transport.Mqtt.MqttTransportOptions.SectionName);
+        // The binder appends configured list items to the default list: configured endpoints replace the default
+        // (found by the chaos run: "Endpoints": ["mqtts://…"] with RequireTls was refused because of the default mqtt:// one).
+        if (section.GetSection("Endpoints").GetChildren().Any()) o.Endpoints = [];
+        section.Bind(o);
         if (string.IsNullOrWhiteSpace(o.Outbox.Directory)) o.Outbox.Directory = RunTransport.DefaultOutboxDirectory();
         if (o.Mode == EcgEdge.Transport.Mqtt.MqttMode.Embedded && o.Tls.RequireTls)
             throw new Microsoft.Extensions.Options.OptionsValidationException("Mqtt", typeof(EcgEdge.Transport.Mqtt.MqttTransportOptions),

@@ -242,6 +242,8 @@ public sealed partial class PipelineWorker(
             }
             finally
             {
+                // Alerts the outbox refused (disk full) are held in memory; a last try, then each one left is logged in full.
+                mqttSink?.GiveUpHeld();
                 await watchStop.CancelAsync().ConfigureAwait(false);
                 await watching.ConfigureAwait(false);
                 if (latest is not null && !ReferenceEquals(latest, model.Model)) latest.Dispose();

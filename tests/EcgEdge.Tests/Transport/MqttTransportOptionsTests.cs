@@ -106,4 +106,15 @@ public class MqttTransportOptionsTests
         Assert.Equal(4800, hi.TotalMilliseconds, 3);
         Assert.Equal(60000, ReconnectBackoff.Compute(20, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), 0.2, 1.0).TotalMilliseconds, 3);
     }
+
+    [Fact]
+    public void Configured_endpoints_replace_the_default_instead_of_being_appended_to_it()
+    {
+        var config = EcgEdge.Verbs.AppConfiguration.Build(["--Mqtt:Mode=External", "--Mqtt:DeviceId=dev-01",
+            "--Mqtt:Endpoints:0=mqtt://broker-a:1883", "--Mqtt:Endpoints:1=mqtt://broker-b:1883"]);
+        var o = EcgEdge.Verbs.AppConfiguration.BindMqtt(config);
+        Assert.Equal(["mqtt://broker-a:1883", "mqtt://broker-b:1883"], o.Endpoints);
+        // Without configured endpoints the default (loopback) stays.
+        Assert.Equal(["mqtt://127.0.0.1:1883"], EcgEdge.Verbs.AppConfiguration.BindMqtt(EcgEdge.Verbs.AppConfiguration.Build(["--Mqtt:Mode=External"])).Endpoints);
+    }
 }

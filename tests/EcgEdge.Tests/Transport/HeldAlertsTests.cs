@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Sockets;
+using EcgEdge.Core.Signals;
+using EcgEdge.Events;
+using EcgEdge.Events.Alerts;
+using EcgEdge.Transport.Mqtt;
+using EcgEdge.Transport.Outbox;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EcgEdge.Tests.Transport;
+
+/// <summary>Alerts the outbox refuses (full) are held in memory, in order, and delivered once it takes them again.</summary>
+public sealed class HeldAlertsTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "ecgedge-held-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static Alert BigAlert(int n) => new(Alert.SchemaId, $"alert-{n:D3}", "dev-held", AlertType.Pause, AlertPhase.Onset, AlertSeverity.Medium,
+        $"ep-{n}", new TimePoint(DateTimeOffset.UnixEpoch.AddSeconds(n), n), null, null, 60, 1, null, new Dictionary<string, string>(),
+        new string('x', 20_000), null); // ~20 kB, like an alert with its strip
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    [Fact]
+    public async Task A_full_outbox_loses_no_alert_they_wait_in_memory_and_go_out_in_order_when_it_drains()
+    {
+        var port = FreePort();
+        var options = new MqttTransportOptions
+        {
+            DeviceId = "dev-held",
+            Endpoints = [$"mqtt://127.0.0.1:{port}"],            // nothing listens yet: the link is down
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+            ReconnectMinDelay = TimeSpan.FromMilliseconds(100),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(300),
+            Outbox = new DurableOutboxOptions { Directory = Path.Combine(_dir, "outbox"), MaxBytes = 64 * 1024, MaxMessageBytes = 24 * 1024, AckLogCompactBytes = 8 * 1024 },
+        };
+        using var outbox = DurableOutbox.Open(options.Outbox);
+        await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
+        var acked = new List<string>();
+        publisher.Acknowledged += id => { lock (acked) acked.Add(id); };
+        publisher.Start();
+        var sink = new MqttEventSink(publisher, "dev-held", i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), NullLogger<MqttEventSink>.Instance);
+
+        for (var n = 0; n < 6; n++) sink.Publish(BigAlert(n));  // 6 × 20 kB into a 64-kB outbox, link down
+        Assert.True(sink.AlertsHeld >= 3, $"{sink.AlertsHeld} held");
+        Assert.Equal(0, sink.AlertsNotStored);
+        var quality = Enumerable.Repeat(SignalQuality.Good, Leads.Count).ToArray();
+        sink.Publish(new Vitals(5000, 10, 70, 12, quality));     // a retry while still full: nothing changes
+        Assert.True(sink.AlertsHeld >= 3);
+
+        await using var broker = await EmbeddedBroker.StartAsync(port);  // the link comes back: the outbox drains
+        Assert.True(await publisher.WaitUntilDrainedAsync(TimeSpan.FromSeconds(30)));
+        for (var k = 0; k < 10 && sink.AlertsHeld > 0; k++)
+        {
+            sink.Publish(new Vitals(5000 + k, 10, 70, 12, quality)); // vitals every few seconds retry the held alerts
+            Assert.True(await publisher.WaitUntilDrainedAsync(TimeSpan.FromSeconds(30)));
+        }
+        Assert.Equal(0, sink.AlertsHeld);
+        Assert.Equal(0, sink.AlertsNotStored);
+        lock (acked) Assert.Equal(Enumerable.Range(0, 6).Select(n => $"alert-{n:D3}"), acked); // all, once, in order
+    }
+
+    [Fact]
+    public async Task Alerts_still_held_when_the_worker_stops_are_given_up_loudly_and_counted()
+    {
+        var options = new MqttTransportOptions
+        {
+            DeviceId = "dev-held",
+            Endpoints = [$"mqtt://127.0.0.1:{FreePort()}"],
+            Outbox = new DurableOutboxOptions { Directory = Path.Combine(_dir, "outbox2"), MaxBytes = 64 * 1024, MaxMessageBytes = 24 * 1024, AckLogCompactBytes = 8 * 1024 },
+        };
+        using var outbox = DurableOutbox.Open(options.Outbox);
+        await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
+        var sink = new MqttEventSink(publisher, "dev-held", i => DateTimeOffset.UnixEpoch, NullLogger<MqttEventSink>.Instance);
+        for (var n = 0; n < 6; n++) sink.Publish(BigAlert(n));
+        var held = sink.AlertsHeld;
+        Assert.True(held > 0);
+        sink.GiveUpHeld();
+        Assert.Equal(0, sink.AlertsHeld);
+        Assert.Equal(held, sink.AlertsNotStored);
+        Assert.Equal(6 - held, outbox.PendingCount); // the stored ones stay in the outbox for the next start
+    }
+}
