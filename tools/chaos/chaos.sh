@@ -65,7 +65,8 @@ if (( full_disk )); then
 fi
 pids=()
 cleanup() {
-  for p in "${pids[@]:-}"; do [[ -n "$p" ]] && kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null || true; done
+  set +e  # best effort: a process that is already gone must not stop the rest of the clean-up
+  for p in "${pids[@]:-}"; do [[ -n "$p" ]] && kill -9 "$p" 2>/dev/null; done
   [[ -n "${broker_pid:-}" ]] && { kill -CONT "$broker_pid" 2>/dev/null; kill -9 "$broker_pid" 2>/dev/null || true; }
   [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null || true
   [[ -n "${sub_pid:-}" ]] && kill -9 "$sub_pid" 2>/dev/null || true
@@ -106,16 +107,35 @@ start_worker() {
   worker_pid=$!
 }
 
-# Stamp every line of a growing file with the wall clock when it appears (produced alerts) / of a pipe (received).
-stamp() { while IFS= read -r line; do printf '%s %s\n' "$(now)" "$line"; done; }
+# Follow a growing file and stamp each new line with the wall clock when it appears (one process per file, so its PID
+# is the one to stop; a `tail | loop` pipeline would leave the tail behind).
+follow() {
+  python3 -u -c '
+import sys, time
+src, dst = sys.argv[1], sys.argv[2]
+with open(src, "a"): pass
+with open(src, encoding="utf-8", errors="replace") as f, open(dst, "w", encoding="utf-8") as out:
+    buf = ""
+    while True:
+        chunk = f.readline()
+        if not chunk:
+            time.sleep(0.02)
+            continue
+        buf += chunk
+        if buf.endswith("\n"):
+            out.write(f"{time.time():.6f} {buf}")
+            out.flush()
+            buf = ""
+' "$1" "$2" &
+  pids+=($!)
+}
 
 start_broker
-dotnet "$dll" watch --broker "mqtt://127.0.0.1:$port" --client-id chaos-clinician --json 2>> "$w/watch.err" | stamp > "$w/received.txt" &
+dotnet "$dll" watch --broker "mqtt://127.0.0.1:$port" --client-id chaos-clinician --json > "$w/received.jsonl" 2>> "$w/watch.err" &
 sub_pid=$!
+follow "$w/received.jsonl" "$w/received.txt"
+follow "$w/produced.jsonl" "$w/produced.txt"
 sleep 2
-touch "$w/produced.jsonl"
-tail -n +1 -F "$w/produced.jsonl" 2>/dev/null | stamp > "$w/produced.txt" &
-pids+=($!)
 start_worker
 
 RANDOM=$seed
@@ -146,6 +166,7 @@ log "a last worker start delivers what is left in the outbox"
 start_worker; sleep 8; kill -TERM "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true
 sleep 3
 kill -TERM "$sub_pid" 2>/dev/null || true; sleep 1; kill -9 "$sub_pid" 2>/dev/null || true
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 
 python3 - "$w" "$json" "$faults_broker_kill" "$faults_worker_kill" "$faults_broker_stop" "$duration" "$seed" "$speed" "$faults_disk_full" <<'PY'
 import json, sys, statistics

@@ -31,6 +31,7 @@ if [[ ! -f "$dll" ]]; then (cd "$root" && dotnet build src/EcgEdge -c Release -n
 
 w="$(mktemp -d "${TMPDIR:-/tmp}/ecgedge-soak.XXXXXX")"
 cleanup() {
+  set +e
   for p in ${worker_pid:-} ${sub_pid:-} ${broker_pid:-}; do kill -9 "$p" 2>/dev/null || true; done
   if [[ -n "$keep" ]]; then mkdir -p "$keep"; cp -r "$w"/. "$keep"/; fi
   rm -rf "$w"
