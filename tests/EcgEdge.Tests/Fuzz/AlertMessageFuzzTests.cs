@@ -134,7 +134,7 @@ public class AlertMessageFuzzTests
     private static string Mutate(string seed, Random rng, int i) => (i % 3) switch
     {
         0 => Mutator.MutateText(seed, rng, JsonTokens),
-        1 => MutateStructure(seed, rng),
+        1 => Mutator.MutateJson(seed, rng, Values, mayReplaceRoot: true, mayRemoveArrayItems: false, maxArrayDescend: 50),
         _ => Encoding.UTF8.GetString(Mutator.MutateBytes(Encoding.UTF8.GetBytes(seed), rng)),
     };
 
@@ -156,52 +156,5 @@ public class AlertMessageFuzzTests
             new TimePoint(origin.AddSeconds(1), 1500), new TimePoint(origin.AddSeconds(2), 2000), 30, 118, 0.93, "ecg-rhythm 1.4.0",
             new Dictionary<string, string> { ["II"] = "ok" }, "AF for 30 s", strip);
         return JsonSerializer.Serialize(alert, MessageJsonContext.Default.Alert);
-    }
-
-    private static string MutateStructure(string seed, Random rng)
-    {
-        JsonNode root = JsonNode.Parse(seed)!;
-        int edits = rng.Next(1, 4);
-        for (int e = 0; e < edits; e++)
-        {
-            var nodes = new List<JsonNode>();
-            Collect(root, nodes);
-            JsonNode target = nodes[rng.Next(nodes.Count)];
-            JsonNode? value = Values[rng.Next(Values.Length)](rng);
-            switch (target.Parent)
-            {
-                case null:
-                    if (rng.Next(10) == 0) return value?.ToJsonString() ?? "null";
-                    break;
-                case JsonObject obj:
-                    if (rng.Next(4) == 0) obj.Remove(target.GetPropertyName());
-                    else obj[target.GetPropertyName()] = value;
-                    break;
-                case JsonArray array:
-                    array[target.GetElementIndex()] = value;
-                    break;
-            }
-        }
-
-        return root.ToJsonString();
-    }
-
-    private static void Collect(JsonNode node, List<JsonNode> nodes)
-    {
-        nodes.Add(node);
-        if (node is JsonObject o)
-        {
-            foreach (var (_, child) in o)
-            {
-                if (child is not null) Collect(child, nodes);
-            }
-        }
-        else if (node is JsonArray a && a.Count < 50)
-        {
-            foreach (var child in a)
-            {
-                if (child is not null) Collect(child, nodes);
-            }
-        }
     }
 }

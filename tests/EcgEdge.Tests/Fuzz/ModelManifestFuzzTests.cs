@@ -52,7 +52,7 @@ public class ModelManifestFuzzTests
         string seed = File.ReadAllText(files.Manifest);
         int sessions = 0;
         int executed = Mutator.Check(seed: 17, count: 4000,
-            (rng, _) => rng.Next(2) == 0 ? Mutator.MutateText(seed, rng, JsonTokens) : MutateStructure(seed, rng),
+            (rng, _) => rng.Next(2) == 0 ? Mutator.MutateText(seed, rng, JsonTokens) : Mutator.MutateJson(seed, rng, Values, mayReplaceRoot: false, mayRemoveArrayItems: true),
             text =>
             {
                 File.WriteAllText(files.Manifest, text);
@@ -107,58 +107,6 @@ public class ModelManifestFuzzTests
         catch (Exception)
         {
             return false; // Load itself decides whether this exception is allowed
-        }
-    }
-
-    /// <summary>Replaces or removes a random node of the manifest's JSON tree.</summary>
-    private static string MutateStructure(string seed, Random rng)
-    {
-        JsonNode root = JsonNode.Parse(seed)!;
-        int edits = rng.Next(1, 4);
-        for (int e = 0; e < edits; e++)
-        {
-            var nodes = new List<JsonNode>();
-            Collect(root, nodes);
-            JsonNode target = nodes[rng.Next(nodes.Count)];
-            JsonNode? parent = target.Parent;
-            if (parent is null) continue;
-            JsonNode? value = Values[rng.Next(Values.Length)](rng);
-            if (parent is JsonObject obj)
-            {
-                string name = target.GetPropertyName();
-                if (rng.Next(4) == 0) obj.Remove(name);
-                else obj[name] = value;
-            }
-            else if (parent is JsonArray array)
-            {
-                int index = target.GetElementIndex();
-                if (rng.Next(4) == 0) array.RemoveAt(index);
-                else array[index] = value;
-            }
-        }
-
-        return root.ToJsonString();
-    }
-
-    private static void Collect(JsonNode node, List<JsonNode> nodes)
-    {
-        nodes.Add(node);
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var (_, child) in o)
-                {
-                    if (child is not null) Collect(child, nodes);
-                }
-
-                break;
-            case JsonArray a:
-                foreach (var child in a)
-                {
-                    if (child is not null) Collect(child, nodes);
-                }
-
-                break;
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace EcgEdge.Tests.Fuzz;
 
@@ -215,6 +216,69 @@ internal static class Mutator
         }
 
         return "?";
+    }
+
+    /// <summary>
+    /// Replaces or removes 1–3 random nodes of <paramref name="seed"/>'s JSON tree with values drawn from
+    /// <paramref name="values"/>. <paramref name="mayReplaceRoot"/>: a picked root is (1 time in 10) replaced by the value
+    /// itself, otherwise the root is never touched. <paramref name="mayRemoveArrayItems"/>: array items, like object
+    /// members, are removed 1 time in 4 instead of replaced. Arrays of <paramref name="maxArrayDescend"/> or more items
+    /// are mutated as a whole, not item by item (large sample arrays).
+    /// </summary>
+    public static string MutateJson(string seed, Random rng, IReadOnlyList<Func<Random, JsonNode?>> values, bool mayReplaceRoot,
+        bool mayRemoveArrayItems, int maxArrayDescend = int.MaxValue)
+    {
+        JsonNode root = JsonNode.Parse(seed)!;
+        int edits = rng.Next(1, 4);
+        for (int e = 0; e < edits; e++)
+        {
+            var nodes = new List<JsonNode>();
+            Collect(root, nodes, maxArrayDescend);
+            JsonNode target = nodes[rng.Next(nodes.Count)];
+            JsonNode? parent = target.Parent;
+            if (parent is null && !mayReplaceRoot) continue;
+            JsonNode? value = values[rng.Next(values.Count)](rng);
+            switch (parent)
+            {
+                case null:
+                    if (rng.Next(10) == 0) return value?.ToJsonString() ?? "null";
+                    break;
+                case JsonObject obj:
+                    string name = target.GetPropertyName();
+                    if (rng.Next(4) == 0) obj.Remove(name);
+                    else obj[name] = value;
+                    break;
+                case JsonArray array:
+                    int index = target.GetElementIndex();
+                    if (mayRemoveArrayItems && rng.Next(4) == 0) array.RemoveAt(index);
+                    else array[index] = value;
+                    break;
+            }
+        }
+
+        return root.ToJsonString();
+    }
+
+    private static void Collect(JsonNode node, List<JsonNode> nodes, int maxArrayDescend)
+    {
+        nodes.Add(node);
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, child) in o)
+                {
+                    if (child is not null) Collect(child, nodes, maxArrayDescend);
+                }
+
+                break;
+            case JsonArray a when a.Count < maxArrayDescend:
+                foreach (var child in a)
+                {
+                    if (child is not null) Collect(child, nodes, maxArrayDescend);
+                }
+
+                break;
+        }
     }
 
     /// <summary>A printable form of binary input for failure messages.</summary>
