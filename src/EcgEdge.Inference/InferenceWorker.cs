@@ -129,9 +129,6 @@ public sealed class InferenceWorker : IBeatSink, IDisposable
     /// <summary>Times the pipeline thread waited for room (<see cref="InferenceOverload.Wait"/>).</summary>
     public long Waits { get; private set; }
 
-    /// <summary>Items waiting for the inference thread.</summary>
-    public int QueueDepth { get { lock (_gate) return _inCount; } }
-
     /// <summary>Copies a conditioned block into the queue (pipeline thread).</summary>
     public void Push(SampleBlock conditioned)
     {

@@ -136,7 +136,7 @@ public static class BenchVerb
         var hotAlloc = inline.Select(x => x.HotAllocBytes / x.HotSignalSeconds).ToList();
         InferenceBench? inference = int8 is null ? null : new InferenceBench(int8.VersionLabel, int8.Selection.Provider.ToString(), first.Windows,
             fp32 is null ? new Dictionary<string, LatencyJson> { ["int8"] = int8Latency } : new Dictionary<string, LatencyJson> { ["int8"] = int8Latency, ["fp32"] = fp32Latency },
-            Math.Round(Median(rt1), 1), Math.Round(first.HotWindowAllocBytes / Math.Max(1, first.HotWindows), 3),
+            Math.Round(Median(rt1), 1), Math.Round(first.HotAllocBytes / Math.Max(1, first.HotWindows), 3),
             Math.Round(int8Latency.Mean / fp32Latency.Mean, 3), dedicated.Sum(x => x.InferenceWaits));
         var report = new BenchReport(
             $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, .NET {Environment.Version}",
@@ -194,7 +194,7 @@ public static class BenchVerb
     /// <summary>One pass of the full pipeline over the record.</summary>
     private sealed record FullRun(double SignalSeconds, double WallSeconds, long Windows, double ModelSeconds, double EventSeconds,
         double HotAllocBytes, double HotSignalSeconds, double EmitAllocBytes, long Messages, long MessagesAfterWarmup, long InferenceWaits,
-        double HotWindowAllocBytes, long HotWindows, double[] WindowSeconds);
+        long HotWindows, double[] WindowSeconds);
 
     /// <summary>
     /// The device pipeline end to end on <paramref name="record"/> (8 channels): source → conditioning → quality → QRS →
@@ -219,12 +219,11 @@ public static class BenchVerb
         InferenceStage? stage = model is null ? null : p.AttachInference(model, smoothing, observer, threading, InferenceOverload.Wait);
         var block = new SampleBlock(s.Pipeline.BlockFrames);
         var warm = (long)(60 * rate);
-        double hot = 0, emit = 0, hotWindowBytes = 0;
+        double hot = 0, emit = 0;
         long hotSamples = 0, messagesAtWarm = -1, windowsAtWarm = 0;
         var sw = Stopwatch.StartNew();
         while (true)
         {
-            var gc0 = GC.CollectionCount(0);
             var a0 = GC.GetAllocatedBytesForCurrentThread();
             var sent0 = transport.Messages;
             var m0 = sent0 + engine.EpisodeChanges;
@@ -232,19 +231,15 @@ public static class BenchVerb
             p.ProcessBlock(block, observer);
             var da = GC.GetAllocatedBytesForCurrentThread() - a0;
             if (p.Stats.Samples <= warm) continue;
-            // A collection during the block (triggered by another thread: nothing here allocates) moves the per-thread
-            // counter by up to an allocation quantum; such blocks are left out of the allocation figure.
-            if (GC.CollectionCount(0) != gc0) continue;
             if (messagesAtWarm < 0) { messagesAtWarm = sent0; windowsAtWarm = stage?.Windows ?? 0; }
-            if (transport.Messages + engine.EpisodeChanges == m0) { hot += da; hotSamples += block.Count; hotWindowBytes += da; }
+            if (transport.Messages + engine.EpisodeChanges == m0) { hot += da; hotSamples += block.Count; }
             else emit += da;
         }
         p.Complete(observer);
         var wall = sw.Elapsed.TotalSeconds;
-        windowSeconds.Capacity = windowSeconds.Count;
         return new FullRun(p.Stats.Samples / rate, wall, stage?.Windows ?? 0, windowSeconds.Sum(), observer.Seconds,
             hot, hotSamples / rate, emit, transport.Messages, transport.Messages - Math.Max(0, messagesAtWarm),
-            p.InferenceThread?.Waits ?? 0, hotWindowBytes, (stage?.Windows ?? 0) - windowsAtWarm, [.. windowSeconds]);
+            p.InferenceThread?.Waits ?? 0, (stage?.Windows ?? 0) - windowsAtWarm, [.. windowSeconds]);
     }
 
     /// <summary>The event stage as <c>run</c> wires it (vitals + event engine), with the time spent in it summed.</summary>
