@@ -39,6 +39,10 @@ public static class Program
                   [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S]
           strip   render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker):
                   ecgedge strip ALERT.json -o OUT.png
+          fleet-sim  N simulated devices in one process on the real transport (outbox, reconnect, failover, status and
+                  last will), replaying the alerts and vitals real recordings produced, plus a consumer that checks every
+                  alert id arrives: --devices N --broker URL[,URL...] --duration S [--alert-rate PER_DEVICE_PER_MIN]
+                  [--vitals-interval S] [--protocol 5|3.1.1] [--records PATH,...] [--json FILE] [--seed N]  (tools/fleet)
           health  for scripts: reads the running worker's health file and exits 0 (healthy) or 1. [--file PATH] [--max-age S] [--json]
           help    this text.
 
@@ -62,6 +66,7 @@ public static class Program
                 "watch" => await WatchVerb.RunAsync(rest).ConfigureAwait(false),
                 "strip" => await StripVerb.RunAsync(rest).ConfigureAwait(false),
                 "health" => await HealthVerb.RunAsync(rest).ConfigureAwait(false),
+                "fleet-sim" => await EcgEdge.Fleet.FleetSimVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),
                 _ => Fail($"unknown verb '{verb}'"),
             };

@@ -24,6 +24,11 @@ public sealed class AlertWatcherOptions
     public string? Password { get; set; }
     /// <summary>Persistent session: alerts published while the watcher is away are queued by the broker.</summary>
     public uint SessionExpirySeconds { get; set; } = 7 * 24 * 3600;
+    /// <summary>MQTT 5 (default) or 3.1.1 (RabbitMQ's MQTT plugin): with 3.1.1 the persistent session is "clean session
+    /// off", kept by the broker by its own rules (RabbitMQ: <c>mqtt.subscription_ttl</c>), not by a session expiry.</summary>
+    public MqttProtocolLevel ProtocolVersion { get; set; } = MqttProtocolLevel.V500;
+    /// <summary>Keep-alive and ping period; the link is declared lost after a ping without answer.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -60,7 +65,9 @@ public sealed class AlertWatcher : IAsyncDisposable
     public int Distinct => _seen.Count;
 
     /// <summary>Duplicates dropped.</summary>
-    public long Duplicates { get; private set; }
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    private long _duplicates;
 
     public string Filter => $"{_o.TopicPrefix}/{_o.Device}/alerts";
 
@@ -87,7 +94,7 @@ public sealed class AlertWatcher : IAsyncDisposable
                 // Ping-and-reconnect: the link is checked actively, not trusted to report its own loss.
                 while (!ct.IsCancellationRequested && client.IsConnected)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+                    await Task.Delay(_o.PingInterval, ct).ConfigureAwait(false);
                     using var ping = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     ping.CancelAfter(TimeSpan.FromSeconds(5));
                     try { await client.PingAsync(ping.Token).ConfigureAwait(false); }
@@ -128,7 +135,7 @@ public sealed class AlertWatcher : IAsyncDisposable
     {
         var payload = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
         if (!TryParseAlert(payload, out var root, out var id)) { Malformed?.Invoke(e.ApplicationMessage.Topic, payload); return; }
-        if (!_seen.TryAdd(id, 0)) { Duplicates++; return; }
+        if (!_seen.TryAdd(id, 0)) { Interlocked.Increment(ref _duplicates); return; }
         await _onAlert(e.ApplicationMessage.Topic, root).ConfigureAwait(false);
     }
 
@@ -163,11 +170,11 @@ public sealed class AlertWatcher : IAsyncDisposable
         var b = new MqttClientOptionsBuilder()
             .WithTcpServer(ep.Host, ep.Port)
             .WithClientId(_o.ClientId)
-            .WithProtocolVersion(MqttProtocolVersion.V500)
-            .WithCleanStart(false)
-            .WithSessionExpiryInterval(_o.SessionExpirySeconds)
+            .WithProtocolVersion(_o.ProtocolVersion == MqttProtocolLevel.V311 ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500)
+            .WithCleanStart(false) // MQTT 3.1.1: clean session off
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
+        if (_o.ProtocolVersion == MqttProtocolLevel.V500) b = b.WithSessionExpiryInterval(_o.SessionExpirySeconds);
         if (!string.IsNullOrEmpty(_o.Username)) b = b.WithCredentials(_o.Username, _o.Password);
         if (ep.UseTls)
             b = b.WithTlsOptions(tls =>

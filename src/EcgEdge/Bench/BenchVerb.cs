@@ -213,7 +213,7 @@ public static class BenchVerb
         var transport = new NullTransport("bench", Clock);
         var vitals = new VitalsAggregator(rate, s.Pipeline.VitalsIntervalSeconds, transport);
         var engine = new EventEngine(new EventOptions(), "bench", rate, src.Info.Present, Clock, model?.VersionLabel, transport);
-        var observer = new EventObserver(vitals, engine);
+        var observer = new EventStageObserver(vitals, engine);
         var windowSeconds = new List<double>(512);
         observer.Window = w => windowSeconds.Add(w.LatencySeconds);
         InferenceStage? stage = model is null ? null : p.AttachInference(model, smoothing, observer, threading, InferenceOverload.Wait);
@@ -240,56 +240,6 @@ public static class BenchVerb
         return new FullRun(p.Stats.Samples / rate, wall, stage?.Windows ?? 0, windowSeconds.Sum(), observer.Seconds,
             hot, hotSamples / rate, emit, transport.Messages, transport.Messages - Math.Max(0, messagesAtWarm),
             p.InferenceThread?.Waits ?? 0, (stage?.Windows ?? 0) - windowsAtWarm, [.. windowSeconds]);
-    }
-
-    /// <summary>The event stage as <c>run</c> wires it (vitals + event engine), with the time spent in it summed.</summary>
-    private sealed class EventObserver(VitalsAggregator vitals, EventEngine engine) : IPipelineObserver, IInferenceSink
-    {
-        private long _ticks;
-        public Action<WindowInference>? Window;
-        public double Seconds => _ticks / (double)Stopwatch.Frequency;
-
-        public void OnBeat(in DetectedBeat beat)
-        {
-            var t = Stopwatch.GetTimestamp();
-            vitals.OnBeat(beat);
-            engine.OnBeat(beat);
-            _ticks += Stopwatch.GetTimestamp() - t;
-        }
-
-        public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
-        {
-            var t = Stopwatch.GetTimestamp();
-            vitals.OnQualityChanged(sampleIndex, quality);
-            engine.OnQualityChanged(sampleIndex, quality);
-            _ticks += Stopwatch.GetTimestamp() - t;
-        }
-
-        public void OnBlockProcessed(SampleBlock conditioned)
-        {
-            var t = Stopwatch.GetTimestamp();
-            vitals.Advance(conditioned.StartIndex + conditioned.Count);
-            engine.OnBlock(conditioned);
-            _ticks += Stopwatch.GetTimestamp() - t;
-        }
-
-        public void OnBeatClassified(in ClassifiedBeat beat)
-        {
-            var t = Stopwatch.GetTimestamp();
-            vitals.OnBeatClassified(beat);
-            engine.OnBeatClassified(beat);
-            _ticks += Stopwatch.GetTimestamp() - t;
-        }
-
-        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
-        {
-            var t = Stopwatch.GetTimestamp();
-            vitals.OnRhythm(decision, smoothedProbabilities);
-            engine.OnRhythm(decision, smoothedProbabilities);
-            _ticks += Stopwatch.GetTimestamp() - t;
-        }
-
-        public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Window?.Invoke(window);
     }
 
     /// <summary>
