@@ -36,7 +36,7 @@ public static class Program
                   [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]
           watch   clinician side: subscribe to a fleet's alerts and print them live, de-duplicated by id.
                   --broker URL [--broker URL2 ...] [--prefix ecgedge] [--device ID|+] [--ca FILE] [--cert FILE --key FILE]
-                  [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S]
+                  [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S] [--protocol 5|3.1.1]
           strip   render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker):
                   ecgedge strip ALERT.json -o OUT.png
           fleet-sim  N simulated devices in one process on the real transport (outbox, reconnect, failover, status and

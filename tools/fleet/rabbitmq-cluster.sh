@@ -14,6 +14,7 @@
 #   mqtt.durable_queue_type = quorum   a subscriber's session queue is replicated to 3 nodes (Raft), so a QoS-1 message
 #                                      acknowledged to the publisher survives the loss of the queue's node
 #   persistent sessions (clean session off) are the clients' side (the worker and fleet-sim use them)
+# ECGEDGE_RABBITMQ_QUEUE_TYPE=classic starts the cluster with RabbitMQ's default queue type instead, to show the loss.
 set -euo pipefail
 
 cmd="${1:-}"; dir="${2:-}"
@@ -54,7 +55,7 @@ mqtt.listeners.tcp.default = 127.0.0.1:$((b + i - 1))
 mqtt.allow_anonymous = true
 mqtt.vhost = /
 mqtt.exchange = amq.topic
-mqtt.durable_queue_type = quorum
+mqtt.durable_queue_type = ${ECGEDGE_RABBITMQ_QUEUE_TYPE:-quorum}
 mqtt.subscription_ttl = 86400000
 mqtt.prefetch = 10
 loopback_users = none

@@ -91,6 +91,7 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
 
             // Emission: devices partitioned over a few scheduler loops; each device is a Poisson process of alerts and a
             // periodic vitals stream, taken in order from its recording's event stream.
+            Log($"emitting for {options.DurationSeconds:F0} s");
             var cpu0 = self.TotalProcessorTime;
             var emitStart = clock.Elapsed.TotalSeconds;
             var partitions = Math.Max(2, Environment.ProcessorCount);

@@ -19,7 +19,7 @@ public static class WatchVerb
             if (args[i] == "--broker" && i + 1 < args.Length) brokers.Add(args[++i]);
             else rest.Add(args[i]);
         }
-        var a = new ArgReader([.. rest], ["--prefix", "--device", "--client-id", "--ca", "--cert", "--key", "--username", "--password-env", "--count", "--timeout", "--save-dir"], ["--json"]);
+        var a = new ArgReader([.. rest], ["--prefix", "--device", "--client-id", "--ca", "--cert", "--key", "--username", "--password-env", "--count", "--timeout", "--save-dir", "--protocol"], ["--json"]);
         if (brokers.Count == 0) throw new UsageException("watch needs --broker mqtt://host:port (or mqtts://; repeat for failover)");
         var options = new AlertWatcherOptions
         {
@@ -34,6 +34,12 @@ public static class WatchVerb
             Password = a.Get("--password-env") is { } env ? Environment.GetEnvironmentVariable(env) : null,
         };
         if (a.Get("--client-id") is { } cid) options.ClientId = cid;
+        options.ProtocolVersion = a.Get("--protocol") switch
+        {
+            null or "5" or "5.0" => MqttProtocolLevel.V500,
+            "3.1.1" or "311" => MqttProtocolLevel.V311, // RabbitMQ's MQTT plugin
+            var p => throw new UsageException($"--protocol '{p}': use 5 or 3.1.1"),
+        };
         var count = (int)a.GetDouble("--count", 0);
         var timeout = a.GetDouble("--timeout", 0);
         var saveDir = a.Get("--save-dir");
