@@ -111,7 +111,9 @@ function fill(row: HTMLElement, e: AlertEntry): void {
   first.prepend(badge);
   const hr = a.heartRateBpm == null ? '' : ` · ${a.heartRateBpm.toFixed(0)} bpm`;
   const ack = e.acks.length > 0 ? `✓ ${e.acks[e.acks.length - 1].by}` : e.ackState === 'refused' ? 'ack refused' : e.ackState ? 'ack sent…' : '';
-  row.append(first, line(`${shortTime(a.onset.utc)}${hr}`, ack));
+  // The time of this message's event: the episode's end for an offset, its onset otherwise.
+  const when = a.phase === 'offset' && a.offset ? `ended ${shortTime(a.offset.utc)}` : shortTime(a.onset.utc);
+  row.append(first, line(`${when}${hr}`, ack));
   row.classList.toggle('acked', e.acks.length > 0);
 }
 

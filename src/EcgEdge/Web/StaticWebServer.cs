@@ -10,7 +10,7 @@ namespace EcgEdge.Web;
 /// generated <c>config.json</c>; one request per connection. Refuses other methods (405), unsafe paths (400, see
 /// <see cref="WebRequestPath"/>), a Host header that is not loopback (421: a DNS-rebinding page cannot read it) and
 /// oversized or slow requests. Every response carries a restrictive Content-Security-Policy (scripts and styles from
-/// this server only; connections to this server and to ws:/wss: brokers).
+/// this server only, mqtt.js's timer worker from a blob; connections to this server and to ws:/wss: brokers).
 /// </summary>
 public sealed class StaticWebServer : IAsyncDisposable
 {
@@ -19,7 +19,7 @@ public sealed class StaticWebServer : IAsyncDisposable
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
     public const string ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+        "worker-src 'self' blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
     private readonly IWebAssets _assets;
     private readonly byte[]? _configJson;
