@@ -12,7 +12,10 @@ export interface DetailActions {
 
 export class DetailView {
   private shown: AlertEntry | null = null;
+  /** How long decoding and drawing the last strip took (ms), for diagnostics. */
+  lastStripMs = 0;
   private drawnKey: string | null = null;
+  private shownSignature = '';
 
   constructor(private readonly root: HTMLElement, private readonly actions: DetailActions) {
     this.el('ack-button').addEventListener('click', () => {
@@ -22,6 +25,7 @@ export class DetailView {
       this.el<HTMLInputElement>('ack-note').value = '';
     });
     this.el<HTMLSelectElement>('strip-zoom').addEventListener('change', () => this.applyZoom());
+    new ResizeObserver(() => this.applyZoom()).observe(this.el('strip-scroll'));
   }
 
   get current(): AlertEntry | null { return this.shown; }
@@ -37,6 +41,10 @@ export class DetailView {
   refresh(): void {
     const e = this.shown;
     if (!e) return;
+    // Rebuilding unchanged fields would re-lay out the pane and repaint the large strip canvas under it.
+    const signature = `${e.key}|${e.acks.length}|${e.ackState ?? ''}|${e.ackError ?? ''}|${this.actions.ackBlocked() ?? ''}`;
+    if (signature === this.shownSignature) return;
+    this.shownSignature = signature;
     const a = e.alert;
     this.root.dataset.severity = a?.severity ?? 'invalid';
     if (!a) {
@@ -45,7 +53,7 @@ export class DetailView {
       this.el('acks').replaceChildren();
       this.el('ack-form').hidden = true;
       this.stripMessage('');
-      this.canvas().hidden = true;
+      this.view().hidden = true;
       this.drawnKey = e.key;
       return;
     }
@@ -91,13 +99,16 @@ export class DetailView {
     this.drawnKey = e.key;
     const canvas = this.canvas();
     try {
+      const started = performance.now();
       const s = drawStrip(canvas, e.alert!);
-      canvas.hidden = false;
+      this.lastStripMs = performance.now() - started;
       canvas.dataset.alertId = e.alert!.id;
+      this.view().hidden = false;
       this.stripMessage(`${s.leads.length} lead(s), ${s.durationS.toFixed(1)} s at ${(1000 / s.periodMs).toFixed(0)} Hz · 25 mm/s · 10 mm/mV`);
       this.applyZoom();
     } catch (err) {
-      canvas.hidden = true;
+      delete canvas.dataset.alertId;
+      this.view().hidden = true;
       if (err instanceof StripFormatError) this.stripMessage(`No strip to draw: ${err.message}`, true);
       else {
         console.error(err);
@@ -106,11 +117,31 @@ export class DetailView {
     }
   }
 
+  /**
+   * Shows the strip at the chosen zoom. The 10 px/mm drawing (#strip, the same pixels as `ecgedge strip`) stays off
+   * screen; what is shown is a copy scaled once to the screen's pixels, because a browser without GPU rasterisation
+   * would otherwise rescale the whole 10 px/mm bitmap at every repaint of the page (~100 ms a frame).
+   */
   private applyZoom(): void {
-    const canvas = this.canvas();
+    const master = this.canvas();
+    const view = this.view();
+    if (view.hidden || !master.dataset.alertId) return;
     const zoom = this.el<HTMLSelectElement>('strip-zoom').value;
-    // "fit": the whole strip in the pane's width; a number: that many screen pixels per paper pixel (1 = 10 px/mm).
-    canvas.style.width = zoom === 'fit' ? '100%' : `${canvas.width * Number(zoom)}px`;
+    // "fit": the whole strip in the pane's width; a number: that many CSS pixels per paper pixel (1 = 10 px/mm).
+    const cssWidth = zoom === 'fit' ? Math.max(100, this.el('strip-scroll').clientWidth - 2) : master.width * Number(zoom);
+    const ratio = Math.min(window.devicePixelRatio || 1, master.width / cssWidth);
+    const width = Math.round(cssWidth * ratio);
+    const height = Math.round((master.height * width) / master.width);
+    if (view.width !== width || view.height !== height || view.dataset.alertId !== master.dataset.alertId) {
+      view.width = width;
+      view.height = height;
+      const ctx = view.getContext('2d')!;
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(master, 0, 0, width, height);
+      view.dataset.alertId = master.dataset.alertId;
+    }
+    view.style.width = `${cssWidth}px`;
   }
 
   private stripMessage(text: string, error = false): void {
@@ -130,7 +161,11 @@ export class DetailView {
     }));
   }
 
+  /** The strip at 10 px/mm (never displayed). */
   private canvas(): HTMLCanvasElement { return this.el<HTMLCanvasElement>('strip'); }
+
+  /** The strip as displayed. */
+  private view(): HTMLCanvasElement { return this.el<HTMLCanvasElement>('strip-view'); }
 
   private el<T extends HTMLElement = HTMLElement>(id: string): T {
     return document.getElementById(id) as T;

@@ -244,6 +244,7 @@ function safeStorage(): Storage | null {
 // Diagnostics for tests and support: counts and render timings (no patient data).
 (window as unknown as { ecgedgeStats: () => object }).ecgedgeStats = () => ({
   ...stats, alerts: alerts.size, visible: list.length, duplicates: alerts.duplicates, link: linkState, devices: devices.ids.length,
+  lastStripMs: detail.lastStripMs,
 });
 
 void main();

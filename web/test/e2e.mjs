@@ -37,6 +37,9 @@ const httpPort = await freePort();
 const web = start(dotnet, [dll, 'watch', '--web', '--port', String(httpPort), '--broker', broker.wsUrl, '--clinician', clinician],
   join(dir, 'web.log'));
 await waitFor('watch --web to serve', () => web.output.includes('clinician page on'), 30_000);
+// The page is embedded in ecgedge at build time: a build older than web/dist would test yesterday's page.
+const served = Buffer.from(await (await fetch(`http://127.0.0.1:${httpPort}/app.js`)).arrayBuffer());
+check(served.equals(readFileSync(join(repoRoot, 'web/dist/app.js'))), `${dll} embeds another web/dist/app.js than web/dist: rebuild it (dotnet build src/EcgEdge -c Release)`);
 
 // A test-side subscriber (TCP) that sees what the page sees: alerts by id, acks.
 const seen = { alerts: new Map(), acks: [] };
@@ -79,7 +82,8 @@ await page.screenshot({ path: join(shots, 'web-live.png') });
 // Open the AF onset and compare its strip with `ecgedge strip` of the same alert.
 const onsetRow = page.locator('#alert-list .row', { hasText: 'AF (atrial fibrillation) · onset' }).first();
 await onsetRow.click();
-await page.waitForSelector('#strip[data-alert-id]:not([hidden])');
+await page.waitForSelector('#strip[data-alert-id]', { state: 'attached' });
+await page.waitForSelector('#strip-view:not([hidden])');
 const alertId = await page.getAttribute('#strip', 'data-alert-id');
 await page.selectOption('#strip-zoom', '0.5');
 await page.screenshot({ path: join(shots, 'web-strip.png') });

@@ -98,7 +98,9 @@ export async function stop(child, signal = 'SIGTERM') {
 
 /** mosquitto with a loopback TCP listener and a WebSockets listener (mosquitto 2.0.11 binds it on every address). */
 export class Mosquitto {
-  constructor(dir, { extraConf = '' } = {}) {
+  /** persist: save after every change (survives SIGKILL; slow with thousands of queued messages). */
+  constructor(dir, { extraConf = '', persist = true } = {}) {
+    this.persist = persist;
     this.exe = which(['mosquitto']);
     if (!this.exe) skip('mosquitto is not installed (apt-get install mosquitto)');
     this.dir = join(dir, 'broker');
@@ -116,10 +118,10 @@ export class Mosquitto {
       `listener ${this.tcpPort} 127.0.0.1`,
       `listener ${this.wsPort}`,
       'protocol websockets',
-      'persistence true',
+      `persistence ${this.persist}`,
       `persistence_location ${this.dir}/`,
       'autosave_interval 1',
-      'autosave_on_changes true',
+      `autosave_on_changes ${this.persist}`,
       'max_queued_messages 20000',
       'max_inflight_messages 100',
       `log_dest file ${this.dir}/mosquitto.log`,
