@@ -9,7 +9,7 @@ export interface AlertEntry {
   key: string;
   alert: Alert | null;
   /** Why the message was refused, when alert is null. */
-  invalid?: { topic: string; reason: string; preview: string };
+  invalid?: { topic: string; reason: string; preview: string; fingerprint: string };
   receivedAt: number;
   acks: Ack[];
   /** An ack published from this page whose echo from the broker has not come back yet; or the broker's refusal. */
@@ -35,6 +35,7 @@ export class AlertStore {
   private pending: AlertEntry[] = [];
   private readonly acksWaiting = new Map<string, Ack[]>();
   private readonly ackIds = new Set<string>();
+  private readonly invalidFingerprints = new Set<string>();
   private invalidCount = 0;
   private invalidSeq = 0;
   private filter: AlertFilter = noFilter;
@@ -59,11 +60,21 @@ export class AlertStore {
     return true;
   }
 
-  /** Keeps a refused message in the feed (at most maxInvalid; the oldest go first). */
-  addInvalid(topic: string, reason: string, payload: string, now = Date.now()): void {
+  /**
+   * Keeps a refused message in the feed (at most maxInvalid; the oldest go first); false when the same bytes came on the
+   * same topic before (a redelivery: an invalid message has no usable id to de-duplicate on).
+   */
+  addInvalid(topic: string, reason: string, payload: string, now = Date.now()): boolean {
+    const fingerprint = `${topic}\n${payload.length}:${fnv1a(payload, 0x811c9dc5)}:${fnv1a(payload, 0x01000193)}`;
+    if (this.invalidFingerprints.has(fingerprint)) {
+      this.duplicates++;
+      return false;
+    }
+    this.invalidFingerprints.add(fingerprint);
     const key = now.toString(16).padStart(12, '0') + 'ffff' + (this.invalidSeq++).toString(16).padStart(16, '0');
-    this.pending.push({ key, alert: null, invalid: { topic, reason, preview: payload.slice(0, 200) }, receivedAt: now, acks: [] });
+    this.pending.push({ key, alert: null, invalid: { topic, reason, preview: payload.slice(0, 200), fingerprint }, receivedAt: now, acks: [] });
     this.invalidCount++;
+    return true;
   }
 
   /** Records an acknowledgement (possibly before its alert arrives); false for a duplicate. */
@@ -131,12 +142,20 @@ export class AlertStore {
     let excess = this.invalidCount - maxInvalid;
     for (let i = this.sorted.length - 1; i >= 0 && excess > 0; i--) {
       if (this.sorted[i].alert === null) {
+        this.invalidFingerprints.delete(this.sorted[i].invalid!.fingerprint);
         this.sorted.splice(i, 1);
         this.invalidCount--;
         excess--;
       }
     }
   }
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units, from the given offset basis. */
+function fnv1a(text: string, basis: number): string {
+  let h = basis >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16);
 }
 
 function newestFirst(a: AlertEntry, b: AlertEntry): number {

@@ -139,6 +139,7 @@ const countAfterOutage = await total(page);
 await waitFor('a new alert after the outage', async () => seen.alerts.size > 0 && (await total(page)) > countAfterOutage, 60_000, 300).catch(() => null);
 const ids = await page.evaluate(() => [...document.querySelectorAll('#alert-list .row[data-id]')].map(r => r.dataset.id));
 check(new Set(ids).size === ids.length, 'an alert is listed twice after the reconnect');
+check((await page.locator('#alert-list .row[data-severity="invalid"]').count()) === 1, 'the malformed alert is listed twice after the reconnect');
 results.alertsListed = await total(page);
 results.duplicatesDropped = await page.evaluate(() => window.ecgedgeStats().duplicates);
 step(`reconnected and resubscribed: ${results.alertsListed} alert(s) listed, ${results.duplicatesDropped} duplicate(s) dropped`);

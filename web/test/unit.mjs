@@ -58,6 +58,13 @@ test('the store de-duplicates by id and lists newest first', () => {
   s.flush();
   assert.deepEqual(s.visible().map(e => e.key), [hex(3), hex(2), hex(1)]);
   assert.equal(s.duplicates, 1);
+  // An invalid message redelivered (same bytes, same topic) is listed once; other bytes are another message.
+  assert.equal(s.addInvalid(topic, 'not JSON', '{"x"'), true);
+  assert.equal(s.addInvalid(topic, 'not JSON', '{"x"'), false);
+  assert.equal(s.addInvalid(topic, 'not JSON', '{"y"'), true);
+  s.flush();
+  assert.equal(s.visible().filter(e => e.alert === null).length, 2);
+  assert.equal(s.duplicates, 2);
 });
 
 test('filters: device, type, severity at least, unacknowledged; an ack arriving before its alert is kept', () => {
