@@ -8,7 +8,7 @@ using EcgEdge.Web;
 namespace EcgEdge.Tests.Web;
 
 /// <summary>`ecgedge watch --web`'s server: the embedded page, content types, refused paths and hosts, loopback only.</summary>
-public sealed class StaticWebServerTests : IAsyncDisposable
+public sealed class StaticWebServerTests : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "ecgedge-web-" + Guid.NewGuid().ToString("N"));
     private StaticWebServer? _server;
@@ -21,7 +21,9 @@ public sealed class StaticWebServerTests : IAsyncDisposable
         return _server;
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_server is not null) await _server.DisposeAsync();
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
