@@ -37,6 +37,9 @@ public static class Program
           watch   clinician side: subscribe to a fleet's alerts and print them live, de-duplicated by id.
                   --broker URL [--broker URL2 ...] [--prefix ecgedge] [--device ID|+] [--ca FILE] [--cert FILE --key FILE]
                   [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S] [--protocol 5|3.1.1]
+                  watch --web [--port 8080] [--broker ws(s)://HOST:PORT/PATH] [--prefix P] [--device ID] [--username U]
+                  [--clinician NAME] [--web-root DIR]: serve the clinician web page (live devices, alerts, strips, acks;
+                  the browser connects to the broker over WebSockets) on 127.0.0.1 only.
           strip   render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker):
                   ecgedge strip ALERT.json -o OUT.png
           fleet-sim  N simulated devices in one process on the real transport (outbox, reconnect, failover, status and

@@ -32,7 +32,8 @@ public sealed record StripSignal(IReadOnlyList<string> Leads, float[][] Millivol
 /// grid, a white footer band (<see cref="FooterMm"/>). Left to right: the lead-name column, the calibration pulse,
 /// then the trace from <see cref="TraceLeftMm"/> (a major grid line, so every second starts on one), then
 /// <see cref="RightMarginMm"/>. The trace is clipped to its row. Bad input is reported as
-/// <see cref="StripFormatException"/>.
+/// <see cref="StripFormatException"/>. The clinician web page draws the same paper (web/src/stripCanvas.ts) from the
+/// constants in web/src/strip-geometry.json, which StripGeometryContractTests keeps equal to the ones here.
 /// </remarks>
 public static class StripRenderer
 {
@@ -89,6 +90,21 @@ public static class StripRenderer
 
     /// <summary>Most leads rendered (a standard 12-lead ECG); strips with more are refused as bad input.</summary>
     public const int MaxLeads = 12;
+
+    /// <summary>Width of the 1 mm grid lines.</summary>
+    public const float MinorGridStrokePx = 1;
+
+    /// <summary>Width of the 5 mm grid lines.</summary>
+    public const float MajorGridStrokePx = 2;
+
+    /// <summary>Width of the traces and calibration pulses.</summary>
+    public const float TraceStrokePx = 2.5f;
+
+    /// <summary>Width of the dashed onset marker.</summary>
+    public const float MarkerStrokePx = 3;
+
+    /// <summary>The onset marker's dash pattern: drawn, gap (pixels).</summary>
+    public static ReadOnlySpan<float> MarkerDashPx => [24, 12];
 
     /// <summary>The paper under the grid.</summary>
     public static readonly SKColor PaperColor = new(0xFF, 0xF0, 0xF0);
@@ -270,8 +286,8 @@ public static class StripRenderer
     {
         using var paper = new SKPaint { Color = PaperColor, Style = SKPaintStyle.Fill };
         canvas.DrawRect(0, top, width, bottom - top, paper);
-        using var minor = new SKPaint { Color = MinorGridColor, StrokeWidth = 1, IsAntialias = false, Style = SKPaintStyle.Stroke };
-        using var major = new SKPaint { Color = MajorGridColor, StrokeWidth = 2, IsAntialias = false, Style = SKPaintStyle.Stroke };
+        using var minor = new SKPaint { Color = MinorGridColor, StrokeWidth = MinorGridStrokePx, IsAntialias = false, Style = SKPaintStyle.Stroke };
+        using var major = new SKPaint { Color = MajorGridColor, StrokeWidth = MajorGridStrokePx, IsAntialias = false, Style = SKPaintStyle.Stroke };
         // Minor lines first so that the major ones are drawn over them; x = 0 and y = top are major lines.
         for (var pass = 0; pass < 2; pass++)
         {
@@ -299,7 +315,7 @@ public static class StripRenderer
         float baseline = BaselinePx(lead);
         using var pen = new SKPaint
         {
-            Color = TraceColor, StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke,
+            Color = TraceColor, StrokeWidth = TraceStrokePx, IsAntialias = true, Style = SKPaintStyle.Stroke,
             StrokeJoin = SKStrokeJoin.Round, StrokeCap = SKStrokeCap.Round,
         };
 
@@ -348,10 +364,10 @@ public static class StripRenderer
 
     private static void DrawMarkerLine(SKCanvas canvas, float x, int top, int bottom)
     {
-        using var dash = SKPathEffect.CreateDash([24, 12], 0);
+        using var dash = SKPathEffect.CreateDash(MarkerDashPx.ToArray(), 0);
         using var line = new SKPaint
         {
-            Color = MarkerColor, StrokeWidth = 3, IsAntialias = false, Style = SKPaintStyle.Stroke, PathEffect = dash,
+            Color = MarkerColor, StrokeWidth = MarkerStrokePx, IsAntialias = false, Style = SKPaintStyle.Stroke, PathEffect = dash,
         };
         canvas.DrawLine(x, top, x, bottom, line);
     }

@@ -12,6 +12,9 @@ public static class WatchVerb
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        // --web: serve the clinician page instead (the browser subscribes itself; see WebWatchVerb).
+        if (args.Contains("--web")) return await WebWatchVerb.RunAsync(args).ConfigureAwait(false);
         var brokers = new List<string>();
         var rest = new List<string>();
         for (var i = 0; i < args.Length; i++)

@@ -180,4 +180,150 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         Assert.DoesNotContain(atDev1, m => m.Contains("dev2", StringComparison.Ordinal));
         Assert.Empty(atDev1);
     }
+
+    /// <summary>mosquitto with TLS, client certificates and the shipped ecgedge.acl; clients for the given CNs.</summary>
+    private async Task<(MosquittoFixture Broker, Dictionary<string, X509Certificate2> Certificates)> StartTlsFleetAsync(params string[] cns)
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var ca = MqttTlsIntegrationTests.CreateCa("EcgEdge Fleet Test CA", caKey);
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var server = MqttTlsIntegrationTests.CreateLeaf("broker", serverKey, ca, server: true);
+        var certificates = new Dictionary<string, X509Certificate2>();
+        foreach (var cn in cns)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            using var cert = MqttTlsIntegrationTests.CreateLeaf(cn, key, ca, server: false);
+            certificates[cn] = X509Certificate2.CreateFromPemFile(Write(cn + ".pem", cert.ExportCertificatePem()), Write(cn + ".key", key.ExportPkcs8PrivateKeyPem()));
+        }
+        var acl = Path.Combine(TestData.RepoRoot, "deploy", "mosquitto", "ecgedge.acl");
+        var broker = await MosquittoFixture.StartNewAsync($"""
+            cafile {Write("ca.pem", ca.ExportCertificatePem())}
+            certfile {Write("server.pem", server.ExportCertificatePem())}
+            keyfile {Write("server.key", serverKey.ExportPkcs8PrivateKeyPem())}
+            tls_version tlsv1.2
+            require_certificate true
+            use_identity_as_username true
+            acl_file {acl}
+            """, allowAnonymous: false);
+        return (broker, certificates);
+    }
+
+    [SkippableFact]
+    public async Task The_shipped_acl_lets_a_clinician_acknowledge_only_under_its_own_name_and_no_device_acknowledge()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "mosquitto integration tests run on Linux/macOS");
+        var (fixture, certs) = await StartTlsFleetAsync("dev1", "clinician-ward-a");
+        await using var broker = fixture;
+        await using var clinician = await CertClient.ConnectAsync(broker.Port, "clinician-ward-a", certs["clinician-ward-a"]);
+        await using var dev1 = await CertClient.ConnectAsync(broker.Port, "dev1", certs["dev1"]);
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, await clinician.SubscribeAsync("ecgedge/+/acks/+"));
+        await dev1.SubscribeAsync("ecgedge/#");
+
+        var own = await clinician.PublishAsync("ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-own\"}");
+        var asOther = await clinician.PublishAsync("ecgedge/dev1/acks/clinician-ward-b", "{\"id\":\"ack-as-other\"}");
+        var deviceAck = await dev1.PublishAsync("ecgedge/dev1/acks/dev1", "{\"id\":\"ack-by-device\"}");
+        var deviceAsClinician = await dev1.PublishAsync("ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-device-as-clinician\"}");
+        var clinicianAlert = await clinician.PublishAsync("ecgedge/dev1/alerts", "{\"id\":\"clinician-alert\"}");
+        _out.WriteLine($"PUBACK own ack: {own}; as clinician-ward-b: {asOther}; by dev1: {deviceAck}; dev1 as clinician: {deviceAsClinician}; clinician alert: {clinicianAlert}");
+        await WaitUntil(() => !clinician.Received.IsEmpty, TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        var atClinician = clinician.Received.Select(m => $"{m.Topic} {m.Payload}").ToList();
+        _out.WriteLine("clinician received: " + string.Join(" | ", atClinician));
+
+        Assert.Equal(MqttClientPublishReasonCode.Success, own);
+        Assert.Equal(["ecgedge/dev1/acks/clinician-ward-a {\"id\":\"ack-own\"}"], atClinician);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, asOther);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, deviceAck);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, deviceAsClinician);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, clinicianAlert);
+        Assert.Empty(dev1.Received); // devices read nothing, acks included
+    }
+
+    [SkippableFact]
+    public async Task The_web_listener_acl_lets_password_clinicians_read_the_fleet_and_write_only_their_own_acks()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "mosquitto integration tests run on Linux/macOS");
+        var passwd = new[] { "/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd" }.FirstOrDefault(File.Exists);
+        Skip.If(passwd is null, "mosquitto_passwd is not installed");
+        var passwords = Path.Combine(_dir, "clinicians.passwd");
+        foreach (var (user, password) in new[] { ("clinician-ward-a", "secret-a"), ("clinician-ward-b", "secret-b") })
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(passwd) { UseShellExecute = false };
+            // -c creates the file (first user only), -b takes the password from the command line (test only).
+            string[] args = File.Exists(passwords) ? ["-b", passwords, user, password] : ["-c", "-b", passwords, user, password];
+            foreach (var arg in args) psi.ArgumentList.Add(arg);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            await p.WaitForExitAsync();
+            Assert.Equal(0, p.ExitCode);
+        }
+        var webAcl = Path.Combine(TestData.RepoRoot, "deploy", "mosquitto", "ecgedge-web.acl");
+        var wsPort = MosquittoFixture.FreePort();
+        // As in deploy/mosquitto/ecgedge.conf: per-listener security; here the device side is a plain loopback listener
+        // (anonymous, no ACL: the test's stand-in for the TLS device listener) and the clinician side is WebSockets.
+        await using var broker = await MosquittoFixture.StartNewAsync(preamble: "per_listener_settings true", extraConfig: _ => $"""
+
+            listener {wsPort} 127.0.0.1
+            protocol websockets
+            allow_anonymous false
+            password_file {passwords}
+            acl_file {webAcl}
+
+            """);
+        await using var device = await TestSubscriber.ConnectAsync(broker.Port, "ecgedge/#", "dev1");
+
+        async Task<IMqttClient> Clinician(string user, string password)
+        {
+            var client = new MqttClientFactory().CreateMqttClient();
+            var options = new MqttClientOptionsBuilder().WithWebSocketServer(o => o.WithUri($"ws://127.0.0.1:{wsPort}"))
+                .WithClientId(user + "-web").WithProtocolVersion(MqttProtocolVersion.V500).WithCredentials(user, password)
+                .WithTimeout(TimeSpan.FromSeconds(5)).Build();
+            try { await client.ConnectAsync(options); }
+            catch (MQTTnet.Exceptions.MqttCommunicationException) { }
+            return client;
+        }
+        using var wrong = await Clinician("clinician-ward-a", "wrong");
+        Assert.False(wrong.IsConnected);
+        using var a = await Clinician("clinician-ward-a", "secret-a");
+        Assert.True(a.IsConnected);
+        var received = new ConcurrentQueue<string>();
+        a.ApplicationMessageReceivedAsync += e =>
+        {
+            received.Enqueue($"{e.ApplicationMessage.Topic} {Encoding.UTF8.GetString(e.ApplicationMessage.Payload)}");
+            return Task.CompletedTask;
+        };
+        await a.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/alerts").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/status").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/acks/+").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build());
+
+        async Task<MqttClientPublishReasonCode> Publish(IMqttClient c, string topic, string payload) =>
+            (await c.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build())).ReasonCode;
+
+        // A device's alert (device listener) reaches the clinician on the WebSockets listener.
+        var deviceClient = new MqttClientFactory().CreateMqttClient();
+        await deviceClient.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithClientId("dev1-pub")
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build());
+        Assert.Equal(MqttClientPublishReasonCode.Success, await Publish(deviceClient, "ecgedge/dev1/alerts", "{\"id\":\"dev1-alert\"}"));
+        var own = await Publish(a, "ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-a\"}");
+        var asB = await Publish(a, "ecgedge/dev1/acks/clinician-ward-b", "{\"id\":\"ack-a-as-b\"}");
+        var alert = await Publish(a, "ecgedge/dev1/alerts", "{\"id\":\"clinician-alert\"}");
+        var status = await Publish(a, "ecgedge/dev1/status", "{\"state\":\"offline\"}");
+        _out.WriteLine($"PUBACK own ack: {own}; as clinician-ward-b: {asB}; alert: {alert}; status: {status}");
+        await WaitUntil(() => received.Count >= 2, TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        _out.WriteLine("clinician received: " + string.Join(" | ", received));
+        await deviceClient.DisconnectAsync();
+        deviceClient.Dispose();
+
+        Assert.Equal(MqttClientPublishReasonCode.Success, own);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, asB);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, alert);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, status);
+        Assert.Equal(["ecgedge/dev1/alerts {\"id\":\"dev1-alert\"}", "ecgedge/dev1/acks/clinician-ward-a {\"id\":\"ack-a\"}"], received.ToArray());
+        // Nothing the clinician was refused reached the device side either.
+        var atDevice = device.Messages.Select(m => m.Payload).ToList();
+        Assert.DoesNotContain(atDevice, p => p.Contains("clinician-alert", StringComparison.Ordinal) || p.Contains("ack-a-as-b", StringComparison.Ordinal));
+        Assert.DoesNotContain(atDevice, p => p.Contains("offline", StringComparison.Ordinal));
+    }
 }

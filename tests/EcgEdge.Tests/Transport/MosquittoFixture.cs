@@ -22,7 +22,7 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
     private readonly string _executable;
     private Process? _process;
 
-    private MosquittoFixture(string executable, string? listenerConfig, bool allowAnonymous = true)
+    private MosquittoFixture(string executable, string? listenerConfig, bool allowAnonymous = true, string? preamble = null, Func<MosquittoFixture, string>? extraConfig = null)
     {
         _executable = executable;
         Directory = Path.Combine(Path.GetTempPath(), "ecgedge-mosquitto-" + Guid.NewGuid().ToString("N"));
@@ -30,6 +30,7 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
         Port = FreePort();
         var user = Environment.UserName;
         File.WriteAllText(ConfigFile, $"""
+            {preamble ?? ""}
             listener {Port} 127.0.0.1
             {listenerConfig ?? ""}
             allow_anonymous {(allowAnonymous ? "true" : "false")}
@@ -44,7 +45,7 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
             user {user}
             max_queued_messages 10000
 
-            """);
+            """ + (extraConfig?.Invoke(this) ?? ""));
     }
 
     public string Directory { get; }
@@ -64,11 +65,14 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
     /// <summary>Starts a broker, or skips the calling test when mosquitto is not installed.</summary>
     /// <param name="listenerConfig">Extra lines for the listener (e.g. cafile / certfile / keyfile for TLS).</param>
     /// <param name="allowAnonymous">mosquitto's allow_anonymous (false: every client must authenticate).</param>
-    public static async Task<MosquittoFixture> StartNewAsync(string? listenerConfig = null, bool allowAnonymous = true)
+    /// <param name="preamble">Lines before the first listener (e.g. per_listener_settings true).</param>
+    /// <param name="extraConfig">Lines after the rest, given the fixture (e.g. a second listener on <see cref="FreePort"/>).</param>
+    public static async Task<MosquittoFixture> StartNewAsync(string? listenerConfig = null, bool allowAnonymous = true, string? preamble = null,
+        Func<MosquittoFixture, string>? extraConfig = null)
     {
         var exe = FindExecutable();
         Skip.If(exe is null, "mosquitto is not installed (apt-get install mosquitto)");
-        var fixture = new MosquittoFixture(exe!, listenerConfig, allowAnonymous);
+        var fixture = new MosquittoFixture(exe!, listenerConfig, allowAnonymous, preamble, extraConfig);
         await fixture.StartAsync();
         return fixture;
     }
@@ -132,7 +136,8 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 
-    internal static int FreePort()
+    /// <summary>A free loopback TCP port.</summary>
+    public static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -1,0 +1,89 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EcgEdge.Web;
+
+namespace EcgEdge.Verbs;
+
+/// <summary>
+/// <c>ecgedge watch --web [--port N] [--broker ws(s)://…]</c>: serves the clinician page (web/, embedded in this build) on
+/// 127.0.0.1; the browser then connects to the broker itself over MQTT-over-WebSockets. Options given here pre-fill the
+/// page's connection form through <c>/config.json</c>; a password is never passed here (the page asks for it).
+/// </summary>
+public static class WebWatchVerb
+{
+    public const int DefaultPort = 8080;
+
+    public const string Usage = "usage: ecgedge watch --web [--port N] [--broker ws://host:port/path|wss://…] [--prefix ecgedge] " +
+        "[--device ID|+] [--username U] [--clinician NAME] [--web-root DIR] [--timeout S]";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var a = new ArgReader(args, ["--port", "--broker", "--prefix", "--device", "--username", "--clinician", "--web-root", "--timeout"], ["--web"]);
+        var port = (int)a.GetDouble("--port", DefaultPort);
+        if (port is < 0 or > 65535) throw new UsageException($"--port must be 0 to 65535; {Usage}");
+        var broker = a.Get("--broker");
+        if (broker is not null && !(Uri.TryCreate(broker, UriKind.Absolute, out var uri) && uri.Scheme is "ws" or "wss"))
+            throw new UsageException($"--broker for the web page must be a ws:// or wss:// URL (MQTT over WebSockets), not '{broker}'");
+        var config = new WebPageConfig
+        {
+            Broker = broker,
+            Prefix = a.Get("--prefix"),
+            Device = a.Get("--device"),
+            Username = a.Get("--username"),
+            Clinician = a.Get("--clinician"),
+            // Without a user name nothing needs typing: connect as soon as the page opens.
+            Autoconnect = broker is not null && a.Get("--username") is null,
+        };
+        IWebAssets assets;
+        if (a.Get("--web-root") is { } root)
+        {
+            try { assets = new DirectoryWebAssets(root); }
+            catch (DirectoryNotFoundException e) { throw new UsageException(e.Message); }
+        }
+        else
+        {
+            var embedded = new EmbeddedWebAssets();
+            if (embedded.Find("index.html") is null)
+            {
+                await Console.Error.WriteLineAsync("ecgedge watch: this build has no embedded web page (web/dist was missing at build time); " +
+                    "build it with `cd web && npm ci && npm run build`, or pass --web-root DIR").ConfigureAwait(false);
+                return 1;
+            }
+            assets = embedded;
+        }
+
+        await using var server = new StaticWebServer(assets, JsonSerializer.SerializeToUtf8Bytes(config, WebJsonContext.Default.WebPageConfig), port);
+        try { server.Start(); }
+        catch (SocketException e)
+        {
+            await Console.Error.WriteLineAsync($"ecgedge watch: cannot listen on 127.0.0.1:{port}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+        var timeout = a.GetDouble("--timeout", 0);
+        if (timeout > 0) cts.CancelAfter(TimeSpan.FromSeconds(timeout));
+        Console.WriteLine($"ecgedge watch: clinician page on {server.Url} (loopback only; Ctrl+C stops)");
+        Console.Out.Flush();
+        try { await Task.Delay(Timeout.Infinite, cts.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        return 0;
+    }
+}
+
+/// <summary>The page's <c>config.json</c> (see web/src/config.ts); absent fields are left to the page's defaults.</summary>
+public sealed class WebPageConfig
+{
+    public string? Broker { get; init; }
+    public string? Prefix { get; init; }
+    public string? Device { get; init; }
+    public string? Username { get; init; }
+    public string? Clinician { get; init; }
+    public bool Autoconnect { get; init; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(WebPageConfig))]
+internal sealed partial class WebJsonContext : JsonSerializerContext;
