@@ -201,7 +201,8 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
             Onset = new TimePoint(now, template.Onset.SampleIndex),
         };
         var payload = JsonSerializer.SerializeToUtf8Bytes(alert, MessageJsonContext.Default.Alert);
-        var t = Stopwatch.GetTimestamp();
+        // Registered before the hand-over: the sender loop may deliver (and the consumer receive) it before Publish returns.
+        _sentAt[alert.Id] = Stopwatch.GetTimestamp();
         try
         {
             d.Publisher.Publish(new TransportMessage
@@ -212,10 +213,10 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
         }
         catch (Exception e) when (e is OutboxFullException or IOException)
         {
+            _sentAt.TryRemove(alert.Id, out _);
             Interlocked.Increment(ref _notStored);
             return;
         }
-        _sentAt[alert.Id] = t;
         Interlocked.Increment(ref _sent);
     }
 
