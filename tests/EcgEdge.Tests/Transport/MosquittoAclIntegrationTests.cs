@@ -97,33 +97,11 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
     public async Task The_shipped_acl_lets_each_device_write_only_its_own_topics_and_clinicians_only_read()
     {
         Skip.If(OperatingSystem.IsWindows(), "mosquitto integration tests run on Linux/macOS");
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var ca = MqttTlsIntegrationTests.CreateCa("EcgEdge Fleet Test CA", caKey);
-        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var server = MqttTlsIntegrationTests.CreateLeaf("broker", serverKey, ca, server: true);
-        X509Certificate2 Client(string cn)
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            using var cert = MqttTlsIntegrationTests.CreateLeaf(cn, key, ca, server: false);
-            // Through PEM like a device does (Tls:ClientCertificateFile + ClientKeyFile).
-            return X509Certificate2.CreateFromPemFile(Write(cn + ".pem", cert.ExportCertificatePem()), Write(cn + ".key", key.ExportPkcs8PrivateKeyPem()));
-        }
-        using var dev1Cert = Client("dev1");
-        using var dev2Cert = Client("dev2");
-        using var clinicianCert = Client("clinician-ward-a");
-        var acl = Path.Combine(TestData.RepoRoot, "deploy", "mosquitto", "ecgedge.acl");
-        Assert.True(File.Exists(acl), acl);
-
-        await using var broker = await MosquittoFixture.StartNewAsync($"""
-            cafile {Write("ca.pem", ca.ExportCertificatePem())}
-            certfile {Write("server.pem", server.ExportCertificatePem())}
-            keyfile {Write("server.key", serverKey.ExportPkcs8PrivateKeyPem())}
-            tls_version tlsv1.2
-            require_certificate true
-            use_identity_as_username true
-            acl_file {acl}
-            """, allowAnonymous: false);
-
+        var (broker, certs) = await StartTlsFleetAsync("dev1", "dev2", "clinician-ward-a");
+        await using var _ = broker;
+        using var dev1Cert = certs["dev1"];
+        using var dev2Cert = certs["dev2"];
+        using var clinicianCert = certs["clinician-ward-a"];
         await using var clinician = await CertClient.ConnectAsync(broker.Port, "clinician-ward-a", clinicianCert);
         await using var dev1 = await CertClient.ConnectAsync(broker.Port, "dev1", dev1Cert);
         await using var dev2 = await CertClient.ConnectAsync(broker.Port, "dev2", dev2Cert);
@@ -193,9 +171,11 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         {
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             using var cert = MqttTlsIntegrationTests.CreateLeaf(cn, key, ca, server: false);
+            // Through PEM like a device does (Tls:ClientCertificateFile + ClientKeyFile).
             certificates[cn] = X509Certificate2.CreateFromPemFile(Write(cn + ".pem", cert.ExportCertificatePem()), Write(cn + ".key", key.ExportPkcs8PrivateKeyPem()));
         }
         var acl = Path.Combine(TestData.RepoRoot, "deploy", "mosquitto", "ecgedge.acl");
+        Assert.True(File.Exists(acl), acl);
         var broker = await MosquittoFixture.StartNewAsync($"""
             cafile {Write("ca.pem", ca.ExportCertificatePem())}
             certfile {Write("server.pem", server.ExportCertificatePem())}
