@@ -60,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", default="/tmp/models-old")
     ap.add_argument("--out", default=os.path.join(REPO, "models"))
+    ap.add_argument("--form", default="band", choices=X.EXPORT_FORMS, help="export_fp32 form")
     a = ap.parse_args()
     old_fp, old_q8 = os.path.join(a.old, "ecg-nat-fp32.onnx"), os.path.join(a.old, "ecg-nat-int8.onnx")
     fp, q8 = os.path.join(a.out, "ecg-nat-fp32.onnx"), os.path.join(a.out, "ecg-nat-int8.onnx")
@@ -78,7 +79,8 @@ def main():
     bb, br = E.torch_predict(band_attention_copy(model))(x, m)
     S["torch_band_vs_torch_gather"] = max(maxdiff(bb, tb), maxdiff(br, tr))
 
-    X.export_fp32(model, fp)
+    os.makedirs(a.out, exist_ok=True)
+    X.export_fp32(model, fp, form=a.form)
     ob, orr = X.run_onnx(fp, x, m)
     S["onnx_fp32_new_vs_torch_gather"] = max(maxdiff(ob, tb), maxdiff(orr, tr))
     S["onnx_fp32_new_vs_old_ref_fp32"] = max(maxdiff(ob, ref["beat_logits_fp32"]), maxdiff(orr, ref["rhythm_logits_fp32"]))

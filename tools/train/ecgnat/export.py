@@ -14,7 +14,7 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from .export_attention import band_attention_copy
+from .export_attention import band_attention_copy, lean_export_copy
 from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
@@ -34,11 +34,21 @@ def _check_input(cfg, n=4, seed=0):
     return x * m[:, :, None], m
 
 
-def export_fp32(model: EcgNat, path: str):
+EXPORT_FORMS = ("band", "lean")
+
+
+def export_fp32(model: EcgNat, path: str, form: str = "band"):
     """fp32 ONNX of model with the attention rewritten as band attention. The rewrite is checked against the
-    gather form on a test batch (ValueError if outputs differ by more than 1e-4 or the geometry does not fit)."""
+    gather form on a test batch (ValueError if outputs differ by more than 1e-4 or the geometry does not fit).
+    form "lean" (export_attention.lean_export_copy) is the same computation with constant-shaped Reshapes and
+    fewer data-movement nodes."""
     model.eval()
-    w = ExportWrapper(band_attention_copy(model, check_input=_check_input(model.cfg)))
+    if form == "band":
+        w = ExportWrapper(band_attention_copy(model, check_input=_check_input(model.cfg)))
+    elif form == "lean":
+        w = lean_export_copy(model, check_input=_check_input(model.cfg))
+    else:
+        raise ValueError(f"export form {form!r} not in {EXPORT_FORMS}")
     x = torch.zeros(2, model.cfg.in_leads, model.cfg.win)
     m = torch.ones(2, model.cfg.in_leads)
     dyn = {n: {0: "batch"} for n in IN_NAMES + OUT_NAMES}
