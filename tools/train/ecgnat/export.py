@@ -1,8 +1,10 @@
 """ONNX export (fp32), our own S8S8 QDQ int8 pass (per-channel weights, calibrated activations), reference vectors.
 
 The fp32 export writes the neighbourhood attention as grouped band attention (export_attention.BandAttention),
-which ONNX Runtime runs about twice as fast as the gather form used in training; the trained model itself is
-not modified."""
+which ONNX Runtime runs about twice as fast as the gather form used in training, in its "lean" layout
+(export_attention.lean_export_copy: constant-shaped Reshapes, one Transpose + Split for q/k/v), which cuts the
+nodes ONNX Runtime executes per int8 window from 341 to 204 with bit-identical outputs; the trained model itself
+is not modified."""
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +23,8 @@ from .onnx_np import Runner
 OPSET = 17
 IN_NAMES = ["ecg", "lead_mask"]
 OUT_NAMES = ["beat_logits", "rhythm_logits"]
-GRAPH_NOTE = "neighbourhood attention exported as grouped band attention (export-only rewrite of the gather form)"
+GRAPH_NOTE = ("neighbourhood attention exported as grouped band attention, lean layout (export-only rewrite of the "
+              "gather form)")
 
 
 def _check_input(cfg, n=4, seed=0):
@@ -37,11 +40,11 @@ def _check_input(cfg, n=4, seed=0):
 EXPORT_FORMS = ("band", "lean")
 
 
-def export_fp32(model: EcgNat, path: str, form: str = "band"):
+def export_fp32(model: EcgNat, path: str, form: str = "lean"):
     """fp32 ONNX of model with the attention rewritten as band attention. The rewrite is checked against the
     gather form on a test batch (ValueError if outputs differ by more than 1e-4 or the geometry does not fit).
-    form "lean" (export_attention.lean_export_copy) is the same computation with constant-shaped Reshapes and
-    fewer data-movement nodes."""
+    form "lean" (the default, export_attention.lean_export_copy) is the same computation as "band" (the previous
+    export, kept for comparison) with constant-shaped Reshapes and fewer data-movement nodes."""
     model.eval()
     if form == "band":
         w = ExportWrapper(band_attention_copy(model, check_input=_check_input(model.cfg)))
