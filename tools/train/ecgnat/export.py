@@ -52,8 +52,15 @@ def export_fp32(model: EcgNat, path: str, form: str = "lean"):
         w = lean_export_copy(model, check_input=_check_input(model.cfg))
     else:
         raise ValueError(f"export form {form!r} not in {EXPORT_FORMS}")
-    x = torch.zeros(2, model.cfg.in_leads, model.cfg.win)
-    m = torch.ones(2, model.cfg.in_leads)
+    return export_module(w, model.cfg, path)
+
+
+def export_module(w: torch.nn.Module, cfg, path: str):
+    """Write module w (forward(ecg, lead_mask) -> (beat_logits, rhythm_logits)) as it is: the fp32 ONNX settings
+    of export_fp32 (names, dynamic batch, opset, constant folding, producer) without any rewrite. Used by
+    export_fp32 and by the export-variant experiments (tools/bench/experiments/na_export_variants.py)."""
+    x = torch.zeros(2, cfg.in_leads, cfg.win)
+    m = torch.ones(2, cfg.in_leads)
     dyn = {n: {0: "batch"} for n in IN_NAMES + OUT_NAMES}
     torch.onnx.export(w, (x, m), path, input_names=IN_NAMES, output_names=OUT_NAMES, dynamic_axes=dyn,
                       opset_version=OPSET, do_constant_folding=True)
