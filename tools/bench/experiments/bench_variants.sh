@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Time the shipped model and the attention-export variants written by na_export_variants.py with the C# tool,
+# Time the shipped model and the attention-export variants written by na_export_variants.py (and band_lean, written
+# by `regen_shipped.py --form lean --out OUT/band_lean`) with the C# tool,
 # back to back, ONNX Runtime CPU, 1 intra-op thread, ROUNDS rounds of `bench inference --runs RUNS`.
 #
 #   tools/bench/experiments/bench_variants.sh [OUT=/tmp/natexp] [ROUNDS=2] [RUNS=200]
@@ -13,11 +14,11 @@ out="${1:-/tmp/natexp}" rounds="${2:-2}" runs="${3:-200}"
 read -r -a ecgedge <<<"${ECGEDGE:-dotnet $root/src/EcgEdge/bin/Release/net10.0/ecgedge.dll}"
 mkdir -p "$out/bench"
 declare -A man=([shipped]="$root/models/ecg-nat.manifest.json")
-for v in gather_matmul band_dense band_blocked; do
+for v in gather_matmul band_dense band_blocked band_lean; do
   [[ -f "$out/$v/ecg-nat.manifest.json" ]] && man[$v]="$out/$v/ecg-nat.manifest.json"
 done
 for r in $(seq 1 "$rounds"); do
-  for v in shipped gather_matmul band_dense band_blocked; do
+  for v in shipped gather_matmul band_dense band_blocked band_lean; do
     [[ -n "${man[$v]:-}" ]] || continue
     j="$out/bench/${v}_r$r.json"
     "${ecgedge[@]}" bench inference --windows "$root/models/reference" --runs "$runs" --model "${man[$v]}" \

@@ -274,7 +274,7 @@ def main():
             shutil.rmtree(vdir)
         shutil.copytree(models_dir, vdir, ignore=shutil.ignore_patterns("*.onnx"))
         fp32 = os.path.join(vdir, f"ecg-nat-{name}-fp32.onnx")
-        ex.export_fp32(model, fp32)
+        ex.export_module(ExportWrapper(model), model.cfg, fp32)  # export_fp32 would rewrite the attention again
         ob, orr = ex.run_onnx(fp32, x, m, bs=16)
         d_onnx = max(float(np.abs(ob - ref["beat_logits_fp32"]).max()),
                      float(np.abs(orr - ref["rhythm_logits_fp32"]).max()))

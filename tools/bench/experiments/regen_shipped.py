@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Re-export the shipped ECG-NAT (no retraining) with the pipeline's current export (band attention).
+"""Re-export the shipped ECG-NAT (no retraining) with the pipeline's current export (band attention, lean layout).
 
   /usr/bin/python3 tools/bench/experiments/regen_shipped.py --old /tmp/models-old --out models
 
@@ -7,7 +7,7 @@
 mirror tools/train/ecgnat/pipeline.py (stage_final / write_refs) except where the training data is needed:
 
 * fp32: the PyTorch model rebuilt from OLD/ecg-nat-fp32.onnx (tools/bench/torch_from_onnx.load_model),
-  exported with ecgnat.export.export_fp32 (which swaps in the band attention).
+  exported with ecgnat.export.export_fp32 (which swaps in the band attention; --form lean, the default, or band).
 * int8: ecgnat.export.quantize_qdq with the activation ranges transplanted from OLD/ecg-nat-int8.onnx
   (na_export_variants.transplanted_ranges; the 256 calibration windows are not in the repo). Every scale,
   zero point and int8 weight is then compared with the old int8 file: quantization must be identical.
@@ -38,7 +38,7 @@ from torch_from_onnx import load_model, load_reference  # noqa: E402
 from na_export_variants import transplanted_ranges  # noqa: E402
 from ecgnat import export as X  # noqa: E402
 from ecgnat import evaluate as E  # noqa: E402
-from ecgnat.export_attention import band_attention_copy  # noqa: E402
+from ecgnat.export_attention import band_attention_copy, lean_export_copy  # noqa: E402
 
 
 def quant_tensors(path):
@@ -60,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--old", default="/tmp/models-old")
     ap.add_argument("--out", default=os.path.join(REPO, "models"))
+    ap.add_argument("--form", default="lean", choices=X.EXPORT_FORMS, help="export_fp32 form (default lean)")
     a = ap.parse_args()
     old_fp, old_q8 = os.path.join(a.old, "ecg-nat-fp32.onnx"), os.path.join(a.old, "ecg-nat-int8.onnx")
     fp, q8 = os.path.join(a.out, "ecg-nat-fp32.onnx"), os.path.join(a.out, "ecg-nat-int8.onnx")
@@ -77,8 +78,11 @@ def main():
     S["torch_gather_vs_old_ref_fp32"] = max(maxdiff(tb, ref["beat_logits_fp32"]), maxdiff(tr, ref["rhythm_logits_fp32"]))
     bb, br = E.torch_predict(band_attention_copy(model))(x, m)
     S["torch_band_vs_torch_gather"] = max(maxdiff(bb, tb), maxdiff(br, tr))
+    lb, lr = E.torch_predict(lean_export_copy(model))(x, m)
+    S["torch_lean_vs_torch_band"] = max(maxdiff(lb, bb), maxdiff(lr, br))
 
-    X.export_fp32(model, fp)
+    os.makedirs(a.out, exist_ok=True)
+    X.export_fp32(model, fp, form=a.form)
     ob, orr = X.run_onnx(fp, x, m)
     S["onnx_fp32_new_vs_torch_gather"] = max(maxdiff(ob, tb), maxdiff(orr, tr))
     S["onnx_fp32_new_vs_old_ref_fp32"] = max(maxdiff(ob, ref["beat_logits_fp32"]), maxdiff(orr, ref["rhythm_logits_fp32"]))

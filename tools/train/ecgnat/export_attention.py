@@ -159,3 +159,98 @@ def rpb_from_band_bias(na: NeighborhoodAttention, table: np.ndarray) -> np.ndarr
     if not np.all(table[:, ~hit] == np.float32(NEG)):
         raise ValueError("band bias has non-masked values outside the neighbourhoods")
     return rpb
+
+
+# ------------------------------------------------------------------------------------------ lean export form
+#
+# The same band attention and the same model, written so the exported graph has fewer nodes. In the "band" form
+# above, x.shape[0] feeds every Reshape, so torch.onnx writes Shape -> Gather -> Unsqueeze -> Concat before each
+# of them (13 Reshapes per attention layer); q/k/v are taken with three Gathers (ONNX Runtime turns them into
+# Split + 3 Squeeze) and regrouped one by one; Downsample and the upsampling of the feature fusion compute their
+# shapes at run time as well (Expand, Where, Equal, ConstantOfShape). The lean form:
+#   * uses -1 for the batch axis in every Reshape, so every target shape is a constant,
+#   * reshapes the qkv output once to [B, nb, T, d, 3, H, dh] and transposes it once to [B, 3, H, d, nb, T, dh]
+#     (q is then already in query-block layout), and one Split gives q, k, v,
+#   * takes the key/value windows with one Gather of a constant [nb, W] index (no Reshape after it),
+#   * writes the output back with one Transpose + one Reshape,
+#   * Downsample: one constant Reshape; fusion: f2 and f3 are added by broadcasting over a [B, L/4, 2, 2, F]
+#     view of the fine tokens, the same sums in the same order as repeat-then-add.
+# Every arithmetic operation and its order is unchanged; only data movement differs (the numpy runner and ONNX
+# Runtime give bit-identical logits for both forms). The batch stays the first axis of every tensor.
+# 884 -> 264 nodes in the fp32 file; ONNX Runtime executes 204 instead of 341 nodes per int8 run.
+
+
+class LeanBandAttention(BandAttention):
+    """BandAttention with the lean data movement (same parameters, bias, blocks and windows)."""
+
+    def __init__(self, na: NeighborhoodAttention):
+        super().__init__(na)
+        kwin = self.kwin
+        self.register_buffer("kwin2", None if kwin is None else kwin.reshape(self.nb, self.W), persistent=False)
+
+    def forward(self, x):
+        H, L, d, nb, T, dh = self.h, self.L, self.d, self.nb, self.T, self.dh
+        t = self.qkv(x).reshape(-1, nb, T, d, 3, H, dh).permute(0, 4, 5, 3, 1, 2, 6)     # B,3,H,d,nb,T,dh
+        q, k, v = torch.split(t, 1, dim=1)                                                # each B,1,H,d,nb,T,dh
+        q = q * self.scale
+        if self.kwin2 is not None:  # overlapping key windows, one per query block: [B, 1, H, d, nb, W, dh]
+            k = k.reshape(-1, 1, H, d, self.Lg, dh)[:, :, :, :, self.kwin2]
+            v = v.reshape(-1, 1, H, d, self.Lg, dh)[:, :, :, :, self.kwin2]
+        s = torch.matmul(q, k.transpose(-1, -2)) + self.bias                              # B,1,H,d,nb,T,W
+        out = torch.matmul(s.softmax(-1), v)                                              # B,1,H,d,nb,T,dh
+        return self.proj(out.permute(0, 1, 4, 5, 3, 2, 6).reshape(-1, L, H * dh))         # B,L,C
+
+
+class LeanExport(nn.Module):
+    """Export wrapper (holds the model as `m`, like model.ExportWrapper) computing EcgNat.forward with
+    constant-shaped Reshapes. The attention modules must already be LeanBandAttention (lean_export_copy)."""
+
+    def __init__(self, m: EcgNat):
+        super().__init__()
+        self.m = m
+
+    @staticmethod
+    def _down(ds, x, L: int, C: int):
+        return ds.red(ds.norm(x).reshape(-1, L // 2, 2 * C))
+
+    def forward(self, ecg, lead_mask):
+        m, cfg = self.m, self.m.cfg
+        L1, L2, L3 = cfg.tokens()
+        D, F_ = cfg.dims, cfg.fuse_dim
+        if L1 != 2 * L2 or L2 != 2 * L3:
+            raise ValueError(f"lean export needs token counts halving exactly, got {L1, L2, L3}")
+        x = ecg * lead_mask.unsqueeze(-1)
+        t = m.stem_norm(m.stem(x).transpose(1, 2) + m.mask_emb(lead_mask).unsqueeze(1))
+        f1 = m.stages[0](t)
+        f2 = m.stages[1](self._down(m.downs[0], f1, L1, D[0]))
+        f3 = m.stages[2](self._down(m.downs[1], f2, L2, D[1]))
+        # fine token i = 4a + 2b + c: f2 token 2a + b, f3 token a
+        s = m.f1(f1).reshape(-1, L3, 2, 2, F_) + m.f2(f2).reshape(-1, L3, 2, 1, F_)
+        fused = m.fnorm((s + m.f3(f3).reshape(-1, L3, 1, 1, F_)).reshape(-1, L1, F_))
+        bh, rh = m.beat_hidden(fused), m.rhythm_hidden(f3)  # EcgNat.forward's order (same node order)
+        return m.beat_out(bh), m.r_out(rh)
+
+
+def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> LeanExport:
+    """LeanExport of a deep copy of model with every NeighborhoodAttention replaced by LeanBandAttention; checked
+    against the trained (gather) form like band_attention_copy."""
+    out = copy.deepcopy(model).eval()
+    n = 0
+    for stage in out.stages:
+        for blk in stage:
+            if isinstance(blk.att, NeighborhoodAttention):
+                blk.att = LeanBandAttention(blk.att)
+                n += 1
+    if n == 0:
+        raise ValueError("no NeighborhoodAttention found to rewrite")
+    w = LeanExport(out).eval()
+    if check_input is not None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            ref, new = model(*check_input), w(*check_input)
+        model.train(was_training)
+        diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
+        if not diff <= tol:
+            raise ValueError(f"lean export differs from the gather form by {diff:.3g} (> {tol})")
+    return w

@@ -87,6 +87,15 @@ class Runner:
             shp = [int(s) for s in x[1]]
             shp = [x[0].shape[i] if s == 0 else s for i, s in enumerate(shp)]
             return [x[0].reshape(shp)]
+        if t == "Split":
+            ax = at.get("axis", 0)
+            if len(x) > 1 and x[1] is not None:
+                sizes = [int(v) for v in x[1]]
+            elif "split" in at:
+                sizes = [int(v) for v in at["split"]]
+            else:
+                sizes = [x[0].shape[ax] // len(n.output)] * len(n.output)
+            return list(np.split(x[0], np.cumsum(sizes)[:-1], axis=ax))
         if t == "Transpose":
             return [np.transpose(x[0], at.get("perm"))]
         if t == "Gather":
