@@ -1,11 +1,16 @@
 // The page's MQTT-over-WebSockets link (mqtt.js): MQTT 5, persistent session (clean start off, session expiry), so
 // alerts published while the page is closed are queued by the broker; automatic reconnect and resubscribe. The state
 // is reported to the page, which shows a disconnected banner and treats device states as stale while the link is down.
+// A broker that refuses the connection (CONNACK reason code, e.g. 0x86/0x87 for a wrong password) ends the link: mqtt.js
+// does not retry it, and the page reports 'refused' with the reason until the user connects again.
 
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { subscriptions } from './topics.ts';
 
-export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
+export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'refused' | 'closed';
+
+/** CONNACK reason codes that mean the credentials were not accepted (MQTT 5: bad user name or password, not authorized). */
+export const authRefusalCodes: readonly number[] = [134, 135];
 
 export interface BrokerSettings {
   url: string;           // ws://host:port/path or wss://…
@@ -26,6 +31,7 @@ export interface LinkEvents {
 export class BrokerLink {
   private client: MqttClient | null = null;
   private attempts = 0;
+  private refused = false;
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
   constructor(private readonly settings: BrokerSettings, private readonly events: LinkEvents) {}
@@ -63,10 +69,19 @@ export class BrokerLink {
       this.events.onState('reconnecting', `attempt ${this.attempts}`);
     });
     client.on('close', () => {
-      if (this.client === client && !client.disconnecting) this.events.onState('disconnected', 'connection lost');
+      if (this.client === client && !client.disconnecting && !this.refused) this.events.onState('disconnected', 'connection lost');
     });
-    client.on('offline', () => this.events.onState('disconnected', 'broker unreachable'));
-    client.on('error', err => this.events.onState(client.connected ? 'connected' : 'disconnected', err.message));
+    client.on('offline', () => { if (!this.refused) this.events.onState('disconnected', 'broker unreachable'); });
+    client.on('error', err => {
+      // mqtt.js reports a CONNACK refusal as "Connection refused: <reason>" with the reason code and does not reconnect.
+      const code = (err as Error & { code?: unknown }).code;
+      if (!client.connected && typeof code === 'number' && err.message.startsWith('Connection refused')) {
+        this.refused = true;
+        this.events.onState('refused', authRefusalCodes.includes(code) ? `${err.message}: check the user name and password` : err.message);
+        return;
+      }
+      this.events.onState(client.connected ? 'connected' : 'disconnected', err.message);
+    });
     client.on('message', (topic, payload) => this.events.onMessage(topic, this.decoder.decode(payload)));
   }
 

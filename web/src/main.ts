@@ -138,14 +138,18 @@ function onState(state: LinkState, detailText: string): void {
   const el = $('link-state');
   el.dataset.state = state;
   const labels: Record<LinkState, string> = {
-    connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', disconnected: 'disconnected', closed: 'not connected',
+    connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', disconnected: 'disconnected', refused: 'refused', closed: 'not connected',
   };
   el.textContent = labels[state];
   el.title = `${config?.broker ?? ''} ${detailText}`.trim();
   const banner = $('banner');
-  const down = state === 'disconnected' || state === 'reconnecting';
+  const down = state === 'disconnected' || state === 'reconnecting' || state === 'refused';
   banner.hidden = !down;
-  if (down)
+  if (state === 'refused') {
+    // Not retried: the user has to connect again (the form, with the password field empty).
+    banner.textContent = `The broker refused the connection (${detailText}). Not connected: enter the password again and connect.`;
+    $('connect-form').hidden = false;
+  } else if (down)
     banner.textContent = `Disconnected from the broker (${detailText}). Reconnecting automatically; device states and alerts ` +
       'may be out of date until the link is back. Alerts sent meanwhile are queued by the broker and will appear.';
   devicesDrawn = -1; // states become stale or fresh
