@@ -4,6 +4,8 @@
 #   2. web/dist equals a fresh build of web/src (the bundle ecgedge embeds is the reviewed source);
 #   3. the browser end-to-end test (test/e2e.mjs: headless Chromium, mosquitto with WebSockets, the worker replaying
 #      MIT-BIH 201, ecgedge watch --web), screenshots into a temporary folder unless --screenshots DIR;
+#      then test/e2e-auth.mjs: the page against wss:// with a password file and ecgedge-web.acl (its own exit 77 —
+#      no mosquitto_passwd or openssl — does not fail the run);
 #   4. the load test with --alerts N (default 2000 here; 10000 for the figures in docs/web.md).
 # Exit 0 passed, 1 failed, 77 skipped (no node/npm; or no Chromium, after steps 1-2).
 #   web/run-e2e.sh [--screenshots DIR] [--alerts N]
@@ -30,6 +32,7 @@ tmp=""
 if [[ -z "$shots" ]]; then tmp="$(mktemp -d)"; shots="$tmp"; fi
 status=0
 node test/e2e.mjs --screenshots "$shots" || status=$?
+if [[ "$status" = 0 ]]; then node test/e2e-auth.mjs --screenshots "$shots" || { s=$?; [[ "$s" = 77 ]] || status=$s; }; fi
 if [[ "$status" = 0 ]]; then node test/perf.mjs --alerts "$alerts" --screenshot "$shots/web-load.png" || status=$?; fi
 [[ -n "$tmp" ]] && rm -rf "$tmp"
 exit "$status"
