@@ -213,10 +213,12 @@ await waitFor('the clinician credentials over wss:// from node', () => intruder.
 const refused = [];
 for (const [topic, payload] of [[`ecgedge/${device}/acks/clinician-other`, seen.acks[0].text], [`ecgedge/${device}/alerts`, alertText]])
   refused.push(await pub(intruder, topic, payload, false).then(() => 'accepted', e => e.message));
-await pub(deviceClient, `ecgedge/${device}/events`, '{}', false); // a marker: QoS 1 in order behind the two above
-await new Promise(r => setTimeout(r, 500));
+// A permitted ack on the same connection after them: once the observer has it, the two before it were handled.
+await pub(intruder, `ecgedge/${device}/acks/${clinician}`, seen.acks[0].text, false);
+await waitFor('the permitted marker ack at the observer', () => seen.acks.length === 2, 10_000);
 check(refused.every(r => /not authori[sz]ed/i.test(r)), `forbidden publishes not refused: ${refused.join(' | ')}`);
-check(seen.acks.length === 1 && seen.alerts.length === 1, `a forbidden publish was delivered: ${seen.acks.length} ack(s), ${seen.alerts.length} alert(s)`);
+check(seen.acks.every(a => a.topic.endsWith(`/acks/${clinician}`)) && seen.alerts.length === 1,
+  `a forbidden publish was delivered: acks on ${seen.acks.map(a => a.topic).join(', ')}; ${seen.alerts.length} alert(s)`);
 step(`the ACL refused an ack in another name and an alert from the clinician (${refused.join('; ')}); neither delivered`);
 
 check(pageErrors.length === 0, `errors in the page: ${pageErrors.join(' | ')}`);
