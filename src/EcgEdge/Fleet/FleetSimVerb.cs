@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using EcgEdge.Inference.Model;
 using EcgEdge.Pipeline;
-using EcgEdge.Transport.Mqtt;
 using EcgEdge.Verbs;
 using Microsoft.Extensions.Options;
 
@@ -26,12 +25,7 @@ public static class FleetSimVerb
             DurationSeconds = a.GetDouble("--duration", 60),
             AlertsPerDevicePerMinute = a.GetDouble("--alert-rate", 2),
             VitalsIntervalSeconds = a.GetDouble("--vitals-interval", 10),
-            ProtocolVersion = a.Get("--protocol") switch
-            {
-                null or "5" or "5.0" => MqttProtocolLevel.V500,
-                "3.1.1" or "311" or "4" => MqttProtocolLevel.V311,
-                var p => throw new UsageException($"--protocol '{p}': use 5 or 3.1.1"),
-            },
+            ProtocolVersion = a.GetProtocol(),
             TopicPrefix = a.Get("--prefix") ?? "ecgfleet",
             OutboxRoot = a.Get("--outbox"),
             Seed = (int)a.GetDouble("--seed", 1),

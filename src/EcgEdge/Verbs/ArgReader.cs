@@ -40,4 +40,15 @@ public sealed class ArgReader
             ? d
             : throw new UsageException($"option {name}: '{v}' is not a number");
     }
+
+    /// <summary>
+    /// <c>--protocol 5|3.1.1</c>: the MQTT protocol level (default MQTT 5; 3.1.1 for RabbitMQ's MQTT plugin, which drops an
+    /// MQTT 5 CONNECT).
+    /// </summary>
+    public EcgEdge.Transport.Mqtt.MqttProtocolLevel GetProtocol() => Get("--protocol") switch
+    {
+        null or "5" or "5.0" => EcgEdge.Transport.Mqtt.MqttProtocolLevel.V500,
+        "3.1.1" or "311" or "4" => EcgEdge.Transport.Mqtt.MqttProtocolLevel.V311,
+        var p => throw new UsageException($"--protocol '{p}': use 5 or 3.1.1"),
+    };
 }

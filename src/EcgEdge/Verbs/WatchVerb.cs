@@ -37,12 +37,7 @@ public static class WatchVerb
             Password = a.Get("--password-env") is { } env ? Environment.GetEnvironmentVariable(env) : null,
         };
         if (a.Get("--client-id") is { } cid) options.ClientId = cid;
-        options.ProtocolVersion = a.Get("--protocol") switch
-        {
-            null or "5" or "5.0" => MqttProtocolLevel.V500,
-            "3.1.1" or "311" => MqttProtocolLevel.V311, // RabbitMQ's MQTT plugin
-            var p => throw new UsageException($"--protocol '{p}': use 5 or 3.1.1"),
-        };
+        options.ProtocolVersion = a.GetProtocol();
         var count = (int)a.GetDouble("--count", 0);
         var timeout = a.GetDouble("--timeout", 0);
         var saveDir = a.Get("--save-dir");
