@@ -20,7 +20,7 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
     private readonly ConcurrentDictionary<string, byte> _received = new();
     private readonly List<double> _endToEndMs = [];
     private readonly List<double> _pubackMs = [];
-    private long _sent, _receivedCount, _unexpected, _notStored, _vitalsSent;
+    private long _unexpected, _notStored, _vitalsSent;
     private volatile bool _consumerConnected;
 
     public async Task<FleetReport> RunAsync(CancellationToken cancellationToken)
@@ -84,7 +84,7 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
                     self.Refresh();
                     peakWs = Math.Max(peakWs, self.WorkingSet64);
                     lock (timeline) timeline.Add(new FleetSample(Math.Round(clock.Elapsed.TotalSeconds, 1), connected, perEndpoint,
-                        Interlocked.Read(ref _sent), Interlocked.Read(ref _receivedCount), _consumerConnected));
+                        _sentAt.Count, _received.Count, _consumerConnected));
                     try { await Task.Delay(1000, samplerStop.Token).ConfigureAwait(false); } catch (OperationCanceledException) { break; }
                 }
             }, CancellationToken.None);
@@ -100,7 +100,7 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
             await Task.WhenAll(emitters).ConfigureAwait(false);
             var emitSeconds = clock.Elapsed.TotalSeconds - emitStart;
             var cpuEmit = (self.TotalProcessorTime - cpu0).TotalSeconds;
-            Log($"emission done: {Interlocked.Read(ref _sent)} alerts, {Interlocked.Read(ref _vitalsSent)} vitals in {emitSeconds:F1} s; draining");
+            Log($"emission done: {_sentAt.Count} alerts, {Interlocked.Read(ref _vitalsSent)} vitals in {emitSeconds:F1} s; draining");
 
             // Drain: every outbox empty, then every sent id received (or the timeout).
             var drain = Stopwatch.StartNew();
@@ -117,7 +117,7 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
             List<double> e2e, puback;
             lock (_endToEndMs) e2e = [.. _endToEndMs];
             lock (_pubackMs) puback = [.. _pubackMs];
-            var sent = Interlocked.Read(ref _sent);
+            long sent = _sentAt.Count;
             var vitalsSent = Interlocked.Read(ref _vitalsSent);
             return new FleetReport
             {
@@ -217,7 +217,6 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
             Interlocked.Increment(ref _notStored);
             return;
         }
-        Interlocked.Increment(ref _sent);
     }
 
     private void EmitVitals(Device d)
@@ -241,7 +240,6 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
         if (!_sentAt.TryGetValue(id, out var t)) { Interlocked.Increment(ref _unexpected); return Task.CompletedTask; }
         if (_received.TryAdd(id, 0))
         {
-            Interlocked.Increment(ref _receivedCount);
             lock (_endToEndMs) _endToEndMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
         }
         return Task.CompletedTask;
@@ -273,15 +271,13 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
             var id = $"sim-{index:D5}";
             // Device i tries endpoint i mod n first, then the next ones in order.
             var rotated = endpoints.Skip(index % endpoints.Count).Concat(endpoints.Take(index % endpoints.Count)).ToList();
-            var outbox = DurableOutbox.Open(new DurableOutboxOptions
-            {
-                Directory = Path.Combine(root, id), SegmentBytes = 256 * 1024, MaxBytes = 16L * 1024 * 1024,
-            });
+            var outboxOptions = new DurableOutboxOptions { Directory = Path.Combine(root, id), SegmentBytes = 256 * 1024, MaxBytes = 16L * 1024 * 1024 };
+            var outbox = DurableOutbox.Open(outboxOptions);
             var transport = new MqttTransportOptions
             {
                 Mode = MqttMode.External, DeviceId = id, TopicPrefix = o.TopicPrefix, Endpoints = rotated, ProtocolVersion = o.ProtocolVersion,
                 KeepAliveSeconds = o.KeepAliveSeconds, ReconnectMinDelay = TimeSpan.FromMilliseconds(500), ReconnectMaxDelay = TimeSpan.FromSeconds(10),
-                Outbox = new DurableOutboxOptions { Directory = Path.Combine(root, id) },
+                Outbox = outboxOptions,
             };
             var publisher = new MqttPublisher(transport, outbox,
                 new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string> { ["software"] = "ecgedge fleet-sim", ["device"] = id }));
