@@ -15,26 +15,14 @@ namespace EcgEdge.Tests.Transport;
 /// </summary>
 public sealed class MosquittoAclIntegrationTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "ecgedge-acl-" + Guid.NewGuid().ToString("N"));
+    private readonly EcgEdge.Tests.Wfdb.TempDirectory _dir = new();
     private readonly Xunit.Abstractions.ITestOutputHelper _out;
 
-    public MosquittoAclIntegrationTests(Xunit.Abstractions.ITestOutputHelper output)
-    {
-        _out = output;
-        Directory.CreateDirectory(_dir);
-    }
+    public MosquittoAclIntegrationTests(Xunit.Abstractions.ITestOutputHelper output) => _out = output;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 
-    private string Write(string name, string pem)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, pem);
-        return path;
-    }
+    private string Write(string name, string pem) => _dir.Write(name, pem);
 
     /// <summary>An MQTT 5 client authenticated by a client certificate with CN = <paramref name="cn"/> (client id = CN).</summary>
     private sealed class CertClient : IAsyncDisposable
@@ -225,7 +213,7 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         Skip.If(OperatingSystem.IsWindows(), "mosquitto integration tests run on Linux/macOS");
         var passwd = new[] { "/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd" }.FirstOrDefault(File.Exists);
         Skip.If(passwd is null, "mosquitto_passwd is not installed");
-        var passwords = Path.Combine(_dir, "clinicians.passwd");
+        var passwords = _dir.File("clinicians.passwd");
         foreach (var (user, password) in new[] { ("clinician-ward-a", "secret-a"), ("clinician-ward-b", "secret-b") })
         {
             var psi = new System.Diagnostics.ProcessStartInfo(passwd) { UseShellExecute = false };
