@@ -111,8 +111,7 @@ case "$cmd" in
       pid="$(cat "$dir/node$i/pid" 2>/dev/null || true)"
       [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true
     done
-    # the private epmd (started by the first node) goes too
-    pkill -f "epmd.*-port $(( $(base_port) + 300 ))" 2>/dev/null || true
+    # the private epmd (started by the first node, on its own port) goes too
     ( export ERL_EPMD_PORT=$(( $(base_port) + 300 )); epmd -kill >/dev/null 2>&1 ) || true
     ;;
   urls) mqtt_urls ;;
