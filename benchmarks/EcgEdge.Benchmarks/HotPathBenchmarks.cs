@@ -159,11 +159,17 @@ public class InferenceBenchmarks
     {
         _model = ModelLoader.Load(Signal.Manifest, new InferenceOptions { Model = Signal.Manifest, Variant = Variant });
         var reference = Path.Combine(Signal.RepoRoot, "models", "reference");
+        // Warm-up first: it runs on a zero window and would overwrite the inputs.
+        _model.Warmup(2);
         var ecg = File.ReadAllBytes(Path.Combine(reference, "ecg.bin"));
         var mask = File.ReadAllBytes(Path.Combine(reference, "lead_mask.bin"));
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(ecg).Slice(0, _model.Signal.Length).CopyTo(_model.Signal);
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(mask).Slice(0, _model.LeadMask.Length).CopyTo(_model.LeadMask);
-        _model.Warmup(2);
+        if (_model.HasRrInput)
+        {
+            var rr = File.ReadAllBytes(Path.Combine(reference, "beat_rr.bin"));
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(rr).Slice(0, _model.BeatRr.Length).CopyTo(_model.BeatRr);
+        }
     }
 
     [GlobalCleanup]

@@ -13,6 +13,9 @@ namespace EcgEdge.Inference;
 /// <para>Beat positions: the detector reports R peaks at raw-signal time; the model was trained on positions in the
 /// conditioned signal, i.e. shifted by the conditioning's group delay, so <c>beatShiftSamples</c> is added before the
 /// token lookup.</para>
+/// <para>A model with the RR-interval input (<c>beat_rr</c>) gets, for every detected beat in the window, its intervals
+/// to the neighbouring beats relative to the median of the recent ones (<see cref="RrFeatureBuilder"/>); a gap starts a
+/// new stream of intervals.</para>
 /// <para>Runs on the pipeline's thread (one window of ECG-NAT is milliseconds on a CPU core, every 5 s). After
 /// construction nothing is allocated per block, per beat or per window.</para>
 /// </summary>
@@ -26,6 +29,8 @@ public sealed class InferenceStage : IBeatSink
     private readonly int _dec, _classes, _rhythmClasses, _smoothing, _half;
     private readonly long _halfWindow, _halfHop;   // pipeline samples
     private readonly double _beatShift;
+    private readonly RrFeatureBuilder? _rr;        // the model's RR-interval input (null: the model has none)
+    private double _rrLimit = double.PositiveInfinity;
     private readonly DetectedBeat[] _pending = new DetectedBeat[512];
     private int _pendingHead, _pendingCount;
     private readonly float[] _prevBeat;            // beat logits of the previous window of this run
@@ -57,6 +62,7 @@ public sealed class InferenceStage : IBeatSink
         _halfWindow = (long)_c.WindowSamples * _dec / 2;
         _halfHop = (long)_c.HopSamples * _dec / 2;
         _beatShift = beatShiftSamples;
+        if (_c.Rr is not null) _rr = new RrFeatureBuilder(_c.Rr, pipelineRateHz);
         _prevBeat = new float[_c.FineTokens * _classes];
         _probs = new float[Math.Max(_classes, _rhythmClasses)];
         _mean = new float[_rhythmClasses];
@@ -83,9 +89,10 @@ public sealed class InferenceStage : IBeatSink
         var a = _c;
         var b = next.Contract;
         if (a.WindowSamples != b.WindowSamples || a.HopSamples != b.HopSamples || a.SampleRateHz != b.SampleRateHz || a.TokenStride != b.TokenStride
-            || a.FineTokens != b.FineTokens || !a.BeatClasses.SequenceEqual(b.BeatClasses) || !a.RhythmClasses.SequenceEqual(b.RhythmClasses))
+            || a.FineTokens != b.FineTokens || !a.BeatClasses.SequenceEqual(b.BeatClasses) || !a.RhythmClasses.SequenceEqual(b.RhythmClasses)
+            || a.Rr != b.Rr)
             throw new ModelLoadException(ModelLoadFailure.ContractMismatch,
-                "the new model's contract (window, hop, rate, tokens or classes) differs from the running one; restart the worker to change it");
+                "the new model's contract (window, hop, rate, tokens, classes or RR input) differs from the running one; restart the worker to change it");
         Interlocked.Exchange(ref _pendingModel, next)?.Dispose();
     }
 
@@ -110,13 +117,18 @@ public sealed class InferenceStage : IBeatSink
         }
         _pending[(_pendingHead + _pendingCount) % _pending.Length] = beat;
         _pendingCount++;
+        _rr?.Add(beat.SampleIndex + _beatShift);
     }
 
     /// <summary>Adds a conditioned block; analyses a window when one is complete.</summary>
     public void Push(SampleBlock conditioned)
     {
         if (conditioned.Count == 0) return;
-        if (_assembler.StartsNewRun(conditioned)) EndRun();
+        if (_assembler.StartsNewRun(conditioned))
+        {
+            EndRun();
+            _rr?.StartStream(conditioned.StartIndex + _beatShift);
+        }
         _runOpen = true;
         if (_assembler.Push(conditioned)) Analyse(_assembler.Window);
     }
@@ -128,7 +140,9 @@ public sealed class InferenceStage : IBeatSink
     {
         if (!_runOpen) return;
         var runEnd = _assembler.NextIndex;
+        _rrLimit = runEnd + _beatShift;      // beats of a following run (after a gap) are not this run's
         while (_assembler.FlushNext()) Analyse(_assembler.Window);
+        _rrLimit = double.PositiveInfinity;
         // Beats after the last window's central part when no tail window was needed (the run ended exactly on the
         // grid): that window is the nearest.
         while (_pendingCount > 0 && _havePrev)
@@ -157,6 +171,7 @@ public sealed class InferenceStage : IBeatSink
         }
         w.Samples.AsSpan().CopyTo(_model.Signal);
         w.LeadPresent.AsSpan().CopyTo(_model.LeadMask);
+        _rr?.Fill(_model.BeatRr, w.StartIndex, _rrLimit, _dec, _c.WindowSamples, _c.TokenStride, _c.FineTokens);
         var latency = _model.Run();
         Windows++;
         var rk = EcgNatModel.Softmax(_model.RhythmLogits, _probs.AsSpan(0, _rhythmClasses));

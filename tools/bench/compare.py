@@ -86,29 +86,31 @@ def versions() -> dict:
 
 # ----------------------------------------------------------------------------------------------- inference
 
-def time_torch(model, ecg, mask, runs: int, warmup: int, threads: int) -> list:
+def time_torch(model, ecg, mask, rr, runs: int, warmup: int, threads: int) -> list:
     """Per-window latency (ms) of eager fp32 inference, batch 1, windows cycled in order, after warm-up."""
     torch.set_num_threads(threads)
     n = len(ecg)
     xs = [torch.from_numpy(np.ascontiguousarray(ecg[i:i + 1])) for i in range(n)]
     ms = [torch.from_numpy(np.ascontiguousarray(mask[i:i + 1])) for i in range(n)]
+    rs = [torch.from_numpy(np.ascontiguousarray(rr[i:i + 1])) for i in range(n)]
     out = []
     with torch.no_grad():
         for i in range(warmup):
-            model(xs[i % n], ms[i % n])
+            model(xs[i % n], ms[i % n], rs[i % n])
         for i in range(runs):
             t0 = time.perf_counter()
-            model(xs[i % n], ms[i % n])
+            model(xs[i % n], ms[i % n], rs[i % n])
             out.append((time.perf_counter() - t0) * 1e3)
     return out
 
 
-def torch_logits(model, ecg, mask):
+def torch_logits(model, ecg, mask, rr):
     """Logits of every window, one window per call (batch 1, as timed)."""
     beat, rhy = [], []
     with torch.no_grad():
         for i in range(len(ecg)):
-            b, r = model(torch.from_numpy(ecg[i:i + 1].copy()), torch.from_numpy(mask[i:i + 1].copy()))
+            b, r = model(torch.from_numpy(ecg[i:i + 1].copy()), torch.from_numpy(mask[i:i + 1].copy()),
+                         torch.from_numpy(rr[i:i + 1].copy()))
             beat.append(b.numpy()[0])
             rhy.append(r.numpy()[0])
     return np.stack(beat), np.stack(rhy)
@@ -185,14 +187,14 @@ def main():
     torch_default_threads = torch.get_num_threads()  # before we change it
     default_threads = a.threads_default or torch_default_threads
     ref = load_reference(a.windows)
-    ecg, mask = ref["ecg"], ref["lead_mask"]
+    ecg, mask, rr = ref["ecg"], ref["lead_mask"], ref["beat_rr"]
     model = load_model(a.onnx)
 
     # --- inference: timings (1 thread first, then default threads) and agreement on the 16 windows
-    torch_1t = stats(time_torch(model, ecg, mask, a.runs, a.warmup, 1))
-    torch_dt = stats(time_torch(model, ecg, mask, a.runs, a.warmup, default_threads))
+    torch_1t = stats(time_torch(model, ecg, mask, rr, a.runs, a.warmup, 1))
+    torch_dt = stats(time_torch(model, ecg, mask, rr, a.runs, a.warmup, default_threads))
     torch.set_num_threads(1)
-    tb, tr = torch_logits(model, ecg, mask)
+    tb, tr = torch_logits(model, ecg, mask, rr)
     ref_diff = max(float(np.abs(tb - ref["beat_logits_fp32"]).max()), float(np.abs(tr - ref["rhythm_logits_fp32"]).max()))
 
     ort1 = read_json(a.inference_1thread)

@@ -62,6 +62,11 @@ def extract_state(onnx_path: str, model: EcgNat) -> dict:
     """State dict (exported-path parameters only) recovered from the fp32 ONNX graph."""
     g = onnx.load(onnx_path).graph
     inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    # the exporter writes a parameter equal to another one (e.g. rr_fc2.bias, which trains in lock-step with
+    # beat_fc.bias: both are added to the same sum from the same zero init) as Identity(other)
+    for n in g.node:
+        if n.op_type == "Identity" and n.input[0] in inits and n.output[0].startswith(PREFIX):
+            inits[n.output[0]] = inits[n.input[0]]
     cons = _consumers(g)
     params = dict(model.named_parameters())
     state, used = {}, set()
@@ -91,9 +96,17 @@ def extract_state(onnx_path: str, model: EcgNat) -> dict:
         w = n.input[1]
         adds = [c for c in cons.get(n.output[0], []) if c.op_type == "Add"]
         biases = [i for c in adds for i in c.input if i in inits and i.startswith(PREFIX) and i.endswith(".bias")]
-        if len(biases) != 1:
-            raise ValueError(f"MatMul {n.name}: expected one bias Add after it, found {biases}")
-        mod = _module_of_bias(biases[0])
+        if len(biases) == 1:
+            mod = _module_of_bias(biases[0])
+        else:
+            # no bias Add of its own (rr_out has no bias): the exporter's node name "/[m/]<module path>/MatMul"
+            # names the module
+            parts = n.name.strip("/").split("/")
+            if parts and parts[0] + "." == PREFIX:
+                parts = parts[1:]
+            mod = ".".join(parts[:-1]) if len(parts) > 1 and parts[-1] == "MatMul" else ""
+            if mod + ".weight" not in params:
+                raise ValueError(f"MatMul {n.name}: expected one bias Add after it, found {biases}")
         key = mod + ".weight"
         W = inits[w].T
         if tuple(params[key].shape) != W.shape:
@@ -195,7 +208,7 @@ def main():
 
     ref = load_reference(a.reference)
     with torch.no_grad():
-        beat, rhy = model(torch.from_numpy(ref["ecg"]), torch.from_numpy(ref["lead_mask"]))
+        beat, rhy = model(torch.from_numpy(ref["ecg"]), torch.from_numpy(ref["lead_mask"]), torch.from_numpy(ref["beat_rr"]))
     db = float(np.abs(beat.numpy() - ref["beat_logits_fp32"]).max())
     dr = float(np.abs(rhy.numpy() - ref["rhythm_logits_fp32"]).max())
     print(f"max |torch - reference fp32|: beat {db:.3g}, rhythm {dr:.3g} (tolerance {a.tol:g})")

@@ -15,7 +15,7 @@ public sealed class EcgNatModel : IDisposable
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;
     private readonly RunOptions _runOptions = new();
-    private readonly float[] _signal, _mask, _beat, _rhythm;
+    private readonly float[] _signal, _mask, _rr, _beat, _rhythm;
     private readonly OrtValue[] _values;
     private readonly OrtIoBinding _binding;
 
@@ -32,6 +32,7 @@ public sealed class EcgNatModel : IDisposable
         var channels = EcgEdge.Core.Signals.Leads.Count;
         _signal = new float[channels * contract.WindowSamples];
         _mask = new float[channels];
+        _rr = contract.RrInput is null ? [] : new float[contract.FineTokens * RrFeatureSettings.Channels];
         _beat = new float[contract.FineTokens * contract.BeatClasses.Length];
         _rhythm = new float[contract.RhythmClasses.Length];
         _values =
@@ -40,10 +41,13 @@ public sealed class EcgNatModel : IDisposable
             OrtValue.CreateTensorValueFromMemory(_mask, [1, channels]),
             OrtValue.CreateTensorValueFromMemory(_beat, [1, contract.FineTokens, contract.BeatClasses.Length]),
             OrtValue.CreateTensorValueFromMemory(_rhythm, [1, contract.RhythmClasses.Length]),
+            .. contract.RrInput is null ? Array.Empty<OrtValue>()
+                : [OrtValue.CreateTensorValueFromMemory(_rr, [1, contract.FineTokens, RrFeatureSettings.Channels])],
         ];
         _binding = _session.CreateIoBinding();
         _binding.BindInput(contract.SignalInput, _values[0]);
         _binding.BindInput(contract.MaskInput, _values[1]);
+        if (contract.RrInput is not null) _binding.BindInput(contract.RrInput, _values[4]);
         _binding.BindOutput(contract.BeatOutput, _values[2]);
         _binding.BindOutput(contract.RhythmOutput, _values[3]);
     }
@@ -69,6 +73,12 @@ public sealed class EcgNatModel : IDisposable
     /// <summary>Input lead mask (1 present, 0 absent).</summary>
     public Span<float> LeadMask => _mask;
 
+    /// <summary>True when the model takes the RR-interval input <see cref="BeatRr"/>.</summary>
+    public bool HasRrInput => _rr.Length > 0;
+
+    /// <summary>Input RR features [token * 4 + channel] (empty when the model has no RR input); see <see cref="RrFeatureBuilder"/>.</summary>
+    public Span<float> BeatRr => _rr;
+
     /// <summary>Output [token * beatClasses + class] of the last run.</summary>
     public ReadOnlySpan<float> BeatLogits => _beat;
 
@@ -91,6 +101,7 @@ public sealed class EcgNatModel : IDisposable
     {
         _signal.AsSpan().Clear();
         _mask.AsSpan().Fill(1f);
+        _rr.AsSpan().Clear();
         for (var i = 0; i < runs; i++) Run();
         Latency.Reset();
     }

@@ -158,7 +158,8 @@ public static partial class ModelLoader
         if (m.RhythmClasses.Any(c => !ClassNames.TryParseRhythm(c, out _)) || m.RhythmClasses.Distinct().Count() != m.RhythmClasses.Count
             || !m.RhythmClasses.Contains("sinus_other") || !m.RhythmClasses.Contains("af_afl"))
             problems.Add($"rhythm_classes [{string.Join(",", m.RhythmClasses)}] must be distinct known classes including sinus_other and af_afl");
-        if (m.Inputs.Count != 2) problems.Add($"expected 2 inputs (signal, lead mask), the manifest lists {m.Inputs.Count}");
+        if (m.Inputs.Count is not (2 or 3))
+            problems.Add($"expected 2 inputs (signal, lead mask) or 3 (and beat RR features), the manifest lists {m.Inputs.Count}");
         else
         {
             var x = m.Inputs[0].Dimensions();
@@ -166,6 +167,14 @@ public static partial class ModelLoader
             if (x.Length != 3 || x[1] != Leads.Count || x[2] != m.WindowSamples)
                 problems.Add($"input '{m.Inputs[0].Name}' must be [batch, {Leads.Count}, {m.WindowSamples}]");
             if (mask.Length != 2 || mask[1] != Leads.Count) problems.Add($"input '{m.Inputs[1].Name}' must be [batch, {Leads.Count}]");
+            if (m.Inputs.Count == 3)
+            {
+                var rr = m.Inputs[2].Dimensions();
+                if (rr.Length != 3 || rr[1] != m.FineTokens || rr[2] != RrFeatureSettings.Channels)
+                    problems.Add($"input '{m.Inputs[2].Name}' must be [batch, {m.FineTokens}, {RrFeatureSettings.Channels}]");
+                if (m.RrFeatures is null) problems.Add($"input '{m.Inputs[2].Name}' needs an rr_features entry (how the features are computed)");
+                else if (m.RrFeatures.ToSettings(out var why) is null) problems.Add(why!);
+            }
         }
         if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");
         else
@@ -191,8 +200,10 @@ public static partial class ModelLoader
             throw new ModelLoadException(ModelLoadFailure.ContractMismatch, $"model '{modelPath}' does not match its manifest: {string.Join("; ", problems)}");
         var beat = m.BeatClasses.Select(c => { ClassNames.TryParseBeat(c, out var k); return k; }).ToArray();
         var rhythm = m.RhythmClasses.Select(c => { ClassNames.TryParseRhythm(c, out var k); return k; }).ToArray();
+        var rr = m.Inputs.Count == 3 ? m.RrFeatures!.ToSettings(out _) : null;
         return new ModelContract(m.Inputs[0].Name, m.Inputs[1].Name, m.Outputs[0].Name, m.Outputs[1].Name,
-            m.WindowSamples, m.HopSamples, m.SampleRateHz, m.TokenStride, m.FineTokens, beat, rhythm);
+            m.WindowSamples, m.HopSamples, m.SampleRateHz, m.TokenStride, m.FineTokens, beat, rhythm,
+            rr is null ? null : m.Inputs[2].Name, rr);
     }
 
     private static void Check(IReadOnlyDictionary<string, NodeMetadata> graph, List<TensorSpec> specs, string kind, List<string> problems)
@@ -220,8 +231,9 @@ public static partial class ModelLoader
     private static partial void LogLoaded(ILogger logger, string name, string version, string file, string selection);
 }
 
-/// <summary>What the runtime needs of a validated manifest.</summary>
+/// <summary>What the runtime needs of a validated manifest. <see cref="RrInput"/> and <see cref="Rr"/> are null for a
+/// model without the RR-interval input.</summary>
 public sealed record ModelContract(
     string SignalInput, string MaskInput, string BeatOutput, string RhythmOutput,
     int WindowSamples, int HopSamples, double SampleRateHz, int TokenStride, int FineTokens,
-    BeatClass[] BeatClasses, RhythmClass[] RhythmClasses);
+    BeatClass[] BeatClasses, RhythmClass[] RhythmClasses, string? RrInput = null, RrFeatureSettings? Rr = null);

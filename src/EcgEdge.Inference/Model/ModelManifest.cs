@@ -31,6 +31,29 @@ public sealed class ModelThresholds
     [JsonPropertyName("beat_min_prob")] public double BeatMinProb { get; set; }
 }
 
+/// <summary>The definition of the model's RR-interval input (<c>rr_features</c>); see <see cref="RrFeatureBuilder"/>.</summary>
+public sealed class RrFeaturesSpec
+{
+    [JsonPropertyName("history_intervals")] public int HistoryIntervals { get; set; }
+    public List<double>? Clip { get; set; }
+    [JsonPropertyName("median_clip")] public List<double>? MedianClip { get; set; }
+    [JsonPropertyName("median_centre_s")] public double MedianCentreSeconds { get; set; }
+
+    /// <summary>The settings, or null with a reason when the entry is incomplete.</summary>
+    public RrFeatureSettings? ToSettings(out string? problem)
+    {
+        problem = null;
+        if (Clip is not { Count: 2 } || MedianClip is not { Count: 2 })
+        {
+            problem = "rr_features.clip and rr_features.median_clip must be [low, high]";
+            return null;
+        }
+        var s = new RrFeatureSettings(HistoryIntervals, Clip[0], Clip[1], MedianClip[0], MedianClip[1], MedianCentreSeconds);
+        problem = s.Problems().FirstOrDefault();
+        return problem is null ? s : null;
+    }
+}
+
 /// <summary>
 /// The model's manifest (<c>models/ecg-nat.manifest.json</c>, written by tools/train): the ONNX contract (input/output
 /// names and shapes), the signal it expects (rate, channel order, units, window, hop), the class lists, and the sha256
@@ -51,6 +74,7 @@ public sealed class ModelManifest
     [JsonPropertyName("channel_order")] public List<string> ChannelOrder { get; set; } = [];
     [JsonPropertyName("token_stride")] public int TokenStride { get; set; }
     [JsonPropertyName("fine_tokens")] public int FineTokens { get; set; }
+    [JsonPropertyName("rr_features")] public RrFeaturesSpec? RrFeatures { get; set; }
     public Dictionary<string, ModelFileEntry> Files { get; set; } = [];
     public ModelThresholds Thresholds { get; set; } = new();
     [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }

@@ -37,12 +37,14 @@ public static class ModelSelfCheck
             var suffix = int8 ? "int8" : "fp32";
             var ecg = Read("ecg");
             var mask = Read("lead_mask");
+            var rr = model.HasRrInput ? Read("beat_rr") : [];
             var beat = Read("beat_logits_" + suffix);
             var rhythm = Read("rhythm_logits_" + suffix);
             var c = model.Contract;
             int channels = model.LeadMask.Length, perWindow = channels * c.WindowSamples, beatSize = c.FineTokens * c.BeatClasses.Length, rk = c.RhythmClasses.Length;
             var n = mask.Length / channels;
-            if (n == 0 || ecg.Length != n * perWindow || beat.Length != n * beatSize || rhythm.Length != n * rk)
+            var rrSize = model.BeatRr.Length;
+            if (n == 0 || ecg.Length != n * perWindow || beat.Length != n * beatSize || rhythm.Length != n * rk || rr.Length != n * rrSize)
                 throw new ModelLoadException(ModelLoadFailure.SelfCheckFailed, $"reference vectors '{refPath}' do not fit the model's tensors");
             double worst = 0;
             long beatSame = 0, rhythmSame = 0;
@@ -50,6 +52,7 @@ public static class ModelSelfCheck
             {
                 ecg.AsSpan(w * perWindow, perWindow).CopyTo(model.Signal);
                 mask.AsSpan(w * channels, channels).CopyTo(model.LeadMask);
+                rr.AsSpan(w * rrSize, rrSize).CopyTo(model.BeatRr);
                 model.Run();
                 var b = beat.AsSpan(w * beatSize, beatSize);
                 for (var i = 0; i < beatSize; i++) worst = Math.Max(worst, Math.Abs(model.BeatLogits[i] - b[i]));

@@ -26,7 +26,8 @@ public sealed record PeerConditioningReport(string Record, int Channels, long Sa
 /// (tools/bench/compare.sh runs PyTorch and SciPy on the very same inputs):
 /// <list type="bullet">
 /// <item><c>bench inference --windows DIR [--runs N] [--intra-op-threads T] [--json FILE] [--logits-out DIR]</c>: the
-/// int8 and fp32 models on the windows of DIR (<c>ecg.bin</c> float32 [n, 8, 2500], <c>lead_mask.bin</c> [n, 8]; the
+/// int8 and fp32 models on the windows of DIR (<c>ecg.bin</c> float32 [n, 8, 2500], <c>lead_mask.bin</c> [n, 8],
+/// <c>beat_rr.bin</c> [n, 312, 4] for a model with the RR input; the
 /// model's reference windows by default), cycled for N timed runs each after warm-up; writes each window's logits.</item>
 /// <item><c>bench conditioning [--record PATH] [--repeats R] [--json FILE] [--dump DIR]</c>: our streaming conditioner
 /// (50-frame blocks, 8 channels at 500 Hz) over a whole record; dumps its input, output and the SOS design.</item>
@@ -42,11 +43,13 @@ public static class PeerBench
         options.ProfilePrefix = a.Get("--profile");
         var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile(options.Model))!, "reference");
         var runs = Math.Max(1, (int)a.GetDouble("--runs", 200));
-        float[] ecg, mask;
+        float[] ecg, mask, rr;
         try
         {
             ecg = ReadFloats(Path.Combine(dir, "ecg.bin"));
             mask = ReadFloats(Path.Combine(dir, "lead_mask.bin"));
+            var rrPath = Path.Combine(dir, "beat_rr.bin");
+            rr = File.Exists(rrPath) ? ReadFloats(rrPath) : [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
@@ -61,9 +64,10 @@ public static class PeerBench
             using var model = ModelLoader.Load(options.Model, options.WithVariant(variant));
             var w = model.Signal.Length;
             var l = model.LeadMask.Length;
-            if (ecg.Length == 0 || ecg.Length % w != 0 || mask.Length != ecg.Length / w * l)
+            var k = model.BeatRr.Length;
+            if (ecg.Length == 0 || ecg.Length % w != 0 || mask.Length != ecg.Length / w * l || rr.Length != ecg.Length / w * k)
             {
-                Console.Error.WriteLine($"ecgedge bench inference: {dir}: ecg.bin holds {ecg.Length} values and lead_mask.bin {mask.Length}; expected n×{w} and n×{l}");
+                Console.Error.WriteLine($"ecgedge bench inference: {dir}: ecg.bin holds {ecg.Length} values, lead_mask.bin {mask.Length} and beat_rr.bin {rr.Length}; expected n×{w}, n×{l} and n×{k}");
                 return 1;
             }
             n = ecg.Length / w;
@@ -73,7 +77,7 @@ public static class PeerBench
             var rhythm = new float[n * model.RhythmLogits.Length];
             for (var i = 0; i < n; i++)
             {
-                Load(model, ecg, mask, i);
+                Load(model, ecg, mask, rr, i);
                 model.Run();
                 model.BeatLogits.CopyTo(beat.AsSpan(i * model.BeatLogits.Length));
                 model.RhythmLogits.CopyTo(rhythm.AsSpan(i * model.RhythmLogits.Length));
@@ -81,7 +85,7 @@ public static class PeerBench
             var times = new double[runs];
             for (var r = 0; r < runs; r++)
             {
-                Load(model, ecg, mask, r % n);
+                Load(model, ecg, mask, rr, r % n);
                 times[r] = model.Run() * 1e3;
             }
             if (options.ProfilePrefix is not null) Console.WriteLine($"operator profile ({variant}): {model.EndProfiling()}");
@@ -157,10 +161,11 @@ public static class PeerBench
         return (cond, Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
     }
 
-    private static void Load(EcgNatModel model, float[] ecg, float[] mask, int i)
+    private static void Load(EcgNatModel model, float[] ecg, float[] mask, float[] rr, int i)
     {
         ecg.AsSpan(i * model.Signal.Length, model.Signal.Length).CopyTo(model.Signal);
         mask.AsSpan(i * model.LeadMask.Length, model.LeadMask.Length).CopyTo(model.LeadMask);
+        rr.AsSpan(i * model.BeatRr.Length, model.BeatRr.Length).CopyTo(model.BeatRr);
     }
 
     private static double Quantile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -41,6 +41,7 @@ public class InferenceStageTests
         static float[] Read(string f) { var b = File.ReadAllBytes(f); var x = new float[b.Length / 4]; Buffer.BlockCopy(b, 0, x, 0, b.Length); return x; }
         var ecg = Read(Path.Combine(refDir, "ecg.bin"));
         var mask = Read(Path.Combine(refDir, "lead_mask.bin"));
+        var rr = Read(Path.Combine(refDir, "beat_rr.bin"));
         var beat = Read(Path.Combine(refDir, "beat_logits_fp32.bin"));
         var rhythm = Read(Path.Combine(refDir, "rhythm_logits_fp32.bin"));
         using var model = ModelLoader.Load(Manifest, new InferenceOptions { Variant = ModelVariant.Fp32 });
@@ -51,6 +52,7 @@ public class InferenceStageTests
         {
             ecg.AsSpan(w * 8 * 2500, 8 * 2500).CopyTo(model.Signal);
             mask.AsSpan(w * 8, 8).CopyTo(model.LeadMask);
+            rr.AsSpan(w * 312 * 4, 312 * 4).CopyTo(model.BeatRr);
             model.Run();
             for (var i = 0; i < 312 * 5; i++) worst = Math.Max(worst, Math.Abs(model.BeatLogits[i] - beat[w * 312 * 5 + i]));
             for (var i = 0; i < 4; i++) worst = Math.Max(worst, Math.Abs(model.RhythmLogits[i] - rhythm[w * 4 + i]));

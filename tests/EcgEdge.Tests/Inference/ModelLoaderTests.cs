@@ -26,6 +26,10 @@ public class ModelLoaderTests
         Assert.Equal((2500, 1250, 250.0, 8, 312), (c.WindowSamples, c.HopSamples, c.SampleRateHz, c.TokenStride, c.FineTokens));
         Assert.Equal([BeatClass.N, BeatClass.S, BeatClass.V, BeatClass.F, BeatClass.Q], c.BeatClasses);
         Assert.Equal([RhythmClass.SinusOther, RhythmClass.AfAfl, RhythmClass.Noise, RhythmClass.VtVf], c.RhythmClasses);
+        Assert.Equal("beat_rr", c.RrInput);
+        Assert.Equal(new RrFeatureSettings(32, -1, 3, -0.6, 1.2, 0.8), c.Rr);
+        Assert.True(m.HasRrInput);
+        Assert.Equal(312 * 4, m.BeatRr.Length);
     }
 
     [Fact]
@@ -92,6 +96,9 @@ public class ModelLoaderTests
         { "rhythm classes without AF", """{"rhythm_classes": ["sinus_other","noise","vt_vf","noise"]}""" },
         { "hop longer than the window", """{"hop_samples": 3000}""" },
         { "token grid not fitting the window", """{"token_stride": 16}""" },
+        { "RR input without its definition", """{"rr_features": null}""" },
+        { "RR history out of range", """{"rr_features": {"history_intervals": 0, "clip": [-1, 3], "median_clip": [-0.6, 1.2], "median_centre_s": 0.8}}""" },
+        { "RR clip that is not an interval", """{"rr_features": {"history_intervals": 32, "clip": [3], "median_clip": [-0.6, 1.2], "median_centre_s": 0.8}}""" },
     };
 
     [Theory]
@@ -100,7 +107,7 @@ public class ModelLoaderTests
     {
         using var f = new ModelFiles();
         var edits = JsonNode.Parse(patch)!.AsObject();
-        f.EditManifest(m => { foreach (var (k, v) in edits) m[k] = v!.DeepClone(); });
+        f.EditManifest(m => { foreach (var (k, v) in edits) m[k] = v?.DeepClone(); });
         var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, Cpu).Dispose());
         Assert.True(e.Failure == ModelLoadFailure.ContractMismatch, $"{why}: {e.Failure} {e.Message}");
     }

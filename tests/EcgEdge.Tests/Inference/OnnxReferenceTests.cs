@@ -22,7 +22,7 @@ public class OnnxReferenceTests
         return f;
     }
 
-    private static (float[] Beat, float[] Rhythm) Run(string model, float[] ecg, float[] mask, int batch)
+    private static (float[] Beat, float[] Rhythm) Run(string model, float[] ecg, float[] mask, float[] rr, int batch)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
         using var session = new InferenceSession(Path.Combine(Models, model), options);
@@ -30,6 +30,7 @@ public class OnnxReferenceTests
         {
             NamedOnnxValue.CreateFromTensor("ecg", new DenseTensor<float>(ecg, [batch, 8, 2500])),
             NamedOnnxValue.CreateFromTensor("lead_mask", new DenseTensor<float>(mask, [batch, 8])),
+            NamedOnnxValue.CreateFromTensor("beat_rr", new DenseTensor<float>(rr, [batch, 312, 4])),
         };
         using var results = session.Run(inputs);
         var beat = results.First(r => r.Name == "beat_logits").AsTensor<float>().ToArray();
@@ -62,8 +63,10 @@ public class OnnxReferenceTests
         var batch = root.GetProperty("tensors").GetProperty("ecg").GetProperty("shape")[0].GetInt32();
         var ecg = ReadFloats("ecg.bin");
         var mask = ReadFloats("lead_mask.bin");
+        var rr = ReadFloats("beat_rr.bin");
+        Assert.Contains(rr, v => v == 1f);   // the reference windows hold beats
 
-        var (beat32, rhythm32) = Run("ecg-nat-fp32.onnx", ecg, mask, batch);
+        var (beat32, rhythm32) = Run("ecg-nat-fp32.onnx", ecg, mask, rr, batch);
         var tol32 = root.GetProperty("tolerance_fp32_abs").GetDouble();
         var refBeat32 = ReadFloats("beat_logits_fp32.bin");
         var refRhythm32 = ReadFloats("rhythm_logits_fp32.bin");
@@ -71,7 +74,7 @@ public class OnnxReferenceTests
         var maxErr32 = refBeat32.Zip(beat32, (x, y) => Math.Abs(x - y)).Concat(refRhythm32.Zip(rhythm32, (x, y) => Math.Abs(x - y))).Max();
         Assert.True(maxErr32 <= tol32, $"fp32: max |ORT - PyTorch| = {maxErr32} > {tol32}");
 
-        var (beat8, rhythm8) = Run("ecg-nat-int8.onnx", ecg, mask, batch);
+        var (beat8, rhythm8) = Run("ecg-nat-int8.onnx", ecg, mask, rr, batch);
         var refBeat8 = ReadFloats("beat_logits_int8.bin");
         var refRhythm8 = ReadFloats("rhythm_logits_int8.bin");
         var minAgree = root.GetProperty("int8_min_argmax_agreement").GetDouble();

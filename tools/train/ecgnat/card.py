@@ -88,6 +88,13 @@ def write_card(ctx):
     w(f"- `ecg` float32 [batch, 8, {D.WIN}]: {D.WIN / S.FS_MODEL:g} s at {S.FS_MODEL} Hz, leads {', '.join(D.LEADS)}, "
       "millivolts, absent leads 0. No normalisation (neither inside nor outside the graph).")
     w("- `lead_mask` float32 [batch, 8]: 1 = lead present.")
+    w(f"- `beat_rr` float32 [batch, {cfg.tokens()[0]}, {D.RR_DIM}]: RR intervals around each beat of the window, at the "
+      f"beat's fine token: [1, pre/med − 1, post/med − 1, med − {D.RR_MED_CENTRE:g} s], clipped to {list(D.RR_CLIP)} "
+      f"(the last to {list(D.RR_MED_CLIP)}); pre/post = interval to the previous/next beat, med = median of the last "
+      f"{D.RR_HISTORY} intervals ending at the beat; zeros at tokens without a beat. Training: from the reference "
+      "annotations (records without beat annotations: a simple slope-energy detector, RR features only); the device: "
+      "from its QRS detector (`RrFeatureBuilder`, same definition; a beat whose successor is not detected yet takes "
+      "post = pre, as the last beat of a record does here).")
     w(f"- `beat_logits` [batch, {cfg.tokens()[0]}, 5] (N, S, V, F, Q per fine token, token stride {cfg.stem_stride} "
       f"samples = {cfg.stem_stride * 1000 // S.FS_MODEL} ms; query token = min(floor(r / {cfg.stem_stride}), "
       f"{cfg.tokens()[0] - 1})).")
@@ -133,8 +140,11 @@ def write_card(ctx):
           f"**{exp['macs_per_window'] / 1e6:.2f} M multiply-accumulates per 10-s window**. Stem: Conv1d(8→{cfg.dims[0]}, "
           f"k={cfg.stem_kernel}, stride {cfg.stem_stride}) + lead-mask embedding; token merging ×2 between stages "
           "(concatenate pairs + Linear); NA with edge windows shifted inward and a relative position bias, trained as "
-          "constant-index Gather and exported as grouped band attention (same neighbours and softmax); fine, mid and coarse features fused at fine resolution for the beat head; mean+max pooled coarse "
-          "tokens for the rhythm head.")
+          "constant-index Gather and exported as grouped band attention (same neighbours and softmax); fine, mid and coarse features fused at fine resolution for the beat head, "
+          "which adds an MLP embedding (4→16→32) of the beat's RR features before its hidden layer and a linear RR "
+          "term to its logits; mean+max pooled coarse tokens plus five window RR statistics (mean |post − pre|, mean "
+          "|pre|, mean pre², mean median offset over the beats, beat count) for the rhythm head. The RR input enters "
+          "only the heads: the backbone (and its pretraining) sees the signal alone.")
     w("")
     w("| stage | tokens | dim | heads | kernel | dilation | token span (ms) | receptive span of layer (ms) |")
     w("|---|---|---|---|---|---|---|---|")
@@ -204,9 +214,9 @@ def write_card(ctx):
         if missed:
             w("Where the targets are missed, the likely reasons (from the per-fold numbers above and the confusion "
               "matrix below): " + "; ".join(filter(None, [
-                  "SVEB is the hard inter-patient class — S beats differ from N mostly by prematurity and P-wave shape, "
-                  "DS1 has few S beats outside 209/220/207/223/118, and a record held out contributes a patient whose "
-                  "S morphology no training record shows" if any(n.startswith("SVEB") for n in missed) else "",
+                  "SVEB is the hard inter-patient class — S beats differ from N by prematurity (now an explicit input) "
+                  "and P-wave shape, DS1 has few S beats outside 209/220/207/223/118, and a record held out contributes "
+                  "a patient whose S morphology and rhythm no training record shows" if any(n.startswith("SVEB") for n in missed) else "",
                   "VEB errors concentrate in a few records (V-like aberrant or fusion beats, and paced-like "
                   "morphologies); a single record can move a fold by several points" if any(n.startswith("VEB") for n in missed) else "",
                   "AF windows come from two DS1 records only (201, 203; 203 is very noisy with frequent ventricular "
@@ -252,7 +262,8 @@ def write_card(ctx):
         w("")
     q = [r for r in base if "metrics_int8" in r]
     if q:
-        w("Per held-out fold (fold model, calibrated on its training records, int8 graph simulated in numpy):")
+        w("Per held-out fold (fold model, calibrated on its training records, int8 graph simulated in numpy; "
+          "Δ = int8 − fp32 in points):")
         w("")
         w("| fold | beat agreement % | window agreement % | Δ VEB Se | Δ VEB +P | Δ SVEB Se | Δ SVEB +P | Δ acc | Δ AF Se (DS1) | Δ AF +P (DS1) |")
         w("|---|---|---|---|---|---|---|---|---|---|")
@@ -281,7 +292,9 @@ def write_card(ctx):
             w(f"| {k} | {v['wall_s']:.0f} | {v['peak_rss_mb']:.0f} |")
         w(f"| **total** | {timing.get('total_wall_s', 0):.0f} | {timing.get('peak_rss_mb', 0):.0f} |")
         w("")
-        w("Measured on this 2-core machine with 1 PyTorch thread (`OMP_NUM_THREADS=1`, nice 10, shared with other jobs).")
+        w("Measured on this 2-core machine with 1 PyTorch thread per process (`OMP_NUM_THREADS=1`, nice 10, shared "
+          "with other jobs). The total is the sum of the stage wall times, i.e. single-core time; stages that ran in "
+          "two processes side by side (see tools/train/README.md, `cv:FRAC:INIT`) took less wall-clock time.")
     w("")
     w("## Limitations")
     w("- Very small training data: 22 DS1 records (+4 paced) for beats; AF on only two DS1 records (201, 203) plus small "

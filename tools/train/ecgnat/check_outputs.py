@@ -49,12 +49,12 @@ def main(argv=None):
             errs.append(f"reference {k}: size mismatch")
         arr[k] = a.reshape(t["shape"])
     r = Runner(os.path.join(d, "ecg-nat-fp32.onnx"))
-    b, rh = r.run({"ecg": arr["ecg"], "lead_mask": arr["lead_mask"]})
+    b, rh = r.run({"ecg": arr["ecg"], "lead_mask": arr["lead_mask"], "beat_rr": arr["beat_rr"]})
     e = max(np.abs(b - arr["beat_logits_fp32"]).max(), np.abs(rh - arr["rhythm_logits_fp32"]).max())
     if e > ref["tolerance_fp32_abs"]:
         errs.append(f"fp32 ONNX vs reference max abs {e}")
     r8 = Runner(os.path.join(d, "ecg-nat-int8.onnx"))
-    b8, rh8 = r8.run({"ecg": arr["ecg"], "lead_mask": arr["lead_mask"]})
+    b8, rh8 = r8.run({"ecg": arr["ecg"], "lead_mask": arr["lead_mask"], "beat_rr": arr["beat_rr"]})
     e8 = max(np.abs(b8 - arr["beat_logits_int8"]).max(), np.abs(rh8 - arr["rhythm_logits_int8"]).max())
     if e8 > 1e-4:
         errs.append(f"int8 ONNX vs int8 reference max abs {e8}")

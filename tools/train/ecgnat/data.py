@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from . import signal as S
 from . import wfdb
@@ -37,6 +38,16 @@ PACED = [102, 104, 107, 217]
 DS1_FOLDS = [[101, 106, 115, 209, 230], [108, 122, 201, 208, 220], [109, 112, 118, 203],
              [114, 119, 207, 223], [116, 124, 205, 215]]
 N_FOLDS = 5
+# RR-interval input of the model (beat_rr [B, tokens, RR_DIM]); the C# InferenceStage computes the same features
+# from its detector's beats (RrFeatures.cs). Definition, per beat i of a stream (positions in samples):
+#   pre_i = t_i - t_{i-1}, post_i = t_{i+1} - t_i (seconds); med_i = median of the last RR_HISTORY intervals ending
+#   at or before beat i (pre_i included); first beat: pre = med = post (0.8 s if alone); post unknown -> post = pre.
+#   features at the beat's fine token: [1, clip(pre/med - 1), clip(post/med - 1), clip(med - 0.8)], zeros elsewhere.
+RR_DIM = 4
+RR_HISTORY = 32
+RR_CLIP = (-1.0, 3.0)
+RR_MED_CLIP = (-0.6, 1.2)
+RR_MED_CENTRE = 0.8
 SNOMED_AF = {"164889003", "164890007"}
 
 
@@ -176,7 +187,8 @@ def _build_one(spec: RecSpec) -> dict:
 
 
 class Record:
-    __slots__ = ("spec", "sig", "chans", "beat_pos", "beat_cls", "rhy_start", "rhy_cls", "n", "rhy_cov_cache")
+    __slots__ = ("spec", "sig", "chans", "beat_pos", "beat_cls", "rhy_start", "rhy_cls", "n", "rhy_cov_cache",
+                 "rr_pos", "rr_feat")
 
     def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None):
         self.spec = spec
@@ -192,6 +204,13 @@ class Record:
         self.beat_cls = d["beat_cls"].astype(np.int64)[keep]
         self.rhy_start = d["rhy_start"].astype(np.int64)
         self.rhy_cls = d["rhy_cls"].astype(np.int64)
+        # beats for the RR input: the reference annotations where there are any (the labelled beats), otherwise
+        # a simple detector (10-s datasets without beat annotations; noise records have none)
+        if len(self.beat_pos) or spec.group == "noise":
+            self.rr_pos = self.beat_pos
+        else:
+            self.rr_pos = detect_beats(self.sig)
+        self.rr_feat = rr_features(self.rr_pos)
 
     @property
     def has_beats(self) -> bool:
@@ -229,6 +248,13 @@ class Record:
         i1 = np.searchsorted(self.beat_pos, s + WIN - margin)
         return self.beat_pos[i0:i1] - s, self.beat_cls[i0:i1]
 
+    def rr_window(self, s: int, jitter: np.ndarray | int = 0) -> np.ndarray:
+        """beat_rr input [tokens, RR_DIM] for the window starting at s (beats in [s, s + WIN), optionally jittered
+        like the label positions)."""
+        i0 = np.searchsorted(self.rr_pos, s)
+        i1 = np.searchsorted(self.rr_pos, s + WIN)
+        return rr_tensor(self.rr_pos[i0:i1] - s + jitter, self.rr_feat[i0:i1])
+
     def grid_starts(self) -> np.ndarray:
         if self.n <= WIN:
             return np.array([0])
@@ -236,6 +262,68 @@ class Record:
         if st[-1] != self.n - WIN:
             st.append(self.n - WIN)
         return np.array(st)
+
+
+TOKENS = 312
+TOKEN_STRIDE = 8
+
+
+def rr_features(pos: np.ndarray, fs: float = FS) -> np.ndarray:
+    """[n, 3] RR features (pre/med - 1, post/med - 1, med - 0.8 s, clipped) of beats at sorted positions pos."""
+    n = len(pos)
+    out = np.zeros((n, 3), np.float32)
+    if n == 0:
+        return out
+    rr = np.diff(pos.astype(np.float64)) / fs
+    pre = np.empty(n)
+    post = np.empty(n)
+    med = np.empty(n)
+    pre[1:] = rr
+    post[:-1] = rr
+    for i in range(1, n):
+        med[i] = np.median(rr[max(0, i - RR_HISTORY):i])
+    if n > 1:
+        pre[0] = med[0] = rr[0]
+    else:
+        pre[0] = med[0] = RR_MED_CENTRE
+    post[-1] = pre[-1]
+    med = np.maximum(med, 1e-3)
+    out[:, 0] = np.clip(pre / med - 1.0, *RR_CLIP)
+    out[:, 1] = np.clip(post / med - 1.0, *RR_CLIP)
+    out[:, 2] = np.clip(med - RR_MED_CENTRE, *RR_MED_CLIP)
+    return out
+
+
+def rr_tensor(pos_in_window: np.ndarray, feat: np.ndarray, tokens: int = TOKENS) -> np.ndarray:
+    """Scatter per-beat RR features to fine tokens: [tokens, RR_DIM], channel 0 = 1 at beat tokens."""
+    t = np.zeros((tokens, RR_DIM), np.float32)
+    if len(pos_in_window):
+        tok = np.clip(np.asarray(pos_in_window) // TOKEN_STRIDE, 0, tokens - 1)
+        t[tok, 0] = 1.0
+        t[tok, 1:] = feat
+    return t
+
+
+def detect_beats(sig: np.ndarray, fs: float = FS) -> np.ndarray:
+    """R-peak-ish positions for records without beat annotations (RR features only): peaks of the 150-ms moving
+    average of the summed squared slope of all leads, at least 250 ms apart, above 30 % of its 99th percentile."""
+    if sig.shape[1] < fs:
+        return np.zeros(0, np.int64)
+    d = np.diff(sig, axis=1, prepend=sig[:, :1])
+    e = np.convolve((d.astype(np.float64) ** 2).sum(0), np.ones(int(0.15 * fs)) / int(0.15 * fs), mode="same")
+    thr = 0.3 * np.percentile(e, 99)
+    if thr <= 0:
+        return np.zeros(0, np.int64)
+    pk, _ = find_peaks(e, height=thr, distance=int(0.25 * fs))
+    return pk.astype(np.int64)
+
+
+def random_rr(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Beats a detector might report in an unreadable (heavy-noise) window: random intervals 0.25-1.5 s."""
+    iv = rng.uniform(0.25, 1.5, size=64) * FS
+    pos = (rng.uniform(0, 0.5) * FS + np.cumsum(iv)).astype(np.int64)
+    pos = pos[pos < WIN]
+    return pos, rr_features(pos)
 
 
 def build_cache(data_root: str, cache_dir: str, specs: list[RecSpec], log=print) -> str:
@@ -320,6 +408,7 @@ class Batch:
     bt: np.ndarray         # beat -> sample index in window (250 Hz, jittered)
     bc: np.ndarray         # beat class
     rh: np.ndarray         # [B] rhythm label (-1 = none)
+    rr: np.ndarray         # [B, TOKENS, RR_DIM] RR input
 
 
 class Sampler:
@@ -374,6 +463,7 @@ class Sampler:
         X = np.zeros((B, 8, WIN), np.float32)
         M = np.zeros((B, 8), np.float32)
         RH = np.full(B, -1, np.int64)
+        RR = np.zeros((B, TOKENS, RR_DIM), np.float32)
         bb, bt, bc = [], [], []
         for b, ci in enumerate(idx):
             r = self.recs[self.cand_r[ci]]
@@ -382,7 +472,19 @@ class Sampler:
                 s = int(np.clip(s + rng.integers(-self.jitter_s, self.jitter_s + 1), 0, r.n - WIN))
             x, m = r.window(s)
             rh = r.window_rhythm(s, True)
+            # every beat of the window feeds the RR input; labelled ones are those >= 10 samples from the edges
+            # (annotated records: the same beats, the same jitter)
+            i0, i1 = np.searchsorted(r.rr_pos, s), np.searchsorted(r.rr_pos, s + WIN)
+            rpos = r.rr_pos[i0:i1] - s
+            rj = rng.integers(-beat_jitter, beat_jitter + 1, size=len(rpos)) if beat_jitter else np.zeros(len(rpos), np.int64)
+            rpos_j = np.clip(rpos + rj, 0, WIN - 1)
+            rr = rr_tensor(rpos_j, r.rr_feat[i0:i1])
             pos, cls = r.beats_in(s, margin=10)
+            if r.has_beats and len(pos):
+                lab = (rpos >= 10) & (rpos < WIN - 10)
+                pos_j = rpos_j[lab]
+            else:
+                pos_j = pos
             if self.aug:
                 if m.sum() > 2 and rng.random() < 0.5:       # lead dropout (multi-lead records)
                     present = np.flatnonzero(m)
@@ -396,18 +498,20 @@ class Sampler:
                 x = x * rng.uniform(0.7, 1.4) * rng.uniform(0.9, 1.1, size=(8, 1)).astype(np.float32)
                 u = rng.random()
                 if self.noise and u < self.p_noise_class:
-                    if rng.random() < 0.15:          # flat / disconnected-looking trace
+                    if rng.random() < 0.15:          # flat / disconnected-looking trace: no beats
                         x = (rng.normal(0, 0.01, size=x.shape) * m[:, None]).astype(np.float32)
+                        rr = np.zeros_like(rr)
                     else:
                         x = self.noise.mix(rng, x, m, rng.uniform(-12, -3), True)
-                    rh, pos, cls = R_NOISE, pos[:0], cls[:0]
+                        if rng.random() < 0.5:       # the detector follows the noise
+                            rr = rr_tensor(*random_rr(rng))
+                    rh, pos, pos_j, cls = R_NOISE, pos[:0], pos_j[:0], cls[:0]
                 elif self.noise and u < self.p_noise_class + self.p_mild:
                     x = self.noise.mix(rng, x, m, rng.uniform(6, 24), False)
-            X[b], M[b], RH[b] = x, m, rh
+            X[b], M[b], RH[b], RR[b] = x, m, rh, rr
             if len(pos):
-                j = rng.integers(-beat_jitter, beat_jitter + 1, size=len(pos)) if beat_jitter else 0
                 bb.append(np.full(len(pos), b))
-                bt.append(np.clip(pos + j, 0, WIN - 1))
+                bt.append(pos_j)
                 bc.append(cls)
         cat = lambda L: np.concatenate(L) if L else np.zeros(0, np.int64)
-        return Batch(X, M, cat(bb), cat(bt), cat(bc), RH)
+        return Batch(X, M, cat(bb), cat(bt), cat(bc), RH, RR)

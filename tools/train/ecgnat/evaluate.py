@@ -4,17 +4,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import BEAT_CLASSES, HOP, R_AF, R_NOISE, R_SINUS, R_VT, RHYTHM_CLASSES, WIN, NoiseBank, Record
+from .data import (BEAT_CLASSES, HOP, R_AF, R_NOISE, R_SINUS, R_VT, RHYTHM_CLASSES, WIN, NoiseBank, Record, random_rr,
+                   rr_tensor)
 
 
 def torch_predict(model, bs=64):
     model.eval()
 
-    def f(x, m):
+    def f(x, m, rr):
         outs_b, outs_r = [], []
         with torch.no_grad():
             for i in range(0, len(x), bs):
-                b, r = model(torch.from_numpy(x[i:i + bs]), torch.from_numpy(m[i:i + bs]))
+                b, r = model(torch.from_numpy(x[i:i + bs]), torch.from_numpy(m[i:i + bs]), torch.from_numpy(rr[i:i + bs]))
                 outs_b.append(b.numpy())
                 outs_r.append(r.numpy())
         return np.concatenate(outs_b), np.concatenate(outs_r)
@@ -31,15 +32,15 @@ def assign_central(pos: np.ndarray, starts: np.ndarray) -> np.ndarray:
 def record_windows(r: Record):
     st = r.grid_starts()
     xs, ms = zip(*(r.window(int(s)) for s in st))
-    return st, np.stack(xs), np.stack(ms)
+    return st, np.stack(xs), np.stack(ms), np.stack([r.rr_window(int(s)) for s in st])
 
 
 def predict_records(recs: list[Record], predict, stride=8, T=312):
     """Per record: beat predictions (true, pred, logits) and window rhythm (true, pred)."""
     out = []
     for r in recs:
-        st, X, M = record_windows(r)
-        bl, rl = predict(X, M)
+        st, X, M, RR = record_windows(r)
+        bl, rl = predict(X, M, RR)
         res = {"record": r.spec.record, "dataset": r.spec.dataset}
         if r.has_beats:
             w = assign_central(r.beat_pos, st)
@@ -76,7 +77,7 @@ def per_record(res: list[dict]) -> list[dict]:
 def noise_eval_set(recs: list[Record], bank: NoiseBank, n: int, seed: int):
     """n heavy-noise windows (label noise) and n mild-noise windows (label kept) from the test records."""
     rng = np.random.default_rng(seed + 303)
-    X, M, Y = [], [], []
+    X, M, Y, RR = [], [], [], []
     cand = [(r, int(s)) for r in recs for s in r.grid_starts()]
     if not cand or not bank:
         return None
@@ -85,10 +86,13 @@ def noise_eval_set(recs: list[Record], bank: NoiseBank, n: int, seed: int):
         x, m = r.window(s)
         if i < n:
             X.append(bank.mix(rng, x, m, rng.uniform(-12, -3), True)); Y.append(R_NOISE)
+            # what a detector reports in noise is unknown: half with the true beats, half with random ones
+            RR.append(r.rr_window(s) if i % 2 == 0 else rr_tensor(*random_rr(rng)))
         else:
             X.append(bank.mix(rng, x, m, rng.uniform(6, 24), False)); Y.append(r.window_rhythm(s, False))
+            RR.append(r.rr_window(s))
         M.append(m)
-    return np.stack(X).astype(np.float32), np.stack(M).astype(np.float32), np.array(Y)
+    return np.stack(X).astype(np.float32), np.stack(M).astype(np.float32), np.array(Y), np.stack(RR)
 
 
 def se_pp(tp, fn, fp):
@@ -154,6 +158,6 @@ def evaluate(recs: list[Record], predict, bank: NoiseBank | None, n_noise: int, 
     if bank:
         ns = noise_eval_set([r for r in recs if r.spec.dataset == "mitdb"] or recs, bank, n_noise, seed)
         if ns is not None:
-            _, rl = predict(ns[0], ns[1])
+            _, rl = predict(ns[0], ns[1], ns[3])
             nr = (ns[2], rl.argmax(1))
     return summarize(res, nr), res, nr

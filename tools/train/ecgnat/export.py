@@ -21,7 +21,7 @@ from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
 OPSET = 17
-IN_NAMES = ["ecg", "lead_mask"]
+IN_NAMES = ["ecg", "lead_mask", "beat_rr"]
 OUT_NAMES = ["beat_logits", "rhythm_logits"]
 GRAPH_NOTE = ("neighbourhood attention exported as grouped band attention, lean layout (export-only rewrite of the "
               "gather form)")
@@ -34,7 +34,10 @@ def _check_input(cfg, n=4, seed=0):
     x = 0.5 * torch.randn(n, cfg.in_leads, cfg.win, generator=g)
     m = torch.ones(n, cfg.in_leads)
     m[-1, ::2] = 0
-    return x * m[:, :, None], m
+    rr = torch.zeros(n, cfg.tokens()[0], cfg.rr_dim)
+    rr[:, 10::25, 0] = 1
+    rr[:, 10::25, 1:] = 0.3 * torch.randn(n, rr[:, 10::25].shape[1], cfg.rr_dim - 1, generator=g)
+    return x * m[:, :, None], m, rr
 
 
 EXPORT_FORMS = ("band", "lean")
@@ -61,8 +64,9 @@ def export_module(w: torch.nn.Module, cfg, path: str):
     export_fp32 and by the export-variant experiments (tools/bench/experiments/na_export_variants.py)."""
     x = torch.zeros(2, cfg.in_leads, cfg.win)
     m = torch.ones(2, cfg.in_leads)
+    rr = torch.zeros(2, cfg.tokens()[0], cfg.rr_dim)
     dyn = {n: {0: "batch"} for n in IN_NAMES + OUT_NAMES}
-    torch.onnx.export(w, (x, m), path, input_names=IN_NAMES, output_names=OUT_NAMES, dynamic_axes=dyn,
+    torch.onnx.export(w, (x, m, rr), path, input_names=IN_NAMES, output_names=OUT_NAMES, dynamic_axes=dyn,
                       opset_version=OPSET, do_constant_folding=True)
     g = onnx.load(path)
     g.producer_name = "ecgedge-tools-train"
@@ -87,7 +91,7 @@ def _weight_targets(g: onnx.GraphProto):
     return out
 
 
-def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, bs=32, exclude_act=("Conv",)):
+def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, rr: np.ndarray, bs=32, exclude_act=("Conv",)):
     """Min/max of every activation that feeds a quantized op, over real calibration windows."""
     model = onnx.load(fp32_path)
     tg = _weight_targets(model.graph)
@@ -96,7 +100,7 @@ def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, bs=32, exclude_act=(
     lo = {k: np.inf for k in names}
     hi = {k: -np.inf for k in names}
     for i in range(0, len(x), bs):
-        _, cap = r.run({"ecg": x[i:i + bs], "lead_mask": m[i:i + bs]}, capture=names)
+        _, cap = r.run({"ecg": x[i:i + bs], "lead_mask": m[i:i + bs], "beat_rr": rr[i:i + bs]}, capture=names)
         for k, v in cap.items():
             lo[k] = min(lo[k], float(v.min()))
             hi[k] = max(hi[k], float(v.max()))
@@ -168,22 +172,22 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def run_onnx(path_or_runner, x, m, bs=32):
+def run_onnx(path_or_runner, x, m, rr, bs=32):
     r = path_or_runner if isinstance(path_or_runner, Runner) else Runner(path_or_runner)
     B, R = [], []
     for i in range(0, len(x), bs):
-        b, rr = r.run({"ecg": x[i:i + bs], "lead_mask": m[i:i + bs]})
+        b, rh = r.run({"ecg": x[i:i + bs], "lead_mask": m[i:i + bs], "beat_rr": rr[i:i + bs]})
         B.append(b)
-        R.append(rr)
+        R.append(rh)
     return np.concatenate(B), np.concatenate(R)
 
 
 def onnx_predict(path):
     r = Runner(path)
-    return lambda x, m: run_onnx(r, x, m)
+    return lambda x, m, rr: run_onnx(r, x, m, rr)
 
 
-def write_reference(outdir: str, x, m, ids, fp32_out, int8_out, meta: dict):
+def write_reference(outdir: str, x, m, rr, ids, fp32_out, int8_out, meta: dict):
     """Raw little-endian float32 .bin files + reference.json describing shapes and order (C-order)."""
     os.makedirs(outdir, exist_ok=True)
     files = {}
@@ -195,6 +199,7 @@ def write_reference(outdir: str, x, m, ids, fp32_out, int8_out, meta: dict):
 
     put("ecg", x)
     put("lead_mask", m)
+    put("beat_rr", rr)
     put("beat_logits_fp32", fp32_out[0])
     put("rhythm_logits_fp32", fp32_out[1])
     put("beat_logits_int8", int8_out[0])

@@ -213,7 +213,7 @@ class LeanExport(nn.Module):
     def _down(ds, x, L: int, C: int):
         return ds.red(ds.norm(x).reshape(-1, L // 2, 2 * C))
 
-    def forward(self, ecg, lead_mask):
+    def forward(self, ecg, lead_mask, beat_rr):
         m, cfg = self.m, self.m.cfg
         L1, L2, L3 = cfg.tokens()
         D, F_ = cfg.dims, cfg.fuse_dim
@@ -227,8 +227,8 @@ class LeanExport(nn.Module):
         # fine token i = 4a + 2b + c: f2 token 2a + b, f3 token a
         s = m.f1(f1).reshape(-1, L3, 2, 2, F_) + m.f2(f2).reshape(-1, L3, 2, 1, F_)
         fused = m.fnorm((s + m.f3(f3).reshape(-1, L3, 1, 1, F_)).reshape(-1, L1, F_))
-        bh, rh = m.beat_hidden(fused), m.rhythm_hidden(f3)  # EcgNat.forward's order (same node order)
-        return m.beat_out(bh), m.r_out(rh)
+        bh, rh = m.beat_hidden(fused, beat_rr), m.rhythm_hidden(f3, beat_rr)  # EcgNat.forward's order
+        return m.beat_out(bh) + m.rr_out(beat_rr), m.r_out(rh)
 
 
 def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> LeanExport:

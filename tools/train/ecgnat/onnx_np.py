@@ -66,6 +66,8 @@ class Runner:
             return [erf(x[0]).astype(x[0].dtype)]
         if t == "Relu":
             return [np.maximum(x[0], 0)]
+        if t == "Abs":
+            return [np.abs(x[0])]
         if t == "Shape":
             return [np.array(x[0].shape, np.int64)]
         if t == "Cast":

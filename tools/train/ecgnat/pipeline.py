@@ -238,7 +238,10 @@ def finetune_run(ctx, fold, frac, init, tag):
     model = new_model(ctx)
     if init == "pretrained":
         sd = torch.load(os.path.join(ctx.work, "ckpt", "pretrained.pt"))
-        model.load_state_dict(sd)
+        own = model.state_dict()
+        # the heads are not pretrained (MAE trains the backbone and its decoder); keep matching tensors only
+        sd = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(sd, strict=False)
     steps = max(2, int(round(cfg["ft_steps"] * cfg["frac_steps"][frac])))
     ctx.log(f"[{tag}] train records {len(tr)}, labelled windows {smp.n_windows()}, steps {steps}, "
             f"beat w {np.round(bw, 2).tolist()}, rhythm w {np.round(rw, 2).tolist()}")
@@ -257,8 +260,9 @@ def _real_windows(recs, n, rng, mitdb_share=0.6):
     if oth:
         pick += [oth[i] for i in rng.choice(len(oth), size=min(len(oth), n - k), replace=False)]
     xs, ms = zip(*(r.window(s) for r, s in pick))
+    rr = np.stack([r.rr_window(s) for r, s in pick])
     ids = [f"{r.spec.dataset}/{r.spec.record}@{s}" for r, s in pick]
-    return np.stack(xs), np.stack(ms), ids, pick
+    return np.stack(xs), np.stack(ms), rr, ids, pick
 
 
 def export_model(ctx, model, outdir, calib_recs, tag):
@@ -268,8 +272,8 @@ def export_model(ctx, model, outdir, calib_recs, tag):
     q8 = os.path.join(outdir, "ecg-nat-int8.onnx")
     X.export_fp32(model, fp)
     rng = np.random.default_rng(run_seed(ctx.args.seed, "calib", tag))
-    cx, cm, _, _ = _real_windows(calib_recs, ctx.cfg["calib_n"], rng)
-    ranges = X.calibrate(fp, cx, cm)
+    cx, cm, crr, _, _ = _real_windows(calib_recs, ctx.cfg["calib_n"], rng)
+    ranges = X.calibrate(fp, cx, cm, crr)
     qi = X.quantize_qdq(fp, q8, ranges)
     qi["calibration_windows"] = len(cx)
     return fp, q8, qi
@@ -296,10 +300,10 @@ def stage_final(ctx):
     ctx.log(f"[export] wrote {fp} and {q8}")
     # validation 1: fp32 ONNX (numpy executor) vs PyTorch, and int8 vs fp32 agreement on real windows (not calibration)
     rng = np.random.default_rng(run_seed(ctx.args.seed, "agree"))
-    vx, vm, vids, vpick = _real_windows(lab, ctx.cfg["agree_n"], rng)
-    tb, tr = E.torch_predict(model)(vx, vm)
-    ob, orr = X.run_onnx(fp, vx, vm)
-    qb, qr = X.run_onnx(q8, vx, vm)
+    vx, vm, vrr, vids, vpick = _real_windows(lab, ctx.cfg["agree_n"], rng)
+    tb, tr = E.torch_predict(model)(vx, vm, vrr)
+    ob, orr = X.run_onnx(fp, vx, vm, vrr)
+    qb, qr = X.run_onnx(q8, vx, vm, vrr)
     T1 = model.cfg.tokens()[0]
     # beats at annotated positions inside the windows
     bi, bt = [], []
@@ -318,7 +322,7 @@ def stage_final(ctx):
         "int8_vs_fp32_max_abs_beat_logit": float(np.abs(qb - tb).max()),
     }
     ctx.log(f"[validate] {json.dumps(val)}")
-    write_refs(ctx, model, vx, vm, vids, vpick, q8)
+    write_refs(ctx, model, vx, vm, vrr, vids, vpick, q8)
     info = {"fp32": {"path": os.path.basename(fp), "sha256": X.sha256(fp), "bytes": os.path.getsize(fp)},
             "int8": {"path": os.path.basename(q8), "sha256": X.sha256(q8), "bytes": os.path.getsize(q8), **qi},
             "validation": val, "macs_per_window": count_macs(model), "params": count_params(model),
@@ -328,7 +332,7 @@ def stage_final(ctx):
     ctx.stage_done("export_validate", t)
 
 
-def write_refs(ctx, model, vx, vm, vids, vpick, q8):
+def write_refs(ctx, model, vx, vm, vrr, vids, vpick, q8):
     """Reference vectors: a fixed set of real windows — the most beat-class-diverse ones plus a quarter with all
     8 leads present (12-lead datasets) so the C# test also covers multi-lead input."""
     ref_n = ctx.cfg["n_ref"]
@@ -336,9 +340,9 @@ def write_refs(ctx, model, vx, vm, vids, vpick, q8):
     multi = sorted([i for i in range(len(vpick)) if vm[i].sum() >= 8], key=lambda i: vids[i])[: ref_n // 4]
     rest = sorted([i for i in range(len(vpick)) if i not in multi], key=lambda i: (div(i), vids[i]))
     sel = sorted(multi + rest[: ref_n - len(multi)])
-    rx, rm = vx[sel], vm[sel]
-    X.write_reference(os.path.join(ctx.args.out, "reference"), rx, rm, [vids[i] for i in sel],
-                      E.torch_predict(model)(rx, rm), X.run_onnx(q8, rx, rm),
+    rx, rm, rrr = vx[sel], vm[sel], vrr[sel]
+    X.write_reference(os.path.join(ctx.args.out, "reference"), rx, rm, rrr, [vids[i] for i in sel],
+                      E.torch_predict(model)(rx, rm, rrr), X.run_onnx(q8, rx, rm, rrr),
                       {"tolerance_fp32_abs": 1e-3, "tolerance_int8_abs": 5e-2, "int8_min_argmax_agreement": 0.99,
                        "input_names": X.IN_NAMES, "output_names": X.OUT_NAMES})
 
@@ -350,8 +354,8 @@ def stage_reference(ctx):
     model.eval()
     lab, _ = pools(ctx, None)
     rng = np.random.default_rng(run_seed(ctx.args.seed, "agree"))
-    vx, vm, vids, vpick = _real_windows(lab, ctx.cfg["agree_n"], rng)
-    write_refs(ctx, model, vx, vm, vids, vpick, os.path.join(ctx.args.out, "ecg-nat-int8.onnx"))
+    vx, vm, vrr, vids, vpick = _real_windows(lab, ctx.cfg["agree_n"], rng)
+    write_refs(ctx, model, vx, vm, vrr, vids, vpick, os.path.join(ctx.args.out, "ecg-nat-int8.onnx"))
 
 
 def write_manifest(ctx, info):
@@ -361,7 +365,10 @@ def write_manifest(ctx, info):
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "opset": X.OPSET,
         "inputs": [{"name": "ecg", "shape": ["batch", 8, cfg.win], "dtype": "float32", "units": "mV"},
-                   {"name": "lead_mask", "shape": ["batch", 8], "dtype": "float32", "values": "1 present, 0 absent"}],
+                   {"name": "lead_mask", "shape": ["batch", 8], "dtype": "float32", "values": "1 present, 0 absent"},
+                   {"name": "beat_rr", "shape": ["batch", cfg.tokens()[0], D.RR_DIM], "dtype": "float32",
+                    "values": "per fine token: [1, clip(pre/med-1, -1, 3), clip(post/med-1, -1, 3), clip(med-0.8 s, "
+                              "-0.6, 1.2)] at the token of each detected beat in the window, zeros elsewhere"}],
         "outputs": [{"name": "beat_logits", "shape": ["batch", cfg.tokens()[0], len(D.BEAT_CLASSES)],
                      "classes": D.BEAT_CLASSES},
                     {"name": "rhythm_logits", "shape": ["batch", len(D.RHYTHM_CLASSES)], "classes": D.RHYTHM_CLASSES}],
@@ -381,6 +388,11 @@ def write_manifest(ctx, info):
         "beat_assignment": "each beat is classified in the window whose centre is nearest (most central); with hop 5 s "
                            "this is the window where it lies in the central 5 s (first/last windows of a record also "
                            "own the edges)",
+        "rr_features": {"history_intervals": D.RR_HISTORY, "clip": list(D.RR_CLIP), "median_clip": list(D.RR_MED_CLIP),
+                        "median_centre_s": D.RR_MED_CENTRE,
+                        "definition": "pre = t_i - t_{i-1}, post = t_{i+1} - t_i in seconds; med = median of the last "
+                                      "history_intervals RR intervals ending at or before beat i; first beat of a "
+                                      "stream: pre = med = post (0.8 s if alone); next beat not yet known: post = pre"},
         "decision": "argmax of logits (softmax for confidence)",
         "thresholds": {"rhythm_noise_suppresses_alarms": True, "min_prob_alarm": 0.5, "beat_min_prob": 0.0},
         "files": {"fp32": info["fp32"], "int8": {k: info["int8"][k] for k in ("path", "sha256", "bytes")}},
@@ -486,6 +498,10 @@ def main(argv=None):
             stage_cv(ctx, cv_runs(ctx)[:1])
         elif st == "cvlow":
             stage_cv(ctx, cv_runs(ctx)[1:])
+        elif st.startswith("cv:"):
+            # one CV configuration, e.g. cv:0.1:scratch (to split the CV runs over several processes / work dirs)
+            _, frac, init = st.split(":")
+            stage_cv(ctx, [(float(frac), init)])
         elif st == "card":
             t = time.time()
             card.write_card(ctx)

@@ -112,7 +112,7 @@ def finetune(model: EcgNat, sampler: Sampler, steps: int, bs: int, lr: float, be
              seed: int, log, name="finetune", lam_supcon=0.5, stride=8, max_con=256):
     rng = np.random.default_rng(seed + 202)
     head = [p for n, p in model.named_parameters() if n.startswith(("beat_", "r_", "rnorm", "f1", "f2", "f3", "fnorm",
-                                                                      "rhy_proj"))]
+                                                                      "rhy_proj", "rr_"))]
     hid = {id(p) for p in head}
     body = [p for p in model.parameters() if id(p) not in hid]
     opt = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": lr * 3}], weight_decay=0.05)
@@ -128,7 +128,7 @@ def finetune(model: EcgNat, sampler: Sampler, steps: int, bs: int, lr: float, be
         opt.param_groups[1]["lr"] = lr * 3 * f
         b = sampler.batch(bs)
         x, m = torch.from_numpy(b.x), torch.from_numpy(b.m)
-        bl, rl, bh, rh = model.forward_train(x, m)
+        bl, rl, bh, rh = model.forward_train(x, m, torch.from_numpy(b.rr))
         loss = torch.zeros(())
         parts = {}
         if len(b.bb):
