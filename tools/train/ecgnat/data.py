@@ -19,6 +19,7 @@ from scipy.signal import find_peaks
 
 from . import signal as S
 from . import wfdb
+from .model import ModelConfig
 
 CACHE_VERSION = "v3"
 LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -248,12 +249,14 @@ class Record:
         i1 = np.searchsorted(self.beat_pos, s + WIN - margin)
         return self.beat_pos[i0:i1] - s, self.beat_cls[i0:i1]
 
-    def rr_window(self, s: int, jitter: np.ndarray | int = 0) -> np.ndarray:
-        """beat_rr input [tokens, RR_DIM] for the window starting at s (beats in [s, s + WIN), optionally jittered
-        like the label positions)."""
-        i0 = np.searchsorted(self.rr_pos, s)
-        i1 = np.searchsorted(self.rr_pos, s + WIN)
-        return rr_tensor(self.rr_pos[i0:i1] - s + jitter, self.rr_feat[i0:i1])
+    def rr_span(self, s: int) -> tuple[int, int]:
+        """Index range [i0, i1) of the RR beats (rr_pos) in the window [s, s + WIN)."""
+        return int(np.searchsorted(self.rr_pos, s)), int(np.searchsorted(self.rr_pos, s + WIN))
+
+    def rr_window(self, s: int) -> np.ndarray:
+        """beat_rr input [tokens, RR_DIM] for the window starting at s."""
+        i0, i1 = self.rr_span(s)
+        return rr_tensor(self.rr_pos[i0:i1] - s, self.rr_feat[i0:i1])
 
     def grid_starts(self) -> np.ndarray:
         if self.n <= WIN:
@@ -264,8 +267,8 @@ class Record:
         return np.array(st)
 
 
-TOKENS = 312
-TOKEN_STRIDE = 8
+TOKENS = ModelConfig().tokens()[0]          # fine tokens per window (312)
+TOKEN_STRIDE = ModelConfig().stem_stride    # samples per fine token (8)
 
 
 def rr_features(pos: np.ndarray, fs: float = FS) -> np.ndarray:
@@ -472,19 +475,16 @@ class Sampler:
                 s = int(np.clip(s + rng.integers(-self.jitter_s, self.jitter_s + 1), 0, r.n - WIN))
             x, m = r.window(s)
             rh = r.window_rhythm(s, True)
-            # every beat of the window feeds the RR input; labelled ones are those >= 10 samples from the edges
-            # (annotated records: the same beats, the same jitter)
-            i0, i1 = np.searchsorted(r.rr_pos, s), np.searchsorted(r.rr_pos, s + WIN)
+            # every beat of the window feeds the RR input; the labelled ones are those >= 10 samples from the edges
+            # (an annotated record's RR beats are its labelled beats: same positions, same jitter)
+            i0, i1 = r.rr_span(s)
             rpos = r.rr_pos[i0:i1] - s
             rj = rng.integers(-beat_jitter, beat_jitter + 1, size=len(rpos)) if beat_jitter else np.zeros(len(rpos), np.int64)
             rpos_j = np.clip(rpos + rj, 0, WIN - 1)
             rr = rr_tensor(rpos_j, r.rr_feat[i0:i1])
-            pos, cls = r.beats_in(s, margin=10)
-            if r.has_beats and len(pos):
-                lab = (rpos >= 10) & (rpos < WIN - 10)
-                pos_j = rpos_j[lab]
-            else:
-                pos_j = pos
+            lab = (rpos >= 10) & (rpos < WIN - 10) & r.has_beats
+            pos_j = rpos_j[lab]
+            cls = r.beat_cls[i0:i1][lab] if r.has_beats else np.zeros(0, np.int64)
             if self.aug:
                 if m.sum() > 2 and rng.random() < 0.5:       # lead dropout (multi-lead records)
                     present = np.flatnonzero(m)
@@ -505,12 +505,12 @@ class Sampler:
                         x = self.noise.mix(rng, x, m, rng.uniform(-12, -3), True)
                         if rng.random() < 0.5:       # the detector follows the noise
                             rr = rr_tensor(*random_rr(rng))
-                    rh, pos, pos_j, cls = R_NOISE, pos[:0], pos_j[:0], cls[:0]
+                    rh, pos_j, cls = R_NOISE, pos_j[:0], cls[:0]
                 elif self.noise and u < self.p_noise_class + self.p_mild:
                     x = self.noise.mix(rng, x, m, rng.uniform(6, 24), False)
             X[b], M[b], RH[b], RR[b] = x, m, rh, rr
-            if len(pos):
-                bb.append(np.full(len(pos), b))
+            if len(pos_j):
+                bb.append(np.full(len(pos_j), b))
                 bt.append(pos_j)
                 bc.append(cls)
         cat = lambda L: np.concatenate(L) if L else np.zeros(0, np.int64)

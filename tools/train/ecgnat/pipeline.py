@@ -360,6 +360,7 @@ def stage_reference(ctx):
 
 def write_manifest(ctx, info):
     cfg = ModelConfig()
+    (lo, hi), (mlo, mhi) = D.RR_CLIP, D.RR_MED_CLIP
     man = {
         "name": "ecg-nat", "version": f"{__version__}+{ctx.cfg['name']}-seed{ctx.args.seed}",
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -367,8 +368,9 @@ def write_manifest(ctx, info):
         "inputs": [{"name": "ecg", "shape": ["batch", 8, cfg.win], "dtype": "float32", "units": "mV"},
                    {"name": "lead_mask", "shape": ["batch", 8], "dtype": "float32", "values": "1 present, 0 absent"},
                    {"name": "beat_rr", "shape": ["batch", cfg.tokens()[0], D.RR_DIM], "dtype": "float32",
-                    "values": "per fine token: [1, clip(pre/med-1, -1, 3), clip(post/med-1, -1, 3), clip(med-0.8 s, "
-                              "-0.6, 1.2)] at the token of each detected beat in the window, zeros elsewhere"}],
+                    "values": f"per fine token: [1, clip(pre/med-1, {lo:g}, {hi:g}), clip(post/med-1, {lo:g}, {hi:g}), "
+                              f"clip(med-{D.RR_MED_CENTRE:g} s, {mlo:g}, {mhi:g})] at the token of each detected beat "
+                              "in the window, zeros elsewhere"}],
         "outputs": [{"name": "beat_logits", "shape": ["batch", cfg.tokens()[0], len(D.BEAT_CLASSES)],
                      "classes": D.BEAT_CLASSES},
                     {"name": "rhythm_logits", "shape": ["batch", len(D.RHYTHM_CLASSES)], "classes": D.RHYTHM_CLASSES}],
