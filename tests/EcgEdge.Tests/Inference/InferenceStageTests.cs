@@ -111,6 +111,46 @@ public class InferenceStageTests
         Assert.All(sink.Windows, w => Assert.InRange(w.LatencySeconds, 1e-6, 10));
     }
 
+    /// <summary>Copies the model's RR input at every window (the stage fills it before each run).</summary>
+    private sealed class RrCapture(EcgNatModel model) : IInferenceSink
+    {
+        public List<float[]> Inputs { get; } = [];
+        public void OnBeatClassified(in ClassifiedBeat beat) { }
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> p) { }
+        public void OnWindow(in WindowInference window, ReadOnlySpan<float> p) => Inputs.Add(model.BeatRr.ToArray());
+    }
+
+    [Fact]
+    public void The_stage_gives_the_model_the_rr_features_of_the_detected_beats_at_their_tokens()
+    {
+        using var model = ModelLoader.Load(Manifest, new InferenceOptions());
+        Assert.True(model.HasRrInput);
+        var sink = new RrCapture(model);
+        const double shift = 6;
+        var stage = new InferenceStage(model, 500, shift, OnlyII, 3, sink);
+        // 60 bpm, with the beat due at 5.5 s coming at 5.1 s (premature, then a compensatory pause).
+        var times = Synthetic.Regular(60, 10).Select(t => Math.Abs(t - 5.5) < 1e-9 ? 5.1 : t).ToList();
+        var ecg = Synthetic.Ecg(500, 10, times);
+        var beats = times.Select(t => (long)Math.Round(t * 500)).ToList();
+        foreach (var b in beats) stage.OnBeat(new DetectedBeat(b, b + 100, 1, 60, 1, false));
+        for (long t = 0; t < 5000; t += 50) stage.Push(Block(t, 50, ecg));
+        stage.Flush();
+
+        var rr = Assert.Single(sink.Inputs);
+        // token = floor(floor((sample + shift) / decimation 2) / stride 8)
+        int Token(long b) => (int)Math.Floor((b + shift) / 2) / 8;
+        float[] At(long b) => rr.AsSpan(Token(b) * 4, 4).ToArray();
+        Assert.Equal(beats.Count, Enumerable.Range(0, 312).Count(t => rr[t * 4] == 1f));
+        Assert.All(beats, b => Assert.Equal(1f, At(b)[0]));
+        // the premature beat: pre 0.6 s, post 1.4 s, median of the 5 intervals so far (1, 1, 1, 1, 0.6) = 1 s
+        var p = At(beats[5]);
+        Assert.Equal(-0.4f, p[1], 3);
+        Assert.Equal(0.4f, p[2], 3);
+        Assert.Equal(0.2f, p[3], 3);
+        // a regular beat before it: pre = post = median = 1 s
+        Assert.Equal([1f, 0f, 0f, 0.2f], At(beats[3]).Select(v => MathF.Round(v, 3)).ToArray());
+    }
+
     [Fact]
     public void A_run_of_exactly_one_window_classifies_all_its_beats()
     {
