@@ -280,8 +280,10 @@ def write_card(ctx):
         w(f"- `ecg-nat-int8.onnx`: {exp['int8']['bytes']} bytes, sha256 `{exp['int8']['sha256']}`; QDQ S8S8: "
           f"{exp['int8']['n_weight_tensors']} weight tensors int{exp['int8']['weight_bits']} symmetric per output "
           f"channel, {exp['int8']['n_activation_qdq']} activation tensors int8 per-tensor (min/max over "
-          f"{exp['int8']['calibration_windows']} real windows); the stem convolution's input stays fp32. Opset 17, "
-          "plain ops (neighbourhood attention as grouped band attention: MatMul + constant bias + Softmax), dynamic batch.")
+          f"{exp['int8']['calibration_windows']} real windows), every Linear a Gemm whose bias is int32 at scale "
+          "activation scale × weight scale (ONNX Runtime runs it as one QGemm); the stem convolution's input stays "
+          "fp32. Opset 17, plain ops (neighbourhood attention as grouped band attention: MatMul + constant bias + "
+          "Softmax; tokens as [batch × L, C] rows, query scale folded into qkv), dynamic batch.")
         w("- `reference/`: real windows with PyTorch fp32 and simulated int8 outputs for the C# ONNX Runtime test.")
     w("")
     w("## Compute")

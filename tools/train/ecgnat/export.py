@@ -4,7 +4,9 @@ The fp32 export writes the neighbourhood attention as grouped band attention (ex
 which ONNX Runtime runs about twice as fast as the gather form used in training, in its "lean" layout
 (export_attention.lean_export_copy: constant-shaped Reshapes, one Transpose + Split for q/k/v), which cuts the
 nodes ONNX Runtime executes per int8 window from 341 to 204 with bit-identical outputs; the trained model itself
-is not modified."""
+is not modified. The default is now the "flat" layout of the same band attention (export_attention.flat_export_copy):
+token tensors as [B * L, C] rows, so every Linear is one Gemm and, in the int8 graph, one QGemm with its int32 bias
+inside instead of MatMulIntegerToFloat + Add (docs/performance.md has the timings)."""
 from __future__ import annotations
 
 import hashlib
@@ -16,15 +18,20 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from .export_attention import band_attention_copy, lean_export_copy
+from .export_attention import band_attention_copy, flat_export_copy, lean_export_copy
+from .from_onnx import FOLDED_SCALE_KEY
 from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
 OPSET = 17
 IN_NAMES = ["ecg", "lead_mask", "beat_rr"]
 OUT_NAMES = ["beat_logits", "rhythm_logits"]
-GRAPH_NOTE = ("neighbourhood attention exported as grouped band attention, lean layout (export-only rewrite of the "
-              "gather form)")
+GRAPH_NOTES = {
+    "band": "neighbourhood attention exported as grouped band attention (export-only rewrite of the gather form)",
+    "lean": "neighbourhood attention exported as grouped band attention, lean layout (export-only rewrite of the "
+            "gather form)",
+    "flat": "neighbourhood attention exported as grouped band attention, flat layout (tokens as [batch*L, C] rows, "
+            "Linear as Gemm, query scale folded into qkv; export-only rewrite of the gather form)"}
 
 
 def _check_input(cfg, n=4, seed=0):
@@ -40,25 +47,30 @@ def _check_input(cfg, n=4, seed=0):
     return x * m[:, :, None], m, rr
 
 
-EXPORT_FORMS = ("band", "lean")
+EXPORT_FORMS = ("band", "lean", "flat")
 
 
-def export_fp32(model: EcgNat, path: str, form: str = "lean"):
+def export_fp32(model: EcgNat, path: str, form: str = "flat"):
     """fp32 ONNX of model with the attention rewritten as band attention. The rewrite is checked against the
     gather form on a test batch (ValueError if outputs differ by more than 1e-4 or the geometry does not fit).
-    form "lean" (the default, export_attention.lean_export_copy) is the same computation as "band" (the previous
-    export, kept for comparison) with constant-shaped Reshapes and fewer data-movement nodes."""
+    form "lean" (export_attention.lean_export_copy) is the same computation as "band" (the first band export, kept
+    for comparison) with constant-shaped Reshapes and fewer data-movement nodes; "flat" (the default,
+    export_attention.flat_export_copy) is "lean" with [B * L, C] token rows (Linear as Gemm) and the query scale
+    folded into qkv, which the file's metadata records for from_onnx."""
     model.eval()
     if form == "band":
         w = ExportWrapper(band_attention_copy(model, check_input=_check_input(model.cfg)))
     elif form == "lean":
         w = lean_export_copy(model, check_input=_check_input(model.cfg))
+    elif form == "flat":
+        w = flat_export_copy(model, check_input=_check_input(model.cfg))
+        return export_module(w, model.cfg, path, metadata={FOLDED_SCALE_KEY: "true"}, note=GRAPH_NOTES[form])
     else:
         raise ValueError(f"export form {form!r} not in {EXPORT_FORMS}")
-    return export_module(w, model.cfg, path)
+    return export_module(w, model.cfg, path, note=GRAPH_NOTES[form])
 
 
-def export_module(w: torch.nn.Module, cfg, path: str):
+def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = None, note: str = ""):
     """Write module w (forward(ecg, lead_mask) -> (beat_logits, rhythm_logits)) as it is: the fp32 ONNX settings
     of export_fp32 (names, dynamic batch, opset, constant folding, producer) without any rewrite. Used by
     export_fp32 and by the export-variant experiments (tools/bench/experiments/na_export_variants.py)."""
@@ -70,7 +82,9 @@ def export_module(w: torch.nn.Module, cfg, path: str):
                       opset_version=OPSET, do_constant_folding=True)
     g = onnx.load(path)
     g.producer_name = "ecgedge-tools-train"
-    g.doc_string = f"ECG-NAT (EcgEdge) fp32; {GRAPH_NOTE}"
+    g.doc_string = f"ECG-NAT (EcgEdge) fp32; {note}" if note else "ECG-NAT (EcgEdge) fp32"
+    if metadata:
+        helper.set_model_props(g, {**{p.key: p.value for p in g.metadata_props}, **metadata})
     onnx.checker.check_model(g)
     onnx.save(g, path)
     return path
@@ -107,15 +121,24 @@ def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, rr: np.ndarray, bs=3
     return {k: (lo[k], hi[k]) for k in names}
 
 
-def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exclude_act=("Conv",)):
+def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exclude_act=("Conv",), int32_bias=True):
     """S8S8 QDQ: int8 symmetric per-channel weights (DequantizeLinear with axis), int8 activations
-    (QuantizeLinear -> DequantizeLinear, per-tensor scale/zero point from calibration). Biases stay fp32."""
+    (QuantizeLinear -> DequantizeLinear, per-tensor scale/zero point from calibration). Biases stay fp32, except
+    with int32_bias the bias of a Gemm with a quantized activation: int32 at scale activation scale x weight scale
+    (per output channel, zero point 0) behind a DequantizeLinear, the form ONNX Runtime fuses into one QGemm."""
     model = onnx.load(fp32_path)
     g = model.graph
     inits = {t.name: t for t in g.initializer}
     qmax = 2 ** (weight_bits - 1) - 1
     new_inits, new_nodes_before = [], {}
-    done_w, done_a = {}, {}
+    done_w, done_a, w_scale = {}, {}, {}
+    identity = {n.output[0]: n.input[0] for n in g.node if n.op_type == "Identity"}
+
+    def _const(name):  # an initializer, also behind Identity nodes (the exporter aliases equal tensors that way)
+        while name in identity:
+            name = identity[name]
+        return numpy_helper.to_array(inits[name]) if name in inits else None
+
     for n, wi, axis, k in _weight_targets(g):
         wname = n.input[wi]
         if wname not in done_w:
@@ -132,6 +155,7 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
             node = helper.make_node("DequantizeLinear", [qn, sn, zn], [dn], name=dn, axis=axis)
             new_nodes_before.setdefault(k, []).append(node)
             done_w[wname] = dn
+            w_scale[wname] = sc
         n.input[wi] = done_w[wname]
         aname = n.input[0]
         if n.op_type in exclude_act or aname not in ranges:
@@ -149,6 +173,9 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
             new_nodes_before.setdefault(k, []).extend(nodes)
             done_a[aname] = dn
         n.input[0] = done_a[aname]
+        if int32_bias and n.op_type == "Gemm" and len(n.input) > 2 and _const(n.input[2]) is not None:
+            new_inits += _int32_bias(n, _const(n.input[2]), new_nodes_before.setdefault(k, []), ranges[aname],
+                                     w_scale[wname])
     nodes = []
     for k, n in enumerate(g.node):
         nodes.extend(new_nodes_before.get(k, []))
@@ -159,10 +186,32 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
     keep = [t for t in g.initializer if t.name in used]
     del g.initializer[:]
     g.initializer.extend(keep + new_inits)
-    model.doc_string = "ECG-NAT (EcgEdge) int8 S8S8 QDQ, per-channel weights"
+    model.doc_string = ("ECG-NAT (EcgEdge) int8 S8S8 QDQ, per-channel weights"
+                        + (", int32 Gemm biases" if int32_bias else ""))
     onnx.checker.check_model(model)
     onnx.save(model, out_path)
     return {"n_weight_tensors": len(done_w), "n_activation_qdq": len(done_a), "weight_bits": weight_bits}
+
+
+def _int32_bias(n, bias, nodes_before, act_range, sw):
+    """Replace Gemm n's fp32 bias by DequantizeLinear(int32 bias) at scale (activation scale x per-channel weight
+    scale sw), as quantize_qdq computes the activation scale; returns the new initializers."""
+    at = {a.name: a for a in n.attribute}
+    if not (at.get("transB") and at["transB"].i == 1) or (at.get("beta") and at["beta"].f != 1.0):
+        raise ValueError(f"{n.name}: int32 bias expects Gemm(transB=1, beta=1)")
+    lo, hi = min(act_range[0], 0.0), max(act_range[1], 0.0)
+    sa = np.float32(max((hi - lo) / 255.0, 1e-8))
+    bname = n.name + "_bias"
+    b = np.asarray(bias, np.float64)
+    sc = (sa * sw).astype(np.float32)
+    q = np.rint(b / sc.astype(np.float64))
+    if np.abs(q).max() >= 2 ** 31 - 1:
+        raise ValueError(f"{n.name}: bias does not fit int32 at scale {sc.min():.3g}")
+    qn, sn, zn, dn = bname + "_i32", bname + "_i32_scale", bname + "_i32_zp", bname + "_i32_dq"
+    nodes_before.append(helper.make_node("DequantizeLinear", [qn, sn, zn], [dn], name=dn, axis=0))
+    n.input[2] = dn
+    return [numpy_helper.from_array(q.astype(np.int32), qn), numpy_helper.from_array(sc, sn),
+            numpy_helper.from_array(np.zeros(len(sc), np.int32), zn)]
 
 
 def sha256(path: str) -> str:

@@ -28,6 +28,7 @@ import copy
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .model import EcgNat, NeighborhoodAttention, na_index
 
@@ -253,4 +254,106 @@ def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> Lean
         diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
         if not diff <= tol:
             raise ValueError(f"lean export differs from the gather form by {diff:.3g} (> {tol})")
+    return w
+
+
+# ------------------------------------------------------------------------------------------ flat export form
+#
+# The lean form with every token tensor kept two-dimensional, [B * L, C] (row = batch * L + token), instead of
+# [B, L, C]. torch.onnx writes a Linear on a 2-D input as one Gemm (bias included) instead of MatMul + Add, and
+# ONNX Runtime turns a QDQ Gemm whose bias is an int32 DequantizeLinear into one QGemm. LayerNormalization,
+# residual Adds and GELU act row by row, so they are unchanged; the attention's first Reshape and the token
+# merges of Downsample and the fusion read the rows in the same order as before. Same parameters, same
+# arithmetic order; the int8 graph differs only in that each Gemm bias is stored as int32 at the scale
+# activation scale x weight scale (export.quantize_qdq, int32_bias=True).
+
+
+class FlatBandAttention(LeanBandAttention):
+    """LeanBandAttention on [B * L, C] rows: same data movement, 2-D input and output. The query scale dh^-0.5 is
+    folded into the q rows of the qkv weight and bias (so q leaves the Gemm scaled and the int8 graph can
+    quantize q, k and v at the Gemm output); this needs dh to be a power of 4, where the scale is a power of two
+    and the fold is exact. The module must own its qkv (flat_export_copy works on a deep copy)."""
+
+    def __init__(self, na: NeighborhoodAttention):
+        super().__init__(na)
+        if 2.0 ** round(np.log2(self.scale)) != self.scale:
+            raise ValueError(f"query scale {self.scale} (dh={self.dh}) is not a power of two: folding it is not exact")
+        C = self.h * self.dh
+        with torch.no_grad():
+            self.qkv.weight[:C] *= self.scale
+            self.qkv.bias[:C] *= self.scale
+
+    def forward(self, x):
+        H, d, nb, T, dh = self.h, self.d, self.nb, self.T, self.dh
+        t = self.qkv(x).reshape(-1, nb, T, d, 3, H, dh).permute(0, 4, 5, 3, 1, 2, 6)     # B,3,H,d,nb,T,dh
+        q, k, v = torch.split(t, 1, dim=1)                                                # q already scaled
+        if self.kwin2 is not None:
+            k = k.reshape(-1, 1, H, d, self.Lg, dh)[:, :, :, :, self.kwin2]
+            v = v.reshape(-1, 1, H, d, self.Lg, dh)[:, :, :, :, self.kwin2]
+        s = torch.matmul(q, k.transpose(-1, -2)) + self.bias
+        out = torch.matmul(s.softmax(-1), v)                                              # B,1,H,d,nb,T,dh
+        return self.proj(out.permute(0, 1, 4, 5, 3, 2, 6).reshape(-1, H * dh))            # B*L,C
+
+
+class FlatExport(nn.Module):
+    """Export wrapper like LeanExport with [B * L, C] token rows (attention must be FlatBandAttention)."""
+
+    def __init__(self, m: EcgNat):
+        super().__init__()
+        self.m = m
+
+    def _rr_stats(self, beat_rr):
+        """EcgNat.rr_stats with the same operations in the same order on [B, L, 1] slices (one Split, no
+        Squeeze/Unsqueeze per statistic): fewer small nodes; flat_export_copy checks it is bit-identical."""
+        w, pre, post, med = torch.split(beat_rr, 1, dim=-1)
+        n = w.sum(1) + 1.0                                                                 # B,1
+        s = torch.cat([(post - pre).abs(), pre.abs(), pre * pre, med], dim=-1) * w          # B,L,4
+        return torch.cat([s.sum(1) / n, (n - 1.0) / 12.0], dim=-1) * self.m.RR_STAT_SCALE
+
+    def forward(self, ecg, lead_mask, beat_rr):
+        m, cfg = self.m, self.m.cfg
+        L1, L2, L3 = cfg.tokens()
+        D, F_ = cfg.dims, cfg.fuse_dim
+        if L1 != 2 * L2 or L2 != 2 * L3:
+            raise ValueError(f"flat export needs token counts halving exactly, got {L1, L2, L3}")
+        x = ecg * lead_mask.unsqueeze(-1)
+        t = (m.stem(x).transpose(1, 2) + m.mask_emb(lead_mask).unsqueeze(1)).reshape(-1, D[0])
+        f1 = m.stages[0](m.stem_norm(t))
+        f2 = m.stages[1](m.downs[0].red(m.downs[0].norm(f1).reshape(-1, 2 * D[0])))
+        f3 = m.stages[2](m.downs[1].red(m.downs[1].norm(f2).reshape(-1, 2 * D[1])))
+        # fine token i = 4a + 2b + c: f2 token 2a + b, f3 token a (rows keep this order within each window)
+        s = m.f1(f1).reshape(-1, 2, 2, F_) + m.f2(f2).reshape(-1, 2, 1, F_)
+        fused = m.fnorm((s + m.f3(f3).reshape(-1, 1, 1, F_)).reshape(-1, F_))
+        rr = beat_rr.reshape(-1, cfg.rr_dim)
+        bh = F.gelu(m.beat_fc(fused) + m.rr_fc2(F.gelu(m.rr_fc1(rr))))                    # EcgNat.beat_hidden
+        z = m.rnorm(f3).reshape(-1, L3, D[2])                                             # EcgNat.rhythm_hidden
+        rh = F.gelu(m.r_fc(torch.cat([z.mean(1), z.amax(1), self._rr_stats(beat_rr)], dim=-1)))
+        return (m.beat_out(bh) + m.rr_out(rr)).reshape(-1, L1, cfg.n_beat), m.r_out(rh)
+
+
+def flat_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> FlatExport:
+    """FlatExport of a deep copy of model with every NeighborhoodAttention replaced by FlatBandAttention; checked
+    against the trained (gather) form like band_attention_copy."""
+    out = copy.deepcopy(model).eval()
+    n = 0
+    for stage in out.stages:
+        for blk in stage:
+            if isinstance(blk.att, NeighborhoodAttention):
+                blk.att = FlatBandAttention(blk.att)
+                n += 1
+    if n == 0:
+        raise ValueError("no NeighborhoodAttention found to rewrite")
+    w = FlatExport(out).eval()
+    if check_input is not None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            ref, new = model(*check_input), w(*check_input)
+            same_stats = torch.equal(model.rr_stats(check_input[2]), w._rr_stats(check_input[2]))
+        model.train(was_training)
+        diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
+        if not diff <= tol:
+            raise ValueError(f"flat export differs from the gather form by {diff:.3g} (> {tol})")
+        if not same_stats:
+            raise ValueError("flat export's RR statistics are not bit-identical to EcgNat.rr_stats")
     return w

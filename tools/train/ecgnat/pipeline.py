@@ -19,6 +19,7 @@ import torch
 from . import __version__
 from . import data as D
 from . import evaluate as E
+from . import from_onnx
 from . import export as X
 from . import signal as S
 from . import train as T
@@ -291,10 +292,28 @@ def stage_final(ctx):
     if ctx.have("export.json"):
         ctx.log("[export] cached")
         return
-    t = time.time()
     model = new_model(ctx)
     model.load_state_dict(torch.load(ck))
-    model.eval()
+    export_final(ctx, model.eval())
+
+
+def stage_reexport(ctx):
+    """A new export of the shipped model without retraining (e.g. after a change of the export graph): the weights
+    are recovered exactly from the fp32 ONNX in --out (from_onnx.load_model), then exported, calibrated on the same
+    real windows (same seed), validated and written with reference vectors and manifest as stage_final does.
+    The CV results and the model card are not touched."""
+    src = os.path.join(ctx.args.out, "ecg-nat-fp32.onnx")
+    t = time.time()
+    model = from_onnx.load_model(src)
+    ctx.log(f"[reexport] weights recovered from {src}")
+    ctx.stage_done("reexport_load", t)
+    export_final(ctx, model)
+
+
+def export_final(ctx, model):
+    """Export, int8, validation, reference vectors and manifest of the final model (stage_final, stage_reexport)."""
+    t = time.time()
+    out = ctx.args.out
     lab, _ = pools(ctx, None)
     fp, q8, qi = export_model(ctx, model, out, lab, "final")
     ctx.log(f"[export] wrote {fp} and {q8}")
@@ -492,6 +511,8 @@ def main(argv=None):
             stage_pretrain(ctx)
         elif st == "final":
             stage_final(ctx)
+        elif st == "reexport":
+            stage_reexport(ctx)
         elif st == "manifest":
             write_manifest(ctx, ctx.load("export.json"))
         elif st == "reference":
