@@ -14,17 +14,20 @@ public class PlanarBiquadCascadeTests
     }
 
     [Theory]
-    [InlineData(8, 50)]   // the conditioner's case: four chains of two channels
-    [InlineData(8, 37)]   // blocks longer than the interleave buffer are chunked
-    [InlineData(3, 50)]   // odd channel count: the last pair has one real lane
-    [InlineData(1, 16)]
-    public void Output_and_state_are_bit_identical_to_the_scalar_cascade_per_channel(int channels, int chunk)
+    [InlineData(8, 50, true)]    // the conditioner's case: two 256-bit chains where the CPU has AVX (x64)
+    [InlineData(8, 37, true)]    // blocks longer than the interleave buffer are chunked
+    [InlineData(8, 50, false)]   // the 128-bit path (ARM64, x64 without AVX): four chains of two channels
+    [InlineData(8, 37, false)]
+    [InlineData(3, 50, true)]    // odd channel count: the last pair has one real lane (always 128-bit)
+    [InlineData(1, 16, true)]
+    public void Output_and_state_are_bit_identical_to_the_scalar_cascade_per_channel(int channels, int chunk, bool allowAvx)
     {
         var sections = SignalConditioner.Design(new ConditioningOptions { MainsHz = 50 }, 500);
         var data = Noise(channels, 5000, 1);
         var expected = data.Select(d => (float[])d.Clone()).ToArray();
         var scalar = Enumerable.Range(0, channels).Select(_ => new BiquadCascade(sections)).ToArray();
-        var planar = new PlanarBiquadCascade(sections, channels, chunk);
+        var planar = new PlanarBiquadCascade(sections, channels, chunk, allowAvx);
+        Assert.Equal(allowAvx && channels == 8 && System.Runtime.Intrinsics.X86.Avx.IsSupported, planar.UsesAvx);
         var write = Enumerable.Repeat(true, channels).ToArray();
         for (var c = 0; c < channels; c++)
         {
@@ -46,16 +49,41 @@ public class PlanarBiquadCascadeTests
         for (var c = 0; c < channels; c++) Assert.Equal(expected[c], data[c]); // exact float equality, every sample
     }
 
-    [Fact]
-    public void Channels_not_written_back_keep_their_data()
+    [Theory]
+    [InlineData(4, true)]
+    [InlineData(8, true)]    // AVX path where available
+    [InlineData(8, false)]
+    public void Channels_not_written_back_keep_their_data(int channels, bool allowAvx)
     {
         var sections = SignalConditioner.Design(new ConditioningOptions(), 500);
-        var planar = new PlanarBiquadCascade(sections, 4, 64);
-        var data = Noise(4, 50, 2);
+        var planar = new PlanarBiquadCascade(sections, channels, 64, allowAvx);
+        var data = Noise(channels, 50, 2);
         var original = data.Select(d => (float[])d.Clone()).ToArray();
-        planar.Process(data, 50, [true, false, true, false]);
-        Assert.Equal(original[1], data[1]);
-        Assert.Equal(original[3], data[3]);
-        Assert.NotEqual(original[0], data[0]);
+        var write = Enumerable.Range(0, channels).Select(c => c % 2 == 0).ToArray();
+        planar.Process(data, 50, write);
+        for (var c = 0; c < channels; c++)
+        {
+            if (write[c]) Assert.NotEqual(original[c], data[c]);
+            else Assert.Equal(original[c], data[c]);
+        }
+    }
+
+    [Fact]
+    public void Both_paths_agree_after_a_steady_state_reset_of_every_channel()
+    {
+        var sections = SignalConditioner.Design(new ConditioningOptions { MainsHz = 60 }, 500);
+        var wide = new PlanarBiquadCascade(sections, 8, 50, allowAvx: true);
+        var narrow = new PlanarBiquadCascade(sections, 8, 50, allowAvx: false);
+        var a = Noise(8, 1000, 3);
+        var b = a.Select(d => (float[])d.Clone()).ToArray();
+        for (var c = 0; c < 8; c++)
+        {
+            wide.ResetSteadyState(c, a[c][0]);
+            narrow.ResetSteadyState(c, b[c][0]);
+        }
+        var all = Enumerable.Repeat(true, 8).ToArray();
+        wide.Process(a, 1000, all);
+        narrow.Process(b, 1000, all);
+        for (var c = 0; c < 8; c++) Assert.Equal(b[c], a[c]);
     }
 }
