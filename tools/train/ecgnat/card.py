@@ -283,7 +283,8 @@ def write_card(ctx):
           f"{exp['int8']['calibration_windows']} real windows), every Linear a Gemm whose bias is int32 at scale "
           "activation scale × weight scale (ONNX Runtime runs it as one QGemm); the stem convolution's input stays "
           "fp32. Opset 17, plain ops (neighbourhood attention as grouped band attention: MatMul + constant bias + "
-          "Softmax; tokens as [batch × L, C] rows, query scale folded into qkv), dynamic batch.")
+          "Softmax; tokens as [batch × L, C] rows, q/k/v and the attention output each moved by one transpose of rank "
+          "4 or 5, query scale folded into qkv), dynamic batch.")
         w("- `reference/`: real windows with PyTorch fp32 and simulated int8 outputs for the C# ONNX Runtime test.")
     w("")
     w("## Compute")
