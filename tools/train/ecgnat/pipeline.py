@@ -420,6 +420,8 @@ def write_manifest(ctx, info):
         "quantization": {"scheme": "QDQ S8S8", "weights": f"int{info['int8']['weight_bits']} symmetric per-channel",
                          "activations": "int8 asymmetric per-tensor, min/max on real windows",
                          "calibration_windows": info["int8"]["calibration_windows"],
+                         "biases": "int32 per output channel at activation scale x weight scale (every Gemm, run by "
+                                   "ONNX Runtime as QGemm); the stem Conv bias stays fp32",
                          "fp32_layers": "stem Conv activation input (weights still int8)"},
         "macs_per_window": info["macs_per_window"], "params": info["params"],
         "training_data": ["MIT-BIH Arrhythmia DS1 + paced (ODC-By 1.0)", "MIT-BIH NSTDB bw/ma/118e* (ODC-By 1.0)",
