@@ -43,6 +43,8 @@ public sealed class QrsDetector
     private readonly int _warmup;
     private readonly int _w, _half, _refractory, _tWindow, _learnLength, _locateRadius;
     private double _mwiSum;
+    private readonly double _agcAlphaMin;      // 1 / (AgcSeconds * fs): the AGC's smoothing once it has settled
+    private readonly long _agcSettled;         // first sample count at which 1 / count <= _agcAlphaMin
 
     private long _n = -1;                      // index of the newest processed sample
     private long _streamStart;                 // first index of the current contiguous stream
@@ -89,6 +91,10 @@ public sealed class QrsDetector
         _learnLength = (int)Math.Round(options.LearningSeconds * sampleRateHz);
         _warmup = _w + (int)Math.Round(0.25 * sampleRateHz);
         _locateRadius = (int)Math.Round(options.LocateRadiusSeconds * sampleRateHz);
+        // alpha = max(1 / count, alphaMin), with both divisions taken out of the per-sample loop (same doubles)
+        _agcAlphaMin = 1.0 / (options.AgcSeconds * sampleRateHz);
+        _agcSettled = 1;
+        while (1.0 / _agcSettled > _agcAlphaMin) _agcSettled++;
         _bandDelay = SosResponse.GroupDelaySamples(bandSections, 12.0, sampleRateHz);
         var need = _half + _w + 3 * _locateRadius + (int)(0.1 * sampleRateHz) + 8;
         var size = 1;
@@ -149,7 +155,7 @@ public sealed class QrsDetector
                 _prev1[c] = y;
                 var d2 = (double)d * d;
                 var cnt = ++_agcCount[c];
-                var alpha = Math.Max(1.0 / cnt, 1.0 / (_o.AgcSeconds * _fs));
+                var alpha = cnt >= _agcSettled ? _agcAlphaMin : 1.0 / cnt;
                 _agc[c] += (d2 - _agc[c]) * alpha;
                 // |slope| relative to the lead's own RMS slope: how much this lead's QRS stands out of its noise.
                 var rel = Math.Abs(d) / Math.Sqrt(_agc[c] + 1e-3);
