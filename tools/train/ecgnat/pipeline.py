@@ -303,11 +303,19 @@ def stage_reexport(ctx):
     real windows (same seed), validated and written with reference vectors and manifest as stage_final does.
     The CV results and the model card are not touched."""
     src = os.path.join(ctx.args.out, "ecg-nat-fp32.onnx")
+    files = [src, os.path.join(ctx.args.out, "ecg-nat-int8.onnx")]
+    before = [X.sha256(f) for f in files]
     t = time.time()
     model = from_onnx.load_model(src)
     ctx.log(f"[reexport] weights recovered from {src}")
     ctx.stage_done("reexport_load", t)
     export_final(ctx, model)
+    same = [X.sha256(f) == b for f, b in zip(files, before)]
+    ctx.log(f"[reexport] fp32 file {'byte-identical' if same[0] else 'changed'}, int8 file "
+            f"{'byte-identical' if same[1] else 'changed'} (identical when the export code did not change)")
+    if ctx.args.smoke and not all(same):
+        # the smoke run re-exports the model it has just exported: weight recovery and export must round-trip
+        raise SystemExit("[reexport] the re-export of an unchanged model differs from the original export")
 
 
 def export_final(ctx, model):
@@ -489,8 +497,11 @@ def main(argv=None):
     ap.add_argument("--cache", default=None)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--stages", default="build,pretrain,final,cv100,card,cvlow,card")
+    ap.add_argument("--stages", default=None,
+                    help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
+                         "reproduce the exported files byte for byte)")
     args = ap.parse_args(argv)
+    args.stages = args.stages or ("build,pretrain,final,cv100,card,cvlow,card" + (",reexport" if args.smoke else ""))
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))       # tools/train
     repo = os.path.dirname(os.path.dirname(here))
     args.data = args.data or os.path.join(os.path.dirname(repo), "shared", "data")
