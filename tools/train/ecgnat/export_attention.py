@@ -116,28 +116,41 @@ class BandAttention(nn.Module):
         return self.proj(out.reshape(B, H, L, dh).transpose(1, 2).reshape(B, L, H * dh))
 
 
-def band_attention_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> EcgNat:
-    """A deep copy of model (eval mode) with every NeighborhoodAttention replaced by BandAttention; the original
-    model is left untouched. If check_input=(ecg, lead_mask) is given, both forms are run on it and a ValueError
-    is raised when any output differs by more than tol."""
+def _with_attention(model: EcgNat, attention_cls) -> EcgNat:
+    """A deep copy of model (eval mode) with every NeighborhoodAttention replaced by attention_cls(it); the
+    original model is left untouched."""
     out = copy.deepcopy(model).eval()
     n = 0
     for stage in out.stages:
         for blk in stage:
             if isinstance(blk.att, NeighborhoodAttention):
-                blk.att = BandAttention(blk.att)
+                blk.att = attention_cls(blk.att)
                 n += 1
     if n == 0:
         raise ValueError("no NeighborhoodAttention found to rewrite")
+    return out
+
+
+def _check_same(model: EcgNat, rewritten: nn.Module, check_input, tol: float, what: str):
+    """Runs model (the gather form) and its rewritten export form on check_input; ValueError when any output
+    differs by more than tol."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        ref, new = model(*check_input), rewritten(*check_input)
+    model.train(was_training)
+    diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
+    if not diff <= tol:
+        raise ValueError(f"{what} differs from the gather form by {diff:.3g} (> {tol})")
+
+
+def band_attention_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> EcgNat:
+    """A deep copy of model (eval mode) with every NeighborhoodAttention replaced by BandAttention; the original
+    model is left untouched. If check_input=(ecg, lead_mask) is given, both forms are run on it and a ValueError
+    is raised when any output differs by more than tol."""
+    out = _with_attention(model, BandAttention)
     if check_input is not None:
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            ref, new = model(*check_input), out(*check_input)
-        model.train(was_training)
-        diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
-        if not diff <= tol:
-            raise ValueError(f"band attention differs from the gather form by {diff:.3g} (> {tol})")
+        _check_same(model, out, check_input, tol, "band attention")
     return out
 
 
@@ -235,25 +248,9 @@ class LeanExport(nn.Module):
 def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> LeanExport:
     """LeanExport of a deep copy of model with every NeighborhoodAttention replaced by LeanBandAttention; checked
     against the trained (gather) form like band_attention_copy."""
-    out = copy.deepcopy(model).eval()
-    n = 0
-    for stage in out.stages:
-        for blk in stage:
-            if isinstance(blk.att, NeighborhoodAttention):
-                blk.att = LeanBandAttention(blk.att)
-                n += 1
-    if n == 0:
-        raise ValueError("no NeighborhoodAttention found to rewrite")
-    w = LeanExport(out).eval()
+    w = LeanExport(_with_attention(model, LeanBandAttention)).eval()
     if check_input is not None:
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            ref, new = model(*check_input), w(*check_input)
-        model.train(was_training)
-        diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
-        if not diff <= tol:
-            raise ValueError(f"lean export differs from the gather form by {diff:.3g} (> {tol})")
+        _check_same(model, w, check_input, tol, "lean export")
     return w
 
 
@@ -345,27 +342,12 @@ class FlatExport(nn.Module):
 
 def flat_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> FlatExport:
     """FlatExport of a deep copy of model with every NeighborhoodAttention replaced by FlatBandAttention; checked
-    against the trained (gather) form like band_attention_copy."""
-    out = copy.deepcopy(model).eval()
-    n = 0
-    for stage in out.stages:
-        for blk in stage:
-            if isinstance(blk.att, NeighborhoodAttention):
-                blk.att = FlatBandAttention(blk.att)
-                n += 1
-    if n == 0:
-        raise ValueError("no NeighborhoodAttention found to rewrite")
-    w = FlatExport(out).eval()
+    against the trained (gather) form like band_attention_copy, and its RR statistics bit for bit."""
+    w = FlatExport(_with_attention(model, FlatBandAttention)).eval()
     if check_input is not None:
-        was_training = model.training
-        model.eval()
+        _check_same(model, w, check_input, tol, "flat export")
         with torch.no_grad():
-            ref, new = model(*check_input), w(*check_input)
             same_stats = torch.equal(model.rr_stats(check_input[2]), w._rr_stats(check_input[2]))
-        model.train(was_training)
-        diff = max(float((a - b).abs().max()) for a, b in zip(ref, new))
-        if not diff <= tol:
-            raise ValueError(f"flat export differs from the gather form by {diff:.3g} (> {tol})")
         if not same_stats:
             raise ValueError("flat export's RR statistics are not bit-identical to EcgNat.rr_stats")
     return w
