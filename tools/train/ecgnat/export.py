@@ -131,7 +131,7 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
     inits = {t.name: t for t in g.initializer}
     qmax = 2 ** (weight_bits - 1) - 1
     new_inits, new_nodes_before = [], {}
-    done_w, done_a, w_scale = {}, {}, {}
+    done_w, done_a, w_scale, a_scale = {}, {}, {}, {}
     identity = {n.output[0]: n.input[0] for n in g.node if n.op_type == "Identity"}
 
     def _const(name):  # an initializer, also behind Identity nodes (the exporter aliases equal tensors that way)
@@ -172,10 +172,11 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
                      helper.make_node("DequantizeLinear", [qn, sn, zn], [dn], name=dn)]
             new_nodes_before.setdefault(k, []).extend(nodes)
             done_a[aname] = dn
+            a_scale[aname] = np.float32(sc)
         n.input[0] = done_a[aname]
-        if int32_bias and n.op_type == "Gemm" and len(n.input) > 2 and _const(n.input[2]) is not None:
-            new_inits += _int32_bias(n, _const(n.input[2]), new_nodes_before.setdefault(k, []), ranges[aname],
-                                     w_scale[wname])
+        bias = _const(n.input[2]) if int32_bias and n.op_type == "Gemm" and len(n.input) > 2 else None
+        if bias is not None:
+            new_inits += _int32_bias(n, bias, new_nodes_before.setdefault(k, []), a_scale[aname], w_scale[wname])
     nodes = []
     for k, n in enumerate(g.node):
         nodes.extend(new_nodes_before.get(k, []))
@@ -193,14 +194,12 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
     return {"n_weight_tensors": len(done_w), "n_activation_qdq": len(done_a), "weight_bits": weight_bits}
 
 
-def _int32_bias(n, bias, nodes_before, act_range, sw):
-    """Replace Gemm n's fp32 bias by DequantizeLinear(int32 bias) at scale (activation scale x per-channel weight
-    scale sw), as quantize_qdq computes the activation scale; returns the new initializers."""
+def _int32_bias(n, bias, nodes_before, sa, sw):
+    """Replace Gemm n's fp32 bias by DequantizeLinear(int32 bias) at scale activation scale sa x per-channel weight
+    scale sw (both as stored in the graph); returns the new initializers."""
     at = {a.name: a for a in n.attribute}
     if not (at.get("transB") and at["transB"].i == 1) or (at.get("beta") and at["beta"].f != 1.0):
         raise ValueError(f"{n.name}: int32 bias expects Gemm(transB=1, beta=1)")
-    lo, hi = min(act_range[0], 0.0), max(act_range[1], 0.0)
-    sa = np.float32(max((hi - lo) / 255.0, 1e-8))
     bname = n.name + "_bias"
     b = np.asarray(bias, np.float64)
     sc = (sa * sw).astype(np.float32)
