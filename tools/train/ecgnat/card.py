@@ -103,7 +103,7 @@ def write_card(ctx):
       "it is most central. Signal chain: `tools/train/ecgnat/signal.py` (resample_poly to 500 Hz, causal "
       "HP 0.5 / notch / LP 40 SOS cascade, decimate by 2). Training beat positions are the reference annotations "
       f"shifted by the cascade's QRS group delay ({data['qrs_group_delay_samples_250hz'] if data else '–'} samples "
-      "at 250 Hz for 50/60 Hz mains) and jittered by ±2 samples to mimic the detector.")
+      f"at 250 Hz for 50/60 Hz mains) and jittered by ±{D.BEAT_JITTER} samples (uniform) to mimic the detector.")
     w("")
     w("## Data")
     if data:
@@ -142,7 +142,10 @@ def write_card(ctx):
           "(concatenate pairs + Linear); NA with edge windows shifted inward and a relative position bias, trained as "
           "constant-index Gather and exported as grouped band attention (same neighbours and softmax); fine, mid and coarse features fused at fine resolution for the beat head, "
           "which adds an MLP embedding (4→16→32) of the beat's RR features before its hidden layer and a linear RR "
-          "term to its logits; mean+max pooled coarse tokens plus five window RR statistics (mean |post − pre|, mean "
+          "term to its logits" + ("; the beat head's hidden layer also receives a linear map of the mean fused feature "
+          "over all beat tokens of the window (window context: most beats of a window are the patient's dominant "
+          "beat, so a beat is judged against the patient's own usual morphology; initialised as minus half the beat "
+          "projection)" if cfg.beat_context else "") + "; mean+max pooled coarse tokens plus five window RR statistics (mean |post − pre|, mean "
           "|pre|, mean pre², mean median offset over the beats, beat count) for the rhythm head. The RR input enters "
           "only the heads: the backbone (and its pretraining) sees the signal alone.")
     w("")

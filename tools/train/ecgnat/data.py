@@ -414,6 +414,13 @@ class Batch:
     rr: np.ndarray         # [B, TOKENS, RR_DIM] RR input
 
 
+# Training beat positions: reference annotation + QRS group delay + uniform jitter of +-BEAT_JITTER samples at 250 Hz
+# (+-24 ms). The device queries the model at its own detector's positions, whose fiducial point differs from the
+# annotation by a few samples and by up to ~7 samples on some records (118: ~28 ms late, tools/train/compare_cs.py);
+# 0.1.x trained with +-2.
+BEAT_JITTER = 6
+
+
 class Sampler:
     """Random windows from a pool of records with class-aware weighting.
 
@@ -421,8 +428,9 @@ class Sampler:
 
     def __init__(self, recs: list[Record], rng: np.random.Generator, balance: bool, label_frac: float = 1.0,
                  noise: NoiseBank | None = None, aug: bool = True, p_noise_class: float = 0.08, p_mild: float = 0.3,
-                 group_w: dict | None = None):
+                 group_w: dict | None = None, beat_jitter: int = None):
         self.recs, self.rng, self.noise, self.aug = recs, rng, noise, aug
+        self.beat_jitter = BEAT_JITTER if beat_jitter is None else beat_jitter
         self.p_noise_class, self.p_mild = p_noise_class, p_mild
         cand_r, cand_s, w = [], [], []
         step = FS if label_frac >= 1.0 else WIN   # label fractions are counted in non-overlapping 10-s segments
@@ -460,7 +468,8 @@ class Sampler:
     def n_windows(self):
         return len(self.w)
 
-    def batch(self, B: int, beat_jitter: int = 2) -> Batch:
+    def batch(self, B: int, beat_jitter: int | None = None) -> Batch:
+        beat_jitter = self.beat_jitter if beat_jitter is None else beat_jitter
         rng = self.rng
         idx = rng.choice(len(self.w), size=B, p=self.w)
         X = np.zeros((B, 8, WIN), np.float32)

@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 
+import re
+
 import numpy as np
 import onnx
 import torch
@@ -90,11 +92,30 @@ def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = No
     return path
 
 
+# Layers the int8 graph leaves entirely in fp32, weights included (ONNX Runtime does not constant-fold a weight's
+# DequantizeLinear, so an fp32 op behind an int8 weight would dequantize that weight on every run):
+# - stem: the convolution's input is the raw signal in millivolts;
+# - mask_emb, beat_ctx, r_fc, r_out: one row per window, where int8 saves nothing and the activation's
+#   QuantizeLinear is pure overhead;
+# - rr_fc1, rr_out: 4 input features; ONNX Runtime's int8 GEMM with K = 4 (plus the QuantizeLinear of beat_rr) took
+#   ~30 us of a 2.8 ms profiled run, several times the fp32 Gemm of that size.
+# Everything else with a weight (every Linear of the backbone, the fusion and the beat head) is int8 QDQ.
+FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out")
+
+
+def _fp32_layer(n) -> bool:
+    m = re.match(r"^/(?:m/)?([A-Za-z0-9_]+)/[A-Za-z]+$", n.name)
+    return bool(m) and m.group(1) in FP32_LAYERS
+
+
 def _weight_targets(g: onnx.GraphProto):
-    """(node, weight input index, channel axis) for Conv/Gemm/MatMul nodes with a constant weight."""
+    """(node, weight input index, channel axis) for Conv/Gemm/MatMul nodes with a constant weight, except the
+    FP32_LAYERS."""
     inits = {t.name: t for t in g.initializer}
     out = []
     for k, n in enumerate(g.node):
+        if _fp32_layer(n):
+            continue
         if n.op_type == "Conv" and n.input[1] in inits:
             out.append((n, 1, 0, k))
         elif n.op_type == "Gemm" and n.input[1] in inits:
@@ -105,11 +126,11 @@ def _weight_targets(g: onnx.GraphProto):
     return out
 
 
-def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, rr: np.ndarray, bs=32, exclude_act=("Conv",)):
+def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, rr: np.ndarray, bs=32):
     """Min/max of every activation that feeds a quantized op, over real calibration windows."""
     model = onnx.load(fp32_path)
     tg = _weight_targets(model.graph)
-    names = {n.input[0] for (n, _, _, _) in tg if n.op_type not in exclude_act}
+    names = {n.input[0] for (n, _, _, _) in tg}
     r = Runner(model)
     lo = {k: np.inf for k in names}
     hi = {k: -np.inf for k in names}
@@ -121,7 +142,7 @@ def calibrate(fp32_path: str, x: np.ndarray, m: np.ndarray, rr: np.ndarray, bs=3
     return {k: (lo[k], hi[k]) for k in names}
 
 
-def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exclude_act=("Conv",), int32_bias=True):
+def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, int32_bias=True):
     """S8S8 QDQ: int8 symmetric per-channel weights (DequantizeLinear with axis), int8 activations
     (QuantizeLinear -> DequantizeLinear, per-tensor scale/zero point from calibration). Biases stay fp32, except
     with int32_bias the bias of a Gemm with a quantized activation: int32 at scale activation scale x weight scale
@@ -158,8 +179,8 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
             w_scale[wname] = sc
         n.input[wi] = done_w[wname]
         aname = n.input[0]
-        if n.op_type in exclude_act or aname not in ranges:
-            continue
+        if aname not in ranges:
+            raise ValueError(f"{n.name}: no calibration range for its input {aname}")
         if aname not in done_a:
             lo, hi = ranges[aname]
             lo, hi = min(lo, 0.0), max(hi, 0.0)
@@ -191,7 +212,9 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, exc
                         + (", int32 Gemm biases" if int32_bias else ""))
     onnx.checker.check_model(model)
     onnx.save(model, out_path)
-    return {"n_weight_tensors": len(done_w), "n_activation_qdq": len(done_a), "weight_bits": weight_bits}
+    return {"n_weight_tensors": len(done_w), "n_activation_qdq": len(done_a), "weight_bits": weight_bits,
+            "fp32_layers": sorted({m.group(1) for n in g.node if _fp32_layer(n)
+                                   for m in [re.match(r"^/(?:m/)?([A-Za-z0-9_]+)/", n.name)]})}
 
 
 def _int32_bias(n, bias, nodes_before, sa, sw):

@@ -334,7 +334,12 @@ class FlatExport(nn.Module):
         s = m.f1(f1).reshape(-1, 2, 2, F_) + m.f2(f2).reshape(-1, 2, 1, F_)
         fused = m.fnorm((s + m.f3(f3).reshape(-1, 1, 1, F_)).reshape(-1, F_))
         rr = beat_rr.reshape(-1, cfg.rr_dim)
-        bh = F.gelu(m.beat_fc(fused) + m.rr_fc2(F.gelu(m.rr_fc1(rr))))                    # EcgNat.beat_hidden
+        h = m.beat_fc(fused) + m.rr_fc2(F.gelu(m.rr_fc1(rr)))                             # EcgNat.beat_hidden
+        if m.beat_ctx is not None:
+            # window mean over beat tokens on [B, L, F], mapped on [B, F] rows (one small Gemm per window)
+            ctx = m.beat_ctx(m.beat_mean(fused.reshape(-1, L1, F_), beat_rr).reshape(-1, F_))
+            h = (h.reshape(-1, L1, F_) + ctx.unsqueeze(1)).reshape(-1, F_)
+        bh = F.gelu(h)
         z = m.rnorm(f3).reshape(-1, L3, D[2])                                             # EcgNat.rhythm_hidden
         rh = F.gelu(m.r_fc(torch.cat([z.mean(1), z.amax(1), self._rr_stats(beat_rr)], dim=-1)))
         return (m.beat_out(bh) + m.rr_out(rr)).reshape(-1, L1, cfg.n_beat), m.r_out(rh)

@@ -189,7 +189,11 @@ def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> 
     """EcgNat (eval mode) with the shipped fp32 ONNX weights; strict on the exported path."""
     onnx_path = onnx_path or os.path.join(REPO, "models", "ecg-nat-fp32.onnx")
     torch.manual_seed(0)  # training-only heads are left at a deterministic init; they are never run here
-    model = EcgNat(cfg or ModelConfig())
+    if cfg is None:
+        # models up to 0.1.x have no window context in the beat head
+        names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
+        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names))
+    model = EcgNat(cfg)
     state = extract_state(onnx_path, model)
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()},
                                                 strict=False)

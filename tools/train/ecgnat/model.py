@@ -33,6 +33,7 @@ class ModelConfig:
     rr_dim: int = 4                # beat_rr input channels per fine token (data.RR_DIM)
     rr_hidden: int = 16
     rr_stats: int = 5              # RR statistics pooled over a window for the rhythm head
+    beat_context: bool = True      # beat head also sees the mean fine feature over the window's beats (0.2.0)
 
     def tokens(self):
         L = (self.win + 2 * self.stem_pad() - self.stem_kernel) // self.stem_stride + 1
@@ -162,6 +163,22 @@ class EcgNat(nn.Module):
         nn.init.trunc_normal_(self.rr_fc1.weight, std=0.5)
         nn.init.trunc_normal_(self.rr_fc2.weight, std=0.1)
         nn.init.zeros_(self.rr_out.weight)
+        # Window context of the beat head (0.2.0): a linear map of the mean fused feature over the window's beat
+        # tokens, added to each beat's own. Most beats of a 10-s window are the patient's dominant beat, so the head
+        # can judge a beat relative to the patient's usual morphology (inter-patient generalisation). Created last
+        # and without drawing random numbers, so every other initial weight is the same as without it.
+        self.beat_ctx = None
+        if cfg.beat_context:
+            with torch.random.fork_rng(devices=[]):
+                self.beat_ctx = nn.Linear(F_, F_, bias=False)
+            self.reset_beat_context()
+
+    def reset_beat_context(self):
+        """beat_ctx = -0.5 x beat_fc: the beat's projection minus half the window mean's, i.e. relative to the
+        dominant beat from the first step (the fine-tuning calls it again after loading pretrained weights)."""
+        if self.beat_ctx is not None:
+            with torch.no_grad():
+                self.beat_ctx.weight.copy_(-0.5 * self.beat_fc.weight)
 
     @staticmethod
     def _init(m):
@@ -181,9 +198,20 @@ class EcgNat(nn.Module):
         fused = self.fnorm(self.f1(f1) + upsample(self.f2(f2), 2, L[0]) + upsample(self.f3(f3), 4, L[0]))
         return fused, f3
 
+    @staticmethod
+    def beat_mean(fused, beat_rr):
+        """[B, 1, F] mean fused feature over the window's beat tokens (channel 0 of beat_rr = beat present; a
+        window without beats gives zeros)."""
+        w = beat_rr[..., :1]
+        return (fused * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp(min=1.0)
+
     def beat_hidden(self, fused, beat_rr):
-        """Per fine token: signal features plus the embedded RR features of a beat at that token."""
-        return F.gelu(self.beat_fc(fused) + self.rr_fc2(F.gelu(self.rr_fc1(beat_rr))))
+        """Per fine token: signal features plus the embedded RR features of a beat at that token (plus, with
+        beat_context, the mapped window mean over the beat tokens)."""
+        h = self.beat_fc(fused) + self.rr_fc2(F.gelu(self.rr_fc1(beat_rr)))
+        if self.beat_ctx is not None:
+            h = h + self.beat_ctx(self.beat_mean(fused, beat_rr))
+        return F.gelu(h)
 
     def rr_stats(self, beat_rr):
         """[B, 5] window RR statistics over beat tokens (channel 0 = beat present): mean |post - pre| / med,

@@ -143,6 +143,10 @@ class Runner:
             ax = at.get("axis", -1)
             e = np.exp(x[0] - x[0].max(axis=ax, keepdims=True))
             return [(e / e.sum(axis=ax, keepdims=True)).astype(np.float32)]
+        if t == "Clip":
+            lo = x[1] if len(x) > 1 and x[1] is not None else None
+            hi = x[2] if len(x) > 2 and x[2] is not None else None
+            return [np.clip(x[0], lo, hi).astype(x[0].dtype)]
         if t == "ConstantOfShape":
             v = numpy_helper.to_array(at["value"]) if "value" in at else np.zeros(1, np.float32)
             return [np.full(tuple(int(s) for s in x[0]), v.reshape(-1)[0], dtype=v.dtype)]

@@ -243,6 +243,7 @@ def finetune_run(ctx, fold, frac, init, tag):
         # the heads are not pretrained (MAE trains the backbone and its decoder); keep matching tensors only
         sd = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(sd, strict=False)
+        model.reset_beat_context()      # relative to the beat projection just loaded (model.EcgNat.reset_beat_context)
     steps = max(2, int(round(cfg["ft_steps"] * cfg["frac_steps"][frac])))
     ctx.log(f"[{tag}] train records {len(tr)}, labelled windows {smp.n_windows()}, steps {steps}, "
             f"beat w {np.round(bw, 2).tolist()}, rhythm w {np.round(rw, 2).tolist()}")
@@ -428,9 +429,11 @@ def write_manifest(ctx, info):
         "quantization": {"scheme": "QDQ S8S8", "weights": f"int{info['int8']['weight_bits']} symmetric per-channel",
                          "activations": "int8 asymmetric per-tensor, min/max on real windows",
                          "calibration_windows": info["int8"]["calibration_windows"],
-                         "biases": "int32 per output channel at activation scale x weight scale (every Gemm, run by "
-                                   "ONNX Runtime as QGemm); the stem Conv bias stays fp32",
-                         "fp32_layers": "stem Conv activation input (weights still int8)"},
+                         "biases": "int32 per output channel at activation scale x weight scale (every int8 Gemm, "
+                                   "run by ONNX Runtime as QGemm)",
+                         "fp32_layers": ", ".join(info["int8"].get("fp32_layers", [])) + " (weights, activations "
+                                        "and biases fp32: the stem's input is the raw signal; the others have one "
+                                        "row per window or 4 input features, where int8 costs more than it saves)"},
         "macs_per_window": info["macs_per_window"], "params": info["params"],
         "training_data": ["MIT-BIH Arrhythmia DS1 + paced (ODC-By 1.0)", "MIT-BIH NSTDB bw/ma/118e* (ODC-By 1.0)",
                           "CPSC 2021 sample (CC BY 4.0)", "PTB-XL 1.0.3 ecg_id 1-500 (CC BY 4.0)",
