@@ -22,7 +22,8 @@ if [ "$SMOKE" = 1 ]; then
   [ "$HAVE_WORK" = 1 ] || EXTRA+=(--work "$TMP/work")
   echo "[train.sh] smoke run in $TMP"
 fi
-cd "$HERE"
+# relative --out/--work/--data/--cache paths are the caller's (the package is found through PYTHONPATH)
+export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" -c "import torch, numpy, scipy, onnx" || { echo "[train.sh] $PY lacks torch/numpy/scipy/onnx" >&2; exit 2; }
 "$PY" -m ecgnat.pipeline "$@" "${EXTRA[@]}"
 if [ "$SMOKE" = 1 ]; then
