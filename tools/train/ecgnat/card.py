@@ -11,6 +11,7 @@ import numpy as np
 from . import data as D
 from . import evaluate as E
 from . import signal as S
+from . import __version__
 from .model import ModelConfig
 
 
@@ -283,9 +284,11 @@ def write_card(ctx):
         w(f"- `ecg-nat-int8.onnx`: {exp['int8']['bytes']} bytes, sha256 `{exp['int8']['sha256']}`; QDQ S8S8: "
           f"{exp['int8']['n_weight_tensors']} weight tensors int{exp['int8']['weight_bits']} symmetric per output "
           f"channel, {exp['int8']['n_activation_qdq']} activation tensors int8 per-tensor (min/max over "
-          f"{exp['int8']['calibration_windows']} real windows), every Linear a Gemm whose bias is int32 at scale "
-          "activation scale × weight scale (ONNX Runtime runs it as one QGemm); the stem convolution's input stays "
-          "fp32. Opset 17, plain ops (neighbourhood attention as grouped band attention: MatMul + constant bias + "
+          f"{exp['int8']['calibration_windows']} real windows), every int8 Linear a Gemm whose bias is int32 at scale "
+          "activation scale × weight scale (ONNX Runtime runs it as one QGemm); entirely fp32 (weights too): "
+          + (", ".join(exp["int8"]["fp32_layers"]) if exp["int8"].get("fp32_layers") else "the stem convolution's input")
+          + " (the stem sees raw millivolts; the others have one row per window or 4 input features, where int8 "
+          "costs more than it saves: tools/train/README.md, Int8). Opset 17, plain ops (neighbourhood attention as grouped band attention: MatMul + constant bias + "
           "Softmax; tokens as [batch × L, C] rows, q/k/v and the attention output each moved by one transpose of rank "
           "4 or 5, query scale folded into qkv), dynamic batch.")
         w("- `reference/`: real windows with PyTorch fp32 and simulated int8 outputs for the C# ONNX Runtime test.")
@@ -312,6 +315,16 @@ def write_card(ctx):
     w("- VT/VF windows are rare in DS1; the vt_vf output is weakly trained and must not drive alarms on its own.")
     w("- Pretraining uses every recording, including the signals (not labels) of held-out folds (transductive, as "
       "in the paper's setting of unlabelled pretraining data).")
+    w("")
+    w("## Version history")
+    w(f"- This card: version {__version__}. 0.2.0 changed the recipe (same data, folds, seed, backbone, pretraining and step counts): the beat head also "
+      "receives the mean fused feature over the window's beat tokens (`beat_ctx`, see Method); training beat "
+      "positions are jittered by ±6 instead of ±2 samples (the device's detector sits up to ~7 samples from the "
+      "annotations on some records, e.g. 118); the int8 graph leaves the stem and the per-window and 4-feature layers "
+      "in fp32 (Export). Every figure above was measured on 0.2.0's own run.")
+    w("- 0.1.0 (run of 2026-11-24, 11:42 UTC) and 0.1.1 (the same weights re-exported): pooled record-wise CV "
+      "(pretrained, 100 % labels, PyTorch fp32) VEB Se / +P 87.0 / 52.7, SVEB 33.9 / 14.4, AF windows on 201 + 203 "
+      "24.8 / 98.3, accuracy 86.4; macro Se 60.5. Those figures are copied from the 0.1.0 card, not re-measured.")
     w("")
     w("## Licences of the data")
     w("MIT-BIH Arrhythmia and NSTDB: ODC-By 1.0 (Moody & Mark 2001; Moody, Muldrow & Mark 1984; Goldberger et al. 2000). "
