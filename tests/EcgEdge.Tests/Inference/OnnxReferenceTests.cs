@@ -80,10 +80,14 @@ public class OnnxReferenceTests
         var minAgree = root.GetProperty("int8_min_argmax_agreement").GetDouble();
         Assert.True(Agreement(beat8, refBeat8, 5) >= minAgree, $"int8 beat argmax agreement {Agreement(beat8, refBeat8, 5):P2}");
         Assert.True(Agreement(rhythm8, refRhythm8, rhythm8.Length / batch) >= minAgree, "int8 rhythm argmax agreement");
-        // ORT's integer kernels (MatMulIntegerToFloat, requantisation) round differently from the numpy simulation of the
-        // same QDQ graph. Measured here: max 0.138 on logits of median magnitude 1.8, which is half the int8-vs-fp32
-        // quantisation error itself (0.267). Bound: 0.2.
-        const double tol8 = 0.2;
+        // ORT's integer kernels (QGemm, requantisation) round differently from the numpy simulation of the same QDQ
+        // graph. Bound: the quantisation error of these windows, max |int8 - fp32|, which the pipeline writes into
+        // reference.json. Measured: ECG-NAT 0.2.0 0.245 against 0.448 (logits of median magnitude 2.3); 0.1.x 0.138
+        // against 0.289.
+        var tol8 = EcgEdge.Inference.Model.ModelSelfCheck.Int8ToleranceOf(root);
+        var quantErr = refBeat8.Zip(refBeat32, (x, y) => Math.Abs(x - y)).Concat(refRhythm8.Zip(refRhythm32, (x, y) => Math.Abs(x - y))).Max();
+        Assert.True(Math.Abs(tol8 - quantErr) <= 1e-6 * Math.Max(1, quantErr) || !root.TryGetProperty("tolerance_int8_runtime_abs", out _),
+            $"reference.json states an int8 bound of {tol8}, but its own int8 and fp32 outputs differ by {quantErr}");
         var maxErr8 = refBeat8.Zip(beat8, (x, y) => Math.Abs(x - y)).Concat(refRhythm8.Zip(rhythm8, (x, y) => Math.Abs(x - y))).Max();
         Assert.True(maxErr8 <= tol8, $"int8: max |ORT - simulated QDQ| = {maxErr8} > {tol8}");
     }
