@@ -88,7 +88,7 @@ public sealed partial class BenchJsonContext : JsonSerializerContext;
 /// after warm-up (blocks that emitted a message are counted apart), alert latency to PUBACK, and — from
 /// <c>ecgedge run</c> started as its own process — start-up to the first processed sample and peak working set.
 /// <para><c>bench inference</c> and <c>bench conditioning</c> time single components on given inputs for the peer
-/// comparison (tools/bench/compare.sh). Timings only: nothing here is pass/fail.</para>
+/// comparison (tools/bench/compare.sh); <c>bench graph</c> times arbitrary ONNX graphs (model cost breakdowns). Timings only: nothing here is pass/fail.</para>
 /// </summary>
 public static class BenchVerb
 {
@@ -96,6 +96,7 @@ public static class BenchVerb
     {
         if (args.Length > 0 && args[0] == "inference") return await PeerBench.InferenceAsync(args[1..]).ConfigureAwait(false);
         if (args.Length > 0 && args[0] == "conditioning") return await PeerBench.ConditioningAsync(args[1..]).ConfigureAwait(false);
+        if (args.Length > 0 && args[0] == "graph") return PeerBench.Graph(args[1..]);
         var a = new ArgReader(args, ["--record", "--repeats", "--json", "--model", "--broker"], ["--no-model", "--no-worker"]);
         var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
         var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));

@@ -109,6 +109,71 @@ public static class PeerBench
         return 0;
     }
 
+    /// <summary>
+    /// <c>bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N]</c>: times arbitrary ONNX graphs (ONNX Runtime
+    /// CPU, 1 intra-op thread, all graph optimisations, as the product's session) on the first reference window, for
+    /// cost breakdowns of the model (e.g. its prefixes cut by tools/bench/experiments/prefix_models.py). Inputs are
+    /// matched by name to <c>DIR/&lt;name&gt;.bin</c> (float32); graphs are run round-robin, one run each per round, so
+    /// host noise spreads over all of them. Prints min and p50 per graph.
+    /// </summary>
+    public static int Graph(string[] args)
+    {
+        var a = new ArgReader(args, ["--onnx", "--windows", "--runs"], []);
+        var files = a.Require("--onnx").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile("models/ecg-nat.manifest.json"))!, "reference");
+        var runs = Math.Max(10, (int)a.GetDouble("--runs", 1000));
+        var sessions = new List<(string File, Microsoft.ML.OnnxRuntime.InferenceSession Session, List<Microsoft.ML.OnnxRuntime.OrtValue> Inputs, string[] Names, string[] Outputs)>();
+        try
+        {
+            foreach (var f in files)
+            {
+                using var so = new Microsoft.ML.OnnxRuntime.SessionOptions
+                {
+                    IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
+                    GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                };
+                var session = new Microsoft.ML.OnnxRuntime.InferenceSession(f, so);
+                var inputs = new List<Microsoft.ML.OnnxRuntime.OrtValue>();
+                foreach (var (name, meta) in session.InputMetadata)
+                {
+                    var shape = meta.Dimensions.Select(d => (long)(d < 0 ? 1 : d)).ToArray();
+                    var n = (int)shape.Aggregate(1L, (x, y) => x * y);
+                    var path = Path.Combine(dir, name + ".bin");
+                    if (!File.Exists(path)) throw new UsageException($"{f}: input '{name}' has no {path}");
+                    var data = ReadFloats(path);
+                    if (data.Length < n) throw new UsageException($"{path}: {data.Length} values, input '{name}' needs {n}");
+                    inputs.Add(Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(data.AsSpan(0, n).ToArray(), shape));
+                }
+                sessions.Add((f, session, inputs, [.. session.InputMetadata.Keys], [.. session.OutputMetadata.Keys]));
+            }
+            var times = sessions.Select(_ => new double[runs]).ToArray();
+            using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+            for (var r = -50; r < runs; r++)
+                for (var i = 0; i < sessions.Count; i++)
+                {
+                    var (_, session, inputs, names, outputs) = sessions[i];
+                    var t0 = Stopwatch.GetTimestamp();
+                    using (var o = session.Run(runOptions, names, inputs, outputs)) { }
+                    if (r >= 0) times[i][r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                }
+            var inv = CultureInfo.InvariantCulture;
+            for (var i = 0; i < sessions.Count; i++)
+            {
+                Array.Sort(times[i]);
+                Console.WriteLine(string.Create(inv, $"{sessions[i].File}: min {times[i][0]:F3} ms, p50 {Quantile(times[i], 0.5):F3} ms ({runs} runs, 1 intra-op thread)"));
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var (_, session, inputs, _, _) in sessions)
+            {
+                foreach (var v in inputs) v.Dispose();
+                session.Dispose();
+            }
+        }
+    }
+
     public static async Task<int> ConditioningAsync(string[] args)
     {
         var a = new ArgReader(args, ["--record", "--repeats", "--json", "--dump"], []);
