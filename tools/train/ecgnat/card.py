@@ -61,7 +61,7 @@ def write_card(ctx):
     res = lambda n: ctx.load(n) if ctx.have(n) else None
     data, pre, exp, fin = res("data.json"), res("pretrain.json"), res("export.json"), res("final_train.json")
     timing = ctx.state
-    cfg = ModelConfig()
+    cfg = getattr(ctx, "model_cfg", None) or ModelConfig()
     runs = {}
     for p in sorted(glob.glob(os.path.join(ctx.work, "results", "cv_*.json"))):
         r = json.load(open(p))
@@ -104,7 +104,7 @@ def write_card(ctx):
       "it is most central. Signal chain: `tools/train/ecgnat/signal.py` (resample_poly to 500 Hz, causal "
       "HP 0.5 / notch / LP 40 SOS cascade, decimate by 2). Training beat positions are the reference annotations "
       f"shifted by the cascade's QRS group delay ({data['qrs_group_delay_samples_250hz'] if data else '–'} samples "
-      f"at 250 Hz for 50/60 Hz mains) and jittered by ±{D.BEAT_JITTER} samples (uniform) to mimic the detector.")
+      f"at 250 Hz for 50/60 Hz mains) and jittered by ±{ctx.args.beat_jitter} samples (uniform) to mimic the detector.")
     w("")
     w("## Data")
     if data:
@@ -316,15 +316,10 @@ def write_card(ctx):
     w("- Pretraining uses every recording, including the signals (not labels) of held-out folds (transductive, as "
       "in the paper's setting of unlabelled pretraining data).")
     w("")
-    w("## Version history")
-    w(f"- This card: version {__version__}. 0.2.0 changed the recipe (same data, folds, seed, backbone, pretraining and step counts): the beat head also "
-      "receives the mean fused feature over the window's beat tokens (`beat_ctx`, see Method); training beat "
-      "positions are jittered by ±6 instead of ±2 samples (the device's detector sits up to ~7 samples from the "
-      "annotations on some records, e.g. 118); the int8 graph leaves the stem and the per-window and 4-feature layers "
-      "in fp32 (Export). Every figure above was measured on 0.2.0's own run.")
-    w("- 0.1.0 (run of 2026-11-24, 11:42 UTC) and 0.1.1 (the same weights re-exported): pooled record-wise CV "
-      "(pretrained, 100 % labels, PyTorch fp32) VEB Se / +P 87.0 / 52.7, SVEB 33.9 / 14.4, AF windows on 201 + 203 "
-      "24.8 / 98.3, accuracy 86.4; macro Se 60.5. Those figures are copied from the 0.1.0 card, not re-measured.")
+    w("## Recipe of this run")
+    w(f"- Code version {__version__}; beat context (`--beat-context`): {'on' if cfg.beat_context else 'off'}; training "
+      f"beat jitter (`--beat-jitter`): ±{ctx.args.beat_jitter} samples; int8 fp32 layers: "
+      + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
     w("## Licences of the data")
     w("MIT-BIH Arrhythmia and NSTDB: ODC-By 1.0 (Moody & Mark 2001; Moody, Muldrow & Mark 1984; Goldberger et al. 2000). "

@@ -415,10 +415,10 @@ class Batch:
 
 
 # Training beat positions: reference annotation + QRS group delay + uniform jitter of +-BEAT_JITTER samples at 250 Hz
-# (+-24 ms). The device queries the model at its own detector's positions, whose fiducial point differs from the
-# annotation by a few samples and by up to ~7 samples on some records (118: ~28 ms late, tools/train/compare_cs.py);
-# 0.1.x trained with +-2.
-BEAT_JITTER = 6
+# (+-8 ms; train.sh --beat-jitter N). The device queries the model at its own detector's positions, whose fiducial
+# point differs from the annotation by a few samples, and by up to ~7 samples on some records (118: ~28 ms late,
+# tools/train/compare_cs.py); the beat-context experiment trained with +-6 (docs/experiments/beat-context.md).
+BEAT_JITTER = 2
 
 
 class Sampler:

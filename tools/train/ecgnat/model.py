@@ -33,7 +33,7 @@ class ModelConfig:
     rr_dim: int = 4                # beat_rr input channels per fine token (data.RR_DIM)
     rr_hidden: int = 16
     rr_stats: int = 5              # RR statistics pooled over a window for the rhythm head
-    beat_context: bool = True      # beat head also sees the mean fine feature over the window's beats (0.2.0)
+    beat_context: bool = False     # beat head also sees the mean fine feature over the window's beats (experiment)
 
     def tokens(self):
         L = (self.win + 2 * self.stem_pad() - self.stem_kernel) // self.stem_stride + 1
@@ -163,7 +163,7 @@ class EcgNat(nn.Module):
         nn.init.trunc_normal_(self.rr_fc1.weight, std=0.5)
         nn.init.trunc_normal_(self.rr_fc2.weight, std=0.1)
         nn.init.zeros_(self.rr_out.weight)
-        # Window context of the beat head (0.2.0): a linear map of the mean fused feature over the window's beat
+        # Window context of the beat head (an experiment, train.sh --beat-context): a linear map of the mean fused feature over the window's beat
         # tokens, added to each beat's own. Most beats of a 10-s window are the patient's dominant beat, so the head
         # can judge a beat relative to the patient's usual morphology (inter-patient generalisation). Created last
         # and without drawing random numbers, so every other initial weight is the same as without it.

@@ -183,7 +183,7 @@ def pools(ctx, fold):
 
 
 def new_model(ctx):
-    return EcgNat(ModelConfig())
+    return EcgNat(ctx.model_cfg)
 
 
 def stage_pretrain(ctx):
@@ -233,7 +233,7 @@ def finetune_run(ctx, fold, frac, init, tag):
     tr, _ = pools(ctx, fold)
     rng = np.random.default_rng(seed)
     smp = D.Sampler(tr, rng, balance=True, label_frac=frac, noise=ctx.bank_train, aug=True,
-                    group_w=FINETUNE_GROUPS)
+                    group_w=FINETUNE_GROUPS, beat_jitter=ctx.args.beat_jitter)
     bw, rw = _weights(D.Sampler(tr, np.random.default_rng(seed + 1), balance=True, label_frac=frac,
                                 noise=ctx.bank_train, aug=True, group_w=FINETUNE_GROUPS))
     model = new_model(ctx)
@@ -507,6 +507,10 @@ def main(argv=None):
     ap.add_argument("--cache", default=None)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--beat-context", action="store_true",
+                    help="experiment: the beat head also sees the window's mean beat feature (model.EcgNat.beat_ctx)")
+    ap.add_argument("--beat-jitter", type=int, default=D.BEAT_JITTER,
+                    help=f"uniform jitter of training beat positions, samples at 250 Hz (default {D.BEAT_JITTER})")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
@@ -522,9 +526,11 @@ def main(argv=None):
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(args, cfg)
+    ctx.model_cfg = ModelConfig(beat_context=args.beat_context)
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
-    m = EcgNat(ModelConfig())
+    m = EcgNat(ctx.model_cfg)
+    ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):
