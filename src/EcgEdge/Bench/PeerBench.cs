@@ -110,15 +110,15 @@ public static class PeerBench
     }
 
     /// <summary>
-    /// <c>bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N]</c>: times arbitrary ONNX graphs (ONNX Runtime
-    /// CPU, 1 intra-op thread, all graph optimisations, as the product's session) on the first reference window, for
-    /// cost breakdowns of the model (e.g. its prefixes cut by tools/bench/experiments/prefix_models.py). Inputs are
-    /// matched by name to <c>DIR/&lt;name&gt;.bin</c> (float32); graphs are run round-robin, one run each per round, so
-    /// host noise spreads over all of them. Prints min and p50 per graph.
+    /// <c>bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N] [--rounds R]</c>: times arbitrary ONNX graphs
+    /// (ONNX Runtime CPU, 1 intra-op thread, all graph optimisations, as the product's session) on the first reference
+    /// window, for cost breakdowns of the model (e.g. its prefixes cut by tools/bench/experiments/prefix_models.py).
+    /// Inputs are matched by name to <c>DIR/&lt;name&gt;.bin</c> (float32). The graphs take turns in R rounds of N/R
+    /// consecutive runs each (one run each per turn would time them with cold caches). Prints min and p50 per graph.
     /// </summary>
     public static int Graph(string[] args)
     {
-        var a = new ArgReader(args, ["--onnx", "--windows", "--runs"], []);
+        var a = new ArgReader(args, ["--onnx", "--windows", "--runs", "--rounds"], []);
         var files = a.Require("--onnx").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile("models/ecg-nat.manifest.json"))!, "reference");
         var runs = Math.Max(10, (int)a.GetDouble("--runs", 1000));
@@ -146,15 +146,23 @@ public static class PeerBench
                 }
                 sessions.Add((f, session, inputs, [.. session.InputMetadata.Keys], [.. session.OutputMetadata.Keys]));
             }
+            // Rounds: each graph runs a block of consecutive runs (after 20 untimed ones) in turn, so its weights stay
+            // in cache as in the product, while host noise still spreads over all graphs.
+            var rounds = Math.Clamp((int)a.GetDouble("--rounds", 10), 1, runs);
             var times = sessions.Select(_ => new double[runs]).ToArray();
             using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
-            for (var r = -50; r < runs; r++)
+            var done = new int[sessions.Count];
+            for (var round = 0; round < rounds; round++)
                 for (var i = 0; i < sessions.Count; i++)
                 {
                     var (_, session, inputs, names, outputs) = sessions[i];
-                    var t0 = Stopwatch.GetTimestamp();
-                    using (var o = session.Run(runOptions, names, inputs, outputs)) { }
-                    if (r >= 0) times[i][r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    var block = (round + 1) * runs / rounds - round * runs / rounds;
+                    for (var r = -20; r < block; r++)
+                    {
+                        var t0 = Stopwatch.GetTimestamp();
+                        using (var o = session.Run(runOptions, names, inputs, outputs)) { }
+                        if (r >= 0) times[i][done[i]++] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                    }
                 }
             var inv = CultureInfo.InvariantCulture;
             for (var i = 0; i < sessions.Count; i++)

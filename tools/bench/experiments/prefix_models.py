@@ -3,7 +3,7 @@
 tool (ONNX Runtime as the product runs it):
 
     /usr/bin/python3 tools/bench/experiments/prefix_models.py [--model models/ecg-nat-int8.onnx] [--out /tmp/prefix]
-    ecgedge bench graph --onnx "$(cat /tmp/prefix/list.txt)" --runs 2000
+    ecgedge bench graph --onnx "$(cat /tmp/prefix/list.txt)" --runs 2000 --rounds 10
 
 The cost of a part is the difference between consecutive prefixes' times (use the minima: host noise only adds).
 Prefix k ends at: the stem (Conv + LayerNorm), then per transformer block its attention residual (`Add`) and its MLP
