@@ -14,9 +14,9 @@ public sealed record SelfCheckResult(int Windows, double MaxAbsDifference, doubl
 /// pipeline computed for each model file (PyTorch for fp32, the int8 graph simulated in numpy for int8). The loaded model
 /// must reproduce them: fp32 within the reference's absolute tolerance; int8 with ≥ 99 % argmax agreement and |Δ| at
 /// most the quantisation error of those windows (<c>tolerance_int8_runtime_abs</c> = max |int8 − fp32|, written by the
-/// pipeline since model 0.2.0; <see cref="Int8Tolerance"/> for older reference files): ONNX Runtime's integer kernels
-/// round differently from the simulation (ECG-NAT 0.2.0: 0.245 measured against a quantisation error of 0.448; 0.1.x:
-/// 0.14 against 0.29). Catches a model that loads but computes something else (wrong build, broken kernels, a swapped file whose
+/// pipeline since model 0.1.2; <see cref="Int8Tolerance"/> for older reference files): ONNX Runtime's integer kernels
+/// round differently from the simulation (ECG-NAT 0.1.2: 0.129 measured against a quantisation error of 0.258; the
+/// beat-context experiment's model: 0.245 against 0.448; 0.1.1: 0.14 against 0.29). Catches a model that loads but computes something else (wrong build, broken kernels, a swapped file whose
 /// manifest was regenerated without its reference outputs).
 /// </summary>
 public static class ModelSelfCheck

@@ -97,8 +97,9 @@ def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = No
 # - stem: the convolution's input is the raw signal in millivolts;
 # - mask_emb, beat_ctx, r_fc, r_out: one row per window, where int8 saves nothing and the activation's
 #   QuantizeLinear is pure overhead;
-# - rr_fc1, rr_out: 4 input features; ONNX Runtime's int8 GEMM with K = 4 (plus the QuantizeLinear of beat_rr) took
-#   ~30 us of a 2.8 ms profiled run, several times the fp32 Gemm of that size.
+# - rr_fc1, rr_out: 4 input features; ONNX Runtime ran rr_fc1 as an s8s8 QGemm with K = 4 (plus a QuantizeLinear of
+#   beat_rr), the most expensive node of the heads in an operator profile.
+# Measured on 0.1.x's weights: the int8 file runs 2-3 % faster (docs/performance.md, session 6).
 # Everything else with a weight (every Linear of the backbone, the fusion and the beat head) is int8 QDQ.
 FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out")
 
