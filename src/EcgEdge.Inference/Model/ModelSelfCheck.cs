@@ -6,7 +6,7 @@ namespace EcgEdge.Inference.Model;
 public sealed record SelfCheckResult(int Windows, double MaxAbsDifference, double BeatAgreement, double RhythmAgreement, double Tolerance, bool Passed)
 {
     public override string ToString() =>
-        $"{Windows} reference windows: max |Δ| {MaxAbsDifference:F4} (≤ {Tolerance}), argmax agreement beats {BeatAgreement:P2}, rhythm {RhythmAgreement:P2}: {(Passed ? "passed" : "FAILED")}";
+        $"{Windows} reference windows: max |Δ| {MaxAbsDifference:F4} (≤ {Tolerance:0.####}), argmax agreement beats {BeatAgreement:P2}, rhythm {RhythmAgreement:P2}: {(Passed ? "passed" : "FAILED")}";
 }
 
 /// <summary>
