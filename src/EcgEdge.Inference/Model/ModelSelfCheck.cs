@@ -16,8 +16,9 @@ public sealed record SelfCheckResult(int Windows, double MaxAbsDifference, doubl
 /// most the quantisation error of those windows (<c>tolerance_int8_runtime_abs</c> = max |int8 − fp32|, written by the
 /// pipeline since model 0.1.2; <see cref="Int8Tolerance"/> for older reference files): ONNX Runtime's integer kernels
 /// round differently from the simulation (ECG-NAT 0.1.2: 0.129 measured against a quantisation error of 0.258; the
-/// beat-context experiment's model: 0.245 against 0.448; 0.1.1: 0.14 against 0.29). Catches a model that loads but computes something else (wrong build, broken kernels, a swapped file whose
-/// manifest was regenerated without its reference outputs).
+/// beat-context experiment's model: 0.245 against 0.448; 0.1.1: 0.14 against 0.29). Catches a model that loads but
+/// computes something else (wrong build, broken kernels, a swapped file whose manifest was regenerated without its
+/// reference outputs).
 /// </summary>
 public static class ModelSelfCheck
 {
