@@ -11,7 +11,7 @@
 #   --record PATH  WFDB record for the conditioning comparison (default: bundled MIT-BIH 201)
 #   --threads T    thread count of the "default threads" rows, torch and ORT (default: torch's own default,
 #                  torch.get_num_threads(), which is what a PyTorch user gets; recorded either way)
-#   --cpu N        pin every timed process to CPU N (default: the last CPU) when all rows are single-threaded;
+#   --cpu N        pin every timed process to CPU N (default: the last CPU it may run on) when all rows are single-threaded;
 #                  --cpu none disables pinning. On this 2-vCPU VM one vCPU runs ~1.5x slower than the other, so
 #                  unpinned runs of the two stacks can land on different vCPUs and the ratio swings 2.9x..5.4x.
 #
@@ -68,7 +68,9 @@ default_threads="${threads:-$torch_default}"
 # Pinning: both stacks on the same CPU, so the ratio compares code, not vCPUs.
 pin=()
 if [[ "$cpu" != none && "$default_threads" == 1 ]] && command -v taskset >/dev/null 2>&1; then
-  cpu="${cpu:-$(( $(nproc) - 1 ))}"
+  # default: the last CPU this script may run on (nproc counts the allowed CPUs, not their numbers: under
+  # `taskset -c 1` it says 1, and CPU 0 would be outside the caller's set)
+  cpu="${cpu:-$("$PYTHON" -c 'import os; print(max(os.sched_getaffinity(0)))')}"
   pin=(taskset -c "$cpu")
   echo "pinning every timed process to CPU $cpu" >&2
 else
