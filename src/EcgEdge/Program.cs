@@ -29,7 +29,7 @@ public static class Program
                   [--record PATH] [--repeats N] [--json FILE] [--no-model] [--no-worker] [--broker URL]
                   bench inference --windows DIR [--runs N] [--intra-op-threads T] [--json FILE] [--logits-out DIR]
                   bench conditioning [--record PATH] [--repeats R] [--json FILE] [--dump DIR]   (tools/bench/compare.sh)
-                  bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N] [--rounds R]   (model cost breakdowns)
+                  bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N] [--rounds R] [--config k=v;...]   (model cost breakdowns)
           analyze Holter-style summary per record (no reference annotations needed): beats per AAMI class, heart rate,
                   rhythm episodes, AF/VEB/SVEB/noise burden. --db DIR [--records a,b] [--json FILE] [--model PATH]
                   [--mains HZ] [--leads ...] [--Section:Key=value ...]

@@ -110,16 +110,20 @@ public static class PeerBench
     }
 
     /// <summary>
-    /// <c>bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N] [--rounds R]</c>: times arbitrary ONNX graphs
+    /// <c>bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N] [--rounds R] [--config k=v;...]</c>: times arbitrary ONNX graphs
     /// (ONNX Runtime CPU, 1 intra-op thread, all graph optimisations, as the product's session) on the first reference
     /// window, for cost breakdowns of the model (e.g. its prefixes cut by tools/bench/experiments/prefix_models.py).
     /// Inputs are matched by name to <c>DIR/&lt;name&gt;.bin</c> (float32). The graphs take turns in R rounds of N/R
     /// consecutive runs each (one run each per turn would time them with cold caches). Prints min and p50 per graph.
+/// <c>--config</c> adds ONNX Runtime session config entries to every session, to time session options.
     /// </summary>
     public static int Graph(string[] args)
     {
-        var a = new ArgReader(args, ["--onnx", "--windows", "--runs", "--rounds"], []);
+        var a = new ArgReader(args, ["--onnx", "--windows", "--runs", "--rounds", "--config"], []);
         var files = a.Require("--onnx").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // --config key=value[;key=value]: ONNX Runtime session config entries for every graph (to time session options)
+        var config = (a.Get("--config") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(e => e.Split('=', 2)).Select(kv => kv.Length == 2 ? (kv[0], kv[1]) : throw new UsageException($"--config: '{string.Join('=', kv)}' is not key=value")).ToArray();
         var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile("models/ecg-nat.manifest.json"))!, "reference");
         var runs = Math.Max(10, (int)a.GetDouble("--runs", 1000));
         var sessions = new List<(string File, Microsoft.ML.OnnxRuntime.InferenceSession Session, List<Microsoft.ML.OnnxRuntime.OrtValue> Inputs, string[] Names, string[] Outputs)>();
@@ -132,6 +136,7 @@ public static class PeerBench
                     IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
                     GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
                 };
+                foreach (var (key, value) in config) so.AddSessionConfigEntry(key, value);
                 var session = new Microsoft.ML.OnnxRuntime.InferenceSession(f, so);
                 var inputs = new List<Microsoft.ML.OnnxRuntime.OrtValue>();
                 foreach (var (name, meta) in session.InputMetadata)
