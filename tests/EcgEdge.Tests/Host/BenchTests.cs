@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace EcgEdge.Tests.Host;
@@ -12,15 +11,8 @@ public class BenchTests
         var json = dir.File("bench.json");
         // In its own process: allocation counts are per thread, and the other tests running in parallel in this process
         // must not share the runtime with the measurement.
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "ecgedge.dll"), "bench", "--repeats", "1", "--json", json }) psi.ArgumentList.Add(arg);
-        using (var bench = Process.Start(psi)!)
-        {
-            var output = bench.StandardOutput.ReadToEndAsync();
-            var errors = bench.StandardError.ReadToEndAsync();
-            await bench.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-            Assert.True(bench.ExitCode == 0, await output + await errors);
-        }
+        var (exit, output) = await EcgEdgeProcess.RunAsync(TimeSpan.FromMinutes(5), "bench", "--repeats", "1", "--json", json);
+        Assert.True(exit == 0, output);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
         foreach (var key in new[] { "realtime_factor_1thread", "realtime_factor", "realtime_factor_no_model_1thread", "qrs_realtime_per_lead",
@@ -45,25 +37,13 @@ public class BenchTests
         foreach (var k in new[] { "int8_p50", "int8_p99", "fp32_p50", "fp32_p99" }) Assert.True(ms.GetProperty(k).GetDouble() > 0, k);
         Assert.True(ms.GetProperty("int8_p99").GetDouble() >= ms.GetProperty("int8_p50").GetDouble());
     }
-    private static async Task<(int Exit, string Output)> RunEcgEdge(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ecgedge.dll"));
-        foreach (var arg in args) psi.ArgumentList.Add(arg);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var errors = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return (p.ExitCode, await output + await errors);
-    }
-
     [Fact]
     public async Task Bench_graph_times_each_file_with_the_given_session_config()
     {
         var int8 = Path.Combine(AppContext.BaseDirectory, "models", "ecg-nat-int8.onnx");
         var fp32 = Path.Combine(AppContext.BaseDirectory, "models", "ecg-nat-fp32.onnx");
         var windows = Path.Combine(TestData.RepoRoot, "models", "reference");    // the model's real reference windows
-        var (exit, output) = await RunEcgEdge("bench", "graph", "--onnx", $"{int8},{fp32}", "--windows", windows, "--runs", "20",
+        var (exit, output) = await EcgEdgeProcess.RunAsync(TimeSpan.FromMinutes(2), "bench", "graph", "--onnx", $"{int8},{fp32}", "--windows", windows, "--runs", "20",
             "--rounds", "2", "--config", "session.set_denormal_as_zero=1");
         Assert.True(exit == 0, output);
         // one line per file, in the order given, each with its minimum and median over the 20 runs
@@ -77,7 +57,7 @@ public class BenchTests
     public async Task Bench_graph_rejects_a_config_entry_that_is_not_key_value()
     {
         var int8 = Path.Combine(AppContext.BaseDirectory, "models", "ecg-nat-int8.onnx");
-        var (exit, output) = await RunEcgEdge("bench", "graph", "--onnx", int8, "--runs", "10", "--config", "no-equals-sign");
+        var (exit, output) = await EcgEdgeProcess.RunAsync(TimeSpan.FromMinutes(2), "bench", "graph", "--onnx", int8, "--runs", "10", "--config", "no-equals-sign");
         Assert.Equal(2, exit);
         Assert.Contains("is not key=value", output);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace EcgEdge.Tests.Inference;
@@ -10,17 +9,8 @@ namespace EcgEdge.Tests.Inference;
 /// </summary>
 public class NativeLibraryPathTests
 {
-    private static (int Code, string Out) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ecgedge.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
+    private static (int Code, string Out) Run(params string[] args) =>
+        EcgEdgeProcess.RunAsync(TimeSpan.FromMinutes(3), args).GetAwaiter().GetResult();
 
     [SkippableFact]
     public void The_configured_library_is_loaded_and_a_missing_or_bad_one_is_refused_clearly()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace EcgEdge.Tests.Security;
@@ -21,24 +20,8 @@ public sealed class SecretsNotLoggedTests : IDisposable
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private static async Task<(int Code, string Output)> Ecgedge(IReadOnlyDictionary<string, string> env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ecgedge.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try { await p.WaitForExitAsync(cts.Token); }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (p.ExitCode, await stdout + "\n" + await stderr);
-    }
+    private static Task<(int Code, string Output)> Ecgedge(IReadOnlyDictionary<string, string> env, params string[] args) =>
+        EcgEdgeProcess.RunAsync(TimeSpan.FromMinutes(3), env, args);
 
     [Fact]
     public async Task The_mqtt_password_appears_in_no_log_health_file_audit_log_outbox_or_health_output()
