@@ -61,7 +61,7 @@ def write_card(ctx):
     res = lambda n: ctx.load(n) if ctx.have(n) else None
     data, pre, exp, fin = res("data.json"), res("pretrain.json"), res("export.json"), res("final_train.json")
     timing = ctx.state
-    cfg = getattr(ctx, "model_cfg", None) or ModelConfig()
+    cfg = ctx.model_cfg
     runs = {}
     for p in sorted(glob.glob(os.path.join(ctx.work, "results", "cv_*.json"))):
         r = json.load(open(p))
@@ -337,6 +337,8 @@ if __name__ == "__main__":
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--beat-context", action="store_true", help="the run used train.sh --beat-context")
+    ap.add_argument("--beat-jitter", type=int, default=D.BEAT_JITTER, help="the run's train.sh --beat-jitter")
     a = ap.parse_args()
     from .pipeline import FULL, SMOKE
 
@@ -344,6 +346,7 @@ if __name__ == "__main__":
         pass
     c = _C()
     c.work, c.cfg, c.args = a.work, (SMOKE if a.smoke else FULL), a
+    c.model_cfg = ModelConfig(beat_context=a.beat_context)
     c.rpath = lambda n: os.path.join(a.work, "results", n)
     c.have = lambda n: os.path.exists(c.rpath(n))
     c.load = lambda n: json.load(open(c.rpath(n)))

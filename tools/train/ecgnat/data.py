@@ -428,7 +428,7 @@ class Sampler:
 
     def __init__(self, recs: list[Record], rng: np.random.Generator, balance: bool, label_frac: float = 1.0,
                  noise: NoiseBank | None = None, aug: bool = True, p_noise_class: float = 0.08, p_mild: float = 0.3,
-                 group_w: dict | None = None, beat_jitter: int = None):
+                 group_w: dict | None = None, beat_jitter: int | None = None):
         self.recs, self.rng, self.noise, self.aug = recs, rng, noise, aug
         self.beat_jitter = BEAT_JITTER if beat_jitter is None else beat_jitter
         self.p_noise_class, self.p_mild = p_noise_class, p_mild

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-
 import re
 
 import numpy as np
@@ -104,9 +103,14 @@ def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = No
 FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out")
 
 
-def _fp32_layer(n) -> bool:
+def _top_layer(n) -> str | None:
+    """The module name of a node that belongs to a top-level layer of the model (e.g. "/rr_fc1/Gemm" -> "rr_fc1")."""
     m = re.match(r"^/(?:m/)?([A-Za-z0-9_]+)/[A-Za-z]+$", n.name)
-    return bool(m) and m.group(1) in FP32_LAYERS
+    return m.group(1) if m else None
+
+
+def _fp32_layer(n) -> bool:
+    return _top_layer(n) in FP32_LAYERS
 
 
 def _weight_targets(g: onnx.GraphProto):
@@ -214,8 +218,7 @@ def quantize_qdq(fp32_path: str, out_path: str, ranges: dict, weight_bits=8, int
     onnx.checker.check_model(model)
     onnx.save(model, out_path)
     return {"n_weight_tensors": len(done_w), "n_activation_qdq": len(done_a), "weight_bits": weight_bits,
-            "fp32_layers": sorted({m.group(1) for n in g.node if _fp32_layer(n)
-                                   for m in [re.match(r"^/(?:m/)?([A-Za-z0-9_]+)/", n.name)]})}
+            "fp32_layers": sorted({_top_layer(n) for n in g.node if _fp32_layer(n)})}
 
 
 def _int32_bias(n, bias, nodes_before, sa, sw):
