@@ -142,7 +142,7 @@ def stage_build(ctx):
         # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
         pass
     cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
-    recs = D.load_records(cache, specs, ctx.cfg["max_len"])
+    recs = D.load_records(cache, specs, ctx.cfg["max_len"], getattr(ctx.args, "n_beat_sources", False))
     ctx.n_folds = nf or D.N_FOLDS
     ctx.recs = recs
     ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
@@ -225,6 +225,17 @@ def _weights(smp, n=30):
     return T.class_weights(bc), T.class_weights(rc)
 
 
+def finetune_groups(ctx):
+    """Fine-tuning group weights and the record -> group map of the sampler. With --wide-n-weight W > 0 the wide-QRS
+    N-beat sources (data.RecSpec.wide_qrs, labelled by --n-beat-sources) form their own group "wide_n" of weight W;
+    otherwise every record samples with its dataset group (the shipped recipe)."""
+    w = getattr(ctx.args, "wide_n_weight", 0.0)
+    if not w:
+        return FINETUNE_GROUPS, None
+    return ({**FINETUNE_GROUPS, "wide_n": w},
+            lambda r: "wide_n" if r.spec.wide_qrs and r.spec.n_beats and r.has_beats else r.spec.group)
+
+
 def finetune_run(ctx, fold, frac, init, tag):
     """Fine-tune one model; returns (model, info)."""
     cfg = ctx.cfg
@@ -232,10 +243,11 @@ def finetune_run(ctx, fold, frac, init, tag):
     seed_all(seed)
     tr, _ = pools(ctx, fold)
     rng = np.random.default_rng(seed)
+    group_w, group_of = finetune_groups(ctx)
     smp = D.Sampler(tr, rng, balance=True, label_frac=frac, noise=ctx.bank_train, aug=True,
-                    group_w=FINETUNE_GROUPS, beat_jitter=ctx.args.beat_jitter)
+                    group_w=group_w, beat_jitter=ctx.args.beat_jitter, group_of=group_of)
     bw, rw = _weights(D.Sampler(tr, np.random.default_rng(seed + 1), balance=True, label_frac=frac,
-                                noise=ctx.bank_train, aug=True, group_w=FINETUNE_GROUPS))
+                                noise=ctx.bank_train, aug=True, group_w=group_w, group_of=group_of))
     model = new_model(ctx)
     if init == "pretrained":
         sd = torch.load(os.path.join(ctx.work, "ckpt", "pretrained.pt"))
@@ -511,10 +523,18 @@ def main(argv=None):
                     help="experiment: the beat head also sees the window's mean beat feature (model.EcgNat.beat_ctx)")
     ap.add_argument("--beat-jitter", type=int, default=D.BEAT_JITTER,
                     help=f"uniform jitter of training beat positions, samples at 250 Hz (default {D.BEAT_JITTER})")
+    ap.add_argument("--n-beat-sources", action="store_true",
+                    help="experiment: 10-s records in sinus rhythm without ectopy statements (PTB-XL, LUDB, CinC) "
+                         "get their detected beats as labelled N beats (data.RecSpec.n_beats)")
+    ap.add_argument("--wide-n-weight", type=float, default=0.0,
+                    help="experiment (with --n-beat-sources): sampling weight of the wide-QRS N-beat sources as their "
+                         f"own group (the other groups: {FINETUNE_GROUPS})")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
     args = ap.parse_args(argv)
+    if args.wide_n_weight and not args.n_beat_sources:
+        ap.error("--wide-n-weight needs --n-beat-sources (the wide-QRS records have beat labels only with it)")
     args.stages = args.stages or ("build,pretrain,final,cv100,card,cvlow,card" + (",reexport" if args.smoke else ""))
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))       # tools/train
     repo = os.path.dirname(os.path.dirname(here))
@@ -530,7 +550,8 @@ def main(argv=None):
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
-    ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples")
+    ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples, "
+            f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):
