@@ -320,7 +320,8 @@ def write_card(ctx):
     w(f"- Code version {__version__}; beat context (`--beat-context`): {'on' if cfg.beat_context else 'off'}; training "
       f"beat jitter (`--beat-jitter`): ±{ctx.args.beat_jitter} samples; N-beat sources (`--n-beat-sources`): "
       f"{'on' if getattr(ctx.args, 'n_beat_sources', False) else 'off'}; wide-QRS N weight (`--wide-n-weight`): "
-      f"{getattr(ctx.args, 'wide_n_weight', 0.0):g}; int8 fp32 layers: "
+      f"{getattr(ctx.args, 'wide_n_weight', 0.0):g}; N-source max RR deviation (`--n-beat-max-rr-dev`): "
+      f"{getattr(ctx.args, 'n_beat_max_rr_dev', None)}; int8 fp32 layers: "
       + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
     w("## Licences of the data")
@@ -343,6 +344,7 @@ if __name__ == "__main__":
     ap.add_argument("--beat-jitter", type=int, default=D.BEAT_JITTER, help="the run's train.sh --beat-jitter")
     ap.add_argument("--n-beat-sources", action="store_true", help="the run used train.sh --n-beat-sources")
     ap.add_argument("--wide-n-weight", type=float, default=0.0, help="the run's train.sh --wide-n-weight")
+    ap.add_argument("--n-beat-max-rr-dev", type=float, default=None, help="the run's train.sh --n-beat-max-rr-dev")
     a = ap.parse_args()
     from .pipeline import FULL, SMOKE
 

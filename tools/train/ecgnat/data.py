@@ -218,7 +218,8 @@ class Record:
     __slots__ = ("spec", "sig", "chans", "beat_pos", "beat_cls", "rhy_start", "rhy_cls", "n", "rhy_cov_cache",
                  "rr_pos", "rr_feat")
 
-    def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None, n_beat_sources: bool = False):
+    def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None, n_beat_sources: bool = False,
+                 n_beat_max_rr_dev: float | None = None):
         self.spec = spec
         sig = d["sig"]
         if max_len:
@@ -234,10 +235,15 @@ class Record:
         self.rhy_cls = d["rhy_cls"].astype(np.int64)
         # --n-beat-sources: a 10-s record in sinus rhythm without ectopy statements (RecSpec.n_beats) gets its
         # detected beats (refined to the QRS peak) as labelled N beats
+        # (n_beat_max_rr_dev: only if every beat's RR ratio pre/med - 1 and post/med - 1 stays within +-this, so
+        # that no premature-looking beat is taught as N)
         if n_beat_sources and spec.n_beats and not len(self.beat_pos):
             pos = refine_peaks(self.sig, detect_beats(self.sig))
-            self.beat_pos = pos[pos >= N_SOURCE_SKIP]
-            self.beat_cls = np.zeros(len(self.beat_pos), np.int64)
+            pos = pos[pos >= N_SOURCE_SKIP]
+            if n_beat_max_rr_dev is None or (len(pos) > 1 and
+                                              np.abs(rr_features(pos)[:, :2]).max() <= n_beat_max_rr_dev):
+                self.beat_pos = pos
+                self.beat_cls = np.zeros(len(pos), np.int64)
         # beats for the RR input: the reference annotations where there are any (the labelled beats), otherwise
         # a simple detector (10-s datasets without beat annotations; noise records have none)
         if len(self.beat_pos) or spec.group == "noise":
@@ -398,11 +404,11 @@ def build_cache(data_root: str, cache_dir: str, specs: list[RecSpec], log=print)
 
 
 def load_records(cache_path: str, specs: list[RecSpec], max_len: int | None = None,
-                 n_beat_sources: bool = False) -> list[Record]:
+                 n_beat_sources: bool = False, n_beat_max_rr_dev: float | None = None) -> list[Record]:
     out = []
     for s in specs:
         with np.load(os.path.join(cache_path, f"{s.dataset}__{s.record}.npz")) as z:
-            out.append(Record(s, {k: z[k] for k in z.files}, max_len, n_beat_sources))
+            out.append(Record(s, {k: z[k] for k in z.files}, max_len, n_beat_sources, n_beat_max_rr_dev))
     return out
 
 

@@ -142,7 +142,8 @@ def stage_build(ctx):
         # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
         pass
     cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
-    recs = D.load_records(cache, specs, ctx.cfg["max_len"], getattr(ctx.args, "n_beat_sources", False))
+    recs = D.load_records(cache, specs, ctx.cfg["max_len"], getattr(ctx.args, "n_beat_sources", False),
+                          getattr(ctx.args, "n_beat_max_rr_dev", None))
     ctx.n_folds = nf or D.N_FOLDS
     ctx.recs = recs
     ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
@@ -526,6 +527,10 @@ def main(argv=None):
     ap.add_argument("--n-beat-sources", action="store_true",
                     help="experiment: 10-s records in sinus rhythm without ectopy statements (PTB-XL, LUDB, CinC) "
                          "get their detected beats as labelled N beats (data.RecSpec.n_beats)")
+    ap.add_argument("--n-beat-max-rr-dev", type=float, default=None,
+                    help="experiment (with --n-beat-sources): label a record's beats N only if every beat's "
+                         "pre/med - 1 and post/med - 1 lie within +-this (regular rhythm: no premature-looking beat "
+                         "taught as N)")
     ap.add_argument("--wide-n-weight", type=float, default=0.0,
                     help="experiment (with --n-beat-sources): sampling weight of the wide-QRS N-beat sources as their "
                          f"own group (the other groups: {FINETUNE_GROUPS})")
@@ -533,8 +538,8 @@ def main(argv=None):
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
     args = ap.parse_args(argv)
-    if args.wide_n_weight and not args.n_beat_sources:
-        ap.error("--wide-n-weight needs --n-beat-sources (the wide-QRS records have beat labels only with it)")
+    if (args.wide_n_weight or args.n_beat_max_rr_dev is not None) and not args.n_beat_sources:
+        ap.error("--wide-n-weight and --n-beat-max-rr-dev need --n-beat-sources (they select among its records)")
     args.stages = args.stages or ("build,pretrain,final,cv100,card,cvlow,card" + (",reexport" if args.smoke else ""))
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))       # tools/train
     repo = os.path.dirname(os.path.dirname(here))
@@ -551,7 +556,8 @@ def main(argv=None):
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
     ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples, "
-            f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}")
+            f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}, N-source max RR "
+            f"deviation {args.n_beat_max_rr_dev}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):
