@@ -74,7 +74,8 @@ def main():
     runs = a.runs.split(",")
     work = os.path.join(a.runs_dir, "ensemble")
     args = SimpleNamespace(work=work, data=a.data, cache=os.path.join(HERE, "cache"), seed=a.seed, smoke=False,
-                           beat_jitter=D.BEAT_JITTER, beat_context=False, out=work)
+                           beat_jitter=D.BEAT_JITTER, beat_context=False, n_beat_sources=False,
+                           n_beat_max_rr_dev=None, wide_n_weight=0.0, out=work)
     ctx = P.Ctx(args, P.FULL)
     P.stage_build(ctx)
     pooled = {e: [] for e in a.ensembles}

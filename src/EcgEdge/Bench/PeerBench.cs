@@ -115,7 +115,7 @@ public static class PeerBench
     /// window, for cost breakdowns of the model (e.g. its prefixes cut by tools/bench/experiments/prefix_models.py).
     /// Inputs are matched by name to <c>DIR/&lt;name&gt;.bin</c> (float32). The graphs take turns in R rounds of N/R
     /// consecutive runs each (one run each per turn would time them with cold caches). Prints min and p50 per graph.
-/// <c>--config</c> adds ONNX Runtime session config entries to every session, to time session options.
+    /// <c>--config</c> adds ONNX Runtime session config entries to every session, to time session options.
     /// </summary>
     public static int Graph(string[] args)
     {

@@ -319,9 +319,9 @@ def write_card(ctx):
     w("## Recipe of this run")
     w(f"- Code version {__version__}; beat context (`--beat-context`): {'on' if cfg.beat_context else 'off'}; training "
       f"beat jitter (`--beat-jitter`): ±{ctx.args.beat_jitter} samples; N-beat sources (`--n-beat-sources`): "
-      f"{'on' if getattr(ctx.args, 'n_beat_sources', False) else 'off'}; wide-QRS N weight (`--wide-n-weight`): "
-      f"{getattr(ctx.args, 'wide_n_weight', 0.0):g}; N-source max RR deviation (`--n-beat-max-rr-dev`): "
-      f"{getattr(ctx.args, 'n_beat_max_rr_dev', None)}; int8 fp32 layers: "
+      f"{'on' if ctx.args.n_beat_sources else 'off'}; wide-QRS N weight (`--wide-n-weight`): "
+      f"{ctx.args.wide_n_weight:g}; N-source max RR deviation (`--n-beat-max-rr-dev`): "
+      f"{'off' if ctx.args.n_beat_max_rr_dev is None else ctx.args.n_beat_max_rr_dev}; int8 fp32 layers: "
       + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
     w("## Licences of the data")

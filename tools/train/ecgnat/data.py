@@ -159,11 +159,8 @@ def catalogue(data_root: str) -> list[RecSpec]:
         if not os.path.exists(p + ".hea"):
             continue
         hdr = wfdb.read_header(p)
-        rh = R_SINUS
-        for c in hdr.comments:
-            if c.lower().startswith("rhythm:") and ("fibrillation" in c.lower() or "flutter" in c.lower()):
-                rh = R_AF
         low = [c.lower() for c in hdr.comments]
+        rh = R_AF if any(c.startswith("rhythm:") and ("fibrillation" in c or "flutter" in c) for c in low) else R_SINUS
         sinus = any(c.startswith("rhythm: sinus") for c in low)
         R.append(RecSpec("ludb", str(i), p, 50.0, "ludb", f"ludb{i}", hashed_fold(f"ludb{i}"), None, rh,
                          n_beats=sinus and not any(w in c for c in low for w in LUDB_NOT_N),

@@ -164,9 +164,10 @@ class EcgNat(nn.Module):
         nn.init.trunc_normal_(self.rr_fc2.weight, std=0.1)
         nn.init.zeros_(self.rr_out.weight)
         # Window context of the beat head (an experiment, train.sh --beat-context): a linear map of the mean fused
-        # feature over the window's beat tokens, added to each beat's own. Most beats of a 10-s window are the patient's dominant beat, so the head
-        # can judge a beat relative to the patient's usual morphology (inter-patient generalisation). Created last
-        # and without drawing random numbers, so every other initial weight is the same as without it.
+        # feature over the window's beat tokens, added to each beat's own. Most beats of a 10-s window are the
+        # patient's dominant beat, so the head can judge a beat relative to the patient's usual morphology
+        # (inter-patient generalisation). Created last and without drawing random numbers, so every other initial
+        # weight is the same as without it.
         self.beat_ctx = None
         if cfg.beat_context:
             with torch.random.fork_rng(devices=[]):

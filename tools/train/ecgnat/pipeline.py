@@ -142,8 +142,7 @@ def stage_build(ctx):
         # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
         pass
     cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
-    recs = D.load_records(cache, specs, ctx.cfg["max_len"], getattr(ctx.args, "n_beat_sources", False),
-                          getattr(ctx.args, "n_beat_max_rr_dev", None))
+    recs = D.load_records(cache, specs, ctx.cfg["max_len"], ctx.args.n_beat_sources, ctx.args.n_beat_max_rr_dev)
     ctx.n_folds = nf or D.N_FOLDS
     ctx.recs = recs
     ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
@@ -230,7 +229,7 @@ def finetune_groups(ctx):
     """Fine-tuning group weights and the record -> group map of the sampler. With --wide-n-weight W > 0 the wide-QRS
     N-beat sources (data.RecSpec.wide_qrs, labelled by --n-beat-sources) form their own group "wide_n" of weight W;
     otherwise every record samples with its dataset group (the shipped recipe)."""
-    w = getattr(ctx.args, "wide_n_weight", 0.0)
+    w = ctx.args.wide_n_weight
     if not w:
         return FINETUNE_GROUPS, None
     return ({**FINETUNE_GROUPS, "wide_n": w},
