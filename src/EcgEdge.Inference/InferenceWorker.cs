@@ -34,6 +34,10 @@ public enum InferenceOverload
 /// reaches its <see cref="IInferenceSink"/> on the pipeline's thread and in the same order as inline inference would
 /// deliver it — only later, by the model's latency. The stage sees exactly the calls it would see inline, so
 /// decisions are identical. Allocation-free after construction.
+/// <para>With <see cref="InferenceOverload.Wait"/> (a replay at full speed) the pipeline runs it in lockstep
+/// (<see cref="WaitIdle"/> after each block): the results also reach the sink between the same blocks as inline, so the
+/// event stage sees exactly the inline sequence and a replay's alerts do not depend on thread timing. A live source
+/// (<see cref="InferenceOverload.DropBlocks"/>) never waits: its results arrive a block or more later than inline.</para>
 /// <para>Overload (the model slower than the signal, e.g. full-speed replay): see <see cref="InferenceOverload"/>.
 /// A failure on the inference thread is rethrown on the pipeline thread at its next call.</para>
 /// </summary>
@@ -168,6 +172,25 @@ public sealed class InferenceWorker : IBeatSink, IDisposable
             {
                 ThrowIfFailed();
                 if (_flushDone >= ticket && _outCount == 0) return;
+                if (_outCount == 0) Monitor.Wait(_gate, 5);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the inference thread has processed everything queued, delivering its results meanwhile (pipeline
+    /// thread). Called after each block, it makes the worker run in lockstep: every result reaches the sink before the
+    /// pipeline goes on to its next block, as inline inference delivers it.
+    /// </summary>
+    public void WaitIdle()
+    {
+        while (true)
+        {
+            DrainResults();
+            lock (_gate)
+            {
+                ThrowIfFailed();
+                if (_inCount == 0 && _outCount == 0) return;
                 if (_outCount == 0) Monitor.Wait(_gate, 5);
             }
         }

@@ -42,6 +42,7 @@ public sealed class EcgPipeline : IDisposable
     private readonly SampleBlock _block;
     private readonly CountingSink _counting;
     private InferenceWorker? _worker;
+    private InferenceOverload _overload;
 
     public EcgPipeline(SourceInfo source, ConditioningOptions conditioning, QrsDetectorOptions detection, int blockFrames)
     {
@@ -69,7 +70,9 @@ public sealed class EcgPipeline : IDisposable
     /// Adds the model after detection: every detected beat is classified and the rhythm decided; results go to
     /// <paramref name="sink"/>, always on the pipeline's thread. With <see cref="InferenceThreading.Dedicated"/> the model
     /// runs on its own thread (see <see cref="InferenceWorker"/>; <paramref name="overload"/> says what happens when it
-    /// falls behind), so acquisition never waits for a model run. The model is borrowed (the caller disposes it).
+    /// falls behind), so a live source never waits for a model run; a source that may wait
+    /// (<see cref="InferenceOverload.Wait"/>, a full-speed replay) runs it in lockstep, so that its results, and the
+    /// alerts built on them, are those of inline inference. The model is borrowed (the caller disposes it).
     /// </summary>
     public InferenceStage AttachInference(EcgNatModel model, int rhythmSmoothingWindows, IInferenceSink sink,
         InferenceThreading threading = InferenceThreading.Inline, InferenceOverload overload = InferenceOverload.Wait)
@@ -79,6 +82,7 @@ public sealed class EcgPipeline : IDisposable
         {
             _worker = InferenceWorker.Create(model, Source.SampleRateHz, ConditioningDelaySamples, Source.Present, rhythmSmoothingWindows, sink,
                 _block.Capacity, overload);
+            _overload = overload;
             _worker.ModelSwapped += (old, next) => ModelSwapped?.Invoke(old, next);
             Inference = _worker.Stage;
             _counting.Worker = _worker;
@@ -147,7 +151,10 @@ public sealed class EcgPipeline : IDisposable
         if (_worker is not null)
         {
             _worker.Push(block);
-            _worker.DrainResults();
+            // a source that may wait (full-speed replay) runs the model in lockstep: results arrive where inline
+            // inference delivers them, so events do not depend on thread timing; a live source never waits here
+            if (_overload == InferenceOverload.Wait) _worker.WaitIdle();
+            else _worker.DrainResults();
         }
         else
         {

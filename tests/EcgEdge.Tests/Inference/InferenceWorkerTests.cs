@@ -22,11 +22,16 @@ public class InferenceWorkerTests
         public readonly List<RhythmDecision> Rhythm = [];
         public readonly List<long> Windows = [];
         public readonly HashSet<string> Threads = [];
+        /// <summary>Blocks the observer had seen processed when each beat class arrived: what the event stage sees.</summary>
+        public readonly List<long> BeatArrival = [];
+        private long _blocks;
         public void OnBeat(in DetectedBeat beat) { }
+        public void OnBlockProcessed(SampleBlock conditioned) => _blocks++;
         public void OnBeatClassified(in ClassifiedBeat beat)
         {
             Threads.Add(Thread.CurrentThread.Name ?? "");
             Beats.Add((beat.Beat.SampleIndex, beat.Class, beat.Confidence));
+            BeatArrival.Add(_blocks);
         }
         public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> p) { Threads.Add(Thread.CurrentThread.Name ?? ""); Rhythm.Add(decision); }
         public void OnWindow(in WindowInference window, ReadOnlySpan<float> p) { Threads.Add(Thread.CurrentThread.Name ?? ""); Windows.Add(window.StartIndex); }
@@ -56,6 +61,9 @@ public class InferenceWorkerTests
         Assert.Equal(inline.Beats, dedicated.Beats);
         Assert.Equal(inline.Rhythm, dedicated.Rhythm);
         Assert.Equal(inline.Windows, dedicated.Windows);
+        // A replay that may wait (full speed) runs in lockstep: each result reaches the observers between the same
+        // blocks as inline, so the event stage (alarms) sees the same sequence and a replay gives the same alerts.
+        Assert.Equal(inline.BeatArrival, dedicated.BeatArrival);
         Assert.Equal(0, pipeline.InferenceThread!.BlocksDropped);
         // Every result reached the sink on the pipeline's thread(s), never on the inference thread.
         Assert.DoesNotContain("ecgedge-inference", dedicated.Threads);
