@@ -15,7 +15,8 @@ namespace EcgEdge.Inference;
 /// token lookup.</para>
 /// <para>A model with the RR-interval input (<c>beat_rr</c>) gets, for every detected beat in the window, its intervals
 /// to the neighbouring beats relative to the median of the recent ones (<see cref="RrFeatureBuilder"/>); a gap starts a
-/// new stream of intervals.</para>
+/// new stream of intervals; a model with shape channels also gets each beat's shape against the patient's recent beats
+/// (<see cref="BeatShapeFeatures"/>), from the window's signal.</para>
 /// <para>Runs on the pipeline's thread (one window of ECG-NAT is milliseconds on a CPU core, every 5 s). After
 /// construction nothing is allocated per block, per beat or per window.</para>
 /// </summary>
@@ -171,7 +172,8 @@ public sealed class InferenceStage : IBeatSink
         }
         w.Samples.AsSpan().CopyTo(_model.Signal);
         w.LeadPresent.AsSpan().CopyTo(_model.LeadMask);
-        _rr?.Fill(_model.BeatRr, w.StartIndex, _rrLimit, _dec, _c.WindowSamples, _c.TokenStride, _c.FineTokens);
+        _rr?.Fill(_model.BeatRr, w.StartIndex, _rrLimit, _dec, _c.WindowSamples, _c.TokenStride, _c.FineTokens,
+            w.Samples, w.LeadPresent, w.ValidLength);
         var latency = _model.Run();
         Windows++;
         var rk = EcgNatModel.Softmax(_model.RhythmLogits, _probs.AsSpan(0, _rhythmClasses));

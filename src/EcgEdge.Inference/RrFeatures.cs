@@ -4,11 +4,16 @@ namespace EcgEdge.Inference;
 /// Settings of the model's RR-interval input (<c>rr_features</c> in the manifest). Defaults are those of
 /// tools/train/ecgnat/data.py, which computes the same features from the reference annotations for training.
 /// </summary>
+/// <param name="Shape">The three beat-shape channels after the RR ones (<c>rr_features.shape</c>); null for a model
+/// whose beat input is RR only.</param>
 public sealed record RrFeatureSettings(int HistoryIntervals = 32, double ClipLow = -1.0, double ClipHigh = 3.0,
-    double MedianClipLow = -0.6, double MedianClipHigh = 1.2, double MedianCentreSeconds = 0.8)
+    double MedianClipLow = -0.6, double MedianClipHigh = 1.2, double MedianCentreSeconds = 0.8, BeatShapeSettings? Shape = null)
 {
-    /// <summary>Features per fine token: [beat present, pre/med − 1, post/med − 1, med − centre].</summary>
-    public const int Channels = 4;
+    /// <summary>RR features per fine token: [beat present, pre/med − 1, post/med − 1, med − centre].</summary>
+    public const int RrChannels = 4;
+
+    /// <summary>Features per fine token: the RR ones, then the shape ones if any.</summary>
+    public int Channels => RrChannels + (Shape is null ? 0 : BeatShapeSettings.Channels);
 
     /// <summary>Problems with the settings (empty when valid).</summary>
     public IEnumerable<string> Problems()
@@ -17,6 +22,8 @@ public sealed record RrFeatureSettings(int HistoryIntervals = 32, double ClipLow
         if (!(ClipLow < ClipHigh)) yield return "rr_features.clip must be [low, high] with low < high";
         if (!(MedianClipLow < MedianClipHigh)) yield return "rr_features.median_clip must be [low, high] with low < high";
         if (!(MedianCentreSeconds > 0)) yield return "rr_features.median_centre_s must be positive";
+        if (Shape is not null)
+            foreach (var p in Shape.Problems()) yield return p;
     }
 }
 
@@ -26,8 +33,9 @@ public sealed record RrFeatureSettings(int HistoryIntervals = 32, double ClipLow
 /// beat and med is the median of the last <see cref="RrFeatureSettings.HistoryIntervals"/> intervals ending at or before
 /// it; zeros at tokens without a beat. The first beat of a stream takes pre = med = post (0.8 s when it is alone); a beat
 /// whose successor is not detected yet takes post = pre. This is the definition the model was trained with
-/// (tools/train/ecgnat/data.py: rr_features, rr_tensor). Beats are kept in a fixed ring: nothing is allocated per beat
-/// or per window.
+/// (tools/train/ecgnat/data.py: rr_features, rr_tensor). With <see cref="RrFeatureSettings.Shape"/>, three channels
+/// follow: the beat's shape against the patient's recent beats (<see cref="BeatShapeFeatures"/>), from the window's
+/// signal. Beats are kept in a fixed ring: nothing is allocated per beat or per window.
 /// </summary>
 public sealed class RrFeatureBuilder
 {
@@ -35,6 +43,7 @@ public sealed class RrFeatureBuilder
     private readonly double _rateHz;
     private readonly double[] _t;              // beat positions (pipeline samples, fractional), ring
     private readonly double[] _scratch;
+    private readonly BeatShapeFeatures? _shape;
     private long _count;                       // beats added since the last reset
     private double _from = double.NegativeInfinity;   // the current stream starts here (positions)
 
@@ -51,7 +60,11 @@ public sealed class RrFeatureBuilder
         _rateHz = pipelineRateHz;
         _t = new double[capacity];
         _scratch = new double[settings.HistoryIntervals];
+        if (settings.Shape is not null) _shape = new BeatShapeFeatures(settings.Shape, capacity);
     }
+
+    /// <summary>Features per fine token this builder writes.</summary>
+    public int Channels => _s.Channels;
 
     /// <summary>Beats added since the last <see cref="Reset"/>.</summary>
     public long Count => _count;
@@ -61,6 +74,7 @@ public sealed class RrFeatureBuilder
     {
         if (_count > 0 && !(position > At(_count - 1))) return;
         _t[_count % _t.Length] = position;
+        _shape?.Forget(_count);
         _count++;
     }
 
@@ -69,6 +83,7 @@ public sealed class RrFeatureBuilder
     {
         _count = 0;
         _from = double.NegativeInfinity;
+        _shape?.Reset();
     }
 
     /// <summary>
@@ -81,14 +96,26 @@ public sealed class RrFeatureBuilder
 
     /// <summary>
     /// Writes the features of the beats in [<paramref name="windowStart"/>, window end) into <paramref name="rr"/>
-    /// ([token * 4 + channel], cleared first). Beat i goes to token floor(floor((t_i − start) / decimation) / stride).
-    /// Beats at or after <paramref name="limit"/> (the end of a stream that is being closed) are treated as not there.
-    /// Returns the number of beats written.
+    /// ([token * <see cref="Channels"/> + channel], cleared first). Beat i goes to token
+    /// floor(floor((t_i − start) / decimation) / stride). Beats at or after <paramref name="limit"/> (the end of a stream
+    /// that is being closed) are treated as not there. With shape features, <paramref name="window"/> is the window's
+    /// signal ([channel * windowSamples + t], model rate), <paramref name="leadPresent"/> its lead mask and
+    /// <paramref name="validSamples"/> the samples holding signal. Returns the number of beats written.
     /// </summary>
-    public int Fill(Span<float> rr, double windowStart, double limit, int decimation, int windowSamples, int tokenStride, int fineTokens)
+    public int Fill(Span<float> rr, double windowStart, double limit, int decimation, int windowSamples, int tokenStride, int fineTokens,
+        ReadOnlySpan<float> window = default, ReadOnlySpan<float> leadPresent = default, int validSamples = -1)
     {
-        const int C = RrFeatureSettings.Channels;
-        if (rr.Length < fineTokens * C) throw new ArgumentException("rr is shorter than fine_tokens × 4", nameof(rr));
+        var C = _s.Channels;
+        if (rr.Length < fineTokens * C) throw new ArgumentException($"rr is shorter than fine_tokens × {C}", nameof(rr));
+        var lead = -1;
+        if (_shape is not null)
+        {
+            if (leadPresent.Length == 0 || window.Length < leadPresent.Length * windowSamples)
+                throw new ArgumentException("shape features need the window's signal and lead mask", nameof(window));
+            lead = _shape.SelectLead(leadPresent);
+        }
+        var valid = validSamples < 0 ? windowSamples : Math.Min(validSamples, windowSamples);
+        var signal = lead < 0 ? default : window.Slice(lead * windowSamples, windowSamples);
         rr[..(fineTokens * C)].Clear();
         var oldest = Math.Max(0, _count - _t.Length);
         // beats of the current stream: [first, end)
@@ -100,6 +127,16 @@ public sealed class RrFeatureBuilder
         var i = end - 1;
         while (i >= first && At(i) >= windowStart) i--;
         i++;
+        if (lead >= 0)
+        {
+            // keep the snippets this window holds whole (every earlier beat's first), then compute from them
+            for (var j = i; j < end; j++)
+            {
+                var m = (long)Math.Floor((At(j) - windowStart) / decimation);
+                if (m >= windowSamples) break;
+                _shape!.Keep(j, m, signal, valid);
+            }
+        }
         var written = 0;
         for (; i < end; i++)
         {
@@ -113,6 +150,7 @@ public sealed class RrFeatureBuilder
             f[1] = (float)Math.Clamp(pre / med - 1.0, _s.ClipLow, _s.ClipHigh);
             f[2] = (float)Math.Clamp(post / med - 1.0, _s.ClipLow, _s.ClipHigh);
             f[3] = (float)Math.Clamp(med - _s.MedianCentreSeconds, _s.MedianClipLow, _s.MedianClipHigh);
+            if (lead >= 0) _shape!.Write(i, first, f[RrFeatureSettings.RrChannels..]);
             written++;
         }
         return written;

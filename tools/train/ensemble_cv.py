@@ -75,7 +75,7 @@ def main():
     work = os.path.join(a.runs_dir, "ensemble")
     args = SimpleNamespace(work=work, data=a.data, cache=os.path.join(HERE, "cache"), seed=a.seed, smoke=False,
                            beat_jitter=D.BEAT_JITTER, beat_context=False, n_beat_sources=False,
-                           n_beat_max_rr_dev=None, wide_n_weight=0.0, out=work)
+                           n_beat_max_rr_dev=None, wide_n_weight=0.0, morph_features=False, out=work)
     ctx = P.Ctx(args, P.FULL)
     P.stage_build(ctx)
     pooled = {e: [] for e in a.ensembles}

@@ -32,7 +32,8 @@ public sealed class EcgNatModel : IDisposable
         var channels = EcgEdge.Core.Signals.Leads.Count;
         _signal = new float[channels * contract.WindowSamples];
         _mask = new float[channels];
-        _rr = contract.RrInput is null ? [] : new float[contract.FineTokens * RrFeatureSettings.Channels];
+        var rrChannels = contract.Rr?.Channels ?? RrFeatureSettings.RrChannels;
+        _rr = contract.RrInput is null ? [] : new float[contract.FineTokens * rrChannels];
         _beat = new float[contract.FineTokens * contract.BeatClasses.Length];
         _rhythm = new float[contract.RhythmClasses.Length];
         _values =
@@ -42,7 +43,7 @@ public sealed class EcgNatModel : IDisposable
             OrtValue.CreateTensorValueFromMemory(_beat, [1, contract.FineTokens, contract.BeatClasses.Length]),
             OrtValue.CreateTensorValueFromMemory(_rhythm, [1, contract.RhythmClasses.Length]),
             .. contract.RrInput is null ? Array.Empty<OrtValue>()
-                : [OrtValue.CreateTensorValueFromMemory(_rr, [1, contract.FineTokens, RrFeatureSettings.Channels])],
+                : [OrtValue.CreateTensorValueFromMemory(_rr, [1, contract.FineTokens, rrChannels])],
         ];
         _binding = _session.CreateIoBinding();
         _binding.BindInput(contract.SignalInput, _values[0]);
@@ -76,7 +77,8 @@ public sealed class EcgNatModel : IDisposable
     /// <summary>True when the model takes the RR-interval input <see cref="BeatRr"/>.</summary>
     public bool HasRrInput => _rr.Length > 0;
 
-    /// <summary>Input RR features [token * 4 + channel] (empty when the model has no RR input); see <see cref="RrFeatureBuilder"/>.</summary>
+    /// <summary>Input RR (and shape) features [token * channels + channel] (empty when the model has no RR input); see
+    /// <see cref="RrFeatureBuilder"/>.</summary>
     public Span<float> BeatRr => _rr;
 
     /// <summary>Output [token * beatClasses + class] of the last run.</summary>

@@ -170,10 +170,13 @@ public static partial class ModelLoader
             if (m.Inputs.Count == 3)
             {
                 var rr = m.Inputs[2].Dimensions();
-                if (rr.Length != 3 || rr[1] != m.FineTokens || rr[2] != RrFeatureSettings.Channels)
-                    problems.Add($"input '{m.Inputs[2].Name}' must be [batch, {m.FineTokens}, {RrFeatureSettings.Channels}]");
+                var settings = m.RrFeatures?.ToSettings(out _, m.ChannelOrder);
+                var channels = settings?.Channels ?? RrFeatureSettings.RrChannels;
+                if (rr.Length != 3 || rr[1] != m.FineTokens || rr[2] != channels)
+                    problems.Add($"input '{m.Inputs[2].Name}' must be [batch, {m.FineTokens}, {channels}]"
+                        + (settings?.Shape is null ? " (RR features only: rr_features has no shape entry)" : " (RR and shape features)"));
                 if (m.RrFeatures is null) problems.Add($"input '{m.Inputs[2].Name}' needs an rr_features entry (how the features are computed)");
-                else if (m.RrFeatures.ToSettings(out var why) is null) problems.Add(why!);
+                else if (settings is null) { m.RrFeatures.ToSettings(out var why, m.ChannelOrder); problems.Add(why!); }
             }
         }
         if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");
@@ -200,7 +203,7 @@ public static partial class ModelLoader
             throw new ModelLoadException(ModelLoadFailure.ContractMismatch, $"model '{modelPath}' does not match its manifest: {string.Join("; ", problems)}");
         var beat = m.BeatClasses.Select(c => { ClassNames.TryParseBeat(c, out var k); return k; }).ToArray();
         var rhythm = m.RhythmClasses.Select(c => { ClassNames.TryParseRhythm(c, out var k); return k; }).ToArray();
-        var rr = m.Inputs.Count == 3 ? m.RrFeatures!.ToSettings(out _) : null;
+        var rr = m.Inputs.Count == 3 ? m.RrFeatures!.ToSettings(out _, m.ChannelOrder) : null;
         return new ModelContract(m.Inputs[0].Name, m.Inputs[1].Name, m.Outputs[0].Name, m.Outputs[1].Name,
             m.WindowSamples, m.HopSamples, m.SampleRateHz, m.TokenStride, m.FineTokens, beat, rhythm,
             rr is null ? null : m.Inputs[2].Name, rr);

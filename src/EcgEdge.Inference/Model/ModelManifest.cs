@@ -38,9 +38,12 @@ public sealed class RrFeaturesSpec
     public List<double>? Clip { get; set; }
     [JsonPropertyName("median_clip")] public List<double>? MedianClip { get; set; }
     [JsonPropertyName("median_centre_s")] public double MedianCentreSeconds { get; set; }
+    /// <summary>Three beat-shape channels after the RR ones (absent: the beat input is RR only).</summary>
+    public BeatShapeSpec? Shape { get; set; }
 
-    /// <summary>The settings, or null with a reason when the entry is incomplete.</summary>
-    public RrFeatureSettings? ToSettings(out string? problem)
+    /// <summary>The settings, or null with a reason when the entry is incomplete. <paramref name="channelOrder"/> names
+    /// the signal channels (the shape's lead is one of them).</summary>
+    public RrFeatureSettings? ToSettings(out string? problem, IReadOnlyList<string>? channelOrder = null)
     {
         problem = null;
         if (Clip is not { Count: 2 } || MedianClip is not { Count: 2 })
@@ -48,7 +51,44 @@ public sealed class RrFeaturesSpec
             problem = "rr_features.clip and rr_features.median_clip must be [low, high]";
             return null;
         }
-        var s = new RrFeatureSettings(HistoryIntervals, Clip[0], Clip[1], MedianClip[0], MedianClip[1], MedianCentreSeconds);
+        BeatShapeSettings? shape = null;
+        if (Shape is not null && (shape = Shape.ToSettings(channelOrder ?? [], out problem)) is null) return null;
+        var s = new RrFeatureSettings(HistoryIntervals, Clip[0], Clip[1], MedianClip[0], MedianClip[1], MedianCentreSeconds, shape);
+        problem = s.Problems().FirstOrDefault();
+        return problem is null ? s : null;
+    }
+}
+
+/// <summary>The definition of the beat-shape channels (<c>rr_features.shape</c>); see <see cref="BeatShapeFeatures"/>.</summary>
+public sealed class BeatShapeSpec
+{
+    public string Lead { get; set; } = "";
+    [JsonPropertyName("before_samples")] public int BeforeSamples { get; set; }
+    [JsonPropertyName("after_samples")] public int AfterSamples { get; set; }
+    [JsonPropertyName("history_beats")] public int HistoryBeats { get; set; }
+    [JsonPropertyName("min_history")] public int MinHistory { get; set; }
+    [JsonPropertyName("max_shift")] public int MaxShift { get; set; }
+    public List<List<double>>? Clip { get; set; }
+
+    /// <summary>The settings, or null with a reason.</summary>
+    public BeatShapeSettings? ToSettings(IReadOnlyList<string> channelOrder, out string? problem)
+    {
+        problem = null;
+        var lead = -1;
+        for (var i = 0; i < channelOrder.Count; i++)
+            if (string.Equals(channelOrder[i], Lead, StringComparison.Ordinal)) { lead = i; break; }
+        if (lead < 0)
+        {
+            problem = $"rr_features.shape.lead '{Lead}' is not in channel_order";
+            return null;
+        }
+        if (Clip is not { Count: 3 } || Clip.Any(c => c is not { Count: 2 }))
+        {
+            problem = "rr_features.shape.clip must be three [low, high] pairs";
+            return null;
+        }
+        var s = new BeatShapeSettings(lead, BeforeSamples, AfterSamples, HistoryBeats, MinHistory, MaxShift,
+            Clip[0][0], Clip[0][1], Clip[1][0], Clip[1][1], Clip[2][0], Clip[2][1]);
         problem = s.Problems().FirstOrDefault();
         return problem is null ? s : null;
     }

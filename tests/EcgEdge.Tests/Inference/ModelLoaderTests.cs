@@ -113,6 +113,26 @@ public class ModelLoaderTests
     }
 
     [Fact]
+    public void A_manifest_whose_beat_input_kind_differs_from_the_graph_is_refused()
+    {
+        // RR-only graph with a shape entry, or a shape graph without one: the channel count no longer matches
+        using var f = new ModelFiles();
+        f.EditManifest(m =>
+        {
+            var rr = m["rr_features"]!.AsObject();
+            if (rr.ContainsKey("shape")) rr.Remove("shape");
+            else
+                rr["shape"] = JsonNode.Parse("""
+                    {"lead": "II", "before_samples": 25, "after_samples": 38, "history_beats": 16, "min_history": 3,
+                     "max_shift": 3, "clip": [[0, 2], [0, 3], [-1.5, 1.5]]}
+                    """);
+        });
+        var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, Cpu).Dispose());
+        Assert.Equal(ModelLoadFailure.ContractMismatch, e.Failure);
+        Assert.Contains("beat_rr", e.Message);
+    }
+
+    [Fact]
     public void A_manifest_naming_other_tensors_or_shapes_than_the_graph_is_refused()
     {
         using var f = new ModelFiles();

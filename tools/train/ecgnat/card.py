@@ -95,7 +95,14 @@ def write_card(ctx):
       f"{D.RR_HISTORY} intervals ending at the beat; zeros at tokens without a beat. Training: from the reference "
       "annotations (records without beat annotations: a simple slope-energy detector, RR features only); the device: "
       "from its QRS detector (`RrFeatureBuilder`, same definition; a beat whose successor is not detected yet takes "
-      "post = pre, as the last beat of a record does here).")
+      "post = pre, as the last beat of a record does here)."
+      + ("" if D.RR_DIM == D.RR_DIM_BASE else
+         f" Channels 4–6: the beat's shape against the patient's own recent beats in lead II (else the first present "
+         f"lead): snippet [p − {D.MORPH_BEFORE}, p + {D.MORPH_AFTER}) samples minus its median, template = per-sample "
+         f"median of the previous {D.MORPH_HISTORY} complete snippets (each entered aligned; fewer than "
+         f"{D.MORPH_MIN_HISTORY}: zeros), the beat aligned within ±{D.MORPH_SHIFT} samples to its best correlation; "
+         f"[1 − correlation, relative L2 distance, log peak-to-peak ratio] clipped to {[list(c) for c in D.MORPH_CLIP]} "
+         "(`data.morph_features`; the device: `BeatShapeFeatures`, same definition, from the window's signal)."))
     w(f"- `beat_logits` [batch, {cfg.tokens()[0]}, 5] (N, S, V, F, Q per fine token, token stride {cfg.stem_stride} "
       f"samples = {cfg.stem_stride * 1000 // S.FS_MODEL} ms; query token = min(floor(r / {cfg.stem_stride}), "
       f"{cfg.tokens()[0] - 1})).")
@@ -321,7 +328,8 @@ def write_card(ctx):
       f"beat jitter (`--beat-jitter`): ±{ctx.args.beat_jitter} samples; N-beat sources (`--n-beat-sources`): "
       f"{'on' if ctx.args.n_beat_sources else 'off'}; wide-QRS N weight (`--wide-n-weight`): "
       f"{ctx.args.wide_n_weight:g}; N-source max RR deviation (`--n-beat-max-rr-dev`): "
-      f"{'off' if ctx.args.n_beat_max_rr_dev is None else ctx.args.n_beat_max_rr_dev}; int8 fp32 layers: "
+      f"{'off' if ctx.args.n_beat_max_rr_dev is None else ctx.args.n_beat_max_rr_dev}; beat shape features "
+      f"(`--morph-features`): {'on' if ctx.args.morph_features else 'off'}; int8 fp32 layers: "
       + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
     w("## Licences of the data")

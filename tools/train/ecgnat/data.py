@@ -49,6 +49,15 @@ RR_HISTORY = 32
 RR_CLIP = (-1.0, 3.0)
 RR_MED_CLIP = (-0.6, 1.2)
 RR_MED_CENTRE = 0.8
+# Experiment (--morph-features): three more beat_rr channels per beat, its QRS shape against the patient's own recent
+# beats (morph_features); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features).
+RR_DIM_BASE = 4
+MORPH_DIM = 3
+MORPH_BEFORE, MORPH_AFTER = 25, 38          # snippet -100 ms .. +148 ms around the beat at 250 Hz
+MORPH_HISTORY = 16                          # template = per-sample median of the previous 16 beats' snippets
+MORPH_MIN_HISTORY = 3                       # fewer complete snippets before the beat: its features are 0
+MORPH_SHIFT = 3                             # the beat is aligned to the template within +-3 samples
+MORPH_CLIP = ((0.0, 2.0), (0.0, 3.0), (-1.5, 1.5))
 SNOMED_AF = {"164889003", "164890007"}
 # Records whose every beat may be labelled N (--n-beat-sources): a sinus-rhythm statement and none of these.
 # PTB-XL SCP codes; CinC 2021 SNOMED CT codes (PAC, SVPB, PVC, VPB, AF, AFL, pacing, SVT, atrial tachycardia,
@@ -216,7 +225,7 @@ class Record:
                  "rr_pos", "rr_feat")
 
     def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None, n_beat_sources: bool = False,
-                 n_beat_max_rr_dev: float | None = None):
+                 n_beat_max_rr_dev: float | None = None, morph: bool = False):
         self.spec = spec
         sig = d["sig"]
         if max_len:
@@ -248,6 +257,8 @@ class Record:
         else:
             self.rr_pos = detect_beats(self.sig)
         self.rr_feat = rr_features(self.rr_pos)
+        if morph:
+            self.rr_feat = np.concatenate([self.rr_feat, morph_features(self.sig, self.chans, self.rr_pos)], axis=1)
 
     @property
     def has_beats(self) -> bool:
@@ -333,6 +344,65 @@ def rr_features(pos: np.ndarray, fs: float = FS) -> np.ndarray:
     return out
 
 
+def morph_lead(chans: np.ndarray) -> int:
+    """Row of the record's signal the shape features use: lead II if present, else the first lead."""
+    hit = np.flatnonzero(np.asarray(chans) == LEADS.index("II"))
+    return int(hit[0]) if len(hit) else 0
+
+
+def morph_features(sig: np.ndarray, chans: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """[n, MORPH_DIM] shape of each beat against the patient's own recent beats, in one lead (morph_lead).
+
+    Per beat: the snippet [p - MORPH_BEFORE, p + MORPH_AFTER) minus its median; the template is the per-sample median
+    of the previous MORPH_HISTORY snippets (complete ones only; fewer than MORPH_MIN_HISTORY: the features are 0); the snippet is
+    shifted within +-MORPH_SHIFT samples to its best correlation with the template. Features: 1 - correlation,
+    |snippet - template| / |template| (L2), log(peak-to-peak snippet / peak-to-peak template), clipped (MORPH_CLIP).
+    A beat like the patient's usual beats gives ~0, whatever its absolute shape (a bundle-branch block stays ~0)."""
+    x = sig[morph_lead(chans)].astype(np.float64)
+    n, L, S_ = len(pos), MORPH_BEFORE + MORPH_AFTER, MORPH_SHIFT
+    out = np.zeros((n, MORPH_DIM), np.float32)
+    if n == 0:
+        return out
+    wide = np.full((n, L + 2 * S_), np.nan)
+    for i, p in enumerate(np.asarray(pos, np.int64)):
+        a, b = p - MORPH_BEFORE - S_, p + MORPH_AFTER + S_
+        if a >= 0 and b <= len(x):
+            wide[i] = x[a:b]
+    snip = wide[:, S_:S_ + L]
+    snip = snip - np.median(snip, axis=1, keepdims=True)
+    ok = ~np.isnan(snip).any(axis=1)
+    hist = []
+    for i in range(n):
+        if ok[i] and len(hist) >= MORPH_MIN_HISTORY:
+            t = np.median(np.array(hist), axis=0)
+            tc = t - t.mean()
+            best = None
+            for sh in range(-S_, S_ + 1):
+                w = wide[i, S_ + sh:S_ + sh + L]
+                w = w - np.median(w)
+                wc = w - w.mean()
+                den = np.sqrt((wc * wc).sum() * (tc * tc).sum())
+                r = (wc * tc).sum() / den if den > 1e-12 else 1.0
+                if best is None or r > best[0]:
+                    best = (r, w)
+            r, w = best
+            feats = (1.0 - r, np.linalg.norm(w - t) / (np.linalg.norm(t) + 1e-3),
+                     np.log((np.ptp(w) + 1e-3) / (np.ptp(t) + 1e-3)))
+            out[i] = [np.clip(v, lo, hi) for v, (lo, hi) in zip(feats, MORPH_CLIP)]
+            hist.append(w)                  # aligned: beat-position jitter does not blur the template
+        elif ok[i]:
+            hist.append(snip[i])
+        if len(hist) > MORPH_HISTORY:
+            hist.pop(0)
+    return out
+
+
+def set_beat_features(morph: bool):
+    """beat_rr width for this process: RR only (the shipped contract) or RR + shape features (experiment)."""
+    global RR_DIM
+    RR_DIM = RR_DIM_BASE + (MORPH_DIM if morph else 0)
+
+
 def rr_tensor(pos_in_window: np.ndarray, feat: np.ndarray, tokens: int = TOKENS) -> np.ndarray:
     """Scatter per-beat RR features to fine tokens: [tokens, RR_DIM], channel 0 = 1 at beat tokens."""
     t = np.zeros((tokens, RR_DIM), np.float32)
@@ -381,7 +451,11 @@ def random_rr(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     iv = rng.uniform(0.25, 1.5, size=64) * FS
     pos = (rng.uniform(0, 0.5) * FS + np.cumsum(iv)).astype(np.int64)
     pos = pos[pos < WIN]
-    return pos, rr_features(pos)
+    f = rr_features(pos)
+    if RR_DIM > RR_DIM_BASE:        # shape features of noise "beats": anything, mostly unlike a template
+        f = np.concatenate([f, rng.uniform([0.0, 0.0, -1.5], [2.0, 3.0, 1.5], size=(len(pos), MORPH_DIM))
+                            .astype(np.float32)], axis=1)
+    return pos, f
 
 
 def build_cache(data_root: str, cache_dir: str, specs: list[RecSpec], log=print) -> str:
@@ -401,11 +475,12 @@ def build_cache(data_root: str, cache_dir: str, specs: list[RecSpec], log=print)
 
 
 def load_records(cache_path: str, specs: list[RecSpec], max_len: int | None = None,
-                 n_beat_sources: bool = False, n_beat_max_rr_dev: float | None = None) -> list[Record]:
+                 n_beat_sources: bool = False, n_beat_max_rr_dev: float | None = None,
+                 morph: bool = False) -> list[Record]:
     out = []
     for s in specs:
         with np.load(os.path.join(cache_path, f"{s.dataset}__{s.record}.npz")) as z:
-            out.append(Record(s, {k: z[k] for k in z.files}, max_len, n_beat_sources, n_beat_max_rr_dev))
+            out.append(Record(s, {k: z[k] for k in z.files}, max_len, n_beat_sources, n_beat_max_rr_dev, morph))
     return out
 
 

@@ -191,8 +191,12 @@ def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> 
     torch.manual_seed(0)  # training-only heads are left at a deterministic init; they are never run here
     if cfg is None:
         # models up to 0.1.x have no window context in the beat head
-        names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
-        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names))
+        g = onnx.load(onnx_path, load_external_data=False).graph
+        names = {n.name for n in g.node}
+        # the beat input has 4 channels (RR) or 7 (RR + shape, train.sh --morph-features)
+        rr = [i for i in g.input if i.name == "beat_rr"]
+        rr_dim = rr[0].type.tensor_type.shape.dim[2].dim_value if rr else 4
+        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=rr_dim)
     model = EcgNat(cfg)
     state = extract_state(onnx_path, model)
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()},

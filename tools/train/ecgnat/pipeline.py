@@ -142,7 +142,8 @@ def stage_build(ctx):
         # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
         pass
     cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
-    recs = D.load_records(cache, specs, ctx.cfg["max_len"], ctx.args.n_beat_sources, ctx.args.n_beat_max_rr_dev)
+    recs = D.load_records(cache, specs, ctx.cfg["max_len"], ctx.args.n_beat_sources, ctx.args.n_beat_max_rr_dev,
+                          ctx.args.morph_features)
     ctx.n_folds = nf or D.N_FOLDS
     ctx.recs = recs
     ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
@@ -405,6 +406,19 @@ def stage_reference(ctx):
     write_refs(ctx, model, vx, vm, vrr, vids, vpick, os.path.join(ctx.args.out, "ecg-nat-int8.onnx"))
 
 
+def shape_manifest():
+    """rr_features.shape: how the three shape channels after the RR ones are computed (data.morph_features)."""
+    return {"lead": "II", "fallback": "first present lead", "before_samples": D.MORPH_BEFORE,
+            "after_samples": D.MORPH_AFTER, "history_beats": D.MORPH_HISTORY, "min_history": D.MORPH_MIN_HISTORY,
+            "max_shift": D.MORPH_SHIFT, "clip": [list(c) for c in D.MORPH_CLIP],
+            "definition": "snippet = lead samples [p - before, p + after) at the beat's model-rate index p, minus its "
+                          "median; template = per-sample median of the snippets of the previous history_beats beats "
+                          "whose snippets were complete (fewer than min_history: features 0); the beat's snippet is "
+                          "taken at the shift in [-max_shift, max_shift] with the highest correlation to the template "
+                          "(first on ties); features [1 - correlation, |snippet - template|_2 / (|template|_2 + 1e-3), "
+                          "ln((ptp(snippet) + 1e-3) / (ptp(template) + 1e-3))], each clipped"}
+
+
 def write_manifest(ctx, info):
     cfg = ModelConfig()
     (lo, hi), (mlo, mhi) = D.RR_CLIP, D.RR_MED_CLIP
@@ -416,8 +430,9 @@ def write_manifest(ctx, info):
                    {"name": "lead_mask", "shape": ["batch", 8], "dtype": "float32", "values": "1 present, 0 absent"},
                    {"name": "beat_rr", "shape": ["batch", cfg.tokens()[0], D.RR_DIM], "dtype": "float32",
                     "values": f"per fine token: [1, clip(pre/med-1, {lo:g}, {hi:g}), clip(post/med-1, {lo:g}, {hi:g}), "
-                              f"clip(med-{D.RR_MED_CENTRE:g} s, {mlo:g}, {mhi:g})] at the token of each detected beat "
-                              "in the window, zeros elsewhere"}],
+                              f"clip(med-{D.RR_MED_CENTRE:g} s, {mlo:g}, {mhi:g})"
+                              + ("" if D.RR_DIM == D.RR_DIM_BASE else ", 3 shape features (rr_features.shape)")
+                              + "] at the token of each detected beat in the window, zeros elsewhere"}],
         "outputs": [{"name": "beat_logits", "shape": ["batch", cfg.tokens()[0], len(D.BEAT_CLASSES)],
                      "classes": D.BEAT_CLASSES},
                     {"name": "rhythm_logits", "shape": ["batch", len(D.RHYTHM_CLASSES)], "classes": D.RHYTHM_CLASSES}],
@@ -441,7 +456,8 @@ def write_manifest(ctx, info):
                         "median_centre_s": D.RR_MED_CENTRE,
                         "definition": "pre = t_i - t_{i-1}, post = t_{i+1} - t_i in seconds; med = median of the last "
                                       "history_intervals RR intervals ending at or before beat i; first beat of a "
-                                      "stream: pre = med = post (0.8 s if alone); next beat not yet known: post = pre"},
+                                      "stream: pre = med = post (0.8 s if alone); next beat not yet known: post = pre",
+                        **({"shape": shape_manifest()} if D.RR_DIM > D.RR_DIM_BASE else {})},
         "decision": "argmax of logits (softmax for confidence)",
         "thresholds": {"rhythm_noise_suppresses_alarms": True, "min_prob_alarm": 0.5, "beat_min_prob": 0.0},
         "files": {"fp32": info["fp32"], "int8": {k: info["int8"][k] for k in ("path", "sha256", "bytes")}},
@@ -533,6 +549,10 @@ def main(argv=None):
     ap.add_argument("--wide-n-weight", type=float, default=0.0,
                     help="experiment (with --n-beat-sources): sampling weight of the wide-QRS N-beat sources as their "
                          f"own group (the other groups: {FINETUNE_GROUPS})")
+    ap.add_argument("--morph-features", action="store_true",
+                    help="experiment: beat_rr gets three shape features per beat, its QRS against the median of the "
+                         "patient's previous beats (data.morph_features); the model's RR input grows to "
+                         f"{D.RR_DIM_BASE + D.MORPH_DIM} channels, which the shipped C# contract does not compute")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
@@ -550,13 +570,14 @@ def main(argv=None):
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(args, cfg)
-    ctx.model_cfg = ModelConfig(beat_context=args.beat_context)
+    D.set_beat_features(args.morph_features)
+    ctx.model_cfg = ModelConfig(beat_context=args.beat_context, rr_dim=D.RR_DIM)
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
     ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples, "
             f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}, N-source max RR "
-            f"deviation {args.n_beat_max_rr_dev}")
+            f"deviation {args.n_beat_max_rr_dev}, shape features {args.morph_features}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):
