@@ -354,10 +354,13 @@ def morph_features(sig: np.ndarray, chans: np.ndarray, pos: np.ndarray) -> np.nd
     """[n, MORPH_DIM] shape of each beat against the patient's own recent beats, in one lead (morph_lead).
 
     Per beat: the snippet [p - MORPH_BEFORE, p + MORPH_AFTER) minus its median; the template is the per-sample median
-    of the previous MORPH_HISTORY snippets (complete ones only; fewer than MORPH_MIN_HISTORY: the features are 0); the snippet is
-    shifted within +-MORPH_SHIFT samples to its best correlation with the template. Features: 1 - correlation,
-    |snippet - template| / |template| (L2), log(peak-to-peak snippet / peak-to-peak template), clipped (MORPH_CLIP).
-    A beat like the patient's usual beats gives ~0, whatever its absolute shape (a bundle-branch block stays ~0)."""
+    of the history, the entries of the previous MORPH_HISTORY beats with complete snippets (fewer than
+    MORPH_MIN_HISTORY: the features are 0); the snippet is shifted within +-MORPH_SHIFT samples to its best correlation
+    with the template (the first on ties). Features: 1 - correlation, |snippet - template| / (|template| + 1e-3) (L2),
+    log((ptp snippet + 1e-3) / (ptp template + 1e-3)), clipped (MORPH_CLIP). A beat's history entry is that aligned
+    snippet minus its median (before there is a template: the unshifted one), so detector jitter does not blur the
+    template. A beat like the patient's usual beats gives ~0, whatever its absolute shape (a bundle-branch block stays
+    ~0). The device computes the same (src/EcgEdge.Inference/BeatShape.cs)."""
     x = sig[morph_lead(chans)].astype(np.float64)
     n, L, S_ = len(pos), MORPH_BEFORE + MORPH_AFTER, MORPH_SHIFT
     out = np.zeros((n, MORPH_DIM), np.float32)
