@@ -184,6 +184,10 @@ public sealed class InferenceWorker : IBeatSink, IDisposable
     /// </summary>
     public void WaitIdle()
     {
+        // Most blocks complete no window and take the inference thread microseconds: spin briefly before blocking, and
+        // let the inference thread do the same (it would otherwise sleep between blocks and need a wake-up each time).
+        _lockstep = true;
+        var spin = new SpinWait();
         while (true)
         {
             DrainResults();
@@ -191,10 +195,15 @@ public sealed class InferenceWorker : IBeatSink, IDisposable
             {
                 ThrowIfFailed();
                 if (_inCount == 0 && _outCount == 0) return;
-                if (_outCount == 0) Monitor.Wait(_gate, 5);
+                if (_outCount > 0) continue;
+                if (spin.Count >= LockstepSpins) { Monitor.Wait(_gate, 5); continue; }
             }
+            spin.SpinOnce(sleep1Threshold: -1);
         }
     }
+
+    private const int LockstepSpins = 64;
+    private volatile bool _lockstep;
 
     /// <summary>Delivers the results the inference thread has produced so far to the sink (pipeline thread).</summary>
     public void DrainResults()
@@ -292,6 +301,17 @@ public sealed class InferenceWorker : IBeatSink, IDisposable
                 int slot;
                 lock (_gate)
                 {
+                    if (_inCount == 0 && _lockstep && !_stopping)
+                    {
+                        // lockstep: the next block follows within microseconds; spin before sleeping
+                        Monitor.Exit(_gate);
+                        try
+                        {
+                            var spin = new SpinWait();
+                            while (Volatile.Read(ref _inCount) == 0 && spin.Count < LockstepSpins) spin.SpinOnce(sleep1Threshold: -1);
+                        }
+                        finally { Monitor.Enter(_gate); }
+                    }
                     while (_inCount == 0 && !_stopping) Monitor.Wait(_gate);
                     if (_stopping) return;
                     slot = _inHead;
