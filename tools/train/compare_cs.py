@@ -38,24 +38,18 @@ def sha256(path):
     return h.hexdigest()
 
 
-def beat_input_channels(onnx_path):
-    """Channels of the graph's beat_rr input (4: RR only; 7: RR + shape, train.sh --morph-features)."""
-    import onnx
-    g = onnx.load(onnx_path, load_external_data=False).graph
-    rr = [i for i in g.input if i.name == "beat_rr"][0]
-    return rr.type.tensor_type.shape.dim[2].dim_value
-
-
 def fold_manifest(fold_dir, fold):
     man = json.load(open(os.path.join(ROOT, "models", "ecg-nat.manifest.json")))
     man["version"] += f"-cvfold{fold}"
     # the fold models may have another beat input than the shipped one: describe theirs
+    sys.path.insert(0, HERE)
+    from ecgnat.data import RR_DIM_BASE
+    from ecgnat.from_onnx import beat_input_channels
+    from ecgnat.pipeline import shape_manifest
     channels = beat_input_channels(os.path.join(fold_dir, "ecg-nat-fp32.onnx"))
     man["inputs"][2]["shape"][2] = channels
     man["rr_features"].pop("shape", None)
-    if channels > 4:
-        sys.path.insert(0, HERE)
-        from ecgnat.pipeline import shape_manifest
+    if channels > RR_DIM_BASE:
         man["rr_features"]["shape"] = shape_manifest()
     for key, name in (("fp32", "ecg-nat-fp32.onnx"), ("int8", "ecg-nat-int8.onnx")):
         p = os.path.join(fold_dir, name)

@@ -170,13 +170,14 @@ public static partial class ModelLoader
             if (m.Inputs.Count == 3)
             {
                 var rr = m.Inputs[2].Dimensions();
-                var settings = m.RrFeatures?.ToSettings(out _, m.ChannelOrder);
+                string? why = null;
+                var settings = m.RrFeatures?.ToSettings(out why, m.ChannelOrder);
                 var channels = settings?.Channels ?? RrFeatureSettings.RrChannels;
                 if (rr.Length != 3 || rr[1] != m.FineTokens || rr[2] != channels)
                     problems.Add($"input '{m.Inputs[2].Name}' must be [batch, {m.FineTokens}, {channels}]"
                         + (settings?.Shape is null ? " (RR features only: rr_features has no shape entry)" : " (RR and shape features)"));
                 if (m.RrFeatures is null) problems.Add($"input '{m.Inputs[2].Name}' needs an rr_features entry (how the features are computed)");
-                else if (settings is null) { m.RrFeatures.ToSettings(out var why, m.ChannelOrder); problems.Add(why!); }
+                else if (settings is null) problems.Add(why!);
             }
         }
         if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");

@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .data import RR_DIM_BASE
 from .model import EcgNat, NeighborhoodAttention, na_index
 
 NEG = -1e4  # logit of a non-neighbour; exp(NEG - max) == 0 in fp32
@@ -314,8 +315,8 @@ class FlatExport(nn.Module):
     def _rr_stats(self, beat_rr):
         """EcgNat.rr_stats with the same operations in the same order on [B, L, 1] slices (one Split, no
         Squeeze/Unsqueeze per statistic): fewer small nodes; flat_export_copy checks it is bit-identical."""
-        if self.m.cfg.rr_dim > 4:          # shape features (--morph-features) follow; the statistics use RR only
-            beat_rr = beat_rr[..., :4]
+        if self.m.cfg.rr_dim > RR_DIM_BASE:      # shape features (--morph-features) follow; the statistics use RR only
+            beat_rr = beat_rr[..., :RR_DIM_BASE]
         w, pre, post, med = torch.split(beat_rr, 1, dim=-1)
         n = w.sum(1) + 1.0                                                                 # B,1
         s = torch.cat([(post - pre).abs(), pre.abs(), pre * pre, med], dim=-1) * w          # B,L,4

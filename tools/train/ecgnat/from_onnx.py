@@ -36,6 +36,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from .data import RR_DIM_BASE
 from .export_attention import rpb_from_band_bias
 from .model import EcgNat, ModelConfig
 
@@ -185,18 +186,20 @@ def _invert_rpb(table: np.ndarray, rel: np.ndarray, k: int) -> np.ndarray:
     return rpb
 
 
+def beat_input_channels(onnx_path: str) -> int:
+    """Channels of the graph's beat_rr input: RR only (data.RR_DIM_BASE) or RR + shape (train.sh --morph-features)."""
+    rr = [i for i in onnx.load(onnx_path, load_external_data=False).graph.input if i.name == "beat_rr"]
+    return rr[0].type.tensor_type.shape.dim[2].dim_value if rr else RR_DIM_BASE
+
+
 def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> EcgNat:
     """EcgNat (eval mode) with the shipped fp32 ONNX weights; strict on the exported path."""
     onnx_path = onnx_path or os.path.join(REPO, "models", "ecg-nat-fp32.onnx")
     torch.manual_seed(0)  # training-only heads are left at a deterministic init; they are never run here
     if cfg is None:
         # models up to 0.1.x have no window context in the beat head
-        g = onnx.load(onnx_path, load_external_data=False).graph
-        names = {n.name for n in g.node}
-        # the beat input has 4 channels (RR) or 7 (RR + shape, train.sh --morph-features)
-        rr = [i for i in g.input if i.name == "beat_rr"]
-        rr_dim = rr[0].type.tensor_type.shape.dim[2].dim_value if rr else 4
-        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=rr_dim)
+        names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
+        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path))
     model = EcgNat(cfg)
     state = extract_state(onnx_path, model)
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()},
