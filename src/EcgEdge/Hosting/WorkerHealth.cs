@@ -23,14 +23,20 @@ public sealed partial class HealthJsonContext : JsonSerializerContext;
 public sealed class WorkerHealth : IDisposable
 {
     public const string MeterName = "EcgEdge";
-    private readonly Meter _meter = new(MeterName);
+    private readonly Meter _meter;
     private readonly Counter<long> _samples, _gaps, _beats, _windows, _alerts;
     private readonly Histogram<double> _latency;
     private long _sampleCount, _gapCount, _gapSamples, _beatCount, _windowCount, _alertCount;
     private double _latencySum;
 
-    public WorkerHealth()
+    /// <param name="meterName">
+    /// The meter's name. Listeners subscribe by name, so every instance with the same name feeds the same exporter:
+    /// the worker uses <see cref="MeterName"/>; a second worker or a test in the same process passes its own.
+    /// </param>
+    public WorkerHealth(string meterName = MeterName)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(meterName);
+        _meter = new Meter(meterName);
         _samples = _meter.CreateCounter<long>("ecgedge.samples", "{sample}", "Samples processed by the pipeline");
         _gaps = _meter.CreateCounter<long>("ecgedge.frames_lost", "{frame}", "Frames lost at the source (gaps)");
         _beats = _meter.CreateCounter<long>("ecgedge.beats", "{beat}", "Beats detected");

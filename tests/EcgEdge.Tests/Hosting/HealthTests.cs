@@ -53,19 +53,28 @@ public class MetricsTests
             probe.Start();
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
-        using var health = new WorkerHealth { OutboxPending = () => 3 };
+        // A meter name of its own: tests that run the worker in parallel feed the product's meter "EcgEdge", and a
+        // listener on that name would add their samples to these.
+        var meterName = $"EcgEdge.Test.{Guid.NewGuid():N}";
+        using var health = new WorkerHealth(meterName) { OutboxPending = () => 3 };
         using var provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder()
-            .AddMeter(WorkerHealth.MeterName)
+            .AddMeter(meterName)
             .AddPrometheusHttpListener(o => { o.Host = "127.0.0.1"; o.Port = port; })
             .Build();
         health.Samples(500, 7);
         health.Beat();
         health.Window(0.0025);
+        // Another instance under another name (here the product's default, as a worker running in parallel uses it)
+        // is not exported by this listener.
+        using var other = new WorkerHealth();
+        other.Samples(1234, 5);
+        other.Window(0.001);
         using var http = new HttpClient();
         var text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
-        Assert.Contains("ecgedge_samples_total{otel_scope_name=\"EcgEdge\"} 500", text);
-        Assert.Contains("ecgedge_frames_lost_total{otel_scope_name=\"EcgEdge\"} 7", text);
-        Assert.Contains("ecgedge_outbox_pending{otel_scope_name=\"EcgEdge\"} 3", text);
-        Assert.Contains("ecgedge_inference_latency_milliseconds_count{otel_scope_name=\"EcgEdge\"} 1", text);
+        Assert.Contains($"ecgedge_samples_total{{otel_scope_name=\"{meterName}\"}} 500", text);
+        Assert.Contains($"ecgedge_frames_lost_total{{otel_scope_name=\"{meterName}\"}} 7", text);
+        Assert.Contains($"ecgedge_outbox_pending{{otel_scope_name=\"{meterName}\"}} 3", text);
+        Assert.Contains($"ecgedge_inference_latency_milliseconds_count{{otel_scope_name=\"{meterName}\"}} 1", text);
+        Assert.DoesNotContain($"otel_scope_name=\"{WorkerHealth.MeterName}\"", text);
     }
 }
