@@ -44,13 +44,17 @@ def fold_manifest(fold_dir, fold):
     # the fold models may have another beat input than the shipped one: describe theirs
     sys.path.insert(0, HERE)
     from ecgnat.data import RR_DIM_BASE
-    from ecgnat.from_onnx import beat_input_channels
-    from ecgnat.pipeline import shape_manifest
-    channels = beat_input_channels(os.path.join(fold_dir, "ecg-nat-fp32.onnx"))
+    from ecgnat.from_onnx import beat_input_channels, feature_head_of
+    from ecgnat.pipeline import feature_head_manifest, shape_manifest
+    fp32 = os.path.join(fold_dir, "ecg-nat-fp32.onnx")
+    channels = beat_input_channels(fp32)
     man["inputs"][2]["shape"][2] = channels
     man["rr_features"].pop("shape", None)
     if channels > RR_DIM_BASE:
         man["rr_features"]["shape"] = shape_manifest()
+    man.pop("beat_feature_head", None)
+    if head := feature_head_of(fp32):
+        man["beat_feature_head"] = feature_head_manifest({"feature_head": head[0], "feature_weight": head[1]})
     for key, name in (("fp32", "ecg-nat-fp32.onnx"), ("int8", "ecg-nat-int8.onnx")):
         p = os.path.join(fold_dir, name)
         man["files"][key] = {"path": name, "sha256": sha256(p), "bytes": os.path.getsize(p)}

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using EcgEdge.Core.Signals;
 using EcgEdge.Inference.Execution;
@@ -179,6 +180,15 @@ public static partial class ModelLoader
                 if (m.RrFeatures is null) problems.Add($"input '{m.Inputs[2].Name}' needs an rr_features entry (how the features are computed)");
                 else if (settings is null) problems.Add(why!);
             }
+        }
+        if (m.BeatFeatureHead is { } head)
+        {
+            // the head reads the shape channels: a model with one but without them would be fed zeros there
+            if (m.Inputs.Count != 3 || m.RrFeatures?.Shape is null)
+                problems.Add("beat_feature_head needs the RR and shape beat input (rr_features with a shape entry)");
+            if (head.Hidden < 1 || !(head.Weight > 0 && head.Weight <= 1))
+                problems.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"beat_feature_head needs hidden >= 1 and 0 < weight <= 1, the manifest gives hidden {head.Hidden}, weight {head.Weight}"));
         }
         if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");
         else

@@ -31,6 +31,18 @@ public sealed class ModelThresholds
     [JsonPropertyName("beat_min_prob")] public double BeatMinProb { get; set; }
 }
 
+/// <summary>
+/// <c>beat_feature_head</c>: the model's beat scores fuse the network with a small MLP on each beat's RR and shape
+/// numbers (beat_rr channels 1..6), inside the graph: (1 − weight)·log_softmax(network) + weight·log_softmax(MLP). The
+/// device needs nothing beyond the RR and shape features for it; the entry says what the beat output is.
+/// </summary>
+public sealed class BeatFeatureHeadSpec
+{
+    public int Hidden { get; set; }
+    public double Weight { get; set; }
+    public string? Definition { get; set; }
+}
+
 /// <summary>The definition of the model's RR-interval input (<c>rr_features</c>); see <see cref="RrFeatureBuilder"/>.</summary>
 public sealed class RrFeaturesSpec
 {
@@ -115,6 +127,7 @@ public sealed class ModelManifest
     [JsonPropertyName("token_stride")] public int TokenStride { get; set; }
     [JsonPropertyName("fine_tokens")] public int FineTokens { get; set; }
     [JsonPropertyName("rr_features")] public RrFeaturesSpec? RrFeatures { get; set; }
+    [JsonPropertyName("beat_feature_head")] public BeatFeatureHeadSpec? BeatFeatureHead { get; set; }
     public Dictionary<string, ModelFileEntry> Files { get; set; } = [];
     public ModelThresholds Thresholds { get; set; } = new();
     [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }

@@ -38,6 +38,9 @@ public static class ModelVerb
         foreach (var t in m.Inputs) w.WriteLine($"input        {t.Name} [{string.Join(", ", t.Shape.Select(d => d.ToString()))}] {t.Dtype}");
         foreach (var t in m.Outputs) w.WriteLine($"output       {t.Name} [{string.Join(", ", t.Shape.Select(d => d.ToString()))}] classes {string.Join(",", t.Classes ?? [])}");
         w.WriteLine(string.Create(inv, $"signal       {m.SampleRateHz} Hz, channels {string.Join(",", m.ChannelOrder)}, window {m.WindowSamples} ({m.WindowSamples / m.SampleRateHz:F1} s), hop {m.HopSamples} ({m.HopSamples / m.SampleRateHz:F1} s), token stride {m.TokenStride}"));
+        w.WriteLine(m.BeatFeatureHead is { } head
+            ? string.Create(inv, $"beat output  fused scores: network and a {head.Hidden}-wide MLP on each beat's RR and shape numbers, weight {head.Weight:G3}")
+            : m.Inputs.Count == 3 ? "beat output  network logits (RR" + (m.RrFeatures?.Shape is null ? "" : " and shape") + " features as input)" : "beat output  network logits");
         w.WriteLine($"size         {m.Params} parameters, {m.MacsPerWindow / 1e6:F2} M MACs per window");
         w.WriteLine($"providers    {string.Join(", ", providers)} (this ONNX Runtime build)");
         w.WriteLine($"native lib   {OrtNativeLibrary.ConfiguredPath ?? "default search (beside the executable)"}");

@@ -99,7 +99,25 @@ public class ModelLoaderTests
         { "RR input without its definition", """{"rr_features": null}""" },
         { "RR history out of range", """{"rr_features": {"history_intervals": 0, "clip": [-1, 3], "median_clip": [-0.6, 1.2], "median_centre_s": 0.8}}""" },
         { "RR clip that is not an interval", """{"rr_features": {"history_intervals": 32, "clip": [3], "median_clip": [-0.6, 1.2], "median_centre_s": 0.8}}""" },
+        { "feature head weight above 1", """{"beat_feature_head": {"hidden": 32, "weight": 1.5}}""" },
+        { "feature head without width", """{"beat_feature_head": {"hidden": 0, "weight": 0.7}}""" },
     };
+
+    [Fact]
+    public void A_feature_head_without_the_shape_channels_is_refused()
+    {
+        // the head reads beat_rr channels 4..6: an RR-only beat input would feed it zeros
+        using var f = new ModelFiles();
+        f.EditManifest(m =>
+        {
+            m["rr_features"]!.AsObject().Remove("shape");
+            m["inputs"]![2]!["shape"]![2] = 4;
+            m["beat_feature_head"] = JsonNode.Parse("""{"hidden": 32, "weight": 0.7}""");
+        });
+        var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, Cpu).Dispose());
+        Assert.Equal(ModelLoadFailure.ContractMismatch, e.Failure);
+        Assert.Contains("beat_feature_head needs the RR and shape beat input", e.Message);
+    }
 
     [Theory]
     [MemberData(nameof(ManifestEdits))]

@@ -1,2 +1,2 @@
 """ECG-NAT offline training pipeline (EcgEdge)."""
-__version__ = "0.1.2"
+__version__ = "0.2.0"

@@ -19,7 +19,7 @@ from scipy.signal import find_peaks
 
 from . import signal as S
 from . import wfdb
-from .model import ModelConfig
+from .model import MORPH_DIM, RR_DIM_BASE, ModelConfig
 
 CACHE_VERSION = "v3"
 LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -50,9 +50,7 @@ RR_CLIP = (-1.0, 3.0)
 RR_MED_CLIP = (-0.6, 1.2)
 RR_MED_CENTRE = 0.8
 # Experiment (--morph-features): three more beat_rr channels per beat, its QRS shape against the patient's own recent
-# beats (morph_features); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features).
-RR_DIM_BASE = 4
-MORPH_DIM = 3
+# beats (morph_features); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features; both constants live in model.py).
 MORPH_BEFORE, MORPH_AFTER = 25, 38          # snippet -100 ms .. +148 ms around the beat at 250 Hz
 MORPH_HISTORY = 16                          # template = per-sample median of the previous 16 beats' snippets
 MORPH_MIN_HISTORY = 3                       # fewer complete snippets before the beat: its features are 0
@@ -400,10 +398,16 @@ def morph_features(sig: np.ndarray, chans: np.ndarray, pos: np.ndarray) -> np.nd
     return out
 
 
-def set_beat_features(morph: bool):
-    """beat_rr width for this process: RR only (the shipped contract) or RR + shape features (experiment)."""
-    global RR_DIM
+# Whether the network reads the shape channels (--morph-features) or only a feature head does (--feature-head).
+NETWORK_READS_SHAPE = False
+
+
+def set_beat_features(morph: bool, network_reads_shape: bool = True):
+    """beat_rr width for this process: RR only, or RR + shape features; network_reads_shape False when only a feature
+    head reads them (the network's training then draws exactly the random numbers of the RR-only recipe)."""
+    global RR_DIM, NETWORK_READS_SHAPE
     RR_DIM = RR_DIM_BASE + (MORPH_DIM if morph else 0)
+    NETWORK_READS_SHAPE = morph and network_reads_shape
 
 
 def rr_tensor(pos_in_window: np.ndarray, feat: np.ndarray, tokens: int = TOKENS) -> np.ndarray:
@@ -455,9 +459,11 @@ def random_rr(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     pos = (rng.uniform(0, 0.5) * FS + np.cumsum(iv)).astype(np.int64)
     pos = pos[pos < WIN]
     f = rr_features(pos)
-    if RR_DIM > RR_DIM_BASE:        # shape features of noise "beats": anything, mostly unlike a template
+    if NETWORK_READS_SHAPE:         # shape features of noise "beats": anything, mostly unlike a template
         f = np.concatenate([f, rng.uniform([0.0, 0.0, -1.5], [2.0, 3.0, 1.5], size=(len(pos), MORPH_DIM))
                             .astype(np.float32)], axis=1)
+    elif RR_DIM > RR_DIM_BASE:      # only a feature head reads them, and never on these windows (no beat labels)
+        f = np.concatenate([f, np.zeros((len(pos), MORPH_DIM), np.float32)], axis=1)
     return pos, f
 
 

@@ -20,7 +20,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .export_attention import band_attention_copy, flat_export_copy, lean_export_copy
-from .from_onnx import FOLDED_SCALE_KEY
+from .from_onnx import FEATURE_WEIGHT_KEY, FOLDED_SCALE_KEY
 from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
@@ -65,7 +65,10 @@ def export_fp32(model: EcgNat, path: str, form: str = "flat"):
         w = lean_export_copy(model, check_input=_check_input(model.cfg))
     elif form == "flat":
         w = flat_export_copy(model, check_input=_check_input(model.cfg))
-        return export_module(w, model.cfg, path, metadata={FOLDED_SCALE_KEY: "true"}, note=GRAPH_NOTES[form])
+        meta = {FOLDED_SCALE_KEY: "true"}
+        if model.cfg.feature_head:
+            meta[FEATURE_WEIGHT_KEY] = repr(float(model.cfg.feature_weight))
+        return export_module(w, model.cfg, path, metadata=meta, note=GRAPH_NOTES[form])
     else:
         raise ValueError(f"export form {form!r} not in {EXPORT_FORMS}")
     return export_module(w, model.cfg, path, note=GRAPH_NOTES[form])
@@ -100,7 +103,8 @@ def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = No
 #   beat_rr), the most expensive node of the heads in an operator profile.
 # Measured on 0.1.x's weights: the int8 file runs 2-3 % faster (docs/performance.md, session 6).
 # Everything else with a weight (every Linear of the backbone, the fusion and the beat head) is int8 QDQ.
-FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out")
+# - fh_fc1, fh_fc2, fh_out: the per-beat feature head (6 input features; small enough to stay exact).
+FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out", "fh_fc1", "fh_fc2", "fh_out")
 
 
 def _top_layer(n) -> str | None:

@@ -243,7 +243,7 @@ class LeanExport(nn.Module):
         s = m.f1(f1).reshape(-1, L3, 2, 2, F_) + m.f2(f2).reshape(-1, L3, 2, 1, F_)
         fused = m.fnorm((s + m.f3(f3).reshape(-1, L3, 1, 1, F_)).reshape(-1, L1, F_))
         bh, rh = m.beat_hidden(fused, beat_rr), m.rhythm_hidden(f3, beat_rr)  # EcgNat.forward's order
-        return m.beat_out(bh) + m.rr_out(beat_rr), m.r_out(rh)
+        return m.fuse_features(m.beat_out(bh) + m.rr_out(m.net_rr(beat_rr)), beat_rr), m.r_out(rh)
 
 
 def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> LeanExport:
@@ -336,7 +336,8 @@ class FlatExport(nn.Module):
         # fine token i = 4a + 2b + c: f2 token 2a + b, f3 token a (rows keep this order within each window)
         s = m.f1(f1).reshape(-1, 2, 2, F_) + m.f2(f2).reshape(-1, 2, 1, F_)
         fused = m.fnorm((s + m.f3(f3).reshape(-1, 1, 1, F_)).reshape(-1, F_))
-        rr = beat_rr.reshape(-1, cfg.rr_dim)
+        rr_all = beat_rr.reshape(-1, cfg.rr_dim)
+        rr = m.net_rr(rr_all)
         h = m.beat_fc(fused) + m.rr_fc2(F.gelu(m.rr_fc1(rr)))                             # EcgNat.beat_hidden
         if m.beat_ctx is not None:
             # window mean over beat tokens on [B, L, F], mapped on [B, F] rows (one small Gemm per window)
@@ -345,7 +346,8 @@ class FlatExport(nn.Module):
         bh = F.gelu(h)
         z = m.rnorm(f3).reshape(-1, L3, D[2])                                             # EcgNat.rhythm_hidden
         rh = F.gelu(m.r_fc(torch.cat([z.mean(1), z.amax(1), self._rr_stats(beat_rr)], dim=-1)))
-        return (m.beat_out(bh) + m.rr_out(rr)).reshape(-1, L1, cfg.n_beat), m.r_out(rh)
+        beat = m.fuse_features(m.beat_out(bh) + m.rr_out(rr), rr_all)                       # flat rows, as EcgNat
+        return beat.reshape(-1, L1, cfg.n_beat), m.r_out(rh)
 
 
 def flat_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> FlatExport:

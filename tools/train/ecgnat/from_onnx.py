@@ -45,6 +45,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 TRAINING_ONLY = ("mae_dec", "beat_proj", "rhy_proj")
 PREFIX = "m."  # the export wrappers hold the model as `m`
 FOLDED_SCALE_KEY = "ecgedge.query_scale_folded"  # metadata: q rows of every qkv carry the scale dh^-0.5
+FEATURE_WEIGHT_KEY = "ecgedge.feature_weight"    # metadata: weight a of a per-beat feature head (model.fuse_features)
 
 
 def _consumers(graph):
@@ -192,6 +193,18 @@ def beat_input_channels(onnx_path: str) -> int:
     return rr[0].type.tensor_type.shape.dim[2].dim_value if rr else RR_DIM_BASE
 
 
+def feature_head_of(onnx_path: str) -> tuple[int, float] | None:
+    """(width, weight) of the graph's per-beat feature head (train.sh --feature-head), or None without one."""
+    proto = onnx.load(onnx_path, load_external_data=False)
+    head = [t.dims[0] for t in proto.graph.initializer if t.name == PREFIX + "fh_fc1.weight"]
+    if not head:
+        return None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if FEATURE_WEIGHT_KEY not in meta:
+        raise ValueError(f"{onnx_path} has a feature head but no {FEATURE_WEIGHT_KEY} in its metadata")
+    return int(head[0]), float(meta[FEATURE_WEIGHT_KEY])
+
+
 def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> EcgNat:
     """EcgNat (eval mode) with the shipped fp32 ONNX weights; strict on the exported path."""
     onnx_path = onnx_path or os.path.join(REPO, "models", "ecg-nat-fp32.onnx")
@@ -199,7 +212,9 @@ def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> 
     if cfg is None:
         # models up to 0.1.x have no window context in the beat head
         names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
-        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path))
+        hidden, weight = feature_head_of(onnx_path) or (0, 0.0)
+        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path),
+                          feature_head=hidden, feature_weight=weight)
     model = EcgNat(cfg)
     state = extract_state(onnx_path, model)
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()},

@@ -14,6 +14,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+# beat_rr channels 0..3: beat flag, pre/med - 1, post/med - 1, med - 0.8 s (data.rr_features)
+RR_DIM_BASE = 4
+MORPH_DIM = 3                      # shape channels after them (data.morph_features; train.sh --morph-features)
+FEATURE_HEAD_INPUTS = RR_DIM_BASE - 1 + MORPH_DIM   # beat_rr channels 1..6: three RR numbers, three shape numbers
+FEATURE_HEAD_CLASSES = 4           # N, S, V, F (the feature head knows no Q)
+HEAD_BEATS = 50                    # beats per window the feature head reads: 10 s at 300 bpm
+
+
 @dataclass
 class ModelConfig:
     in_leads: int = 8
@@ -34,6 +42,17 @@ class ModelConfig:
     rr_hidden: int = 16
     rr_stats: int = 5              # RR statistics pooled over a window for the rhythm head
     beat_context: bool = False     # beat head also sees the mean fine feature over the window's beats (experiment)
+    # Per-beat feature head (train.sh --feature-head): an MLP on each beat's 3 RR + 3 shape numbers (beat_rr channels
+    # 1..6; rr_dim must be RR_DIM_BASE + 3), trained apart from the network, fused with the network's beat logits as a
+    # product of experts with weight feature_weight (FeatureHead below). 0 = none. The network itself then reads only
+    # the RR channels (net_rr_dim).
+    feature_head: int = 0
+    feature_weight: float = 0.0
+
+    @property
+    def net_rr_dim(self) -> int:
+        """beat_rr channels the network reads: all, or the RR ones only when a feature head reads the rest."""
+        return RR_DIM_BASE if self.feature_head else self.rr_dim
 
     def tokens(self):
         L = (self.win + 2 * self.stem_pad() - self.stem_kernel) // self.stem_stride + 1
@@ -147,9 +166,9 @@ class EcgNat(nn.Module):
         self.f1, self.f2, self.f3 = nn.Linear(D[0], F_), nn.Linear(D[1], F_), nn.Linear(D[2], F_)
         self.fnorm = nn.LayerNorm(F_)
         self.beat_fc = nn.Linear(F_, F_)
-        self.rr_fc1 = nn.Linear(cfg.rr_dim, cfg.rr_hidden)
+        self.rr_fc1 = nn.Linear(cfg.net_rr_dim, cfg.rr_hidden)
         self.rr_fc2 = nn.Linear(cfg.rr_hidden, F_)
-        self.rr_out = nn.Linear(cfg.rr_dim, cfg.n_beat, bias=False)     # direct (linear) RR path to the beat logits
+        self.rr_out = nn.Linear(cfg.net_rr_dim, cfg.n_beat, bias=False)     # direct (linear) RR path to the beat logits
         self.beat_out = nn.Linear(F_, cfg.n_beat)
         self.rnorm = nn.LayerNorm(D[2])
         self.r_fc = nn.Linear(2 * D[2] + cfg.rr_stats, cfg.rhythm_hidden)
@@ -173,6 +192,22 @@ class EcgNat(nn.Module):
             with torch.random.fork_rng(devices=[]):
                 self.beat_ctx = nn.Linear(F_, F_, bias=False)
             self.reset_beat_context()
+        # Per-beat feature head (FeatureHead): top-level modules, so the int8 pass can keep them fp32
+        # (export.FP32_LAYERS). Created last without drawing random numbers from the global stream; its weights come
+        # from train_feature_head, never from the network's training.
+        self.fh_fc1 = self.fh_fc2 = self.fh_out = None
+        if cfg.feature_head:
+            if cfg.rr_dim != RR_DIM_BASE + MORPH_DIM:
+                raise ValueError(f"a feature head needs beat_rr with the shape channels (rr_dim "
+                                 f"{RR_DIM_BASE + MORPH_DIM}), got {cfg.rr_dim}")
+            if not 0.0 < cfg.feature_weight <= 1.0:
+                raise ValueError(f"feature_weight must be in (0, 1], got {cfg.feature_weight}")
+            if cfg.n_beat != FEATURE_HEAD_CLASSES + 1:
+                raise ValueError("the feature head fuses over N, S, V, F with Q last: n_beat must be 5")
+            with torch.random.fork_rng(devices=[]):
+                self.fh_fc1 = nn.Linear(FEATURE_HEAD_INPUTS, cfg.feature_head)
+                self.fh_fc2 = nn.Linear(cfg.feature_head, cfg.feature_head)
+                self.fh_out = nn.Linear(cfg.feature_head, FEATURE_HEAD_CLASSES)
 
     def reset_beat_context(self):
         """beat_ctx = -0.5 x beat_fc: the beat's projection minus half the window mean's, i.e. relative to the
@@ -209,10 +244,40 @@ class EcgNat(nn.Module):
     def beat_hidden(self, fused, beat_rr):
         """Per fine token: signal features plus the embedded RR features of a beat at that token (plus, with
         beat_context, the mapped window mean over the beat tokens)."""
-        h = self.beat_fc(fused) + self.rr_fc2(F.gelu(self.rr_fc1(beat_rr)))
+        h = self.beat_fc(fused) + self.rr_fc2(F.gelu(self.rr_fc1(self.net_rr(beat_rr))))
         if self.beat_ctx is not None:
             h = h + self.beat_ctx(self.beat_mean(fused, beat_rr))
         return F.gelu(h)
+
+    def net_rr(self, beat_rr):
+        """The beat_rr channels the network reads (ModelConfig.net_rr_dim)."""
+        return beat_rr[..., :RR_DIM_BASE] if self.cfg.feature_head else beat_rr
+
+    def fuse_features(self, logits, beat_rr):
+        """With a feature head: the beat scores as a product of experts. At a beat token (beat_rr channel 0 = 1)
+            (1 - a) * log_softmax(logits) + a * log_softmax(MLP(beat_rr[1..6]))   for N, S, V, F,
+        where for Q (which the MLP does not know) the MLP adds its own best log-probability, i.e. no opinion: a beat the
+        network calls Q stays Q; a = feature_weight. At other tokens: (1 - a) * log_softmax(logits), the network's
+        argmax. The MLP runs on the first HEAD_BEATS beat tokens of each window only (TopK on channel 0, gather, scatter
+        back), not on all tokens: a window with more beats (above 300 bpm) leaves the later ones to the network alone.
+        Without a feature head: logits unchanged. logits and beat_rr are [B, L, .] or flat [B * L, .] rows."""
+        if self.fh_fc1 is None:
+            return logits
+        L, R, C, K = self.cfg.tokens()[0], self.cfg.rr_dim, self.cfg.n_beat, min(HEAD_BEATS, self.cfg.tokens()[0])
+        a = self.cfg.feature_weight
+        base = (1.0 - a) * F.log_softmax(logits, dim=-1)
+        # every reshape below has constant sizes and every index is a flat column, so the exported graph needs no
+        # Shape/Expand arithmetic for the dynamic batch (each such node costs time in ONNX Runtime)
+        flag, idx = torch.topk(beat_rr.reshape(-1, L, R)[..., 0], K, dim=1)               # B,K (beats first)
+        cols = (idx.unsqueeze(-1) * R + torch.arange(1, 1 + FEATURE_HEAD_INPUTS)).reshape(-1, K * FEATURE_HEAD_INPUTS)
+        x = torch.gather(beat_rr.reshape(-1, L * R), 1, cols).reshape(-1, FEATURE_HEAD_INPUTS)   # B*K rows
+        m = F.log_softmax(self.fh_out(F.gelu(self.fh_fc2(F.gelu(self.fh_fc1(x))))), dim=-1)
+        m = torch.cat([m, m.amax(dim=-1, keepdim=True)], dim=-1).reshape(-1, K, C)
+        m = (m * (a * flag).unsqueeze(-1)).reshape(-1, K * C)                             # 0 at picked non-beats
+        tok = (idx.unsqueeze(-1) * C + torch.arange(C)).reshape(-1, K * C)
+        flat = base.reshape(-1, L * C)
+        flat = flat.scatter(1, tok, flat.gather(1, tok) + m)
+        return flat.reshape(-1, C) if logits.dim() == 2 else flat.reshape(-1, L, C)
 
     def rr_stats(self, beat_rr):
         """[B, 5] window RR statistics over beat tokens (channel 0 = beat present): mean |post - pre| / med,
@@ -234,13 +299,14 @@ class EcgNat(nn.Module):
         fused, f3 = self.features(ecg, lead_mask)
         bh = self.beat_hidden(fused, beat_rr)
         rh = self.rhythm_hidden(f3, beat_rr)
-        return self.beat_out(bh) + self.rr_out(beat_rr), self.r_out(rh)
+        return self.fuse_features(self.beat_out(bh) + self.rr_out(self.net_rr(beat_rr)), beat_rr), self.r_out(rh)
 
     def forward_train(self, ecg, lead_mask, beat_rr):
         fused, f3 = self.features(ecg, lead_mask)
         bh = self.beat_hidden(fused, beat_rr)
         rh = self.rhythm_hidden(f3, beat_rr)
-        return self.beat_out(bh) + self.rr_out(beat_rr), self.r_out(rh), bh, rh
+        # the network's own beat logits: a feature head is trained apart (train_feature_head), never through these
+        return self.beat_out(bh) + self.rr_out(self.net_rr(beat_rr)), self.r_out(rh), bh, rh
 
     def mae(self, ecg, lead_mask):
         fused, _ = self.features(ecg, lead_mask)

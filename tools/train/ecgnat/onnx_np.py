@@ -143,6 +143,26 @@ class Runner:
             ax = at.get("axis", -1)
             e = np.exp(x[0] - x[0].max(axis=ax, keepdims=True))
             return [(e / e.sum(axis=ax, keepdims=True)).astype(np.float32)]
+        if t == "TopK":
+            ax, k = at.get("axis", -1), int(np.asarray(x[1]).reshape(-1)[0])
+            if not at.get("largest", 1) or not at.get("sorted", 1):
+                raise NotImplementedError("TopK: only largest=1, sorted=1")
+            # descending, ties to the lower index first (the ONNX rule): a stable sort of the negated values
+            order = np.argsort(-x[0], axis=ax, kind="stable")
+            idx = np.take(order, np.arange(k), axis=ax)
+            return [np.take_along_axis(x[0], idx, axis=ax), idx.astype(np.int64)]
+        if t == "GatherElements":
+            return [np.take_along_axis(x[0], x[1].astype(np.int64), axis=at.get("axis", 0))]
+        if t == "ScatterElements":
+            if at.get("reduction", b"none") not in (b"none", "none"):
+                raise NotImplementedError("ScatterElements: only reduction none")
+            out = x[0].copy()
+            np.put_along_axis(out, x[1].astype(np.int64), x[2], axis=at.get("axis", 0))
+            return [out]
+        if t == "LogSoftmax":
+            ax = at.get("axis", -1)
+            z = x[0] - x[0].max(axis=ax, keepdims=True)
+            return [(z - np.log(np.exp(z).sum(axis=ax, keepdims=True))).astype(np.float32)]
         if t == "Clip":
             lo = x[1] if len(x) > 1 and x[1] is not None else None
             hi = x[2] if len(x) > 2 and x[2] is not None else None

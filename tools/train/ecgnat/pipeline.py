@@ -21,6 +21,7 @@ from . import data as D
 from . import evaluate as E
 from . import from_onnx
 from . import export as X
+from . import feature_head as FH
 from . import signal as S
 from . import train as T
 from .model import EcgNat, ModelConfig, count_macs, count_params
@@ -143,7 +144,7 @@ def stage_build(ctx):
         pass
     cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
     recs = D.load_records(cache, specs, ctx.cfg["max_len"], ctx.args.n_beat_sources, ctx.args.n_beat_max_rr_dev,
-                          ctx.args.morph_features)
+                          ctx.args.morph_features or ctx.args.feature_head)
     ctx.n_folds = nf or D.N_FOLDS
     ctx.recs = recs
     ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
@@ -181,6 +182,27 @@ def pools(ctx, fold):
     tr = [r for r in lab if r.spec.fold != fold]
     te = [r for r in lab if r.spec.fold == fold]
     return tr, te
+
+
+def head_records(ctx, fold):
+    """Records the feature head of a fold's model (fold None: the final model's) learns from: the fold's training
+    records with beats, plus the NST records (118 with electrode noise, so the head sees noisy shapes) unless their
+    patient is among the fold's test records."""
+    tr, te = pools(ctx, fold)
+    test_patients = {r.spec.patient for r in te}
+    nst = [r for r in ctx.recs if r.spec.group == "nst" and r.spec.patient not in test_patients]
+    return [r for r in tr if r.has_beats] + nst
+
+
+def with_feature_head(ctx, model, fold, tag):
+    """The model with its feature head trained on head_records (train.sh --feature-head); unchanged without."""
+    if not ctx.args.feature_head:
+        return model
+    t = time.time()
+    out = FH.attach_feature_head(model, head_records(ctx, fold), run_seed(ctx.args.seed, "head", fold),
+                                 ctx.args.feature_weight, ctx.args.feature_hidden, ctx.log)
+    ctx.log(f"[{tag}] feature head trained in {time.time() - t:.0f}s")
+    return out
 
 
 def new_model(ctx):
@@ -300,6 +322,7 @@ def stage_final(ctx):
     if not os.path.exists(ck):
         t = time.time()
         model, info = finetune_run(ctx, None, 1.0, "pretrained", "final")
+        model = with_feature_head(ctx, model, None, "final")
         torch.save(model.state_dict(), ck)
         ctx.save("final_train.json", info)
         ctx.stage_done("finetune_final", t)
@@ -330,6 +353,46 @@ def stage_reexport(ctx):
     if ctx.args.smoke and not all(same):
         # the smoke run re-exports the model it has just exported: weight recovery and export must round-trip
         raise SystemExit("[reexport] the re-export of an unchanged model differs from the original export")
+
+
+def stage_head(ctx):
+    """train.sh --feature-head --stages build,head: a feature head on the network already in --out, without
+    retraining it. The network's weights are recovered exactly from the fp32 ONNX there (from_onnx.load_model; a head
+    it may carry is replaced), the head is trained on every labelled record with beats plus the NST records
+    (head_records), and the fused model is exported, calibrated, validated and written with reference vectors and
+    manifest as stage_final does. The CV results and the model card are not touched (stage_headcv gives the CV)."""
+    if not ctx.args.feature_head:
+        raise SystemExit("stage head needs --feature-head")
+    src = os.path.join(ctx.args.out, "ecg-nat-fp32.onnx")
+    t = time.time()
+    net = from_onnx.load_model(src)
+    ctx.log(f"[head] network recovered from {src} (sha256 {X.sha256(src)[:12]})")
+    model = with_feature_head(ctx, net, None, "head")
+    ctx.stage_done("head", t)
+    export_final(ctx, model)
+
+
+def stage_headcv(ctx, src_work):
+    """train.sh --feature-head --stages build,headcv:DIR: the 100 % pretrained CV of a feature head on the fold
+    networks another CV run left in DIR/cv_onnx/fold<k>/ (recovered exactly from their fp32 ONNX): per fold, the head
+    is trained on that fold's head_records and the fused model evaluated and exported as stage_cv does, into this
+    run's results/ and cv_onnx/ (so cv_summary.py, compare_cs.py and the card read it like any CV run)."""
+    if not ctx.args.feature_head:
+        raise SystemExit("stage headcv needs --feature-head")
+    for fold in ctx.cfg["folds"]:
+        name = "cv_pretrained_1_fold%d.json" % fold
+        if ctx.have(name):
+            continue
+        t = time.time()
+        tag = f"headcv fold {fold}"
+        with open(os.path.join(src_work, "results", name)) as f:
+            prev = json.load(f)
+        fp = os.path.join(src_work, "cv_onnx", f"fold{fold}", "ecg-nat-fp32.onnx")
+        model = with_feature_head(ctx, from_onnx.load_model(fp), fold, tag)
+        info = {k: prev[k] for k in ("steps", "labelled_windows", "beat_weights", "rhythm_weights", "train_records",
+                                     "wall_s") if k in prev}
+        info["network_from"] = {"path": os.path.relpath(fp, ctx.work), "sha256": X.sha256(fp)}
+        cv_evaluate(ctx, model, info, fold, 1.0, "pretrained", tag, name, t)
 
 
 def export_final(ctx, model):
@@ -419,6 +482,15 @@ def shape_manifest():
                           "ln((ptp(snippet) + 1e-3) / (ptp(template) + 1e-3))], each clipped"}
 
 
+def feature_head_manifest(mc: dict) -> dict:
+    """beat_feature_head: what the beat_logits of a model with a feature head are (model.EcgNat.fuse_features)."""
+    return {"hidden": mc["feature_head"], "weight": mc["feature_weight"], "inputs": "beat_rr channels 1..6",
+            "classes": D.BEAT_CLASSES[:4],
+            "definition": "beat_logits are fused scores, per token: (1 - weight) * log_softmax(network logits) + "
+                          "weight * log_softmax(MLP(beat_rr[1..6])) for N, S, V, F; for Q the MLP term is its largest "
+                          "log-probability. argmax = class; softmax of the scores = fused probabilities"}
+
+
 def write_manifest(ctx, info):
     cfg = ModelConfig()
     (lo, hi), (mlo, mhi) = D.RR_CLIP, D.RR_MED_CLIP
@@ -459,6 +531,8 @@ def write_manifest(ctx, info):
                                       "stream: pre = med = post (0.8 s if alone); next beat not yet known: post = pre",
                         **({"shape": shape_manifest()} if D.RR_DIM > D.RR_DIM_BASE else {})},
         "decision": "argmax of logits (softmax for confidence)",
+        **({"beat_feature_head": feature_head_manifest(info["model_config"])}
+           if info["model_config"].get("feature_head") else {}),
         "thresholds": {"rhythm_noise_suppresses_alarms": True, "min_prob_alarm": 0.5, "beat_min_prob": 0.0},
         "files": {"fp32": info["fp32"], "int8": {k: info["int8"][k] for k in ("path", "sha256", "bytes")}},
         "quantization": {"scheme": "QDQ S8S8", "weights": f"int{info['int8']['weight_bits']} symmetric per-channel",
@@ -468,7 +542,8 @@ def write_manifest(ctx, info):
                                    "run by ONNX Runtime as QGemm)",
                          "fp32_layers": ", ".join(info["int8"].get("fp32_layers", [])) + " (weights, activations "
                                         "and biases fp32: the stem's input is the raw signal; the others have one "
-                                        "row per window or 4 input features, where int8 costs more than it saves)"},
+                                        "row per window or 4 input features, where int8 costs more than it saves, "
+                                        "or form the small per-beat feature head)"},
         "macs_per_window": info["macs_per_window"], "params": info["params"],
         "training_data": ["MIT-BIH Arrhythmia DS1 + paced (ODC-By 1.0)", "MIT-BIH NSTDB bw/ma/118e* (ODC-By 1.0)",
                           "CPSC 2021 sample (CC BY 4.0)", "PTB-XL 1.0.3 ecg_id 1-500 (CC BY 4.0)",
@@ -500,31 +575,39 @@ def stage_cv(ctx, which):
             t = time.time()
             tag = f"cv {init} {frac:g} fold {fold}"
             model, info = finetune_run(ctx, fold, frac, init, tag)
-            _, te = pools(ctx, fold)
-            t1 = time.time()
-            met, res, nr = E.evaluate(te, E.torch_predict(model), ctx.bank_eval, cfg["n_noise_eval"],
-                                      run_seed(ctx.args.seed, "noise", fold))
-            info.update(metrics=met, per_record=E.per_record(res), eval_wall_s=time.time() - t1, test_records=[r.spec.record for r in te if r.spec.dataset == "mitdb"],
-                        fold=fold, frac=frac, init=init)
-            if cfg["int8_cv"] and frac == 1.0 and init == "pretrained":
-                tr, _ = pools(ctx, fold)
-                d = os.path.join(ctx.work, "cv_onnx", f"fold{fold}")
-                fp, q8, qi = export_model(ctx, model, d, tr, f"fold{fold}")
-                t2 = time.time()
-                met8, res8, nr8 = E.evaluate(te, X.onnx_predict(q8), ctx.bank_eval, cfg["n_noise_eval"],
-                                             run_seed(ctx.args.seed, "noise", fold))
-                agree_b = np.concatenate([a["beat_pred"] == b["beat_pred"] for a, b in zip(res, res8) if "beat_pred" in a])
-                agree_w = np.concatenate([a["rhy_pred"] == b["rhy_pred"] for a, b in zip(res, res8)])
-                info.update(metrics_int8=met8, per_record_int8=E.per_record(res8), int8_beat_agreement=100.0 * float(agree_b.mean()),
-                            int8_window_agreement=100.0 * float(agree_w.mean()), int8_eval_wall_s=time.time() - t2)
-            ctx.save(name, info)
-            m = info["metrics"]
-            ctx.log(f"[{tag}] VEB Se {m.get('VEB_se', float('nan')):.1f} +P {m.get('VEB_pp', float('nan')):.1f} | "
-                    f"SVEB Se {m.get('SVEB_se', float('nan')):.1f} +P {m.get('SVEB_pp', float('nan')):.1f} | "
-                    f"acc {m.get('accuracy', float('nan')):.1f}")
-            ctx.stage_done(f"cv_{init}_{frac:g}", t)
-            from . import card
-            card.write_card(ctx)
+            model = with_feature_head(ctx, model, fold, tag)
+            cv_evaluate(ctx, model, info, fold, frac, init, tag, name, t)
+
+
+def cv_evaluate(ctx, model, info, fold, frac, init, tag, name, t):
+    """Evaluate a fold's model on its held-out records (and, at 100 % pretrained, its int8 export), save the results
+    as name and update the model card (stage_cv, stage_headcv)."""
+    cfg = ctx.cfg
+    _, te = pools(ctx, fold)
+    t1 = time.time()
+    met, res, nr = E.evaluate(te, E.torch_predict(model), ctx.bank_eval, cfg["n_noise_eval"],
+                              run_seed(ctx.args.seed, "noise", fold))
+    info.update(metrics=met, per_record=E.per_record(res), eval_wall_s=time.time() - t1, test_records=[r.spec.record for r in te if r.spec.dataset == "mitdb"],
+                fold=fold, frac=frac, init=init)
+    if cfg["int8_cv"] and frac == 1.0 and init == "pretrained":
+        tr, _ = pools(ctx, fold)
+        d = os.path.join(ctx.work, "cv_onnx", f"fold{fold}")
+        fp, q8, qi = export_model(ctx, model, d, tr, f"fold{fold}")
+        t2 = time.time()
+        met8, res8, nr8 = E.evaluate(te, X.onnx_predict(q8), ctx.bank_eval, cfg["n_noise_eval"],
+                                     run_seed(ctx.args.seed, "noise", fold))
+        agree_b = np.concatenate([a["beat_pred"] == b["beat_pred"] for a, b in zip(res, res8) if "beat_pred" in a])
+        agree_w = np.concatenate([a["rhy_pred"] == b["rhy_pred"] for a, b in zip(res, res8)])
+        info.update(metrics_int8=met8, per_record_int8=E.per_record(res8), int8_beat_agreement=100.0 * float(agree_b.mean()),
+                    int8_window_agreement=100.0 * float(agree_w.mean()), int8_eval_wall_s=time.time() - t2)
+    ctx.save(name, info)
+    m = info["metrics"]
+    ctx.log(f"[{tag}] VEB Se {m.get('VEB_se', float('nan')):.1f} +P {m.get('VEB_pp', float('nan')):.1f} | "
+            f"SVEB Se {m.get('SVEB_se', float('nan')):.1f} +P {m.get('SVEB_pp', float('nan')):.1f} | "
+            f"acc {m.get('accuracy', float('nan')):.1f}")
+    ctx.stage_done(f"cv_{init}_{frac:g}", t)
+    from . import card
+    card.write_card(ctx)
 
 
 def main(argv=None):
@@ -553,10 +636,23 @@ def main(argv=None):
                     help="experiment: beat_rr gets three shape features per beat, its QRS against the median of the "
                          "patient's previous beats (data.morph_features); the model's RR input grows to "
                          f"{D.RR_DIM_BASE + D.MORPH_DIM} channels, which the shipped C# contract does not compute")
+    ap.add_argument("--feature-head", action="store_true",
+                    help="beat_rr gets the three shape channels (as --morph-features) but the network reads only the "
+                         "RR ones; a small MLP on each beat's 3 RR + 3 shape numbers, trained apart on the same "
+                         "records, is fused with the network's beat logits in the graph (feature_head.py)")
+    ap.add_argument("--feature-hidden", type=int, default=FH.HIDDEN, help=f"feature head width (default {FH.HIDDEN})")
+    ap.add_argument("--feature-weight", type=float, default=FH.WEIGHT,
+                    help=f"weight a of the feature head in the fused beat scores (default {FH.WEIGHT}, chosen by "
+                         "record-wise CV: docs/experiments/feature-head.md)")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
     args = ap.parse_args(argv)
+    if args.feature_head and args.morph_features:
+        ap.error("--feature-head and --morph-features are alternatives: the head reads the shape channels, the "
+                 "network then only the RR ones")
+    if args.feature_head and not 0.0 < args.feature_weight <= 1.0:
+        ap.error(f"--feature-weight must be in (0, 1], got {args.feature_weight}")
     if (args.wide_n_weight or args.n_beat_max_rr_dev is not None) and not args.n_beat_sources:
         ap.error("--wide-n-weight and --n-beat-max-rr-dev need --n-beat-sources (they select among its records)")
     args.stages = args.stages or ("build,pretrain,final,cv100,card,cvlow,card" + (",reexport" if args.smoke else ""))
@@ -570,14 +666,17 @@ def main(argv=None):
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(args, cfg)
-    D.set_beat_features(args.morph_features)
-    ctx.model_cfg = ModelConfig(beat_context=args.beat_context, rr_dim=D.RR_DIM)
+    D.set_beat_features(args.morph_features or args.feature_head, network_reads_shape=args.morph_features)
+    ctx.model_cfg = ModelConfig(beat_context=args.beat_context, rr_dim=D.RR_DIM,
+                                feature_head=args.feature_hidden if args.feature_head else 0,
+                                feature_weight=args.feature_weight if args.feature_head else 0.0)
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
     ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples, "
             f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}, N-source max RR "
-            f"deviation {args.n_beat_max_rr_dev}, shape features {args.morph_features}")
+            f"deviation {args.n_beat_max_rr_dev}, shape features {args.morph_features}, feature head "
+            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):
@@ -589,6 +688,10 @@ def main(argv=None):
             stage_final(ctx)
         elif st == "reexport":
             stage_reexport(ctx)
+        elif st == "head":
+            stage_head(ctx)
+        elif st.startswith("headcv:"):
+            stage_headcv(ctx, os.path.abspath(st.split(":", 1)[1]))
         elif st == "manifest":
             write_manifest(ctx, ctx.load("export.json"))
         elif st == "reference":
