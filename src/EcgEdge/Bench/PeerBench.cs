@@ -27,7 +27,7 @@ public sealed record PeerConditioningReport(string Record, int Channels, long Sa
 /// <list type="bullet">
 /// <item><c>bench inference --windows DIR [--runs N] [--intra-op-threads T] [--json FILE] [--logits-out DIR]</c>: the
 /// int8 and fp32 models on the windows of DIR (<c>ecg.bin</c> float32 [n, 8, 2500], <c>lead_mask.bin</c> [n, 8],
-/// <c>beat_rr.bin</c> [n, 312, 4] for a model with the RR input; the
+/// <c>beat_rr.bin</c> [n, 312, C] for a model with the RR input (C = its beat_rr channels: 4 RR, + 3 shape since 0.2.0); the
 /// model's reference windows by default), cycled for N timed runs each after warm-up; writes each window's logits.</item>
 /// <item><c>bench conditioning [--record PATH] [--repeats R] [--json FILE] [--dump DIR]</c>: our streaming conditioner
 /// (50-frame blocks, 8 channels at 500 Hz) over a whole record; dumps its input, output and the SOS design.</item>

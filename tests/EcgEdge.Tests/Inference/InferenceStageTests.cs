@@ -46,13 +46,15 @@ public class InferenceStageTests
         var rhythm = Read(Path.Combine(refDir, "rhythm_logits_fp32.bin"));
         using var model = ModelLoader.Load(Manifest, new InferenceOptions { Variant = ModelVariant.Fp32 });
         var n = mask.Length / 8;
+        var ch = model.BeatRr.Length / 312;             // beat_rr channels: 4 RR (+ 3 shape)
+        Assert.Equal(n * 312 * ch, rr.Length);
         Assert.True(n >= 8);
         double worst = 0;
         for (var w = 0; w < n; w++)
         {
             ecg.AsSpan(w * 8 * 2500, 8 * 2500).CopyTo(model.Signal);
             mask.AsSpan(w * 8, 8).CopyTo(model.LeadMask);
-            rr.AsSpan(w * 312 * 4, 312 * 4).CopyTo(model.BeatRr);
+            rr.AsSpan(w * 312 * ch, 312 * ch).CopyTo(model.BeatRr);
             model.Run();
             for (var i = 0; i < 312 * 5; i++) worst = Math.Max(worst, Math.Abs(model.BeatLogits[i] - beat[w * 312 * 5 + i]));
             for (var i = 0; i < 4; i++) worst = Math.Max(worst, Math.Abs(model.RhythmLogits[i] - rhythm[w * 4 + i]));
@@ -139,8 +141,9 @@ public class InferenceStageTests
         var rr = Assert.Single(sink.Inputs);
         // token = floor(floor((sample + shift) / decimation 2) / stride 8)
         int Token(long b) => (int)Math.Floor((b + shift) / 2) / 8;
-        float[] At(long b) => rr.AsSpan(Token(b) * 4, 4).ToArray();
-        Assert.Equal(beats.Count, Enumerable.Range(0, 312).Count(t => rr[t * 4] == 1f));
+        var ch = model.BeatRr.Length / 312;             // 4 RR channels (+ 3 shape, not checked here)
+        float[] At(long b) => rr.AsSpan(Token(b) * ch, 4).ToArray();
+        Assert.Equal(beats.Count, Enumerable.Range(0, 312).Count(t => rr[t * ch] == 1f));
         Assert.All(beats, b => Assert.Equal(1f, At(b)[0]));
         // the premature beat: pre 0.6 s, post 1.4 s, median of the 5 intervals so far (1, 1, 1, 1, 0.6) = 1 s
         var p = At(beats[5]);

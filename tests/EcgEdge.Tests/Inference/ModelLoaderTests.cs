@@ -27,9 +27,12 @@ public class ModelLoaderTests
         Assert.Equal([BeatClass.N, BeatClass.S, BeatClass.V, BeatClass.F, BeatClass.Q], c.BeatClasses);
         Assert.Equal([RhythmClass.SinusOther, RhythmClass.AfAfl, RhythmClass.Noise, RhythmClass.VtVf], c.RhythmClasses);
         Assert.Equal("beat_rr", c.RrInput);
-        Assert.Equal(new RrFeatureSettings(32, -1, 3, -0.6, 1.2, 0.8), c.Rr);
+        // 0.2.0: RR and shape channels (its feature head reads the shape ones)
+        Assert.NotNull(c.Rr?.Shape);
+        Assert.Equal(new RrFeatureSettings(32, -1, 3, -0.6, 1.2, 0.8), c.Rr with { Shape = null });
         Assert.True(m.HasRrInput);
-        Assert.Equal(312 * 4, m.BeatRr.Length);
+        Assert.Equal(312 * 7, m.BeatRr.Length);
+        Assert.Equal((32, 0.7), (m.Manifest.BeatFeatureHead!.Hidden, m.Manifest.BeatFeatureHead.Weight));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class OnnxReferenceTests
         {
             NamedOnnxValue.CreateFromTensor("ecg", new DenseTensor<float>(ecg, [batch, 8, 2500])),
             NamedOnnxValue.CreateFromTensor("lead_mask", new DenseTensor<float>(mask, [batch, 8])),
-            NamedOnnxValue.CreateFromTensor("beat_rr", new DenseTensor<float>(rr, [batch, 312, 4])),
+            NamedOnnxValue.CreateFromTensor("beat_rr", new DenseTensor<float>(rr, [batch, 312, rr.Length / (batch * 312)])),   // 4 RR (+ 3 shape) channels
         };
         using var results = session.Run(inputs);
         var beat = results.First(r => r.Name == "beat_logits").AsTensor<float>().ToArray();

@@ -636,10 +636,11 @@ def main(argv=None):
                     help="experiment: beat_rr gets three shape features per beat, its QRS against the median of the "
                          "patient's previous beats (data.morph_features); the model's RR input grows to "
                          f"{D.RR_DIM_BASE + D.MORPH_DIM} channels, which the shipped C# contract does not compute")
-    ap.add_argument("--feature-head", action="store_true",
-                    help="beat_rr gets the three shape channels (as --morph-features) but the network reads only the "
-                         "RR ones; a small MLP on each beat's 3 RR + 3 shape numbers, trained apart on the same "
-                         "records, is fused with the network's beat logits in the graph (feature_head.py)")
+    ap.add_argument("--feature-head", action=argparse.BooleanOptionalAction, default=None,
+                    help="on by default (the shipped recipe since 0.2.0; off with --morph-features): beat_rr gets the "
+                         "three shape channels but the network reads only the RR ones; a small MLP on each beat's 3 RR "
+                         "+ 3 shape numbers, trained apart on the same records, is fused with the network's beat "
+                         "logits in the graph (feature_head.py). --no-feature-head: the 0.1.x recipe")
     ap.add_argument("--feature-hidden", type=int, default=FH.HIDDEN, help=f"feature head width (default {FH.HIDDEN})")
     ap.add_argument("--feature-weight", type=float, default=FH.WEIGHT,
                     help=f"weight a of the feature head in the fused beat scores (default {FH.WEIGHT}, chosen by "
@@ -648,6 +649,8 @@ def main(argv=None):
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
     args = ap.parse_args(argv)
+    if args.feature_head is None:
+        args.feature_head = not args.morph_features
     if args.feature_head and args.morph_features:
         ap.error("--feature-head and --morph-features are alternatives: the head reads the shape channels, the "
                  "network then only the RR ones")
