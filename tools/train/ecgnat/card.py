@@ -329,7 +329,11 @@ def write_card(ctx):
       f"{'on' if ctx.args.n_beat_sources else 'off'}; wide-QRS N weight (`--wide-n-weight`): "
       f"{ctx.args.wide_n_weight:g}; N-source max RR deviation (`--n-beat-max-rr-dev`): "
       f"{'off' if ctx.args.n_beat_max_rr_dev is None else ctx.args.n_beat_max_rr_dev}; beat shape features "
-      f"(`--morph-features`): {'on' if ctx.args.morph_features else 'off'}; int8 fp32 layers: "
+      f"(`--morph-features`): {'on' if ctx.args.morph_features else 'off'}; per-beat feature head "
+      f"(`--feature-head`): "
+      + (f"on, {cfg.feature_head} wide, weight {cfg.feature_weight:g} (beat_logits are fused scores: "
+         "docs/experiments/feature-head.md)" if cfg.feature_head else "off")
+      + "; int8 fp32 layers: "
       + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
     w("## Licences of the data")
@@ -353,6 +357,11 @@ if __name__ == "__main__":
     ap.add_argument("--n-beat-sources", action="store_true", help="the run used train.sh --n-beat-sources")
     ap.add_argument("--wide-n-weight", type=float, default=0.0, help="the run's train.sh --wide-n-weight")
     ap.add_argument("--n-beat-max-rr-dev", type=float, default=None, help="the run's train.sh --n-beat-max-rr-dev")
+    ap.add_argument("--morph-features", action="store_true", help="the run used train.sh --morph-features")
+    ap.add_argument("--feature-head", action=argparse.BooleanOptionalAction, default=False,
+                    help="the run had a per-beat feature head (train.sh --feature-head)")
+    ap.add_argument("--feature-hidden", type=int, default=32, help="its width")
+    ap.add_argument("--feature-weight", type=float, default=0.7, help="its weight")
     a = ap.parse_args()
     from .pipeline import FULL, SMOKE
 
@@ -360,7 +369,8 @@ if __name__ == "__main__":
         pass
     c = _C()
     c.work, c.cfg, c.args = a.work, (SMOKE if a.smoke else FULL), a
-    c.model_cfg = ModelConfig(beat_context=a.beat_context)
+    c.model_cfg = ModelConfig(beat_context=a.beat_context, feature_head=a.feature_hidden if a.feature_head else 0,
+                              feature_weight=a.feature_weight if a.feature_head else 0.0)
     c.rpath = lambda n: os.path.join(a.work, "results", n)
     c.have = lambda n: os.path.exists(c.rpath(n))
     c.load = lambda n: json.load(open(c.rpath(n)))

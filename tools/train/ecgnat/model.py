@@ -42,10 +42,10 @@ class ModelConfig:
     rr_hidden: int = 16
     rr_stats: int = 5              # RR statistics pooled over a window for the rhythm head
     beat_context: bool = False     # beat head also sees the mean fine feature over the window's beats (experiment)
-    # Per-beat feature head (train.sh --feature-head): an MLP on each beat's 3 RR + 3 shape numbers (beat_rr channels
-    # 1..6; rr_dim must be RR_DIM_BASE + 3), trained apart from the network, fused with the network's beat logits as a
-    # product of experts with weight feature_weight (FeatureHead below). 0 = none. The network itself then reads only
-    # the RR channels (net_rr_dim).
+    # Per-beat feature head (train.sh --feature-head): width of an MLP on each beat's 3 RR + 3 shape numbers (beat_rr
+    # channels 1..6; rr_dim must be RR_DIM_BASE + MORPH_DIM), trained apart from the network (feature_head.py), fused
+    # with the network's beat logits as a product of experts with weight feature_weight (EcgNat.fuse_features). 0 = none.
+    # The network itself then reads only the RR channels (net_rr_dim).
     feature_head: int = 0
     feature_weight: float = 0.0
 
@@ -192,7 +192,7 @@ class EcgNat(nn.Module):
             with torch.random.fork_rng(devices=[]):
                 self.beat_ctx = nn.Linear(F_, F_, bias=False)
             self.reset_beat_context()
-        # Per-beat feature head (FeatureHead): top-level modules, so the int8 pass can keep them fp32
+        # Per-beat feature head (fuse_features): top-level modules, so the int8 pass can keep them fp32
         # (export.FP32_LAYERS). Created last without drawing random numbers from the global stream; its weights come
         # from train_feature_head, never from the network's training.
         self.fh_fc1 = self.fh_fc2 = self.fh_out = None

@@ -24,7 +24,7 @@ from . import export as X
 from . import feature_head as FH
 from . import signal as S
 from . import train as T
-from .model import EcgNat, ModelConfig, count_macs, count_params
+from .model import HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
 
 FULL = dict(
     name="full", pretrain_steps=5000, pretrain_bs=32, pretrain_lr=1e-3, mask_ratio=0.7, probe_n=128, eval_every=250,
@@ -486,9 +486,12 @@ def feature_head_manifest(mc: dict) -> dict:
     """beat_feature_head: what the beat_logits of a model with a feature head are (model.EcgNat.fuse_features)."""
     return {"hidden": mc["feature_head"], "weight": mc["feature_weight"], "inputs": "beat_rr channels 1..6",
             "classes": D.BEAT_CLASSES[:4],
-            "definition": "beat_logits are fused scores, per token: (1 - weight) * log_softmax(network logits) + "
-                          "weight * log_softmax(MLP(beat_rr[1..6])) for N, S, V, F; for Q the MLP term is its largest "
-                          "log-probability. argmax = class; softmax of the scores = fused probabilities"}
+            "beats_per_window": HEAD_BEATS,
+            "definition": "beat_logits are fused scores at each beat token (beat_rr channel 0 = 1; the first "
+                          "beats_per_window of a window): (1 - weight) * log_softmax(network logits) + weight * "
+                          "log_softmax(MLP(beat_rr[1..6])) for N, S, V, F; for Q the MLP term is its largest "
+                          "log-probability. argmax = class; softmax of the scores = fused probabilities. Other tokens: "
+                          "(1 - weight) * log_softmax(network logits)"}
 
 
 def write_manifest(ctx, info):
