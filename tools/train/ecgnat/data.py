@@ -49,8 +49,10 @@ RR_HISTORY = 32
 RR_CLIP = (-1.0, 3.0)
 RR_MED_CLIP = (-0.6, 1.2)
 RR_MED_CENTRE = 0.8
-# Experiment (--morph-features): three more beat_rr channels per beat, its QRS shape against the patient's own recent
-# beats (morph_features); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features; both constants live in model.py).
+# Shape features: three more beat_rr channels per beat, its QRS shape against the patient's own recent beats
+# (morph_features), read by the per-beat feature head (--feature-head, shipped since 0.2.0) or by the network itself
+# (--morph-features, experiment); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features; both constants live in
+# model.py).
 MORPH_BEFORE, MORPH_AFTER = 25, 38          # snippet -100 ms .. +148 ms around the beat at 250 Hz
 MORPH_HISTORY = 16                          # template = per-sample median of the previous 16 beats' snippets
 MORPH_MIN_HISTORY = 3                       # fewer complete snippets before the beat: its features are 0

@@ -19,7 +19,6 @@ No signal model at all: this is a baseline that says what the features carry, no
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 

@@ -43,9 +43,8 @@ CANDIDATE = 0.5
 def load(data_root: str):
     specs = [s for s in D.catalogue(data_root) if s.group in ("ds1", "cpsc", "paced", "nst")]
     cache = D.build_cache(data_root, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
-    recs = [r for r in D.load_records(cache, specs) if r.has_beats]
-    feats = {id(r): np.concatenate([r.rr_feat, D.morph_features(r.sig, r.chans, r.rr_pos)], axis=1) for r in recs}
-    return recs, feats
+    recs = [r for r in D.load_records(cache, specs, morph=True) if r.has_beats]
+    return recs, {id(r): r.rr_feat for r in recs}        # 3 RR + 3 shape numbers per beat
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -61,7 +60,7 @@ def se_pp(T, P, c):
 def fuse(net: np.ndarray, mlp: np.ndarray, al: float) -> np.ndarray:
     """Predicted class per beat: product of experts, (1 - a) * log_softmax(net) + a * log_softmax(mlp) over N, S, V,
     F; the MLP knows no Q, so for Q it adds its own best log-probability (no opinion): a beat the network calls Q
-    stays Q. The exported graph computes the same (ecgnat.model.FeatureHead)."""
+    stays Q. The exported graph computes the same at beat tokens (ecgnat.model.EcgNat.fuse_features)."""
     m = log_softmax(mlp)
     m5 = np.concatenate([m, m.max(axis=1, keepdims=True)], axis=1)
     return ((1 - al) * log_softmax(net) + al * m5).argmax(1)
@@ -112,12 +111,10 @@ def main():
             onnx_path = os.path.join(TRAIN, "runs", run, "cv_onnx", f"fold{k}", "ecg-nat-fp32.onnx")
             D.set_beat_features(beat_input_channels(onnx_path) > D.RR_DIM_BASE)
             test = [r for r in recs if r.spec.group == "ds1" and r.spec.fold == k]
-            if D.RR_DIM > D.RR_DIM_BASE:      # a shape-feature network reads the same 6 numbers in its beat_rr input
-                for r in test:
-                    r.rr_feat = feats[id(r)]
+            for r in test:     # an RR-only network reads the 3 RR numbers, a shape-feature network all 6
+                r.rr_feat = feats[id(r)] if D.RR_DIM > D.RR_DIM_BASE else feats[id(r)][:, :3]
             out = predict_records(test, torch_predict(load_model(onnx_path)))
             for r, o in zip(test, out):
-                r.rr_feat = feats[id(r)][:, :3]
                 T.append(o["beat_true"]); NET.append(o["beat_logits"]); MLP.append(mlp[r.spec.record])
                 R += [r.spec.record] * len(o["beat_true"])
         T, NET, MLP, R = np.concatenate(T), np.concatenate(NET), np.concatenate(MLP), np.array(R)
@@ -136,6 +133,7 @@ def main():
             P[F == k] = fuse(NET[F == k], MLP[F == k], best)
         report(f"nested a per fold {chosen}", T, P, R)
         print(f"  a chosen on all five folds: {max(GRID, key=lambda al: f1_sum(T, fuse(NET, MLP, al))):.2f}")
+
 
 if __name__ == "__main__":
     main()
