@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Does a window-level RR-irregularity model add to ECG-NAT's rhythm head for AF? Out-of-fold, no retraining.
+
+For each CV fold k of a finished run (tools/train/runs/RUN/cv_onnx/foldK/ecg-nat-fp32.onnx, trained without fold k),
+the fold network is run on fold k's test records (DS1 and the other datasets' records hashed to fold k) as the model
+card's evaluation does (10-s windows every 5 s). A logistic model on window RR statistics computed from the beat_rr
+input (what the graph sees: the beats in the window and their pre/post RR relative to the median of the previous 32)
+is trained on the windows of every record the fold network was trained on (outside fold k), AF vs not AF, and run
+on the same windows. Fusion = product of experts over the rhythm classes:
+
+    fused = (1 - b) * log_softmax(net) + b * [log p_rr(AF) for af_afl, log p_rr(not AF) for the others]
+
+Reported per b, pooled over the five folds: AF windows Se / +P on the DS1 records with AF (201, 203), AF windows
+wrongly called on the other DS1 records (per record when > 0), and AF Se / +P on the other datasets' test windows.
+
+  PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run base2 [--features rr5|rr8]
+  PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run head_base2 --features nv
+
+Features: rr5 = the five window RR statistics the rhythm head already reads (EcgNat.rr_stats); rr8 = rr5 + three
+measures less sensitive to isolated ectopic beats; nv = RR intervals whose two beats the fold model does not call V
+(its beat output at every beat of every record, so the fold model also runs on its own training records), their
+successive-difference and spread relative to their median, the share of such intervals, beats, heart rate and the share
+of beats called V.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRAIN = os.path.dirname(HERE)
+sys.path.insert(0, TRAIN)
+from ecgnat import data as D  # noqa: E402
+from ecgnat.evaluate import record_windows, torch_predict  # noqa: E402
+from ecgnat.from_onnx import beat_input_channels, load_model  # noqa: E402
+
+BS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def window_features(rr: np.ndarray, kind: str) -> np.ndarray:
+    """[n, F] per window from beat_rr [n, 312, C] (channel 0 beat flag, 1 pre/med - 1, 2 post/med - 1, 3 med - 0.8)."""
+    w = rr[..., 0]
+    n = w.sum(1) + 1.0
+    pre, post, med = rr[..., 1], rr[..., 2], rr[..., 3]
+    d = np.abs(post - pre)
+    f = [(d * w).sum(1) / n, (np.abs(pre) * w).sum(1) / n, (pre * pre * w).sum(1) / n, (med * w).sum(1) / n,
+         (n - 1) / 12]
+    if kind == "rr8":
+        # share of beats whose pre interval departs > 15 % from the median; share of successive differences > 0.15;
+        # mean |pre| over the beats with |pre| < 0.3 (irregularity left once clear ectopics are set aside)
+        f.append(((np.abs(pre) > 0.15) * w).sum(1) / n)
+        f.append(((d > 0.15) * w).sum(1) / n)
+        small = (np.abs(pre) < 0.3) * w
+        f.append((np.abs(pre) * small).sum(1) / (small.sum(1) + 1.0))
+    return np.stack(f, 1).astype(np.float32) * 4.0
+
+
+def nv_features(r, st: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    """[n, 6] per window from the record's beats (rr_pos) and each beat's predicted class: RR intervals whose two
+    beats are both not V; mean |successive difference| / median, std / median and the share of such intervals,
+    beats / 12, median RR - 0.8 s, share of beats called V."""
+    pos = r.rr_pos
+    out = np.zeros((len(st), 6), np.float32)
+    rr = np.diff(pos) / D.FS
+    ok = (cls[1:] != 2) & (cls[:-1] != 2)
+    for i, s in enumerate(st):
+        j0, j1 = np.searchsorted(pos, [s, s + D.WIN])
+        if j1 - j0 < 2:
+            continue
+        seg, keep = rr[max(0, j0 - 1):j1 - 1], ok[max(0, j0 - 1):j1 - 1]
+        k = seg[keep]
+        med = np.median(seg)
+        if len(k) >= 3:
+            m = np.median(k)
+            out[i, 0] = np.abs(np.diff(k)).mean() / m
+            out[i, 1] = k.std() / m
+        out[i, 2] = keep.mean()
+        out[i, 3] = (j1 - j0) / 12
+        out[i, 4] = med - 0.8
+        out[i, 5] = (cls[j0:j1] == 2).mean()
+    return out * 4.0
+
+
+def rr_pos_classes(r, st: np.ndarray, bl: np.ndarray) -> np.ndarray:
+    """Predicted class of each rr_pos beat, read at its token in the window where it is most central."""
+    from ecgnat.evaluate import assign_central
+    if not len(r.rr_pos):
+        return np.zeros(0, np.int64)
+    w = assign_central(r.rr_pos, st)
+    tok = np.minimum((r.rr_pos - st[w]) // 8, bl.shape[1] - 1)
+    return bl[w, tok].argmax(1)
+
+
+def train_lr(X: np.ndarray, y: np.ndarray, seed: int, epochs: int = 200) -> torch.nn.Module:
+    """Logistic regression (balanced classes), full-batch Adam."""
+    g = torch.Generator().manual_seed(seed)
+    mu, sd = X.mean(0), X.std(0) + 1e-6
+    lin = torch.nn.Linear(X.shape[1], 1)
+    with torch.no_grad():
+        lin.weight.normal_(0, 0.01, generator=g)
+        lin.bias.zero_()
+    xt = torch.tensor((X - mu) / sd)
+    yt = torch.tensor(y, dtype=torch.float32)
+    pos = max(1.0, float(y.sum()))
+    wt = torch.where(yt > 0, len(y) / (2 * pos), len(y) / (2 * max(1.0, len(y) - pos)))
+    opt = torch.optim.Adam(lin.parameters(), lr=0.05)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(lin(xt)[:, 0], yt, weight=wt)
+        loss.backward()
+        opt.step()
+    m = torch.tensor(mu)
+    s = torch.tensor(sd)
+
+    def f(x):
+        with torch.no_grad():
+            return lin((torch.tensor(x) - m) / s)[:, 0].numpy()
+    f.weights = (lin.weight.detach().numpy()[0] / sd, float(lin.bias) - float((lin.weight.detach().numpy()[0] * mu / sd).sum()))
+    return f
+
+
+def log_softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def fuse(net, z, b):
+    lp = -np.logaddexp(0, -z)            # log sigmoid: log p(AF)
+    ln = -np.logaddexp(0, z)             # log p(not AF)
+    rr = np.repeat(ln[:, None], net.shape[1], 1)
+    rr[:, D.R_AF] = lp
+    return ((1 - b) * log_softmax(net) + b * rr).argmax(1)
+
+
+def se_pp(T, P):
+    tp = int(((P == D.R_AF) & (T == D.R_AF)).sum()); fn = int(((P != D.R_AF) & (T == D.R_AF)).sum())
+    fp = int(((P == D.R_AF) & (T != D.R_AF)).sum())
+    return 100 * tp / max(1, tp + fn), 100 * tp / max(1, tp + fp), tp, fn, fp
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.normpath(os.path.join(TRAIN, "..", "..", "..", "shared", "data")))
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--features", default="rr5", choices=["rr5", "rr8", "nv"])
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    specs = [s for s in D.catalogue(a.data) if s.group in ("ds1", "cpsc", "paced", "ptbxl", "cinc", "ludb")]
+    cache = D.build_cache(a.data, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
+    probe = os.path.join(TRAIN, "runs", a.run, "cv_onnx", "fold0", "ecg-nat-fp32.onnx")
+    morph = beat_input_channels(probe) > D.RR_DIM_BASE
+    D.set_beat_features(morph, False)
+    recs = D.load_records(cache, specs, morph=morph)
+    labels, wins = {}, {}
+    for r in recs:
+        wins[id(r)] = record_windows(r)
+        labels[id(r)] = np.array([r.window_rhythm(int(s), True) for s in wins[id(r)][0]])
+    feats = {id(r): window_features(wins[id(r)][3], a.features) for r in recs} if a.features != "nv" else {}
+    T, Z, NET, REC, DS = [], [], [], [], []
+    for k in range(D.N_FOLDS):
+        onnx_path = os.path.join(TRAIN, "runs", a.run, "cv_onnx", f"fold{k}", "ecg-nat-fp32.onnx")
+        predict = torch_predict(load_model(onnx_path))
+        test = [r for r in recs if r.spec.fold == k]
+        train = [r for r in recs if r.spec.fold != k]
+        net = {}
+        for r in (recs if a.features == "nv" else test):
+            st, X, M, RR = wins[id(r)]
+            bl, rl = predict(X, M, RR)
+            net[id(r)] = rl
+            if a.features == "nv":
+                feats[id(r)] = nv_features(r, st, rr_pos_classes(r, st, bl))
+        X = np.concatenate([feats[id(r)] for r in train])
+        y = np.concatenate([labels[id(r)] for r in train])
+        keep = y >= 0
+        lr = train_lr(X[keep], (y[keep] == D.R_AF).astype(np.float32), a.seed + k)
+        print(f"fold {k}: LR on {int(keep.sum())} windows ({int((y == D.R_AF).sum())} AF); weights {np.round(lr.weights[0], 2)} "
+              f"bias {lr.weights[1]:.2f}", flush=True)
+        for r in test:
+            t = np.array([r.window_rhythm(int(s), False) for s in wins[id(r)][0]])
+            T.append(t); NET.append(net[id(r)]); Z.append(lr(feats[id(r)]))
+            REC += [r.spec.record] * len(t); DS += [r.spec.dataset] * len(t)
+    T, NET, Z, REC, DS = np.concatenate(T), np.concatenate(NET), np.concatenate(Z), np.array(REC), np.array(DS)
+    mit = DS == "mitdb"
+    afrec = mit & np.isin(REC, ["201", "203"])
+    print(f"run {a.run}, features {a.features}: {int(mit.sum())} DS1 windows ({int((mit & (T == D.R_AF)).sum())} AF, "
+          f"{int((mit & (T != D.R_AF)).sum())} not), {int((~mit).sum())} other")
+    for b in BS:
+        P = fuse(NET, Z, b)
+        s1 = se_pp(T[afrec], P[afrec])
+        per = {rec: se_pp(T[mit & (REC == rec)], P[mit & (REC == rec)])[:2] for rec in ("201", "203")}
+        fa = {rec: int(((P == D.R_AF) & (T != D.R_AF) & mit & (REC == rec)).sum()) for rec in np.unique(REC[mit])}
+        fa = {r_: n for r_, n in fa.items() if n}
+        o = se_pp(T[~mit], P[~mit])
+        print(f"  b={b:.1f}: DS1 AF Se {s1[0]:.1f} / +P {s1[1]:.1f} (TP/FN/FP {s1[2]}/{s1[3]}/{s1[4]}; 201 {per['201'][0]:.1f}/{per['201'][1]:.1f}, "
+              f"203 {per['203'][0]:.1f}/{per['203'][1]:.1f}); false AF windows on DS1 {sum(fa.values())} {fa}; "
+              f"other datasets Se {o[0]:.1f} / +P {o[1]:.1f} (fp {o[4]})")
+
+
+if __name__ == "__main__":
+    main()
