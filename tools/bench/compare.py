@@ -16,9 +16,11 @@ nothing here is pass/fail.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -85,6 +87,31 @@ def versions() -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- inference
+
+# glibc mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+GLIBC_INITIAL = {M_TRIM_THRESHOLD: 128 * 1024, M_MMAP_THRESHOLD: 128 * 1024}
+
+
+def set_malloc(tuned: bool) -> bool:
+    """PyTorch's CPU tensors come from glibc malloc. glibc serves blocks above its mmap threshold (128 KiB at start,
+    raised by glibc when such a block is freed) with fresh mmap'd pages, so a process whose threshold was never raised
+    page-faults its larger activations on every forward (~400 minor faults, ~0.8 ms of kernel time per window here)
+    and one whose threshold was raised does not: the same script then times 3.4-3.7 or 4.3-4.6 ms per window, by
+    process (docs/performance.md, session 11). tuned=True fixes a 32 MiB mmap threshold and a 256 MiB trim threshold
+    (as MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ would), so PyTorch always runs in its fast mode;
+    tuned=False sets glibc's initial values (fixed, without the dynamic raise). Returns False where there is no glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    values = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 256 << 20} if tuned else GLIBC_INITIAL
+    return all(libc.mallopt(k, v) == 1 for k, v in values.items())
+
+
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
 
 def time_torch(model, ecg, mask, rr, runs: int, warmup: int, threads: int) -> list:
     """Per-window latency (ms) of eager fp32 inference, batch 1, windows cycled in order, after warm-up."""
@@ -182,6 +209,9 @@ def main():
                     help="thread count of the default-threads rows (default: torch's own default)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--pinned-cpu", default="none", help="CPU every timed process was pinned to (recorded only)")
+    ap.add_argument("--torch-malloc", default="tuned", choices=["tuned", "default"],
+                    help="tuned: fixed glibc malloc thresholds while PyTorch is timed, so it never runs in its "
+                         "page-faulting mode (see set_malloc); default: glibc as it comes (either mode, by process)")
     a = ap.parse_args()
 
     torch_default_threads = torch.get_num_threads()  # before we change it
@@ -191,10 +221,15 @@ def main():
     model = load_model(a.onnx)
 
     # --- inference: timings (1 thread first, then default threads) and agreement on the 16 windows
+    malloc_tuned = a.torch_malloc == "tuned" and set_malloc(True)
+    f0 = minor_faults()
     torch_1t = stats(time_torch(model, ecg, mask, rr, a.runs, a.warmup, 1))
+    faults_1t = (minor_faults() - f0) / (a.runs + a.warmup)
     torch_dt = stats(time_torch(model, ecg, mask, rr, a.runs, a.warmup, default_threads))
     torch.set_num_threads(1)
     tb, tr = torch_logits(model, ecg, mask, rr)
+    if malloc_tuned:
+        set_malloc(False)      # SciPy below runs with glibc's initial thresholds
     ref_diff = max(float(np.abs(tb - ref["beat_logits_fp32"]).max()), float(np.abs(tr - ref["rhythm_logits_fp32"]).max()))
 
     ort1 = read_json(a.inference_1thread)
@@ -223,6 +258,8 @@ def main():
         "torch_threads_default": torch_default_threads,
         "threads_default_rows": default_threads,
         "torch_fp32_ms_1thread": torch_1t,
+        "torch_malloc": "tuned" if malloc_tuned else "default",
+        "torch_fp32_1thread_minor_faults_per_window": round(faults_1t, 1),
         "torch_fp32_ms_default_threads": torch_dt,
         "ort_threads_1thread": ort1.get("threads", 1),
         "ort_int8_ms_1thread": ort1["int8"], "ort_fp32_ms_1thread": ort1["fp32"],
@@ -256,6 +293,7 @@ def main():
         rows += [(f"ORT int8 (C#), {t} thread(s)", ortd["int8"]), (f"ORT fp32 (C#), {t} thread(s)", ortd["fp32"])]
     for label, s in rows:
         print(f"  {label:<32}{fmt_stats(s)}")
+    print(f"  (torch: glibc malloc {res['torch_malloc']}, {faults_1t:.1f} minor page faults per window at 1 thread)")
     if default_threads == 1:
         print(f"  (torch's default here is {torch_default_threads} thread(s): the default-threads ratios use the "
               "1-thread ORT run)")

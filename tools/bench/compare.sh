@@ -11,6 +11,11 @@
 #   --record PATH  WFDB record for the conditioning comparison (default: bundled MIT-BIH 201)
 #   --threads T    thread count of the "default threads" rows, torch and ORT (default: torch's own default,
 #                  torch.get_num_threads(), which is what a PyTorch user gets; recorded either way)
+#   --torch-malloc tuned|default
+#                  tuned (default): while PyTorch is timed, glibc malloc keeps freed activations instead of
+#                  unmapping them, so PyTorch always runs in its fast mode (without it, a process either page-faults
+#                  its activations on every forward or not, at random: 4.3-4.6 vs 3.4-3.7 ms per window here);
+#                  default: glibc as it comes. Recorded in the JSON (torch_malloc) with the faults per window.
 #   --cpu N        pin every timed process to CPU N (default: the last CPU it may run on) when all rows are single-threaded;
 #                  --cpu none disables pinning. On this 2-vCPU VM one vCPU runs ~1.5x slower than the other, so
 #                  unpinned runs of the two stacks can land on different vCPUs and the ratio swings 2.9x..5.4x.
@@ -27,8 +32,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 
-json="" threads="" cpu="" runs=100 warmup=16 repeats=5 record="$root/src/EcgEdge/Resources/mitdb/201"
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+json="" threads="" cpu="" torch_malloc=tuned runs=100 warmup=16 repeats=5 record="$root/src/EcgEdge/Resources/mitdb/201"
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --json) json="$2"; shift 2 ;;
@@ -38,10 +43,12 @@ while [[ $# -gt 0 ]]; do
     --record) record="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --cpu) cpu="$2"; shift 2 ;;
+    --torch-malloc) torch_malloc="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+case "$torch_malloc" in tuned|default) ;; *) echo "compare.sh: --torch-malloc must be tuned or default" >&2; exit 2 ;; esac
 # make caller-relative paths absolute before we cd to the repository
 if [[ -n "$json" && "$json" != /* ]]; then json="$PWD/$json"; fi
 if [[ "$record" != /* ]]; then record="$PWD/$record"; fi
@@ -95,4 +102,4 @@ echo "conditioning (C#), $repeats repeats ..." >&2
 echo "torch and scipy (Python) ..." >&2
 "${pin[@]}" "$PYTHON" "$here/compare.py" --pinned-cpu "$cpu" --inference-1thread "$tmp/inference_1t.json" "${inference_default[@]}" \
   --logits "$tmp/logits_1t" --conditioning "$tmp/conditioning.json" --dump "$tmp/cond" \
-  --runs "$runs" --warmup "$warmup" --threads-default "$default_threads" ${json:+--json "$json"}
+  --runs "$runs" --warmup "$warmup" --threads-default "$default_threads" --torch-malloc "$torch_malloc" ${json:+--json "$json"}
