@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TRAIN = os.path.dirname(HERE)
 sys.path.insert(0, TRAIN)
 from ecgnat import data as D  # noqa: E402
-from ecgnat.evaluate import record_windows, torch_predict  # noqa: E402
+from ecgnat.evaluate import assign_central, record_windows, torch_predict  # noqa: E402
 from ecgnat.from_onnx import beat_input_channels, load_model  # noqa: E402
 
 BS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
@@ -162,16 +162,20 @@ def main():
         labels[id(r)] = np.array([r.window_rhythm(int(s), True) for s in wins[id(r)][0]])
     feats = {id(r): window_features(wins[id(r)][3], a.features) for r in recs} if a.features != "nv" else {}
     T, Z, NET, REC, DS = [], [], [], [], []
+    BT, BL, BZ, BN, BF, BR = [], [], [], [], [], []        # DS1 beats: class, logits, window's RR z and rhythm logits
     for k in range(D.N_FOLDS):
         onnx_path = os.path.join(TRAIN, "runs", a.run, "cv_onnx", f"fold{k}", "ecg-nat-fp32.onnx")
         predict = torch_predict(load_model(onnx_path))
         test = [r for r in recs if r.spec.fold == k]
         train = [r for r in recs if r.spec.fold != k]
-        net = {}
+        net, beats = {}, {}
         for r in (recs if a.features == "nv" else test):
             st, X, M, RR = wins[id(r)]
             bl, rl = predict(X, M, RR)
             net[id(r)] = rl
+            if r.spec.fold == k and r.spec.group == "ds1":
+                w = assign_central(r.beat_pos, st)
+                beats[id(r)] = (r.beat_cls, bl[w, np.minimum((r.beat_pos - st[w]) // 8, bl.shape[1] - 1)], w)
             if a.features == "nv":
                 feats[id(r)] = nv_features(r, st, rr_pos_classes(r, st, bl))
         X = np.concatenate([feats[id(r)] for r in train])
@@ -184,6 +188,10 @@ def main():
             t = np.array([r.window_rhythm(int(s), False) for s in wins[id(r)][0]])
             T.append(t); NET.append(net[id(r)]); Z.append(lr(feats[id(r)]))
             REC += [r.spec.record] * len(t); DS += [r.spec.dataset] * len(t)
+            if id(r) in beats:
+                bt, lg, w = beats[id(r)]
+                BT.append(bt); BL.append(lg); BZ.append(Z[-1][w]); BN.append(net[id(r)][w]); BF.append(np.full(len(bt), k))
+                BR += [r.spec.record] * len(bt)
     T, NET, Z, REC, DS = np.concatenate(T), np.concatenate(NET), np.concatenate(Z), np.array(REC), np.array(DS)
     mit = DS == "mitdb"
     afrec = mit & np.isin(REC, ["201", "203"])
@@ -199,6 +207,56 @@ def main():
         print(f"  b={b:.1f}: DS1 AF Se {s1[0]:.1f} / +P {s1[1]:.1f} (TP/FN/FP {s1[2]}/{s1[3]}/{s1[4]}; 201 {per['201'][0]:.1f}/{per['201'][1]:.1f}, "
               f"203 {per['203'][0]:.1f}/{per['203'][1]:.1f}); false AF windows on DS1 {sum(fa.values())} {fa}; "
               f"other datasets Se {o[0]:.1f} / +P {o[1]:.1f} (fp {o[4]})")
+    for b in (0.5, 0.8, 1.0):
+        s_gate(np.concatenate(BT), np.concatenate(BL), np.concatenate(BZ), np.concatenate(BN), np.concatenate(BF),
+               np.array(BR), b)
+
+
+THETAS = (None, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+
+
+def gated(L, p, theta):
+    """Beat classes with S calls in windows whose AF probability p is >= theta turned into N."""
+    P = L.argmax(1)
+    if theta is not None:
+        P[(P == 1) & (p >= theta)] = 0
+    return P
+
+
+def s_gate(T, L, Z, NET, F, R, b: float = 0.5):
+    """S beats inside AF-like rhythm are not premature atrial beats: an S call in a window whose AF probability is
+    >= theta becomes N. p = the fused rhythm posterior of AF at weight b (RR model + network).
+    SVEB / VEB Se / +P pooled over the five folds, per theta, and theta chosen per fold on the other four (nested,
+    highest SVEB F1)."""
+    rr = np.repeat((-np.logaddexp(0, Z))[:, None], NET.shape[1], 1)
+    rr[:, D.R_AF] = -np.logaddexp(0, -Z)
+    post = (1 - b) * log_softmax(NET) + b * rr
+    p = np.exp(log_softmax(post))[:, D.R_AF]
+
+    def sp(P, c):
+        tp = int(((P == c) & (T == c)).sum()); fn = int(((P != c) & (T == c)).sum()); fp = int(((P == c) & (T != c)).sum())
+        return 100 * tp / max(1, tp + fn), 100 * tp / max(1, tp + fp), fp
+
+    def f1(P, m):
+        tp = int(((P == 1) & (T == 1) & m).sum()); fn = int(((P != 1) & (T == 1) & m).sum())
+        fp = int(((P == 1) & (T != 1) & m).sum())
+        return 2 * tp / max(1, 2 * tp + fn + fp)
+    print(f"S gate (fused AF posterior at b={b}), {len(T)} DS1 beats:")
+    for th in THETAS:
+        P = gated(L, p, th)
+        s_, v_ = sp(P, 1), sp(P, 2)
+        fs = {rec: int(((P == 1) & (T != 1) & (R == rec)).sum()) for rec in np.unique(R)}
+        top = dict(sorted(((k_, n) for k_, n in fs.items() if n > 30), key=lambda x: -x[1]))
+        print(f"  theta={th}: SVEB Se {s_[0]:.1f} / +P {s_[1]:.1f} (false S {s_[2]}: {top}); VEB Se {v_[0]:.1f} / +P {v_[1]:.1f}")
+    P = np.empty_like(T)
+    ch = []
+    for k in range(D.N_FOLDS):
+        o = F != k
+        best = max(THETAS, key=lambda th: f1(gated(L, p, th), o))
+        ch.append(best)
+        P[F == k] = gated(L, p, best)[F == k]
+    s_ = sp(P, 1)
+    print(f"  nested theta per fold {ch}: SVEB Se {s_[0]:.1f} / +P {s_[1]:.1f} (false S {s_[2]})")
 
 
 if __name__ == "__main__":
