@@ -43,6 +43,17 @@ public sealed class BeatFeatureHeadSpec
     public string? Definition { get; set; }
 }
 
+/// <summary>
+/// <c>s_gate</c>: inside the graph, a logistic model on each window's RR statistics (the rhythm head's) decides whether
+/// the window's rhythm looks like AF; there, no beat is called S (its N and S scores trade places where S is above N).
+/// The rhythm output is unchanged. The device needs nothing for it; the entry says what the beat output is.
+/// </summary>
+public sealed class SGateSpec
+{
+    public string? Inputs { get; set; }
+    public string? Definition { get; set; }
+}
+
 /// <summary>The definition of the model's RR-interval input (<c>rr_features</c>); see <see cref="RrFeatureBuilder"/>.</summary>
 public sealed class RrFeaturesSpec
 {
@@ -128,6 +139,7 @@ public sealed class ModelManifest
     [JsonPropertyName("fine_tokens")] public int FineTokens { get; set; }
     [JsonPropertyName("rr_features")] public RrFeaturesSpec? RrFeatures { get; set; }
     [JsonPropertyName("beat_feature_head")] public BeatFeatureHeadSpec? BeatFeatureHead { get; set; }
+    [JsonPropertyName("s_gate")] public SGateSpec? SGate { get; set; }
     public Dictionary<string, ModelFileEntry> Files { get; set; } = [];
     public ModelThresholds Thresholds { get; set; } = new();
     [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }

@@ -41,6 +41,7 @@ public static class ModelVerb
         w.WriteLine(m.BeatFeatureHead is { } head
             ? string.Create(inv, $"beat output  fused scores: network and a {head.Hidden}-wide MLP on each beat's RR and shape numbers, weight {head.Weight:G3}")
             : m.Inputs.Count == 3 ? "beat output  network logits (RR" + (m.RrFeatures?.Shape is null ? "" : " and shape") + " features as input)" : "beat output  network logits");
+        if (m.SGate is not null) w.WriteLine("S gate       no S calls in windows whose RR statistics say AF (rhythm output unchanged)");
         w.WriteLine($"size         {m.Params} parameters, {m.MacsPerWindow / 1e6:F2} M MACs per window");
         w.WriteLine($"providers    {string.Join(", ", providers)} (this ONNX Runtime build)");
         w.WriteLine($"native lib   {OrtNativeLibrary.ConfiguredPath ?? "default search (beside the executable)"}");

@@ -333,6 +333,7 @@ def write_card(ctx):
       f"(`--feature-head`): "
       + (f"on, {cfg.feature_head} wide, weight {cfg.feature_weight:g} (beat_logits are fused scores: "
          "docs/experiments/feature-head.md)" if cfg.feature_head else "off")
+      + f"; S gate (`--s-gate`): {'on' if cfg.s_gate else 'off'}"
       + "; int8 fp32 layers: "
       + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
@@ -362,6 +363,8 @@ if __name__ == "__main__":
                     help="the run had a per-beat feature head (train.sh --feature-head)")
     ap.add_argument("--feature-hidden", type=int, default=32, help="its width")
     ap.add_argument("--feature-weight", type=float, default=0.7, help="its weight")
+    ap.add_argument("--s-gate", action=argparse.BooleanOptionalAction, default=False,
+                    help="the run had an S gate (train.sh --s-gate)")
     a = ap.parse_args()
     from .pipeline import FULL, SMOKE
 
@@ -370,7 +373,7 @@ if __name__ == "__main__":
     c = _C()
     c.work, c.cfg, c.args = a.work, (SMOKE if a.smoke else FULL), a
     c.model_cfg = ModelConfig(beat_context=a.beat_context, feature_head=a.feature_hidden if a.feature_head else 0,
-                              feature_weight=a.feature_weight if a.feature_head else 0.0)
+                              feature_weight=a.feature_weight if a.feature_head else 0.0, s_gate=a.s_gate)
     c.rpath = lambda n: os.path.join(a.work, "results", n)
     c.have = lambda n: os.path.exists(c.rpath(n))
     c.load = lambda n: json.load(open(c.rpath(n)))

@@ -104,7 +104,8 @@ def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = No
 # Measured on 0.1.x's weights: the int8 file runs 2-3 % faster (docs/performance.md, session 6).
 # Everything else with a weight (every Linear of the backbone, the fusion and the beat head) is int8 QDQ.
 # - fh_fc1, fh_fc2, fh_out: the per-beat feature head (6 input features; small enough to stay exact).
-FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out", "fh_fc1", "fh_fc2", "fh_out")
+# - sg: the S gate's logistic model (5 window statistics -> 1; its sign decides, so it stays exact).
+FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out", "fh_fc1", "fh_fc2", "fh_out", "sg")
 
 
 def _top_layer(n) -> str | None:

@@ -243,7 +243,8 @@ class LeanExport(nn.Module):
         s = m.f1(f1).reshape(-1, L3, 2, 2, F_) + m.f2(f2).reshape(-1, L3, 2, 1, F_)
         fused = m.fnorm((s + m.f3(f3).reshape(-1, L3, 1, 1, F_)).reshape(-1, L1, F_))
         bh, rh = m.beat_hidden(fused, beat_rr), m.rhythm_hidden(f3, beat_rr)  # EcgNat.forward's order
-        return m.fuse_features(m.beat_out(bh) + m.rr_out(m.net_rr(beat_rr)), beat_rr), m.r_out(rh)
+        beat = m.fuse_features(m.beat_out(bh) + m.rr_out(m.net_rr(beat_rr)), beat_rr)
+        return (m.gate_s(beat, m.rr_stats(beat_rr)) if m.sg is not None else beat), m.r_out(rh)
 
 
 def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> LeanExport:
@@ -345,9 +346,11 @@ class FlatExport(nn.Module):
             h = (h.reshape(-1, L1, F_) + ctx.unsqueeze(1)).reshape(-1, F_)
         bh = F.gelu(h)
         z = m.rnorm(f3).reshape(-1, L3, D[2])                                             # EcgNat.rhythm_hidden
-        rh = F.gelu(m.r_fc(torch.cat([z.mean(1), z.amax(1), self._rr_stats(beat_rr)], dim=-1)))
+        zm, zx = z.mean(1), z.amax(1)
+        stats = self._rr_stats(beat_rr)          # traced in this order, so a model without S gate exports as before
+        rh = F.gelu(m.r_fc(torch.cat([zm, zx, stats], dim=-1)))
         beat = m.fuse_features(m.beat_out(bh) + m.rr_out(rr), rr_all)                       # flat rows, as EcgNat
-        return beat.reshape(-1, L1, cfg.n_beat), m.r_out(rh)
+        return m.gate_s(beat.reshape(-1, L1, cfg.n_beat), stats), m.r_out(rh)
 
 
 def flat_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> FlatExport:

@@ -205,6 +205,12 @@ def feature_head_of(onnx_path: str) -> tuple[int, float] | None:
     return int(head[0]), float(meta[FEATURE_WEIGHT_KEY])
 
 
+def has_s_gate(onnx_path: str) -> bool:
+    """Whether the graph gates S calls by its window RR statistics (train.sh --s-gate, model.EcgNat.gate_s)."""
+    proto = onnx.load(onnx_path, load_external_data=False)
+    return any(t.name == PREFIX + "sg.weight" for t in proto.graph.initializer)
+
+
 def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> EcgNat:
     """EcgNat (eval mode) with the shipped fp32 ONNX weights; strict on the exported path."""
     onnx_path = onnx_path or os.path.join(REPO, "models", "ecg-nat-fp32.onnx")
@@ -214,7 +220,7 @@ def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> 
         names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
         hidden, weight = feature_head_of(onnx_path) or (0, 0.0)
         cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path),
-                          feature_head=hidden, feature_weight=weight)
+                          feature_head=hidden, feature_weight=weight, s_gate=has_s_gate(onnx_path))
     model = EcgNat(cfg)
     state = extract_state(onnx_path, model)
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()},

@@ -48,6 +48,10 @@ class ModelConfig:
     # The network itself then reads only the RR channels (net_rr_dim).
     feature_head: int = 0
     feature_weight: float = 0.0
+    # S gate (train.sh --s-gate, an experiment, not shipped): a logistic model on the window RR statistics (rr_stats)
+    # that the rhythm head also reads; where it says AF, no beat is called S (EcgNat.gate_s). In AF every beat is
+    # AAMI N: irregular, not premature. Fitted apart (s_gate.py); the rhythm output is not changed by it.
+    s_gate: bool = False
 
     @property
     def net_rr_dim(self) -> int:
@@ -209,6 +213,14 @@ class EcgNat(nn.Module):
                 self.fh_fc2 = nn.Linear(cfg.feature_head, cfg.feature_head)
                 self.fh_out = nn.Linear(cfg.feature_head, FEATURE_HEAD_CLASSES)
 
+        # S gate (gate_s): created last, without drawing random numbers; its weights come from s_gate.fit_s_gate
+        self.sg = None
+        if cfg.s_gate:
+            if cfg.n_beat < 2:
+                raise ValueError("the S gate needs the beat classes N, S first")
+            with torch.random.fork_rng(devices=[]):
+                self.sg = nn.Linear(cfg.rr_stats, 1)
+
     def reset_beat_context(self):
         """beat_ctx = -0.5 x beat_fc: the beat's projection minus half the window mean's, i.e. relative to the
         dominant beat from the first step (the fine-tuning calls it again after loading pretrained weights)."""
@@ -279,14 +291,29 @@ class EcgNat(nn.Module):
         flat = flat.scatter(1, tok, flat.gather(1, tok) + m)
         return flat.reshape(-1, C) if logits.dim() == 2 else flat.reshape(-1, L, C)
 
-    def rr_stats(self, beat_rr):
+    def gate_s(self, logits, stats):
+        """With an S gate: in each window whose gate score sg(stats) >= 0 (the RR statistics at least as likely under
+        AF as under other rhythms: s_gate.fit_s_gate), the N and S scores of every token trade places where S is above N, so no beat there is called S and
+        a beat that was is called N with S's score. Other classes and windows are unchanged. logits are [B, L, C] or
+        flat [B * L, C] rows; stats = rr_stats(beat_rr), [B, 5]. Without a gate: logits unchanged."""
+        if self.sg is None:
+            return logits
+        L, C = self.cfg.tokens()[0], self.cfg.n_beat
+        x = logits.reshape(-1, L, C)
+        gate = (self.sg(stats) >= 0).unsqueeze(-1)                                     # B,1,1
+        n, s, rest = torch.split(x, [1, 1, C - 2], dim=-1)
+        x = torch.where(gate, torch.cat([torch.maximum(n, s), torch.minimum(n, s), rest], dim=-1), x)
+        return x.reshape(-1, C) if logits.dim() == 2 else x
+
+    @staticmethod
+    def rr_stats(beat_rr):
         """[B, 5] window RR statistics over beat tokens (channel 0 = beat present): mean |post - pre| / med,
         mean |pre/med - 1|, mean (pre/med - 1)^2, mean med offset, beats / 12."""
         w = beat_rr[..., 0]
         n = w.sum(1, keepdim=True) + 1.0
         pre, post, med = beat_rr[..., 1], beat_rr[..., 2], beat_rr[..., 3]
         s = torch.stack([(post - pre).abs(), pre.abs(), pre * pre, med], dim=-1) * w.unsqueeze(-1)
-        return torch.cat([s.sum(1) / n, (n - 1.0) / 12.0], dim=-1) * self.RR_STAT_SCALE
+        return torch.cat([s.sum(1) / n, (n - 1.0) / 12.0], dim=-1) * EcgNat.RR_STAT_SCALE
 
     # scales the window statistics to order 1 (irregularity in AF ~0.2-0.4 vs ~0.02 in sinus rhythm)
     RR_STAT_SCALE = 4.0
@@ -299,7 +326,8 @@ class EcgNat(nn.Module):
         fused, f3 = self.features(ecg, lead_mask)
         bh = self.beat_hidden(fused, beat_rr)
         rh = self.rhythm_hidden(f3, beat_rr)
-        return self.fuse_features(self.beat_out(bh) + self.rr_out(self.net_rr(beat_rr)), beat_rr), self.r_out(rh)
+        beat = self.fuse_features(self.beat_out(bh) + self.rr_out(self.net_rr(beat_rr)), beat_rr)
+        return (self.gate_s(beat, self.rr_stats(beat_rr)) if self.sg is not None else beat), self.r_out(rh)
 
     def forward_train(self, ecg, lead_mask, beat_rr):
         fused, f3 = self.features(ecg, lead_mask)

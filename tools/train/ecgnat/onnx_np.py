@@ -172,6 +172,12 @@ class Runner:
             return [np.full(tuple(int(s) for s in x[0]), v.reshape(-1)[0], dtype=v.dtype)]
         if t == "Equal":
             return [np.equal(x[0], x[1])]
+        if t == "GreaterOrEqual":
+            return [np.greater_equal(x[0], x[1])]
+        if t == "Max":
+            return [np.maximum.reduce(x)] if len(x) > 1 else [x[0]]
+        if t == "Min":
+            return [np.minimum.reduce(x)] if len(x) > 1 else [x[0]]
         if t == "Where":
             return [np.where(x[0], x[1], x[2])]
         if t == "Expand":

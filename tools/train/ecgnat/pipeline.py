@@ -22,6 +22,7 @@ from . import evaluate as E
 from . import from_onnx
 from . import export as X
 from . import feature_head as FH
+from . import s_gate as SG
 from . import signal as S
 from . import train as T
 from .model import HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
@@ -205,6 +206,20 @@ def with_feature_head(ctx, model, fold, tag):
     return out
 
 
+def with_s_gate(ctx, model, fold, tag):
+    """The model with an S gate fitted on the fold's training records (fold None: all labelled records;
+    train.sh --s-gate, s_gate.py); unchanged without."""
+    if not ctx.args.s_gate:
+        return model
+    tr, _ = pools(ctx, fold)
+    return SG.attach_s_gate(model, tr, run_seed(ctx.args.seed, "s_gate", fold), ctx.log)
+
+
+def with_heads(ctx, model, fold, tag):
+    """What is fitted apart from the network: the feature head, then the S gate."""
+    return with_s_gate(ctx, with_feature_head(ctx, model, fold, tag), fold, tag)
+
+
 def new_model(ctx):
     return EcgNat(ctx.model_cfg)
 
@@ -322,7 +337,7 @@ def stage_final(ctx):
     if not os.path.exists(ck):
         t = time.time()
         model, info = finetune_run(ctx, None, 1.0, "pretrained", "final")
-        model = with_feature_head(ctx, model, None, "final")
+        model = with_heads(ctx, model, None, "final")
         torch.save(model.state_dict(), ck)
         ctx.save("final_train.json", info)
         ctx.stage_done("finetune_final", t)
@@ -362,12 +377,12 @@ def stage_head(ctx):
     (head_records), and the fused model is exported, calibrated, validated and written with reference vectors and
     manifest as stage_final does. The CV results and the model card are not touched (stage_headcv gives the CV)."""
     if not ctx.args.feature_head:
-        raise SystemExit("stage head needs --feature-head")
+        raise SystemExit("stage head needs --feature-head (the S gate, if on, is fitted after the head)")
     src = os.path.join(ctx.args.out, "ecg-nat-fp32.onnx")
     t = time.time()
     net = from_onnx.load_model(src)
     ctx.log(f"[head] network recovered from {src} (sha256 {X.sha256(src)[:12]})")
-    model = with_feature_head(ctx, net, None, "head")
+    model = with_heads(ctx, net, None, "head")
     ctx.stage_done("head", t)
     export_final(ctx, model)
 
@@ -388,7 +403,7 @@ def stage_headcv(ctx, src_work):
         with open(os.path.join(src_work, "results", name)) as f:
             prev = json.load(f)
         fp = os.path.join(src_work, "cv_onnx", f"fold{fold}", "ecg-nat-fp32.onnx")
-        model = with_feature_head(ctx, from_onnx.load_model(fp), fold, tag)
+        model = with_heads(ctx, from_onnx.load_model(fp), fold, tag)
         info = {k: prev[k] for k in ("steps", "labelled_windows", "beat_weights", "rhythm_weights", "train_records",
                                      "wall_s") if k in prev}
         info["network_from"] = {"path": os.path.relpath(fp, ctx.work), "sha256": X.sha256(fp)}
@@ -494,6 +509,14 @@ def feature_head_manifest(mc: dict) -> dict:
                           "(1 - weight) * log_softmax(network logits)"}
 
 
+def s_gate_manifest() -> dict:
+    """s_gate: how a model with an S gate changes beat_logits (model.EcgNat.gate_s)."""
+    return {"inputs": "window RR statistics of beat_rr channels 0..3 (the rhythm head's)",
+            "definition": "per window, a logistic model on the RR statistics (AF vs not AF, fitted on the training "
+                          "windows); where its score is >= 0, every token's N and S scores trade places where S is "
+                          "above N, so no beat of that window is called S. The rhythm output is unchanged."}
+
+
 def write_manifest(ctx, info):
     cfg = ModelConfig()
     (lo, hi), (mlo, mhi) = D.RR_CLIP, D.RR_MED_CLIP
@@ -536,6 +559,7 @@ def write_manifest(ctx, info):
         "decision": "argmax of logits (softmax for confidence)",
         **({"beat_feature_head": feature_head_manifest(info["model_config"])}
            if info["model_config"].get("feature_head") else {}),
+        **({"s_gate": s_gate_manifest()} if info["model_config"].get("s_gate") else {}),
         "thresholds": {"rhythm_noise_suppresses_alarms": True, "min_prob_alarm": 0.5, "beat_min_prob": 0.0},
         "files": {"fp32": info["fp32"], "int8": {k: info["int8"][k] for k in ("path", "sha256", "bytes")}},
         "quantization": {"scheme": "QDQ S8S8", "weights": f"int{info['int8']['weight_bits']} symmetric per-channel",
@@ -546,7 +570,9 @@ def write_manifest(ctx, info):
                          "fp32_layers": ", ".join(info["int8"].get("fp32_layers", [])) + " (weights, activations "
                                         "and biases fp32: the stem's input is the raw signal; the others have one "
                                         "row per window or 4 input features, where int8 costs more than it saves, "
-                                        "or form the small per-beat feature head)"},
+                                        "or form the small per-beat feature head"
+                                        + (" or the S gate" if "sg" in info["int8"].get("fp32_layers", []) else "")
+                                        + ")"},
         "macs_per_window": info["macs_per_window"], "params": info["params"],
         "training_data": ["MIT-BIH Arrhythmia DS1 + paced (ODC-By 1.0)", "MIT-BIH NSTDB bw/ma/118e* (ODC-By 1.0)",
                           "CPSC 2021 sample (CC BY 4.0)", "PTB-XL 1.0.3 ecg_id 1-500 (CC BY 4.0)",
@@ -578,7 +604,7 @@ def stage_cv(ctx, which):
             t = time.time()
             tag = f"cv {init} {frac:g} fold {fold}"
             model, info = finetune_run(ctx, fold, frac, init, tag)
-            model = with_feature_head(ctx, model, fold, tag)
+            model = with_heads(ctx, model, fold, tag)
             cv_evaluate(ctx, model, info, fold, frac, init, tag, name, t)
 
 
@@ -648,6 +674,9 @@ def main(argv=None):
     ap.add_argument("--feature-weight", type=float, default=FH.WEIGHT,
                     help=f"weight a of the feature head in the fused beat scores (default {FH.WEIGHT}, chosen by "
                          "record-wise CV: docs/experiments/feature-head.md)")
+    ap.add_argument("--s-gate", action="store_true",
+                    help="experiment (not shipped): no S calls in windows whose RR statistics say AF, by a logistic "
+                         "model fitted apart on the training windows (s_gate.py; docs/experiments/af-rr.md)")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
@@ -675,14 +704,16 @@ def main(argv=None):
     D.set_beat_features(args.morph_features or args.feature_head, network_reads_shape=args.morph_features)
     ctx.model_cfg = ModelConfig(beat_context=args.beat_context, rr_dim=D.RR_DIM,
                                 feature_head=args.feature_hidden if args.feature_head else 0,
-                                feature_weight=args.feature_weight if args.feature_head else 0.0)
+                                feature_weight=args.feature_weight if args.feature_head else 0.0,
+                                s_gate=args.s_gate)
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
     ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples, "
             f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}, N-source max RR "
             f"deviation {args.n_beat_max_rr_dev}, shape features {args.morph_features}, feature head "
-            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}")
+            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}, "
+            f"S gate {args.s_gate}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):
