@@ -122,6 +122,18 @@ public class ModelLoaderTests
         Assert.Contains("beat_feature_head needs the RR and shape beat input", e.Message);
     }
 
+    [Fact]
+    public void The_s_gate_entry_of_a_manifest_is_read()
+    {
+        // tools/train --s-gate (an experiment, not shipped) writes it; the shipped 0.2.0 has none
+        using (var shipped = ModelLoader.Load(Path.Combine(ModelFiles.Shipped, "ecg-nat.manifest.json"), Cpu))
+            Assert.Null(shipped.Manifest.SGate);
+        using var f = new ModelFiles();
+        f.EditManifest(m => m["s_gate"] = JsonNode.Parse("""{"inputs": "window RR statistics", "definition": "no S where AF"}"""));
+        using var gated = ModelLoader.Load(f.Manifest, Cpu);
+        Assert.Equal(("window RR statistics", "no S where AF"), (gated.Manifest.SGate?.Inputs, gated.Manifest.SGate?.Definition));
+    }
+
     [Theory]
     [MemberData(nameof(ManifestEdits))]
     public void A_manifest_that_does_not_fit_the_device_is_refused(string why, string patch)
