@@ -95,6 +95,39 @@ def rr_pos_classes(r, st: np.ndarray, bl: np.ndarray) -> np.ndarray:
     return bl[w, tok].argmax(1)
 
 
+P_FROM, P_TO = 62, 15      # samples before the R peak at 250 Hz: -248 ms .. -60 ms, where a P wave sits
+
+
+QRS_LIKE = 0.3             # beats whose QRS correlates with the patient's recent median beat at >= 0.7 (shape channel)
+
+
+def p_consistency(r, starts: np.ndarray, dominant_only: bool = False) -> np.ndarray:
+    """[n] per window: how alike the segments before the beats' QRS are (P waves in sinus rhythm and at most beats
+    with atrial ectopy; fibrillatory waves in AF). Each beat's segment [R - P_FROM, R - P_TO) in the shape lead
+    (data.morph_lead) minus its mean; the window's template is their per-sample median; the feature is the median
+    Pearson correlation of the segments with the template (0 with fewer than 3 beats)."""
+    lead = r.sig[D.morph_lead(r.chans)]
+    pos = r.rr_pos
+    out = np.zeros(len(starts), np.float32)
+    ok = (pos - P_FROM >= 0) & (pos - P_TO <= len(lead))
+    if dominant_only:
+        # only beats shaped like the patient's usual QRS (1 - correlation, the first shape channel): a ventricular
+        # beat has no P wave before it, so it would lower the consistency of a sinus rhythm with PVCs
+        ok &= r.rr_feat[:, 3] < QRS_LIKE
+    seg = np.stack([lead[p - P_FROM:p - P_TO] for p in pos[ok]]) if ok.any() else np.zeros((0, P_FROM - P_TO))
+    seg = seg - seg.mean(1, keepdims=True)
+    bpos = pos[ok]
+    for i, s0 in enumerate(starts):
+        j0, j1 = np.searchsorted(bpos, [s0, s0 + D.WIN])
+        if j1 - j0 < 3:
+            continue
+        x = seg[j0:j1]
+        t = np.median(x, 0)
+        den = np.linalg.norm(x, axis=1) * np.linalg.norm(t) + 1e-9
+        out[i] = float(np.median(x @ t / den))
+    return out
+
+
 def train_lr(X: np.ndarray, y: np.ndarray, seed: int, epochs: int = 200) -> torch.nn.Module:
     """Logistic regression (balanced classes), full-batch Adam."""
     g = torch.Generator().manual_seed(seed)
@@ -146,7 +179,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.normpath(os.path.join(TRAIN, "..", "..", "..", "shared", "data")))
     ap.add_argument("--run", required=True)
-    ap.add_argument("--features", default="rr5", choices=["rr5", "rr8", "nv"])
+    ap.add_argument("--features", default="rr5", choices=["rr5", "rr8", "nv", "rr5p", "p", "rr5pn", "pn"])
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -160,7 +193,16 @@ def main():
     for r in recs:
         wins[id(r)] = record_windows(r)
         labels[id(r)] = np.array([r.window_rhythm(int(s), True) for s in wins[id(r)][0]])
-    feats = {id(r): window_features(wins[id(r)][3], a.features) for r in recs} if a.features != "nv" else {}
+    feats = {}
+    if a.features in ("rr5", "rr8"):
+        feats = {id(r): window_features(wins[id(r)][3], a.features) for r in recs}
+    elif a.features in ("rr5p", "p", "rr5pn", "pn"):
+        if a.features.endswith("n") and not morph:
+            sys.exit("--features rr5pn/pn need a run whose models read the shape channels (e.g. head_base2)")
+        for r in recs:
+            pc = p_consistency(r, wins[id(r)][0], a.features.endswith("n"))[:, None]
+            feats[id(r)] = (np.concatenate([window_features(wins[id(r)][3], "rr5"), pc], 1)
+                            if a.features.startswith("rr5") else pc)
     T, Z, NET, REC, DS = [], [], [], [], []
     BT, BL, BZ, BN, BF, BR = [], [], [], [], [], []        # DS1 beats: class, logits, window's RR z and rhythm logits
     for k in range(D.N_FOLDS):
