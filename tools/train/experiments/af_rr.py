@@ -15,12 +15,15 @@ wrongly called on the other DS1 records (per record when > 0), and AF Se / +P on
 
   PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run base2 [--features rr5|rr8]
   PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run head_base2 --features nv
+  PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run head_base2 --features pn|p|rr5p|rr5pn
+  PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --p-separation
 
 Features: rr5 = the five window RR statistics the rhythm head already reads (EcgNat.rr_stats); rr8 = rr5 + three
 measures less sensitive to isolated ectopic beats; nv = RR intervals whose two beats the fold model does not call V
 (its beat output at every beat of every record, so the fold model also runs on its own training records), their
 successive-difference and spread relative to their median, the share of such intervals, beats, heart rate and the share
-of beats called V.
+of beats called V; p = p_consistency (atrial activity); pn = the same over beats with the patient's usual QRS;
+rr5p / rr5pn = rr5 plus p / pn. The script also prints the S-gate tables (s_gate).
 """
 from __future__ import annotations
 
@@ -62,7 +65,8 @@ def window_features(rr: np.ndarray, kind: str) -> np.ndarray:
 def nv_features(r, st: np.ndarray, cls: np.ndarray) -> np.ndarray:
     """[n, 6] per window from the record's beats (rr_pos) and each beat's predicted class: RR intervals whose two
     beats are both not V; mean |successive difference| / median, std / median and the share of such intervals,
-    beats / 12, median RR - 0.8 s, share of beats called V."""
+    beats / 12, median RR - 0.8 s, share of beats called V; p = p_consistency (atrial activity); pn = the same over beats with the patient's usual QRS;
+rr5p / rr5pn = rr5 plus p / pn. The script also prints the S-gate tables (s_gate)."""
     pos = r.rr_pos
     out = np.zeros((len(st), 6), np.float32)
     rr = np.diff(pos) / D.FS
@@ -178,10 +182,16 @@ def se_pp(T, P):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.normpath(os.path.join(TRAIN, "..", "..", "..", "shared", "data")))
-    ap.add_argument("--run", required=True)
+    ap.add_argument("--run", help="a run directory name under tools/train/runs (required unless --p-separation)")
     ap.add_argument("--features", default="rr5", choices=["rr5", "rr8", "nv", "rr5p", "p", "rr5pn", "pn"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--p-separation", action="store_true",
+                    help="only print p_consistency of AF and non-AF windows (DS1 per record, DS1 + CPSC pooled); no model")
     a = ap.parse_args()
+    if a.p_separation:
+        return p_separation(a.data)
+    if not a.run:
+        ap.error("--run is required")
     torch.set_num_threads(1)
     specs = [s for s in D.catalogue(a.data) if s.group in ("ds1", "cpsc", "paced", "ptbxl", "cinc", "ludb")]
     cache = D.build_cache(a.data, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
@@ -252,6 +262,26 @@ def main():
     for b in (0.5, 0.8, 1.0):
         s_gate(np.concatenate(BT), np.concatenate(BL), np.concatenate(BZ), np.concatenate(BN), np.concatenate(BF),
                np.array(BR), b)
+
+
+def p_separation(data_root: str):
+    """p_consistency per window, AF vs not AF: per DS1 record and pooled over DS1 and CPSC 2021."""
+    specs = [s for s in D.catalogue(data_root) if s.group in ("ds1", "cpsc")]
+    cache = D.build_cache(data_root, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
+    af, non = [], []
+    for r in D.load_records(cache, specs):
+        st = r.grid_starts()
+        lab = np.array([r.window_rhythm(int(s), False) for s in st])
+        pc = p_consistency(r, st)
+        af.append(pc[lab == D.R_AF])
+        non.append(pc[lab != D.R_AF])
+        if r.spec.group == "ds1":
+            a_, n_ = pc[lab == D.R_AF], pc[lab != D.R_AF]
+            print(f"{r.spec.record}: AF {len(a_)} windows" + (f", median {np.median(a_):.2f}" if len(a_) else "")
+                  + f"; not AF {len(n_)}, median {np.median(n_):.2f}, 10th percentile {np.percentile(n_, 10):.2f}")
+    af, non = np.concatenate(af), np.concatenate(non)
+    print(f"all: AF {len(af)} windows, median {np.median(af):.2f}, 90th percentile {np.percentile(af, 90):.2f}; "
+          f"not AF {len(non)}, median {np.median(non):.2f}, 10th percentile {np.percentile(non, 10):.2f}")
 
 
 THETAS = (None, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
