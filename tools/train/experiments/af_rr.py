@@ -17,6 +17,7 @@ wrongly called on the other DS1 records (per record when > 0), and AF Se / +P on
   PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run head_base2 --features nv
   PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --run head_base2 --features pn|p|rr5p|rr5pn
   PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --p-separation
+  PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/af_rr.py --in-sample models/ecg-nat-fp32.onnx
 
 Features: rr5 = the five window RR statistics the rhythm head already reads (EcgNat.rr_stats); rr8 = rr5 + three
 measures less sensitive to isolated ectopic beats; nv = RR intervals whose two beats the fold model does not call V
@@ -133,7 +134,9 @@ def p_consistency(r, starts: np.ndarray, dominant_only: bool = False) -> np.ndar
 
 
 def train_lr(X: np.ndarray, y: np.ndarray, seed: int, epochs: int = 200) -> torch.nn.Module:
-    """Logistic regression (balanced classes), full-batch Adam."""
+    """Logistic regression (balanced classes), full-batch Adam. The pipeline's s_gate.fit_s_gate is the same fit with
+    another initialisation draw; this copy stays because the tables in docs/experiments/af-rr.md were made with it
+    (switching moves some of them by 0.1-0.4 points)."""
     g = torch.Generator().manual_seed(seed)
     mu, sd = X.mean(0), X.std(0) + 1e-6
     lin = torch.nn.Linear(X.shape[1], 1)
@@ -185,11 +188,16 @@ def main():
     ap.add_argument("--run", help="a run directory name under tools/train/runs (required unless --p-separation)")
     ap.add_argument("--features", default="rr5", choices=["rr5", "rr8", "nv", "rr5p", "p", "rr5pn", "pn"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--in-sample", metavar="FP32_ONNX",
+                    help="only the in-sample S-gate check: this model (e.g. models/ecg-nat-fp32.onnx) on all DS1 records, "
+                         "gates (rr5, rr8, rr5p) fitted on all labelled windows; S beats found / false per record")
     ap.add_argument("--p-separation", action="store_true",
                     help="only print p_consistency of AF and non-AF windows (DS1 per record, DS1 + CPSC pooled); no model")
     a = ap.parse_args()
     if a.p_separation:
         return p_separation(a.data)
+    if a.in_sample:
+        return in_sample_gate(a.data, a.in_sample)
     if not a.run:
         ap.error("--run is required")
     torch.set_num_threads(1)
@@ -262,6 +270,49 @@ def main():
     for b in (0.5, 0.8, 1.0):
         s_gate(np.concatenate(BT), np.concatenate(BL), np.concatenate(BZ), np.concatenate(BN), np.concatenate(BF),
                np.array(BR), b)
+
+
+def in_sample_gate(data_root: str, onnx_path: str):
+    """What a gate does to a model that has seen the records: the model runs on every DS1 record, S calls (reference
+    beats, each read in its most central window) are turned into N where a gate fitted on all labelled windows
+    (rr5, rr8, rr5p) scores >= 0. Prints per record [record, S beats, found / false without gate, then per gate]."""
+    torch.set_num_threads(1)
+    specs = [s for s in D.catalogue(data_root) if s.group in ("ds1", "cpsc", "paced", "ptbxl", "cinc", "ludb")]
+    cache = D.build_cache(data_root, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
+    morph = beat_input_channels(onnx_path) > D.RR_DIM_BASE
+    D.set_beat_features(morph, False)
+    recs = D.load_records(cache, specs, morph=morph)
+    predict = torch_predict(load_model(onnx_path))
+    kinds = ("rr5", "rr8", "rr5p")
+
+    def feats(r, st, rr, kind):
+        f = window_features(rr, "rr5" if kind == "rr5p" else kind)
+        return np.concatenate([f, p_consistency(r, st)[:, None]], 1) if kind == "rr5p" else f
+    wins = {id(r): record_windows(r) for r in recs}
+    labels = {id(r): np.array([r.window_rhythm(int(s), True) for s in wins[id(r)][0]]) for r in recs}
+    gates = {}
+    for kind in kinds:
+        X = np.concatenate([feats(r, wins[id(r)][0], wins[id(r)][3], kind) for r in recs])
+        y = np.concatenate([labels[id(r)] for r in recs])
+        gates[kind] = train_lr(X[y >= 0], (y[y >= 0] == D.R_AF).astype(np.float32), 0)
+    total = np.zeros(2 + 2 * (1 + len(kinds)), int)
+    for r in recs:
+        if r.spec.group != "ds1":
+            continue
+        st, X, M, RR = wins[id(r)]
+        bl, _ = predict(X, M, RR)
+        w = assign_central(r.beat_pos, st)
+        P0, T = bl[w, np.minimum((r.beat_pos - st[w]) // 8, bl.shape[1] - 1)].argmax(1), r.beat_cls
+        row = [int((T == 1).sum()), int(((P0 == 1) & (T == 1)).sum()), int(((P0 == 1) & (T != 1)).sum())]
+        for kind in kinds:
+            P = P0.copy()
+            P[(P == 1) & (gates[kind](feats(r, st, RR, kind))[w] >= 0)] = 0
+            row += [int(((P == 1) & (T == 1)).sum()), int(((P == 1) & (T != 1)).sum())]
+        total += np.array([1] + row)
+        if row[0] or row[2]:
+            print(r.spec.record, row)
+    print(f"all DS1 ({total[0]} records): S beats {total[1]}; found / false: no gate {total[2]} / {total[3]}, "
+          + ", ".join(f"{k} {total[4 + 2 * i]} / {total[5 + 2 * i]}" for i, k in enumerate(kinds)))
 
 
 def p_separation(data_root: str):
