@@ -6,7 +6,8 @@ Run it in several processes to see PyTorch's two modes (docs/performance.md, ses
   for i in 1 2 3 4 5 6 7 8; do taskset -c 1 /usr/bin/python3 tools/bench/experiments/torch_modes.py; done
   for i in 1 2 3 4 5 6; do taskset -c 1 /usr/bin/python3 tools/bench/experiments/torch_modes.py --malloc tuned; done
 
---malloc tuned applies compare.py's set_malloc(True) first (fixed glibc thresholds), as compare.sh does by default.
+--profile adds the summed torch.profiler operator self time per window (equal in both modes: the page faults are
+kernel time outside the operators). --malloc tuned applies compare.py's set_malloc(True) first (fixed glibc thresholds), as compare.sh does by default.
 Prints one JSON line per process.
 """
 import argparse
@@ -26,6 +27,8 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=16)
     ap.add_argument("--malloc", default="default", choices=["default", "tuned"])
+    ap.add_argument("--profile", action="store_true",
+                    help="also run 160 windows under torch.profiler and print the summed operator self time per window")
     a = ap.parse_args()
     if a.malloc == "tuned" and not set_malloc(True):
         sys.exit("torch_modes.py: mallopt failed (not glibc?)")
@@ -38,10 +41,17 @@ def main():
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     n = a.runs + a.warmup
     q = [round(float(np.median(t[i * a.runs // 4:(i + 1) * a.runs // 4])), 3) for i in range(4)]
+    prof = {}
+    if a.profile:
+        from torch.profiler import ProfilerActivity, profile
+        n_prof = 160
+        with profile(activities=[ProfilerActivity.CPU]) as p:
+            time_torch(*args, n_prof, 0, 1)
+        prof = {"profiler_self_ms_per_window": round(sum(e.self_cpu_time_total for e in p.key_averages()) / n_prof / 1e3, 3)}
     print(json.dumps({"malloc": a.malloc, "p50_ms": round(float(np.median(t)), 3), "quarters_p50_ms": q,
                       "minor_faults_per_window": round((r1.ru_minflt - r0.ru_minflt) / n, 1),
                       "kernel_ms_per_window": round((r1.ru_stime - r0.ru_stime) * 1e3 / n, 3),
-                      "user_ms_per_window": round((r1.ru_utime - r0.ru_utime) * 1e3 / n, 3)}))
+                      "user_ms_per_window": round((r1.ru_utime - r0.ru_utime) * 1e3 / n, 3), **prof}))
 
 
 if __name__ == "__main__":
