@@ -8,7 +8,6 @@ and the product of the two beats both (docs/experiments/feature-head.md,
 tools/train/experiments/feature_fusion.py). The network and its rhythm head are not changed by it."""
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from . import data as D
-from .model import FEATURE_HEAD_CLASSES, FEATURE_HEAD_INPUTS, MORPH_DIM, RR_DIM_BASE, EcgNat
+from .model import FEATURE_HEAD_CLASSES, FEATURE_HEAD_INPUTS, MORPH_DIM, RR_DIM_BASE, EcgNat, with_config
 
 EPOCHS = 60
 BATCH = 512
@@ -80,11 +79,7 @@ def attach_feature_head(model: EcgNat, recs, seed: int, weight: float, hidden: i
             f"V {int((y == 2).sum())}, F {int((y == 3).sum())}), hidden {hidden}, weight {weight:g}, seed {seed}")
     mlp = train_feature_head(X, y, seed, hidden, log)
     cfg = replace(model.cfg, rr_dim=RR_DIM_BASE + MORPH_DIM, feature_head=hidden, feature_weight=weight)
-    out = EcgNat(cfg)
-    state = {k: v for k, v in copy.deepcopy(model.state_dict()).items() if not k.startswith("fh_")}
-    missing, unexpected = out.load_state_dict(state, strict=False)
-    if unexpected or any(not k.startswith("fh_") for k in missing):
-        raise ValueError(f"network state does not fit: missing {missing}, unexpected {unexpected}")
+    out = with_config(model, cfg, "fh_")
     with torch.no_grad():
         for dst, src in ((out.fh_fc1, mlp[0]), (out.fh_fc2, mlp[2]), (out.fh_out, mlp[4])):
             dst.weight.copy_(src.weight)

@@ -5,6 +5,7 @@ ops: each query i attends to exactly k keys of its dilation group; at the edges 
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -150,6 +151,17 @@ def upsample(x, f: int, L: int):
     return x.unsqueeze(2).expand(B, Lc, f, C).reshape(B, L, C)
 
 
+def with_config(model: "EcgNat", cfg: ModelConfig, fitted_apart: str) -> "EcgNat":
+    """A new EcgNat of cfg holding model's weights, except the parameters whose names start with fitted_apart (a part
+    fitted apart from the network: feature head "fh_", S gate "sg."), which the caller fills in."""
+    out = EcgNat(cfg)
+    state = {k: v for k, v in copy.deepcopy(model.state_dict()).items() if not k.startswith(fitted_apart)}
+    missing, unexpected = out.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith(fitted_apart) for k in missing):
+        raise ValueError(f"model state does not fit: missing {missing}, unexpected {unexpected}")
+    return out
+
+
 class EcgNat(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -293,9 +305,10 @@ class EcgNat(nn.Module):
 
     def gate_s(self, logits, stats):
         """With an S gate: in each window whose gate score sg(stats) >= 0 (the RR statistics at least as likely under
-        AF as under other rhythms: s_gate.fit_s_gate), the N and S scores of every token trade places where S is above N, so no beat there is called S and
-        a beat that was is called N with S's score. Other classes and windows are unchanged. logits are [B, L, C] or
-        flat [B * L, C] rows; stats = rr_stats(beat_rr), [B, 5]. Without a gate: logits unchanged."""
+        AF as under other rhythms: s_gate.fit_s_gate), the N and S scores of every token trade places where S is above
+        N, so no beat there is called S and a beat that was is called N with S's score. Other classes and windows are
+        unchanged. logits are [B, L, C] or flat [B * L, C] rows; stats = rr_stats(beat_rr), [B, 5]. Without a gate:
+        logits unchanged."""
         if self.sg is None:
             return logits
         L, C = self.cfg.tokens()[0], self.cfg.n_beat

@@ -15,7 +15,6 @@ premature beats and SVTA runs (MIT-BIH 209) the RR statistics look like AF too, 
 the record's 372 S beats where the model without the gate finds 355 (docs/experiments/af-rr.md)."""
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 
 import numpy as np
@@ -23,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from . import data as D
-from .model import EcgNat
+from .model import EcgNat, with_config
 
 EPOCHS = 200
 LR = 0.05
@@ -81,11 +80,7 @@ def attach_s_gate(model: EcgNat, recs, seed: int, log=None) -> EcgNat:
     if log:
         log(f"[s gate] {len(y)} windows ({int(y.sum())} AF), seed {seed}: weights {np.round(w, 3).tolist()}, "
             f"bias {b:.3f}; {100 * float(((X @ w + b) >= 0).mean()):.1f} % of the windows gated")
-    out = EcgNat(replace(model.cfg, s_gate=True))
-    state = {k: v for k, v in copy.deepcopy(model.state_dict()).items() if not k.startswith("sg.")}
-    missing, unexpected = out.load_state_dict(state, strict=False)
-    if unexpected or any(not k.startswith("sg.") for k in missing):
-        raise ValueError(f"model state does not fit: missing {missing}, unexpected {unexpected}")
+    out = with_config(model, replace(model.cfg, s_gate=True), "sg.")
     with torch.no_grad():
         out.sg.weight.copy_(torch.tensor(w).reshape(1, -1))
         out.sg.bias.fill_(b)
