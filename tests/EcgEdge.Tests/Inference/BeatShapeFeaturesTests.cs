@@ -164,10 +164,7 @@ public class BeatShapeFeaturesTests
                 b.Fill(rr, start, double.PositiveInfinity, 1, Window, 8, Tokens, window, present, Window);
             }
         }
-        Run();
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.SmallestPerPass(Run));
     }
 
     [Theory]
