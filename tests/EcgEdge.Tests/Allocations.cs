@@ -23,4 +23,22 @@ public static class Allocations
         }
         return smallest;
     }
+
+    /// <summary>
+    /// <see cref="SmallestPerPass"/> for a pass that awaits (a replay source's reads). The reads complete synchronously,
+    /// so the pass stays on the calling thread, whose allocations are counted.
+    /// </summary>
+    public static async Task<long> SmallestPerPassAsync(Func<Task> pass, int warmups = 3, int attempts = 5)
+    {
+        for (var i = 0; i < warmups; i++) await pass();
+        var smallest = long.MaxValue;
+        for (var attempt = 0; attempt < attempts && smallest != 0; attempt++)
+        {
+            if (attempt > 0) Thread.Sleep(100 * attempt);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            await pass();
+            smallest = Math.Min(smallest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return smallest;
+    }
 }

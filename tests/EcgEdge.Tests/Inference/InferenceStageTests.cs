@@ -210,17 +210,27 @@ public class InferenceStageTests
             Assert.True(await source.ReadAsync(block, CancellationToken.None));
             pipeline.ProcessBlock(block, observer);
         }
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var (windows, classified, samples) = (observer.Windows, observer.Classified, pipeline.Stats.Samples);
-        for (var i = 0; i < 6000; i++) // 10 minutes
+        // Up to 3 stretches of 5 minutes (the record has 30): the smallest must be 0 (Allocations.SmallestPerPass).
+        // Checked after the measurement (an assertion inside it may allocate): every stretch read its 5 minutes, ran one
+        // window per 5 s hop (2500 samples at 500 Hz) and classified real beats.
+        var (stretches, allRead, windowsPerHop, fewestClassified) = (0, true, true, long.MaxValue);
+        var allocated = await Allocations.SmallestPerPassAsync(async () =>
         {
-            Assert.True(await source.ReadAsync(block, CancellationToken.None));
-            pipeline.ProcessBlock(block, observer);
-        }
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        // One window per 5 s hop (2500 samples at 500 Hz) of the stretch.
-        Assert.InRange(observer.Windows - windows, (pipeline.Stats.Samples - samples) / 2500 - 1, (pipeline.Stats.Samples - samples) / 2500 + 1);
-        Assert.True(observer.Classified - classified > 500);
+            var (windows, classified, samples) = (observer.Windows, observer.Classified, pipeline.Stats.Samples);
+            for (var i = 0; i < 3000; i++)
+            {
+                allRead &= await source.ReadAsync(block, CancellationToken.None);
+                pipeline.ProcessBlock(block, observer);
+            }
+            var hops = (pipeline.Stats.Samples - samples) / 2500;
+            windowsPerHop &= Math.Abs(observer.Windows - windows - hops) <= 1;
+            fewestClassified = Math.Min(fewestClassified, observer.Classified - classified);
+            stretches++;
+        }, warmups: 0, attempts: 3);
+        Assert.True(allRead);
+        Assert.True(windowsPerHop);
+        Assert.InRange(stretches, 1, 3);
+        Assert.True(fewestClassified > 250, $"{fewestClassified} beats classified in a 5-minute stretch");
         Assert.Equal(0, allocated);
     }
 
