@@ -18,6 +18,7 @@ token); the C# timer takes the first values of each input file, which is fine fo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -29,10 +30,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 sys.path.insert(0, os.path.dirname(HERE))  # tools/bench
-from compare import stats, time_torch  # noqa: E402
+from compare import set_malloc, stats, time_torch  # noqa: E402
 from ecgnat import export as X  # noqa: E402
-from ecgnat.model import EcgNat, ModelConfig, count_macs, count_params  # noqa: E402
+from ecgnat.from_onnx import load_model  # noqa: E402
+from ecgnat.model import EcgNat, count_macs, count_params  # noqa: E402
 
+# Overrides of the shipped model's configuration (read from models/ecg-nat-fp32.onnx: RR and shape input channels,
+# feature head, S gate), so each variant has the shipped inputs and heads.
 VARIANTS = {
     "shipped": {},
     # stage 1 without its attention block: fine tokens come from the stem alone, stage 2 (64 ms tokens) is the
@@ -54,7 +58,7 @@ def reference_windows():
 
 
 def regrid_rr(rr: np.ndarray, tokens: int) -> np.ndarray:
-    """beat_rr [n, 312, 4] -> [n, tokens, 4]: each beat token's features at token floor(i * tokens / 312)."""
+    """beat_rr [n, 312, c] -> [n, tokens, c]: each beat token's features at token floor(i * tokens / 312)."""
     n, L, c = rr.shape
     if L == tokens:
         return rr
@@ -71,13 +75,18 @@ def main():
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--torch-malloc", choices=("tuned", "default"), default="tuned",
+                    help="glibc malloc thresholds while PyTorch is timed, as compare.sh (default tuned: PyTorch's fast "
+                         "mode in every process; before session 12 this script ran with glibc's own, which varies)")
     a = ap.parse_args()
+    set_malloc(a.torch_malloc == "tuned")
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(1)
     ecg, mask, rr = reference_windows()
     paths, report = [], {}
+    shipped = load_model().cfg
     for name in a.variants:
-        cfg = ModelConfig(**VARIANTS[name])
+        cfg = dataclasses.replace(shipped, **VARIANTS[name])
         torch.manual_seed(0)
         model = EcgNat(cfg).eval()
         rrv = regrid_rr(rr, cfg.tokens()[0])

@@ -12,7 +12,7 @@ from . import data as D
 from . import evaluate as E
 from . import signal as S
 from . import __version__
-from .model import ModelConfig
+from .model import ARCHITECTURES, ModelConfig
 
 
 def f1(v, nd=1):
@@ -365,6 +365,7 @@ if __name__ == "__main__":
     ap.add_argument("--feature-weight", type=float, default=0.7, help="its weight")
     ap.add_argument("--s-gate", action=argparse.BooleanOptionalAction, default=False,
                     help="the run had an S gate (train.sh --s-gate)")
+    ap.add_argument("--arch", choices=list(ARCHITECTURES), default="base", help="the run's train.sh --arch")
     a = ap.parse_args()
     from .pipeline import FULL, SMOKE
 
@@ -372,7 +373,7 @@ if __name__ == "__main__":
         pass
     c = _C()
     c.work, c.cfg, c.args = a.work, (SMOKE if a.smoke else FULL), a
-    c.model_cfg = ModelConfig(beat_context=a.beat_context, feature_head=a.feature_hidden if a.feature_head else 0,
+    c.model_cfg = ModelConfig(**ARCHITECTURES[a.arch], beat_context=a.beat_context, feature_head=a.feature_hidden if a.feature_head else 0,
                               feature_weight=a.feature_weight if a.feature_head else 0.0, s_gate=a.s_gate)
     c.rpath = lambda n: os.path.join(a.work, "results", n)
     c.have = lambda n: os.path.exists(c.rpath(n))

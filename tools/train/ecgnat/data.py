@@ -314,8 +314,15 @@ class Record:
         return np.array(st)
 
 
-TOKENS = ModelConfig().tokens()[0]          # fine tokens per window (312)
+TOKENS = ModelConfig().tokens()[0]          # fine tokens per window (312; set_token_grid for another architecture)
 TOKEN_STRIDE = ModelConfig().stem_stride    # samples per fine token (8)
+
+
+def set_token_grid(cfg: ModelConfig):
+    """The fine-token grid of the model being trained (model.ARCHITECTURES): beat_rr inputs, beat targets and the
+    evaluation's beat queries use it."""
+    global TOKENS, TOKEN_STRIDE
+    TOKENS, TOKEN_STRIDE = cfg.tokens()[0], cfg.stem_stride
 
 
 def rr_features(pos: np.ndarray, fs: float = FS) -> np.ndarray:
@@ -412,8 +419,10 @@ def set_beat_features(morph: bool, network_reads_shape: bool = True):
     NETWORK_READS_SHAPE = morph and network_reads_shape
 
 
-def rr_tensor(pos_in_window: np.ndarray, feat: np.ndarray, tokens: int = TOKENS) -> np.ndarray:
-    """Scatter per-beat RR features to fine tokens: [tokens, RR_DIM], channel 0 = 1 at beat tokens."""
+def rr_tensor(pos_in_window: np.ndarray, feat: np.ndarray, tokens: int | None = None) -> np.ndarray:
+    """Scatter per-beat RR features to fine tokens: [tokens, RR_DIM], channel 0 = 1 at beat tokens (default: the
+    token grid of set_token_grid)."""
+    tokens = TOKENS if tokens is None else tokens
     t = np.zeros((tokens, RR_DIM), np.float32)
     if len(pos_in_window):
         tok = np.clip(np.asarray(pos_in_window) // TOKEN_STRIDE, 0, tokens - 1)

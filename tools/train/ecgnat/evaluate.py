@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import data as D
+
 from .data import (BEAT_CLASSES, HOP, R_AF, R_NOISE, R_SINUS, R_VT, RHYTHM_CLASSES, WIN, NoiseBank, Record, random_rr,
                    rr_tensor)
 
@@ -35,8 +37,11 @@ def record_windows(r: Record):
     return st, np.stack(xs), np.stack(ms), np.stack([r.rr_window(int(s)) for s in st])
 
 
-def predict_records(recs: list[Record], predict, stride=8, T=312):
-    """Per record: beat predictions (true, pred, logits) and window rhythm (true, pred)."""
+def predict_records(recs: list[Record], predict, stride: int | None = None, T: int | None = None):
+    """Per record: beat predictions (true, pred, logits) and window rhythm (true, pred). stride, T: the fine-token
+    grid (default data.set_token_grid's)."""
+    stride = D.TOKEN_STRIDE if stride is None else stride
+    T = D.TOKENS if T is None else T
     out = []
     for r in recs:
         st, X, M, RR = record_windows(r)
@@ -152,7 +157,8 @@ def summarize(res: list[dict], noise_res: tuple | None = None) -> dict:
     return out
 
 
-def evaluate(recs: list[Record], predict, bank: NoiseBank | None, n_noise: int, seed: int, T=312, stride=8):
+def evaluate(recs: list[Record], predict, bank: NoiseBank | None, n_noise: int, seed: int, T: int | None = None,
+             stride: int | None = None):
     res = predict_records(recs, predict, stride, T)
     nr = None
     if bank:

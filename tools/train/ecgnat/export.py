@@ -20,7 +20,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .export_attention import band_attention_copy, flat_export_copy, lean_export_copy
-from .from_onnx import FEATURE_WEIGHT_KEY, FOLDED_SCALE_KEY
+from .from_onnx import ARCHITECTURE_KEY, FEATURE_WEIGHT_KEY, FOLDED_SCALE_KEY
 from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
@@ -68,6 +68,8 @@ def export_fp32(model: EcgNat, path: str, form: str = "flat"):
         meta = {FOLDED_SCALE_KEY: "true"}
         if model.cfg.feature_head:
             meta[FEATURE_WEIGHT_KEY] = repr(float(model.cfg.feature_weight))
+        if model.cfg.architecture != "base":          # base files stay as they were (no key = base)
+            meta[ARCHITECTURE_KEY] = model.cfg.architecture
         return export_module(w, model.cfg, path, metadata=meta, note=GRAPH_NOTES[form])
     else:
         raise ValueError(f"export form {form!r} not in {EXPORT_FORMS}")

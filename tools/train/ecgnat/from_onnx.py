@@ -38,7 +38,7 @@ from onnx import numpy_helper
 
 from .data import RR_DIM_BASE
 from .export_attention import rpb_from_band_bias
-from .model import EcgNat, ModelConfig
+from .model import ARCHITECTURES, EcgNat, ModelConfig
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -46,6 +46,7 @@ TRAINING_ONLY = ("mae_dec", "beat_proj", "rhy_proj")
 PREFIX = "m."  # the export wrappers hold the model as `m`
 FOLDED_SCALE_KEY = "ecgedge.query_scale_folded"  # metadata: q rows of every qkv carry the scale dh^-0.5
 FEATURE_WEIGHT_KEY = "ecgedge.feature_weight"    # metadata: weight a of a per-beat feature head (model.fuse_features)
+ARCHITECTURE_KEY = "ecgedge.architecture"        # metadata: model.ARCHITECTURES name; absent = "base"
 
 
 def _consumers(graph):
@@ -205,6 +206,15 @@ def feature_head_of(onnx_path: str) -> tuple[int, float] | None:
     return int(head[0]), float(meta[FEATURE_WEIGHT_KEY])
 
 
+def architecture_of(onnx_path: str) -> str:
+    """The backbone geometry (model.ARCHITECTURES) the graph was exported with; files without the key are "base"."""
+    proto = onnx.load(onnx_path, load_external_data=False)
+    name = {p.key: p.value for p in proto.metadata_props}.get(ARCHITECTURE_KEY, "base")
+    if name not in ARCHITECTURES:
+        raise ValueError(f"{onnx_path}: unknown architecture {name!r} in its metadata")
+    return name
+
+
 def has_s_gate(onnx_path: str) -> bool:
     """Whether the graph gates S calls by its window RR statistics (train.sh --s-gate, model.EcgNat.gate_s)."""
     proto = onnx.load(onnx_path, load_external_data=False)
@@ -219,7 +229,8 @@ def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> 
         # models up to 0.1.x have no window context in the beat head
         names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
         hidden, weight = feature_head_of(onnx_path) or (0, 0.0)
-        cfg = ModelConfig(beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path),
+        cfg = ModelConfig(**ARCHITECTURES[architecture_of(onnx_path)],
+                          beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path),
                           feature_head=hidden, feature_weight=weight, s_gate=has_s_gate(onnx_path))
     model = EcgNat(cfg)
     state = extract_state(onnx_path, model)

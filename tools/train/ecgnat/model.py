@@ -69,6 +69,26 @@ class ModelConfig:
     def to_dict(self):
         return asdict(self)
 
+    @property
+    def architecture(self) -> str:
+        """The name in ARCHITECTURES whose token grid and attention layers this configuration has."""
+        for name, over in ARCHITECTURES.items():
+            ref = ModelConfig(**over)
+            if (self.stem_kernel, self.stem_stride, self.layers) == (ref.stem_kernel, ref.stem_stride, ref.layers):
+                return name
+        raise ValueError(f"no architecture has stem kernel {self.stem_kernel}, stride {self.stem_stride}, layers "
+                         f"{self.layers}")
+
+
+# Backbone geometries (train.sh --arch). "base" is the shipped one: 32-ms fine tokens (stem stride 8 at 250 Hz), 312 /
+# 156 / 78 tokens per stage. "stride16" (an experiment, session 12): 64-ms fine tokens from a stride-16 stem (kernel
+# 24), 156 / 78 / 39 tokens, the dilations fitted to the shorter stages so every dilation group is whole. Its ONNX
+# Runtime int8 cost is about 0.46 ms per window against 0.77 ms (tools/bench/experiments/variant_timing.py).
+ARCHITECTURES = {
+    "base": {},
+    "stride16": {"stem_kernel": 24, "stem_stride": 16, "layers": (((15, 1),), ((13, 1), (13, 3)), ((13, 1), (13, 3)))},
+}
+
 
 def na_index(L: int, k: int, d: int):
     """Key index [L, k] and relative-position index [L, k] (0..2k-2) for 1-D neighborhood attention."""

@@ -25,7 +25,7 @@ from . import feature_head as FH
 from . import s_gate as SG
 from . import signal as S
 from . import train as T
-from .model import HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
+from .model import ARCHITECTURES, HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
 
 FULL = dict(
     name="full", pretrain_steps=5000, pretrain_bs=32, pretrain_lr=1e-3, mask_ratio=0.7, probe_n=128, eval_every=250,
@@ -518,7 +518,7 @@ def s_gate_manifest() -> dict:
 
 
 def write_manifest(ctx, info):
-    cfg = ModelConfig()
+    cfg = ctx.model_cfg
     (lo, hi), (mlo, mhi) = D.RR_CLIP, D.RR_MED_CLIP
     man = {
         "name": "ecg-nat", "version": f"{__version__}+{ctx.cfg['name']}-seed{ctx.args.seed}",
@@ -677,6 +677,9 @@ def main(argv=None):
     ap.add_argument("--s-gate", action="store_true",
                     help="experiment (not shipped): no S calls in windows whose RR statistics say AF, by a logistic "
                          "model fitted apart on the training windows (s_gate.py; docs/experiments/af-rr.md)")
+    ap.add_argument("--arch", choices=list(ARCHITECTURES), default="base",
+                    help="backbone geometry (model.ARCHITECTURES): base (shipped, 32-ms fine tokens) or stride16 "
+                         "(experiment: 64-ms fine tokens)")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
@@ -702,10 +705,11 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(args, cfg)
     D.set_beat_features(args.morph_features or args.feature_head, network_reads_shape=args.morph_features)
-    ctx.model_cfg = ModelConfig(beat_context=args.beat_context, rr_dim=D.RR_DIM,
+    ctx.model_cfg = ModelConfig(**ARCHITECTURES[args.arch], beat_context=args.beat_context, rr_dim=D.RR_DIM,
                                 feature_head=args.feature_hidden if args.feature_head else 0,
                                 feature_weight=args.feature_weight if args.feature_head else 0.0,
                                 s_gate=args.s_gate)
+    D.set_token_grid(ctx.model_cfg)
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
@@ -713,7 +717,7 @@ def main(argv=None):
             f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}, N-source max RR "
             f"deviation {args.n_beat_max_rr_dev}, shape features {args.morph_features}, feature head "
             f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}, "
-            f"S gate {args.s_gate}")
+            f"S gate {args.s_gate}" + (f", architecture {args.arch}" if args.arch != "base" else ""))
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):

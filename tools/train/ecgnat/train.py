@@ -109,7 +109,7 @@ def supcon(z, y, t=0.1):
 
 
 def finetune(model: EcgNat, sampler: Sampler, steps: int, bs: int, lr: float, beat_w: np.ndarray, rhy_w: np.ndarray,
-             seed: int, log, name="finetune", lam_supcon=0.5, stride=8, max_con=256):
+             seed: int, log, name="finetune", lam_supcon=0.5, stride: int | None = None, max_con=256):
     rng = np.random.default_rng(seed + 202)
     head = [p for n, p in model.named_parameters() if n.startswith(("beat_", "r_", "rnorm", "f1", "f2", "f3", "fnorm",
                                                                       "rhy_proj", "rr_"))]
@@ -121,6 +121,7 @@ def finetune(model: EcgNat, sampler: Sampler, steps: int, bs: int, lr: float, be
     prog = Progress(name, steps, log)
     model.train()
     T = model.cfg.tokens()[0]
+    stride = model.cfg.stem_stride if stride is None else stride
     hist = []
     for step in range(steps):
         f = lr_at(step, steps, 1.0, max(1, steps // 20))
