@@ -81,9 +81,10 @@ class ModelConfig:
 
 
 # Backbone geometries (train.sh --arch). "base" is the shipped one: 32-ms fine tokens (stem stride 8 at 250 Hz), 312 /
-# 156 / 78 tokens per stage. "stride16" (an experiment, session 12): 64-ms fine tokens from a stride-16 stem (kernel
-# 24), 156 / 78 / 39 tokens, the dilations fitted to the shorter stages so every dilation group is whole. Its ONNX
-# Runtime int8 cost is about 0.46 ms per window against 0.77 ms (tools/bench/experiments/variant_timing.py).
+# 156 / 78 tokens per stage. "stride16" (an experiment, session 12, not shipped): 64-ms fine tokens from a stride-16
+# stem (kernel 24), 156 / 78 / 39 tokens, the dilations fitted to the shorter stages so every dilation group is whole.
+# ONNX Runtime int8 runs it in 0.45-0.54 ms per window against 0.76-0.80 ms; in record-wise CV it gained VEB +P but
+# lost SVEB and AF +P (docs/experiments/stride16.md).
 ARCHITECTURES = {
     "base": {},
     "stride16": {"stem_kernel": 24, "stem_stride": 16, "layers": (((15, 1),), ((13, 1), (13, 3)), ((13, 1), (13, 3)))},
