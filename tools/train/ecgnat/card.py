@@ -373,7 +373,8 @@ if __name__ == "__main__":
         pass
     c = _C()
     c.work, c.cfg, c.args = a.work, (SMOKE if a.smoke else FULL), a
-    c.model_cfg = ModelConfig(**ARCHITECTURES[a.arch], beat_context=a.beat_context, feature_head=a.feature_hidden if a.feature_head else 0,
+    c.model_cfg = ModelConfig(**ARCHITECTURES[a.arch], beat_context=a.beat_context,
+                              feature_head=a.feature_hidden if a.feature_head else 0,
                               feature_weight=a.feature_weight if a.feature_head else 0.0, s_gate=a.s_gate)
     c.rpath = lambda n: os.path.join(a.work, "results", n)
     c.have = lambda n: os.path.exists(c.rpath(n))
