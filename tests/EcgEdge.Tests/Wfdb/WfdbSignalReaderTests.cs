@@ -39,17 +39,19 @@ public class WfdbSignalReaderTests
         string path = WfdbTestSignals.WriteRecord(dir.Path, 212, 3, 200_000);
         using WfdbSignalReader reader = WfdbSignalReader.Open(WfdbHeader.Parse(path));
         int[] buffer = new int[3 * 250];
-        long frames = 0;
+        bool everyPassFull = true;
         // Each pass reads 100 blocks, through several buffer refills.
         Assert.Equal(0, Allocations.SmallestPerPass(() =>
         {
-            frames = 0;
+            long frames = 0;
             for (int i = 0; i < 100; i++)
             {
                 frames += reader.ReadFrames(buffer);
             }
+
+            everyPassFull &= frames == 100 * 250;
         }, warmups: 1)); // the record holds 8 passes of 25,000 frames: 1 warm-up and up to 5 measured fit
-        Assert.Equal(100 * 250, frames);
+        Assert.True(everyPassFull);
     }
 
     [Fact]
