@@ -137,7 +137,8 @@ public class WfdbRecordRealDataTests
     {
         string dir = TestData.Require("cpsc2021-sample");
         IReadOnlyList<string> names = WfdbRecordPath.ListRecords(dir);
-        Assert.Equal(18, names.Count);
+        // The 18-record sample plus the records added to it later (its README), whichever of them are present.
+        Assert.Equal(18, names.Count(n => !TestData.Cpsc2021AddedRecords.Contains(n)));
         foreach (string name in names)
         {
             WfdbRecord r = WfdbRecord.Load(Path.Combine(dir, name));
