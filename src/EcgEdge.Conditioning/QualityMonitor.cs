@@ -6,6 +6,7 @@ namespace EcgEdge.Conditioning;
 /// Per-channel signal-quality assessment over fixed segments (default 2 s):
 /// <list type="bullet">
 /// <item>Absent / LeadOff: passed through from the source;</item>
+/// <item>Unassessed: an acquired channel before its first segment completes;</item>
 /// <item>Saturated: any raw sample at or beyond <see cref="QualityOptions.SaturationFraction"/> of full scale;</item>
 /// <item>FlatLine: conditioned peak-to-peak below <see cref="QualityOptions.FlatPeakToPeakMicrovolts"/>;</item>
 /// <item>HighNoise: kurtosis of the conditioned segment below <see cref="QualityOptions.MinKurtosis"/> (a clean ECG is
@@ -36,7 +37,8 @@ public sealed class QualityMonitor
         {
             var fs = source.FullScaleMicrovolts[c];
             _saturationLevel[c] = float.IsFinite(fs) && fs > 0 ? (float)(fs * options.SaturationFraction) : float.PositiveInfinity;
-            _current[c] = source.Present[c] ? SignalQuality.Good : SignalQuality.Absent;
+            // Nothing is known of an acquired channel until its first segment completes: "pending", never "ok".
+            _current[c] = source.Present[c] ? SignalQuality.Unassessed : SignalQuality.Absent;
         }
     }
 

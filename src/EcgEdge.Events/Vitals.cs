@@ -52,7 +52,8 @@ public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, 
     private long _nextEnd = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
     private long _beats;
     private double _hr = double.NaN;
-    private readonly SignalQuality[] _quality = new SignalQuality[Leads.Count];
+    // Until the pipeline announces its verdicts nothing is known: no lead is reported "ok" before it has been judged.
+    private readonly SignalQuality[] _quality = Enumerable.Repeat(SignalQuality.Unassessed, Leads.Count).ToArray();
 
     public void OnBeat(in DetectedBeat beat)
     {

@@ -236,6 +236,14 @@ public sealed class Ads1298Driver : ISampleSource, IDisposable
 
     public SourceInfo Info { get; private set; }
 
+    /// <summary>True when the SPI device is the register-level emulator, not a chip: nothing said about hardware holds.</summary>
+    public bool IsEmulated => _spi is Ads1298Emulator;
+
+    /// <summary>What this driver talks to, for reports: "EMULATOR (...)" or the SPI bus and DRDY line of the chip.</summary>
+    public string Describe() => IsEmulated
+        ? $"EMULATOR ({_name}): no hardware is tested"
+        : $"ADS1298 hardware on SPI bus {_options.SpiBus} chip select {_options.ChipSelect}, DRDY line {_options.DrdyPin}";
+
     /// <summary>The options in force.</summary>
     public Ads1298Options Options => _options;
 

@@ -57,13 +57,22 @@ public sealed record Ads1298SelfTestChannel(
 /// <summary>The self-test's outcome: ID check, one row per channel, pass/fail.</summary>
 public sealed class Ads1298SelfTestReport
 {
-    internal Ads1298SelfTestReport(Ads1298DeviceId? id, string? error, IReadOnlyList<Ads1298SelfTestChannel> channels, Ads1298Counters counters)
+    internal Ads1298SelfTestReport(Ads1298DeviceId? id, string? error, IReadOnlyList<Ads1298SelfTestChannel> channels, Ads1298Counters counters,
+        bool emulated = false, string? source = null)
     {
+        Emulated = emulated;
+        Source = source ?? (emulated ? "EMULATOR" : "ADS1298 hardware");
         DeviceId = id;
         Error = error;
         Channels = channels;
         Counters = counters;
     }
+
+    /// <summary>True when the test ran against the emulator: a pass then says nothing about any hardware.</summary>
+    public bool Emulated { get; }
+
+    /// <summary>What was tested (emulator, or the chip's bus and DRDY line).</summary>
+    public string Source { get; }
 
     /// <summary>The ID read, or null when it could not be read.</summary>
     public Ads1298DeviceId? DeviceId { get; }
@@ -89,6 +98,7 @@ public sealed class Ads1298SelfTestReport
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append("ADS1298 self-test").AppendLine();
+        sb.Append("  source   : ").Append(Source).AppendLine();
         sb.Append(inv, $"  device   : {(DeviceId is { } id ? id.ToString() : "not read")} {(DeviceId is { IsKnown: true } ? "ok" : "FAIL")}").AppendLine();
         if (Error is not null) sb.Append("  error    : ").Append(Error).AppendLine();
         if (Channels.Count > 0)
@@ -108,7 +118,7 @@ public sealed class Ads1298SelfTestReport
             }
         }
         sb.Append("  driver   : ").Append(Counters.ToString()).AppendLine();
-        sb.Append("  RESULT   : ").Append(Passed ? "PASS" : "FAIL").AppendLine();
+        sb.Append("  RESULT   : ").Append(Passed ? "PASS" : "FAIL").Append(Emulated ? " (EMULATOR: no hardware was tested)" : "").AppendLine();
         return sb.ToString();
     }
 
@@ -136,15 +146,15 @@ public static class Ads1298SelfTest
         }
         catch (Ads1298UnknownDeviceException ex)
         {
-            return new Ads1298SelfTestReport(new Ads1298DeviceId(ex.Id), ex.Message, [], driver.Counters);
+            return new Ads1298SelfTestReport(new Ads1298DeviceId(ex.Id), ex.Message, [], driver.Counters, driver.IsEmulated, driver.Describe());
         }
         catch (Ads1298Exception ex)
         {
-            return new Ads1298SelfTestReport(null, ex.Message, [], driver.Counters);
+            return new Ads1298SelfTestReport(null, ex.Message, [], driver.Counters, driver.IsEmulated, driver.Describe());
         }
         catch (IOException ex)
         {
-            return new Ads1298SelfTestReport(null, "SPI: " + ex.Message, [], driver.Counters);
+            return new Ads1298SelfTestReport(null, "SPI: " + ex.Message, [], driver.Counters, driver.IsEmulated, driver.Describe());
         }
 
         var rate = driver.PipelineRateHz;
@@ -191,11 +201,11 @@ public static class Ads1298SelfTest
                     noise, o.NoiseLimitMicrovoltsRms, noise <= o.NoiseLimitMicrovoltsRms,
                     p, n, !o.RequireElectrodesAttached || !(p || n)));
             }
-            return new Ads1298SelfTestReport(driver.DeviceId, null, rows, driver.Counters);
+            return new Ads1298SelfTestReport(driver.DeviceId, null, rows, driver.Counters, driver.IsEmulated, driver.Describe());
         }
         catch (Ads1298Exception ex)
         {
-            return new Ads1298SelfTestReport(driver.DeviceId, ex.Message, [], driver.Counters);
+            return new Ads1298SelfTestReport(driver.DeviceId, ex.Message, [], driver.Counters, driver.IsEmulated, driver.Describe());
         }
     }
 

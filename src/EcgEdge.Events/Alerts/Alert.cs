@@ -73,10 +73,20 @@ public sealed record Alert(
     string? ModelVersion,
     IReadOnlyDictionary<string, string> LeadState,
     string Criteria,
-    Strip? Strip)
+    Strip? Strip,
+    string? EndedBy = null)
 {
+    /// <summary><see cref="EndedBy"/> of an offset sent because monitoring ended normally (stop, end of a recording).</summary>
+    public const string MonitoringStopped = "monitoring_stopped";
+
+    /// <summary><see cref="EndedBy"/> of an offset sent because monitoring was interrupted (source failure, lost samples, fatal error).</summary>
+    public const string MonitoringInterrupted = "monitoring_interrupted";
+
     public const string SchemaId = "ecgedge.alert/1";
 
-    /// <summary>An electrode's state as written in <see cref="LeadState"/> (and in vitals): "ok" or the quality flags.</summary>
-    public static string LeadStateOf(SignalQuality quality) => quality.IsUsable() ? "ok" : quality.ToString();
+    /// <summary>
+    /// An electrode's state as written in <see cref="LeadState"/> (and in vitals): "absent" (not acquired), "pending" (not
+    /// judged yet), "ok" (judged, no problem) or the problems (<see cref="SignalQualityExtensions.StateName"/>).
+    /// </summary>
+    public static string LeadStateOf(SignalQuality quality) => quality.StateName();
 }

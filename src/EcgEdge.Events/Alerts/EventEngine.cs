@@ -89,6 +89,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         _vfSegment = new float[(int)Math.Round(4 * _strip.RateHz)];
         _nextVfCheck = (long)Math.Round(4 * _fs);
         Array.Fill(_badSince, -1);
+        for (var c = 0; c < Leads.Count; c++) _quality[c] = _present[c] ? SignalQuality.Unassessed : SignalQuality.Absent;
     }
 
     /// <summary>The model version written into later alerts (after a model update in the field).</summary>
@@ -100,17 +101,24 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     /// </summary>
     public long EpisodeChanges { get; private set; }
 
+    /// <summary>Signal time reached so far (pipeline sample index, exclusive).</summary>
+    public long Now => _now;
+
     /// <summary>Alerts published so far (all phases).</summary>
     public long AlertsPublished { get; private set; }
 
     public void OnBlock(SampleBlock conditioned)
     {
+        if (Ended) return;
+        if (conditioned.GapBefore > 0 && conditioned.GapBefore >= _o.MonitoringGapS * _fs)
+            Interrupt(conditioned.StartIndex - conditioned.GapBefore, $"{conditioned.GapBefore / _fs:F1} s of signal lost");
         _strip.Push(conditioned);
         Advance(conditioned.StartIndex + conditioned.Count);
     }
 
     public void OnBeat(in DetectedBeat beat)
     {
+        if (Ended) return;
         var t = beat.SampleIndex;
         if (_pause is not null) Close(ref _pause, t, $"pause ended by a beat after {(t - _lastBeat) / _fs:F1} s");
         if (_asystole is not null) Close(ref _asystole, t, "asystole ended by a beat");
@@ -131,6 +139,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
 
     public void OnBeatClassified(in ClassifiedBeat beat)
     {
+        if (Ended) return;
         _beats++;
         if (beat.Class == BeatClass.V) _veb++;
         else if (beat.Class == BeatClass.S) _sveb++;
@@ -164,6 +173,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
 
     public void OnRhythm(in RhythmDecision d, ReadOnlySpan<float> smoothedProbabilities)
     {
+        if (Ended) return;
         var dur = (d.ToIndex - d.FromIndex) / _fs;
         _noise = d.Class == RhythmClass.Noise;
         // Unreadable signal (model).
@@ -224,6 +234,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     /// <summary>Signal time advanced to <paramref name="index"/> (exclusive).</summary>
     public void Advance(long index)
     {
+        if (Ended) return;
         _now = index;
         LeadChecks(index);
         PauseChecks(index);
@@ -376,26 +387,82 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         if (!silent) Emit(ep, AlertPhase.Onset, onset, null, why, hr, strip);
     }
 
-    private void Close(ref Episode? ep, long offset, string why)
+    private void Close(ref Episode? ep, long offset, string why, string? endedBy = null)
     {
         if (ep is null) return;
         EpisodeChanges++;
         // The refractory period runs from the last announced offset: silent recurrences do not extend it.
         if (!ep.Silent) _lastOffset[ep.Type] = offset;
-        if (!ep.Silent) Emit(ep, AlertPhase.Offset, ep.Onset, Math.Max(offset, ep.Onset), why, _hr, withStrip: false);
+        if (!ep.Silent) Emit(ep, AlertPhase.Offset, ep.Onset, Math.Max(offset, ep.Onset), why, _hr, withStrip: false, endedBy);
         ep = null;
     }
 
-    private void Emit(Episode ep, AlertPhase phase, long onset, long? offset, string why, double hr, bool withStrip)
+    /// <summary>
+    /// Monitoring was interrupted at <paramref name="index"/> and resumes after the gap: open episodes are closed as
+    /// interrupted and every run (pause, rate, AF, VT, VF, noise) starts afresh, so that a gap is never read as a pause or as
+    /// the continuation of an episode.
+    /// </summary>
+    private void Interrupt(long index, string reason)
+    {
+        CloseAll(index, interrupted: true, reason);
+        _lastBeat = -1;
+        _bradySince = _tachySince = _bradyClearSince = _tachyClearSince = -1;
+        _afRunS = _nonAfRunS = _noiseRunS = 0;
+        _afStart = _nonAfStart = _noiseStart = -1;
+        _vRun = 0;
+        _vfPositive = _vfNegative = 0;
+        Array.Fill(_badSince, -1);
+    }
+
+    private int CloseAll(long index, bool interrupted, string reason)
+    {
+        var endedBy = interrupted ? Alert.MonitoringInterrupted : Alert.MonitoringStopped;
+        var why = (interrupted ? "monitoring interrupted: " : "monitoring stopped: ") + reason + "; the episode may continue unobserved";
+        var closed = 0;
+        foreach (var ep in new[] { _af, _vt, _vf, _pause, _asystole, _brady, _tachy, _leadOff, _signal })
+            if (ep is { Silent: false }) closed++;
+        Close(ref _af, index, why, endedBy);
+        Close(ref _vt, index, why, endedBy);
+        Close(ref _vf, index, why, endedBy);
+        Close(ref _pause, index, why, endedBy);
+        Close(ref _asystole, index, why, endedBy);
+        Close(ref _brady, index, why, endedBy);
+        Close(ref _tachy, index, why, endedBy);
+        Close(ref _leadOff, index, why, endedBy);
+        Close(ref _signal, index, why, endedBy);
+        return closed;
+    }
+
+    /// <summary>True once <see cref="EndMonitoring"/> has run: the engine takes no further input.</summary>
+    public bool Ended { get; private set; }
+
+    /// <summary>
+    /// Monitoring ends at <paramref name="index"/>: every open episode is closed with an offset that says so
+    /// (<see cref="Alert.EndedBy"/> = <see cref="Alert.MonitoringStopped"/> or <see cref="Alert.MonitoringInterrupted"/>,
+    /// and <paramref name="reason"/> in its criteria), so that no clinician's screen keeps showing an episode as ongoing
+    /// that nobody watches any more. The offset is the last analysed sample, not the end of the episode: the episode may go
+    /// on unobserved, which the criteria text states. Returns the number of episodes closed. Idempotent.
+    /// </summary>
+    public int EndMonitoring(long index, bool interrupted, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        if (Ended) return 0;
+        Ended = true;
+        _now = Math.Max(_now, index);
+        return CloseAll(index, interrupted, reason);
+    }
+
+    private void Emit(Episode ep, AlertPhase phase, long onset, long? offset, string why, double hr, bool withStrip, string? endedBy = null)
     {
         var leadState = new Dictionary<string, string>();
+        // Every lead is listed: one that is not acquired says "absent", never nothing (and never "ok").
         for (var c = 0; c < Leads.Count; c++)
-            if (_present[c]) leadState[Leads.Name(c)] = Alert.LeadStateOf(_quality[c]);
+            leadState[Leads.Name(c)] = _present[c] ? Alert.LeadStateOf(_quality[c]) : "absent";
         var strip = withStrip ? _strip.Capture(onset, _o.StripPreS, _o.StripPostS, _clock) : null;
         var alert = new Alert(Alert.SchemaId, NewId(_now), _deviceId, ep.Type, phase, ep.Severity, ep.Id,
             new TimePoint(_clock(onset), onset), offset is long o ? new TimePoint(_clock(o), o) : null,
             offset is long o2 ? Math.Round((o2 - onset) / _fs, 2) : null,
-            double.IsNaN(hr) ? null : Math.Round(hr, 1), Math.Round(Math.Clamp(ep.Confidence, 0, 1), 3), _model, leadState, why, strip);
+            double.IsNaN(hr) ? null : Math.Round(hr, 1), Math.Round(Math.Clamp(ep.Confidence, 0, 1), 3), _model, leadState, why, strip, endedBy);
         AlertsPublished++;
         _sink.Publish(alert);
     }

@@ -82,6 +82,13 @@ public sealed class EventOptions
 
     [Range(1.0, 30.0)] public double StripPostS { get; set; } = 6;
 
+    /// <summary>
+    /// Samples lost in one gap (missed DRDY, dropped frames, a stalled source) for this long interrupt monitoring: every
+    /// open episode is closed with a "monitoring interrupted" offset, and nothing (no pause, no rate, no AF run) is carried
+    /// across the gap. Shorter gaps are bridged.
+    /// </summary>
+    [Range(0.5, 600.0)] public double MonitoringGapS { get; set; } = 5;
+
     /// <summary>Optional local audit trail: every alert message appended as a JSON line to this file.</summary>
     public string AlertLogFile { get; set; } = "";
 

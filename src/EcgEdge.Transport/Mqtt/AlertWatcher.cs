@@ -16,13 +16,24 @@ public sealed class AlertWatcherOptions
     public string TopicPrefix { get; set; } = "ecgedge";
     /// <summary>One device id, or "+" for the whole fleet.</summary>
     public string Device { get; set; } = "+";
-    public string ClientId { get; set; } = "ecgedge-watch-" + Environment.MachineName.ToLowerInvariant();
+    /// <summary>
+    /// The MQTT client id. Null (default): a unique id per watcher (<see cref="UniqueClientId"/>) with a session that ends
+    /// with the connection, so that any number of watchers on one machine each receive every alert (two clients with one id
+    /// would take the session from each other). Named: a persistent session under that name (see
+    /// <see cref="SessionExpirySeconds"/>): alerts published while the watcher is away are queued for it; use one name per
+    /// watcher.
+    /// </summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>A client id no other watcher uses: host, process id and 64 random bits.</summary>
+    public static string UniqueClientId() =>
+        $"ecgedge-watch-{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))}";
     public string? CaCertificateFile { get; set; }
     public string? ClientCertificateFile { get; set; }
     public string? ClientKeyFile { get; set; }
     public string? Username { get; set; }
     public string? Password { get; set; }
-    /// <summary>Persistent session: alerts published while the watcher is away are queued by the broker.</summary>
+    /// <summary>Persistent session (a named <see cref="ClientId"/> only): alerts published while the watcher is away are queued by the broker.</summary>
     public uint SessionExpirySeconds { get; set; } = 7 * 24 * 3600;
     /// <summary>MQTT 5 (default) or 3.1.1 (RabbitMQ's MQTT plugin): with 3.1.1 the persistent session is "clean session
     /// off", kept by the broker by its own rules (RabbitMQ: <c>mqtt.subscription_ttl</c>), not by a session expiry.</summary>
@@ -45,9 +56,14 @@ public sealed class AlertWatcher : IAsyncDisposable
     private readonly X509Certificate2Collection? _clientCerts;
     private IMqttClient? _client;
 
+    private readonly string _clientId;
+    private readonly bool _persistent;
+
     public AlertWatcher(AlertWatcherOptions options, Func<string, JsonElement, Task> onAlert)
     {
         _o = options;
+        _persistent = !string.IsNullOrEmpty(options.ClientId);
+        _clientId = _persistent ? options.ClientId! : AlertWatcherOptions.UniqueClientId();
         _onAlert = onAlert;
         if (options.Brokers.Count == 0) throw new ArgumentException("at least one broker URL (mqtt://host:port or mqtts://host:port) is needed");
         foreach (var b in options.Brokers)
@@ -71,6 +87,12 @@ public sealed class AlertWatcher : IAsyncDisposable
 
     public string Filter => $"{_o.TopicPrefix}/{_o.Device}/alerts";
 
+    /// <summary>The client id in use (the named one, or a unique one per watcher).</summary>
+    public string ClientId => _clientId;
+
+    /// <summary>True once a connection and subscription has succeeded.</summary>
+    public bool EverConnected { get; private set; }
+
     /// <summary>Connects (trying the brokers in turn, with backoff) and keeps the subscription until cancelled.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
@@ -90,6 +112,7 @@ public sealed class AlertWatcher : IAsyncDisposable
                     .WithTopicFilter(f => f.WithTopic(Filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build(), ct).ConfigureAwait(false);
                 _client = client;
                 attempt = 0;
+                EverConnected = true;
                 Connected?.Invoke(ep.ToString());
                 // Ping-and-reconnect: the link is checked actively, not trusted to report its own loss.
                 while (!ct.IsCancellationRequested && client.IsConnected)
@@ -169,12 +192,13 @@ public sealed class AlertWatcher : IAsyncDisposable
     {
         var b = new MqttClientOptionsBuilder()
             .WithTcpServer(ep.Host, ep.Port)
-            .WithClientId(_o.ClientId)
+            .WithClientId(_clientId)
             .WithProtocolVersion(_o.ProtocolVersion == MqttProtocolLevel.V311 ? MqttProtocolVersion.V311 : MqttProtocolVersion.V500)
-            .WithCleanStart(false) // MQTT 3.1.1: clean session off
+            // A named watcher keeps its session (MQTT 3.1.1: clean session off); a unique one must not leave sessions behind.
+            .WithCleanStart(!_persistent)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10));
-        if (_o.ProtocolVersion == MqttProtocolLevel.V500) b = b.WithSessionExpiryInterval(_o.SessionExpirySeconds);
+        if (_o.ProtocolVersion == MqttProtocolLevel.V500 && _persistent) b = b.WithSessionExpiryInterval(_o.SessionExpirySeconds);
         if (!string.IsNullOrEmpty(_o.Username)) b = b.WithCredentials(_o.Username, _o.Password);
         if (ep.UseTls)
             b = b.WithTlsOptions(tls =>

@@ -126,7 +126,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
         ArgumentNullException.ThrowIfNull(vitals);
         var leads = new Dictionary<string, string>();
         for (var c = 0; c < vitals.Quality.Count; c++)
-            if (vitals.Quality[c] != SignalQuality.Absent) leads[Leads.Name(c)] = Alert.LeadStateOf(vitals.Quality[c]);
+            leads[Leads.Name(c)] = Alert.LeadStateOf(vitals.Quality[c]);
         return new VitalsMessage(VitalsMessage.SchemaId, Guid.CreateVersion7(at).ToString("N"), deviceId, new TimePoint(at, vitals.EndIndex),
             vitals.PeriodSeconds, double.IsNaN(vitals.HeartRateBpm) ? null : Math.Round(vitals.HeartRateBpm, 1), vitals.Beats,
             vitals.Veb, vitals.Sveb, vitals.Rhythm, leads);

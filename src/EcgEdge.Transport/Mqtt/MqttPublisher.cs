@@ -622,6 +622,18 @@ public sealed partial class MqttPublisher : IAsyncDisposable
             if (reason is not null) w.WriteString("reason", reason);
             w.WriteString("at", _time.GetUtcNow());
             w.WriteString("startedAt", _status.StartedAt);
+            // What a clinician must know first: is anybody watching this patient? The last will (connection lost) cannot
+            // know why the device vanished, so it says interrupted; a clean stop that was not told otherwise says stopped.
+            var (monitoring, why) = (online, reason) switch
+            {
+                (true, _) => (_status.Monitoring, _status.MonitoringReason),
+                (false, "connection-lost") => (MqttStatusInfo.MonitoringInterrupted, "the device lost its connection (crash, power or network loss)"),
+                _ => _status.Monitoring == MqttStatusInfo.MonitoringActive
+                    ? (MqttStatusInfo.MonitoringStopped, "the device shut down")
+                    : (_status.Monitoring, _status.MonitoringReason),
+            };
+            w.WriteString("monitoring", monitoring);
+            if (why is not null) w.WriteString("monitoringReason", why);
             w.WriteStartObject("versions");
             foreach (var (k, v) in _status.Versions) w.WriteString(k, v);
             w.WriteEndObject();

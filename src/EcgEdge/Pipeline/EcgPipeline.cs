@@ -43,6 +43,7 @@ public sealed class EcgPipeline : IDisposable
     private readonly CountingSink _counting;
     private InferenceWorker? _worker;
     private InferenceOverload _overload;
+    private bool _qualityAnnounced;
 
     public EcgPipeline(SourceInfo source, ConditioningOptions conditioning, QrsDetectorOptions detection, int blockFrames)
     {
@@ -142,8 +143,11 @@ public sealed class EcgPipeline : IDisposable
         _quality.ObserveRaw(block);
         _conditioner.Process(block);
         _quality.ObserveConditioned(block);
-        if (_quality.Changed)
+        // The first block announces the initial verdicts too (absent channels, acquired ones still pending), so that no
+        // observer starts from an assumed "ok".
+        if (_quality.Changed || !_qualityAnnounced)
         {
+            _qualityAnnounced = true;
             _detector.UpdateQuality(_quality.Current);
             observer.OnQualityChanged(block.StartIndex + block.Count, _quality.Current);
         }

@@ -99,6 +99,27 @@ public static class RunVerb
         builder.Services.AddSingleton(new ModelHolder(model, inference));
         builder.Services.AddSingleton(events);
 
+        // The source is opened (record header read, front-end identified) before the broker and the outbox start: a bad
+        // header or a missing front-end stops the worker here with its own message, before anything is published.
+        ISampleSource openedSource;
+        try
+        {
+            openedSource = AppConfiguration.OpenSource(settings.Pipeline.Source, replay, ads, settings.Pipeline.SampleRateHz, TimeProvider.System);
+        }
+        catch (Exception e) when (e is WfdbFormatException or IOException or UnauthorizedAccessException or Ads1298Exception)
+        {
+            Console.Error.WriteLine($"ecgedge: cannot open the source ({settings.Pipeline.Source}): {e.Message}");
+            return 1;
+        }
+        catch (ArgumentException e)
+        {
+            // e.g. a --leads assignment that does not fit the record
+            Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
+            return 2;
+        }
+        await using var sourceHolder = new SourceHolder(openedSource);
+        builder.Services.AddSingleton(sourceHolder);
+
         // Transport before the pipeline: alerts are stored (fsync) before the worker processes further samples.
         RunTransport transport;
         using (var transportLoggers = LoggerFactory.Create(l => l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })))
@@ -110,6 +131,10 @@ public static class RunVerb
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
             {
                 Console.Error.WriteLine($"ecgedge: cannot start the MQTT transport: {e.Message}");
+                // Two workers never share an outbox (each would resend the other's alerts); say how to run a second one.
+                if (e is IOException && e.Message.Contains("in use by another worker", StringComparison.Ordinal))
+                    Console.Error.WriteLine("ecgedge: another worker is running with this outbox; give this one its own with " +
+                        "--Mqtt:Outbox:Directory=DIR, or run it without MQTT with --Mqtt:Mode=Off");
                 return 1;
             }
         }
@@ -147,6 +172,14 @@ public static class RunVerb
     }
 }
 
+/// <summary>The source opened before the host starts (so that its errors come first); disposed after the host stops.</summary>
+public sealed class SourceHolder(ISampleSource source) : IAsyncDisposable
+{
+    public ISampleSource Source { get; } = source;
+
+    public ValueTask DisposeAsync() => Source.DisposeAsync();
+}
+
 /// <summary>How the worker ended: 0 normally, 1 when its input was rejected.</summary>
 public sealed class RunOutcome
 {
@@ -157,7 +190,7 @@ public sealed class RunOutcome
 public sealed partial class PipelineWorker(
     PipelineSettings settings,
     ReplayOptions replay,
-    Ads1298Options ads,
+    SourceHolder opened,
     TimeProvider time,
     RunOutcome outcome,
     ModelHolder model,
@@ -173,7 +206,7 @@ public sealed partial class PipelineWorker(
         await Task.Yield();
         try
         {
-            await using var source = AppConfiguration.OpenSource(settings.Pipeline.Source, replay, ads, settings.Pipeline.SampleRateHz, time);
+            var source = opened.Source;
             if (source is Ads1298Driver driver) driver.Fault += (_, e) => LogDeviceFault(e.Kind.ToString(), e.Message);
             using var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
             LogStart(source.Info.Name, source.Info.SampleRateHz, string.Join(", ",
@@ -236,12 +269,38 @@ public sealed partial class PipelineWorker(
                     watching = watcher.RunAsync(watchStop.Token);
                 }
             }
+            Exception? failure = null;
             try
             {
                 await pipeline.RunAsync(source, observer, stoppingToken).ConfigureAwait(false);
             }
+            catch (Exception e)
+            {
+                failure = e;
+                throw;
+            }
             finally
             {
+                // End of monitoring is an event: every open episode gets an offset saying monitoring stopped or was
+                // interrupted, and the retained status says so, before the outbox drains (a crash is covered by the LWT).
+                var (interrupted, why) = EndOfMonitoring(failure, stoppingToken.IsCancellationRequested, source is ReplaySource);
+                var closed = engine.EndMonitoring(engine.Now, interrupted, why);
+                LogMonitoringEnded(interrupted ? "interrupted" : "stopped", why, closed);
+                if (transport.Publisher is { } sp)
+                {
+                    try
+                    {
+                        await sp.UpdateStatusAsync(RunVerb.StatusInfo(startUtc, engineModel) with
+                        {
+                            Monitoring = interrupted ? MqttStatusInfo.MonitoringInterrupted : MqttStatusInfo.MonitoringStopped,
+                            MonitoringReason = why,
+                        }).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        LogStatusNotUpdated(e.Message);
+                    }
+                }
                 // Alerts the outbox refused (disk full) are held in memory; a last try, then each one left is logged in full.
                 mqttSink?.GiveUpHeld();
                 await watchStop.CancelAsync().ConfigureAwait(false);
@@ -285,6 +344,21 @@ public sealed partial class PipelineWorker(
             lifetime.StopApplication();
         }
     }
+
+    /// <summary>Whether the end of the pipeline interrupted monitoring (a failure) or stopped it (stop, end of a recording), and why.</summary>
+    internal static (bool Interrupted, string Reason) EndOfMonitoring(Exception? failure, bool stopRequested, bool replay) => failure switch
+    {
+        null when stopRequested => (false, "the worker was stopped"),
+        null => (false, replay ? "end of the replayed recording" : "the source ended"),
+        OperationCanceledException when stopRequested => (false, "the worker was stopped"),
+        _ => (true, $"{(failure is WfdbFormatException or IOException or Ads1298Exception ? "source failed" : "processing failed")}: {failure.Message}"),
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Monitoring {How}: {Reason}; {Closed} open episode(s) closed")]
+    private partial void LogMonitoringEnded(string how, string reason, int closed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The retained status could not be updated: {Reason}")]
+    private partial void LogStatusNotUpdated(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Front-end fault {Kind}: {Message}")]
     private partial void LogDeviceFault(string kind, string message);

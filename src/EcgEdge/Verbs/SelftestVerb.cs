@@ -36,6 +36,9 @@ public static class SelftestVerb
             "emulator" => SourceKind.Emulator,
             var other => throw new UsageException($"--source '{other}': selftest runs on 'ads1298' or 'emulator'"),
         };
+        if (a.Get("--source") is null && kind == SourceKind.Emulator)
+            Console.Error.WriteLine("ecgedge selftest: no --source given and Pipeline:Source is not Ads1298: testing the EMULATOR, not hardware " +
+                "(use --source ads1298 on the device)");
         try
         {
             await using var driver = kind == SourceKind.Ads1298

@@ -64,7 +64,7 @@ public static class WatchVerb
             throw new UsageException(e.Message);
         }
         await using var _ = watcher;
-        watcher.Connected += ep => Console.Error.WriteLine($"ecgedge watch: connected to {ep}, subscribed to {watcher.Filter}");
+        watcher.Connected += ep => Console.Error.WriteLine($"ecgedge watch: connected to {ep} as {watcher.ClientId}, subscribed to {watcher.Filter}");
         watcher.Disconnected += (ep, why) => Console.Error.WriteLine($"ecgedge watch: {ep}: {why}; retrying");
         watcher.Malformed += (topic, payload) => Console.Error.WriteLine($"ecgedge watch: ignored a malformed message on {topic} ({payload.Length} bytes)");
         var run = watcher.RunAsync(cts.Token);
@@ -76,6 +76,12 @@ public static class WatchVerb
         }
         await run.ConfigureAwait(false);
         Console.Error.WriteLine($"ecgedge watch: {watcher.Distinct} alert(s), {watcher.Duplicates} duplicate(s) dropped");
+        if (!watcher.EverConnected)
+        {
+            // Nothing was watched: a script (or a clinician) must not read this as "no alerts".
+            Console.Error.WriteLine($"ecgedge watch: never connected to {string.Join(", ", brokers)}{(timeout > 0 ? $" within {timeout:0.#} s" : "")}");
+            return 1;
+        }
         return count > 0 && watcher.Distinct < count ? 1 : 0;
     }
 

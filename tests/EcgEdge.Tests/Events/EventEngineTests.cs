@@ -190,4 +190,71 @@ public class EventEngineTests
         Assert.Equal(10, trend.VebPercent, 1);
         Assert.Empty(h.Sink.Alerts);
     }
+
+    [Fact]
+    public void Ending_monitoring_closes_every_open_episode_with_an_offset_that_says_so_and_takes_no_more_input()
+    {
+        var h = new Harness();
+        h.Until(15, 35); // bradycardia: 35 bpm (< 40) for more than 10 s
+        var onset = Assert.Single(h.Of(AlertType.Bradycardia));
+        Assert.Equal(AlertPhase.Onset, onset.Phase);
+
+        Assert.Equal(1, h.Engine.EndMonitoring(h.Engine.Now, interrupted: true, "source failed: the file is truncated"));
+        var offset = h.Of(AlertType.Bradycardia).Last();
+        Assert.Equal(AlertPhase.Offset, offset.Phase);
+        Assert.Equal(onset.EpisodeId, offset.EpisodeId);
+        Assert.Equal(Alert.MonitoringInterrupted, offset.EndedBy);
+        Assert.Equal(h.Engine.Now, offset.Offset!.SampleIndex);
+        Assert.Contains("monitoring interrupted: source failed: the file is truncated", offset.Criteria, StringComparison.Ordinal);
+        // Every lead is listed: II was judged by nobody in this harness (pending), the others are not acquired.
+        Assert.Equal("absent", offset.LeadState["I"]);
+        Assert.Equal("absent", offset.LeadState["V6"]);
+        Assert.Equal("pending", offset.LeadState["II"]);
+
+        // Nothing after the end: no new episode, no second end.
+        var count = h.Sink.Alerts.Count;
+        h.Until(60, 20);
+        Assert.Equal(0, h.Engine.EndMonitoring(h.Engine.Now, interrupted: false, "stop"));
+        Assert.Equal(count, h.Sink.Alerts.Count);
+    }
+
+    [Fact]
+    public void A_normal_stop_closes_episodes_as_stopped_and_ending_with_none_open_publishes_nothing()
+    {
+        var h = new Harness();
+        h.Until(15, 190); // tachycardia, high priority (> 180 bpm)
+        Assert.Equal(1, h.Engine.EndMonitoring(h.Engine.Now, interrupted: false, "the worker was stopped"));
+        Assert.Equal(Alert.MonitoringStopped, h.Of(AlertType.Tachycardia).Last().EndedBy);
+
+        var quiet = new Harness();
+        quiet.Until(15, 70);
+        Assert.Equal(0, quiet.Engine.EndMonitoring(quiet.Engine.Now, interrupted: false, "the worker was stopped"));
+        Assert.Empty(quiet.Sink.Alerts);
+    }
+
+    [Fact]
+    public void A_gap_of_lost_samples_interrupts_open_episodes_and_is_never_read_as_a_pause()
+    {
+        var h = new Harness();
+        h.Until(15, 35);
+        Assert.Single(h.Of(AlertType.Bradycardia));
+        // 20 s of samples lost (missed DRDY, a stalled front-end): the next block starts after the gap.
+        var block = new SampleBlock(50) { Count = 50, StartIndex = h.Now + (long)(20 * Fs), GapBefore = (int)(20 * Fs) };
+        block.Buffer((int)Lead.II).AsSpan().Fill(100f);
+        h.Engine.OnBlock(block);
+        var offset = h.Of(AlertType.Bradycardia).Last();
+        Assert.Equal(AlertPhase.Offset, offset.Phase);
+        Assert.Equal(Alert.MonitoringInterrupted, offset.EndedBy);
+        Assert.Equal(h.Now, offset.Offset!.SampleIndex); // where the signal stopped, not where it came back
+        Assert.Empty(h.Of(AlertType.Pause));
+        Assert.Empty(h.Of(AlertType.Asystole));
+        Assert.False(h.Engine.Ended); // monitoring resumes after a gap
+
+        // A short gap (below Events:MonitoringGapS) is bridged: nothing is closed.
+        var g = new Harness();
+        g.Until(15, 35);
+        var shortGap = new SampleBlock(50) { Count = 50, StartIndex = g.Now + 100, GapBefore = 100 };
+        g.Engine.OnBlock(shortGap);
+        Assert.Single(g.Of(AlertType.Bradycardia));
+    }
 }

@@ -77,8 +77,17 @@ public sealed partial class AlertDeliveryIntegrationTests : IDisposable
         Assert.Equal(refAf.Count(r => r.To - r.From >= 30), onsets.Count);
         foreach (var r in refAf.Where(r => r.To - r.From >= 30))
             Assert.Contains(onsets, a => Math.Abs(a.Onset.SampleIndex / 500.0 - r.From) <= 15);
-        foreach (var o in af.Where(a => a.Phase == AlertPhase.Offset))
+        foreach (var o in af.Where(a => a.Phase == AlertPhase.Offset && a.EndedBy is null))
             Assert.Contains(refAf, r => Math.Abs(o.Offset!.SampleIndex / 500.0 - r.To) <= 15);
+        // The last AF episode of 201 lasts until the end of the record: the end of the replay closes it, saying so.
+        var ended = Assert.Single(af, a => a.Phase == AlertPhase.Offset && a.EndedBy is not null);
+        Assert.Equal(Alert.MonitoringStopped, ended.EndedBy);
+        Assert.InRange(ended.Offset!.SampleIndex / 500.0, 650000 / 360.0 - 1, 650000 / 360.0 + 0.5);
+        // Every episode opened was closed: none stays "ongoing" on a clinician's screen.
+        Assert.Empty(alerts.Where(a => a.Phase == AlertPhase.Onset).Select(a => a.EpisodeId)
+            .Except(alerts.Where(a => a.Phase == AlertPhase.Offset).Select(a => a.EpisodeId)));
+        var finalStatus = messages.Last(m => m.Topic.EndsWith("/status"));
+        Assert.Contains("\"monitoring\":\"stopped\"", finalStatus.Payload);
 
         // A strip of a real alert as a printout (looked at: docs/images/af-onset-201-strip.png is this rendering).
         var png = StripRenderer.RenderPng(onsets.Last());
