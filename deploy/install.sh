@@ -28,6 +28,7 @@ install -d -m 0750 -o root -g ecgedge /etc/ecgedge
 [ -f /etc/ecgedge/ecgedge.json ] || install -m 0640 -o root -g ecgedge /dev/stdin /etc/ecgedge/ecgedge.json <<'JSON'
 {
   "Pipeline": { "Source": "Ads1298" },
+  "Conditioning": { "MainsHz": 50 },
   "Mqtt": { "Mode": "External", "DeviceId": "CHANGE-ME", "Endpoints": [ "mqtts://broker.example:8883" ],
             "Tls": { "RequireTls": true, "CaCertificateFile": "/etc/ecgedge/fleet-ca.pem",
                      "ClientCertificateFile": "/etc/ecgedge/device.pem", "ClientKeyFile": "/etc/ecgedge/device.key" },

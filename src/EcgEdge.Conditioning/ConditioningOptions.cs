@@ -28,7 +28,7 @@ public sealed class ConditioningOptions
     public int LowPassOrder { get; set; } = 4;
 
     /// <summary>Mains frequency to notch out: 50, 60, or 0 for no notch.</summary>
-    [AllowedValues(0.0, 50.0, 60.0)]
+    [AllowedValues(0.0, 50.0, 60.0, ErrorMessage = "Conditioning:MainsHz must be 0 (no notch), 50 or 60.")]
     public double MainsHz { get; set; } = 50;
 
     /// <summary>Quality factor of the mains notch (-3 dB width = MainsHz / Q).</summary>

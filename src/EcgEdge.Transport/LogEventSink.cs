@@ -39,7 +39,7 @@ public sealed partial class LogEventSink(ILogger<LogEventSink> logger, double sa
         if (!logger.IsEnabled(LogLevel.Information)) return;
         var parts = new List<string>(Leads.Count);
         for (var c = 0; c < change.Quality.Count; c++)
-            if (change.Quality[c] != SignalQuality.Absent) parts.Add($"{Leads.Name(c)}={change.Quality[c]}");
+            if (change.Quality[c] != SignalQuality.Absent) parts.Add($"{Leads.Name(c)}={change.Quality[c].StateName()}");
         LogQuality(change.SampleIndex / sampleRateHz, string.Join(" ", parts));
     }
 

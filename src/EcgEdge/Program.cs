@@ -89,6 +89,13 @@ public static class Program
             Console.Error.WriteLine($"ecgedge: {e.Message}");
             return 2;
         }
+        catch (Exception e) when (e is Wfdb.WfdbFormatException or IOException or UnauthorizedAccessException)
+        {
+            // Any verb's unreadable input (a missing or corrupt record, a file it may not read): a clear message and exit 1,
+            // never an unhandled exception.
+            Console.Error.WriteLine($"ecgedge {verb}: cannot read its input: {e.Message}");
+            return 1;
+        }
     }
 
     private static int Fail(string message)

@@ -31,7 +31,8 @@ public static class AnalyzeVerb
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
         var overrides = new List<string>(configArgs);
-        if (a.Get("--mains") is { } mains) overrides.Add($"--Conditioning:MainsHz={mains}");
+        // Recordings come from anywhere: 50 Hz unless --mains says otherwise (appsettings.json's 60 Hz is the bundled demo's).
+        overrides.Add($"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}");
         if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
         if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
         if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
@@ -100,10 +101,12 @@ public static class AnalyzeVerb
         foreach (var c in classes) counts[(int)c]++;
         var total = Math.Max(1, classes.Length);
 
-        // Heart rate: mean from the beat count over the span of beats; min and max of 10-s averages (≥ 3 beats, RR from
-        // consecutive detections; intervals in noise-decided stretches are skipped).
+        // Heart rate: min and max of 10-s averages (≥ 3 beats, RR from consecutive detections; intervals in noise-decided
+        // stretches are skipped), and the mean of those intervals.
         var noise = run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => new Interval(r.From, r.To)).ToList();
         var rates = new List<double>();
+        double rrSum = 0;
+        long rrCount = 0;
         var binLen = (long)Math.Round(HeartRateAverageSeconds * fs);
         for (long bin = 0; bin < run.RecordLength; bin += binLen)
         {
@@ -114,9 +117,16 @@ public static class AnalyzeVerb
                 if (noise.Any(n => run.Beats[i] >= n.From && run.Beats[i] < n.To)) continue;
                 rr.Add((run.Beats[i] - run.Beats[i - 1]) / fs);
             }
-            if (rr.Count >= 2) rates.Add(60.0 / rr.Average());
+            if (rr.Count >= 2)
+            {
+                rates.Add(60.0 / rr.Average());
+                rrSum += rr.Sum();
+                rrCount += rr.Count;
+            }
         }
-        double? mean = run.Beats.Length >= 2 ? 60.0 * (run.Beats.Length - 1) / ((run.Beats[^1] - run.Beats[0]) / fs) : null;
+        // The mean of the same intervals the minimum and maximum are drawn from (a count-weighted mean of the bins), so that
+        // min ≤ mean ≤ max always holds; a record shorter than one bin reports one rate three times.
+        double? mean = rrCount > 0 ? 60.0 / (rrSum / rrCount) : null;
 
         var episodes = new List<Episode>();
         foreach (var r in run.Rhythm)

@@ -37,7 +37,8 @@ public static class EvalVerb
         var from = a.GetDouble("--from", 300);
         if (from < 0) throw new UsageException("--from must be >= 0");
         var overrides = new List<string>(configArgs);
-        if (a.Get("--mains") is { } mains) overrides.Add($"--Conditioning:MainsHz={mains}");
+        // Recordings come from anywhere: 50 Hz unless --mains says otherwise (appsettings.json's 60 Hz is the bundled demo's).
+        overrides.Add($"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}");
         if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
         if (a.Get("--ads-rate") is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={adsRate}");
         if (a.Get("--model") is { } modelArg) overrides.Add($"--Inference:Model={modelArg}");

@@ -70,7 +70,8 @@ public sealed partial class RunTransport : IAsyncDisposable
     {
         if (Publisher is null) return true;
         var drained = await Publisher.WaitUntilDrainedAsync(timeout).ConfigureAwait(false);
-        LogDrained(_logger, drained, Outbox?.PendingCount ?? 0, Publisher.Counters.ToString());
+        if (drained) LogDrained(_logger, Publisher.Counters.ToString());
+        else LogNotDrained(_logger, Outbox?.PendingCount ?? 0, timeout.TotalSeconds, Options?.Outbox.Directory ?? "?", Publisher.Counters.ToString());
         return drained;
     }
 
@@ -90,8 +91,11 @@ public sealed partial class RunTransport : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT settings: {Settings}")]
     private static partial void LogSettings(ILogger logger, string settings);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT drained: {Drained}, {Pending} alert(s) still in the outbox; {Counters}")]
-    private static partial void LogDrained(ILogger logger, bool drained, int pending, string counters);
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT drained: every alert was acknowledged by the broker; {Counters}")]
+    private static partial void LogDrained(ILogger logger, string counters);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT not drained: {Pending} alert(s) not acknowledged by the broker within {Seconds:F0} s; they are kept in the outbox {Directory} and sent by the next worker that opens it; {Counters}")]
+    private static partial void LogNotDrained(ILogger logger, int pending, double seconds, string directory, string counters);
 }
 
 /// <summary>Fans the event stage's output out to several sinks (console + MQTT).</summary>

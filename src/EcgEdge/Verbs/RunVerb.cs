@@ -214,7 +214,11 @@ public sealed partial class PipelineWorker(
                     .Select(c => $"{Leads.Name(c)}←{source.Info.SourceLabels[c]}")));
             var rate = source.Info.SampleRateHz;
             var startUtc = time.GetUtcNow();
-            DateTimeOffset Clock(long index) => startUtc.AddSeconds(index / rate);
+            // Timestamps: signal time since the start. A replay paced at Replay:Speed S plays S signal-seconds per wall
+            // second; its timestamps follow the wall clock (a clinician's page must not show onsets in the future), while
+            // durations and rates stay in signal time. A replay at full speed (RealTime false) stamps signal time.
+            var wallScale = source is ReplaySource && replay.RealTime ? 1 / replay.Speed : 1;
+            DateTimeOffset Clock(long index) => startUtc.AddSeconds(index / rate * wallScale);
             var log = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), rate);
             var deviceId = transport.Options?.DeviceId ?? "ecgedge";
             MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>()) : null;
@@ -316,7 +320,9 @@ public sealed partial class PipelineWorker(
                     pipeline.InferenceThread?.BlocksDropped ?? 0, pipeline.InferenceThread?.BeatsDropped ?? 0);
             if (source is Ads1298Driver d) LogDeviceCounters(d.Counters.ToString());
             LogAlerts(engine.AlertsPublished);
-            await transport.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            // Undelivered alerts are not lost (they stay in the outbox), but the run did not deliver them: exit 1, so that a
+            // script or a supervisor does not read the run as a success.
+            if (!await transport.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false) && outcome.ExitCode == 0) outcome.ExitCode = 1;
             using (var self = System.Diagnostics.Process.GetCurrentProcess()) LogPeakWorkingSet(self.PeakWorkingSet64 / 1048576.0);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

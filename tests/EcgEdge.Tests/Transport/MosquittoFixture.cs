@@ -71,6 +71,9 @@ public sealed partial class MosquittoFixture : IAsyncDisposable
         Func<MosquittoFixture, string>? extraConfig = null)
     {
         var exe = FindExecutable();
+        // In CI (.ci/run installs it) a missing broker is a failure, not a quiet skip of every broker test.
+        if (exe is null && string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException("CI=true but mosquitto is not installed: .ci/run must install it (apt-get install mosquitto)");
         Skip.If(exe is null, "mosquitto is not installed (apt-get install mosquitto)");
         var fixture = new MosquittoFixture(exe!, listenerConfig, allowAnonymous, preamble, extraConfig);
         await fixture.StartAsync();
