@@ -1,6 +1,7 @@
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Inference.Model;
+using EcgEdge.Inference.Rhythm;
 
 namespace EcgEdge.Inference;
 
@@ -34,6 +35,10 @@ public sealed class InferenceStage : IBeatSink
     private double _rrLimit = double.PositiveInfinity;
     private readonly DetectedBeat[] _pending = new DetectedBeat[512];
     private int _pendingHead, _pendingCount;
+    private readonly RhythmEvidence _evidence;     // physiological rhythm evidence per window (RR, P waves, diastole)
+    private readonly float[] _features = new float[RhythmFeatures.Count];
+    private readonly int _afClass, _noiseClass, _sinusClass;
+    private readonly IRhythmEvidenceSink? _evidenceSink;
     private readonly float[] _prevBeat;            // beat logits of the previous window of this run
     private long _prevStart;
     private bool _havePrev;
@@ -64,6 +69,11 @@ public sealed class InferenceStage : IBeatSink
         _halfHop = (long)_c.HopSamples * _dec / 2;
         _beatShift = beatShiftSamples;
         if (_c.Rr is not null) _rr = new RrFeatureBuilder(_c.Rr, pipelineRateHz);
+        _evidence = new RhythmEvidence(pipelineRateHz, _c.SampleRateHz);
+        _afClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.AfAfl);
+        _noiseClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.Noise);
+        _sinusClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.SinusOther);
+        _evidenceSink = sink as IRhythmEvidenceSink;
         _prevBeat = new float[_c.FineTokens * _classes];
         _probs = new float[Math.Max(_classes, _rhythmClasses)];
         _mean = new float[_rhythmClasses];
@@ -119,6 +129,7 @@ public sealed class InferenceStage : IBeatSink
         _pending[(_pendingHead + _pendingCount) % _pending.Length] = beat;
         _pendingCount++;
         _rr?.Add(beat.SampleIndex + _beatShift);
+        _evidence.Add(beat.SampleIndex + _beatShift);
     }
 
     /// <summary>Adds a conditioned block; analyses a window when one is complete.</summary>
@@ -129,6 +140,7 @@ public sealed class InferenceStage : IBeatSink
         {
             EndRun();
             _rr?.StartStream(conditioned.StartIndex + _beatShift);
+            _evidence.StartStream(conditioned.StartIndex + _beatShift);
         }
         _runOpen = true;
         if (_assembler.Push(conditioned)) Analyse(_assembler.Window);
@@ -178,6 +190,27 @@ public sealed class InferenceStage : IBeatSink
         Windows++;
         var rk = EcgNatModel.Softmax(_model.RhythmLogits, _probs.AsSpan(0, _rhythmClasses));
         var end = w.StartIndex + (long)w.ValidLength * _dec;
+
+        // Physiological evidence of the last 30 s (RR irregularity with ectopy handling, P waves, diastole) and, with a
+        // fusion model, the AF decision taken from it and the network together: the AF/flutter posterior becomes the
+        // fusion's, the noise and VT/VF posteriors stay the network's, sinus/other takes the rest.
+        _evidence.Observe(w.Samples, w.LeadPresent, w.StartIndex, _dec, _c.WindowSamples, w.ValidLength, _rrLimit);
+        _evidence.Features(_features, end, _probs.AsSpan(0, _rhythmClasses), _afClass, _noiseClass);
+        var fused = double.NaN;
+        if (_model.Contract.Fusion is { } fusion && _afClass >= 0 && _sinusClass >= 0)
+        {
+            fused = fusion.Probability(_features);
+            var rest = 0f;
+            for (var c = 0; c < _rhythmClasses; c++) if (c != _afClass && c != _sinusClass) rest += _probs[c];
+            var m = Math.Max(0f, 1f - rest);
+            // Threshold calibration: the fusion's threshold maps to 0.5 of the class posterior.
+            var q = Calibrate(fused, fusion.Threshold);
+            _probs[_afClass] = (float)(m * q);
+            _probs[_sinusClass] = (float)(m * (1 - q));
+            rk = 0;
+            for (var c = 1; c < _rhythmClasses; c++) if (_probs[c] > _probs[rk]) rk = c;
+        }
+        _evidenceSink?.OnEvidence(w.StartIndex, end, _features, _probs.AsSpan(0, _rhythmClasses), fused);
         _sink.OnWindow(new WindowInference(w.StartIndex, end, _c.RhythmClasses[rk], _probs[rk], w.IsTail, latency), _probs.AsSpan(0, _rhythmClasses));
 
         // Rhythm ring.
@@ -216,6 +249,20 @@ public sealed class InferenceStage : IBeatSink
 
         if (k >= _half) Decide(k - _half, k, -1);
     }
+
+    /// <summary>
+    /// Maps P(AF) so that the fusion's threshold lands on 0.5 (the rhythm decision takes the most probable class):
+    /// the log-odds are shifted by the threshold's log-odds.
+    /// </summary>
+    private static double Calibrate(double p, double threshold)
+    {
+        if (Math.Abs(threshold - 0.5) < 1e-12) return p;
+        var z = Math.Log(Math.Max(p, 1e-12) / Math.Max(1 - p, 1e-12)) - Math.Log(threshold / (1 - threshold));
+        return 1 / (1 + Math.Exp(-z));
+    }
+
+    /// <summary>The rhythm evidence (its per-beat atrial measures, for validation and tests).</summary>
+    public RhythmEvidence Evidence => _evidence;
 
     private void Classify(in DetectedBeat b, double pos, ReadOnlySpan<float> logits, long windowStart)
     {

@@ -190,6 +190,11 @@ public static partial class ModelLoader
                 problems.Add(string.Create(CultureInfo.InvariantCulture,
                     $"beat_feature_head needs hidden >= 1 and 0 < weight <= 1, the manifest gives hidden {head.Hidden}, weight {head.Weight}"));
         }
+        if (m.RhythmFusion is { } fusion)
+        {
+            fusion.ToFusion(out var why);
+            if (why is not null) problems.Add(why);
+        }
         if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");
         else
         {
@@ -217,7 +222,7 @@ public static partial class ModelLoader
         var rr = m.Inputs.Count == 3 ? m.RrFeatures!.ToSettings(out _, m.ChannelOrder) : null;
         return new ModelContract(m.Inputs[0].Name, m.Inputs[1].Name, m.Outputs[0].Name, m.Outputs[1].Name,
             m.WindowSamples, m.HopSamples, m.SampleRateHz, m.TokenStride, m.FineTokens, beat, rhythm,
-            rr is null ? null : m.Inputs[2].Name, rr);
+            rr is null ? null : m.Inputs[2].Name, rr, m.RhythmFusion?.ToFusion(out _));
     }
 
     private static void Check(IReadOnlyDictionary<string, NodeMetadata> graph, List<TensorSpec> specs, string kind, List<string> problems)
@@ -250,4 +255,5 @@ public static partial class ModelLoader
 public sealed record ModelContract(
     string SignalInput, string MaskInput, string BeatOutput, string RhythmOutput,
     int WindowSamples, int HopSamples, double SampleRateHz, int TokenStride, int FineTokens,
-    BeatClass[] BeatClasses, RhythmClass[] RhythmClasses, string? RrInput = null, RrFeatureSettings? Rr = null);
+    BeatClass[] BeatClasses, RhythmClass[] RhythmClasses, string? RrInput = null, RrFeatureSettings? Rr = null,
+    Rhythm.RhythmFusion? Fusion = null);

@@ -54,6 +54,30 @@ public sealed class SGateSpec
     public string? Definition { get; set; }
 }
 
+/// <summary>
+/// <c>rhythm_fusion</c>: the AF decision of each window is a logistic model over physiological rhythm evidence and the
+/// network's posterior (<see cref="Rhythm.RhythmFusion"/>), applied by the device after the network; without it, the
+/// network's rhythm output decides alone.
+/// </summary>
+public sealed class RhythmFusionSpec
+{
+    public List<string> Features { get; set; } = [];
+    public List<double> Mean { get; set; } = [];
+    public List<double> Scale { get; set; } = [];
+    public List<double> Weights { get; set; } = [];
+    public double Bias { get; set; }
+    public double Threshold { get; set; } = 0.5;
+    /// <summary>How it was fitted and validated (free text for the card and `model info`).</summary>
+    public string? Definition { get; set; }
+
+    /// <summary>The model, or null with <paramref name="problem"/> set.</summary>
+    public Rhythm.RhythmFusion? ToFusion(out string? problem)
+    {
+        problem = Rhythm.RhythmFusion.Problem(Features, Mean, Scale, Weights, Bias, Threshold);
+        return problem is null ? new Rhythm.RhythmFusion(Features, Mean, Scale, Weights, Bias, Threshold) : null;
+    }
+}
+
 /// <summary>The definition of the model's RR-interval input (<c>rr_features</c>); see <see cref="RrFeatureBuilder"/>.</summary>
 public sealed class RrFeaturesSpec
 {
@@ -140,6 +164,7 @@ public sealed class ModelManifest
     [JsonPropertyName("rr_features")] public RrFeaturesSpec? RrFeatures { get; set; }
     [JsonPropertyName("beat_feature_head")] public BeatFeatureHeadSpec? BeatFeatureHead { get; set; }
     [JsonPropertyName("s_gate")] public SGateSpec? SGate { get; set; }
+    [JsonPropertyName("rhythm_fusion")] public RhythmFusionSpec? RhythmFusion { get; set; }
     public Dictionary<string, ModelFileEntry> Files { get; set; } = [];
     public ModelThresholds Thresholds { get; set; } = new();
     [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }

@@ -5,6 +5,7 @@ using EcgEdge.Detection;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
+using EcgEdge.Inference.Rhythm;
 using EcgEdge.Pipeline;
 using EcgEdge.Verbs;
 
@@ -31,7 +32,12 @@ public sealed class RecordRun
     /// <summary>Raw per-window results in record samples; empty without a model.</summary>
     public required IReadOnlyList<(long From, long To, RhythmClass Class, double LatencyS)> Windows { get; init; }
     public long BeatsClassified { get; init; }
+    /// <summary>Per-window rhythm evidence (<see cref="RhythmFeatures"/>) in record samples; empty without a model.</summary>
+    public IReadOnlyList<WindowEvidence> Evidence { get; init; } = [];
 }
+
+/// <summary>One analysed window's rhythm evidence: its features, its rhythm posteriors after fusion, the fusion's P(AF) (NaN without one).</summary>
+public sealed record WindowEvidence(long From, long To, float[] Features, float[] Probabilities, double FusedAf);
 
 /// <summary>
 /// Replays one WFDB record at full speed through the device pipeline (<see cref="EcgPipeline"/>, optionally with the
@@ -80,11 +86,17 @@ public static class RecordRunner
             Rhythm = collector.Rhythm.Select(d => (replay.ToRecordSample(d.FromIndex), replay.ToRecordSample(d.ToIndex), d.Class)).ToList(),
             Windows = collector.Windows.Select(w => (replay.ToRecordSample(w.StartIndex), replay.ToRecordSample(w.EndIndex), w.Class, w.LatencySeconds)).ToList(),
             BeatsClassified = collector.ClassifiedCount,
+            Evidence = collector.Evidence.Select(e => e with { From = replay.ToRecordSample(e.From), To = replay.ToRecordSample(e.To) }).ToList(),
         };
     }
 
-    private sealed class Collector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink
+    private sealed class Collector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink, IRhythmEvidenceSink
     {
+        public List<WindowEvidence> Evidence { get; } = [];
+
+        public void OnEvidence(long windowStart, long windowEnd, ReadOnlySpan<float> features, ReadOnlySpan<float> rhythmProbabilities, double fusedAf) =>
+            Evidence.Add(new WindowEvidence(windowStart, windowEnd, features.ToArray(), rhythmProbabilities.ToArray(), fusedAf));
+
         public List<DetectedBeat> Beats { get; } = new(4096);
         public Dictionary<long, BeatClass> Classes { get; } = new(4096);
         public List<RhythmDecision> Rhythm { get; } = [];

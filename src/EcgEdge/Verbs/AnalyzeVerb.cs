@@ -19,7 +19,8 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class AnalyzeVerb
 {
-    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--mains", "--rate", "--jobs", "--model", "--variant"];
+    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--mains", "--rate", "--jobs", "--model", "--variant",
+        "--rhythm-features"];
 
     /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
     public const double HeartRateAverageSeconds = 10;
@@ -58,6 +59,8 @@ public static class AnalyzeVerb
         var jobs = (int)a.GetDouble("--jobs", Environment.ProcessorCount);
         var progress = new ProgressReporter(records.Count, !Console.IsErrorRedirected && !a.Flag("--quiet"));
         var results = new ConcurrentDictionary<string, RecordSummary>();
+        var evidence = new ConcurrentDictionary<string, RecordRun>();
+        var featuresPath = a.Get("--rhythm-features");
         var errors = new ConcurrentDictionary<string, string>();
         await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, async (rec, ct) =>
         {
@@ -65,6 +68,7 @@ public static class AnalyzeVerb
             {
                 var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct).ConfigureAwait(false);
                 results[rec] = Summarise(run);
+                if (featuresPath is not null) evidence[rec] = run;
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException)
             {
@@ -84,12 +88,36 @@ public static class AnalyzeVerb
             if (dir is not null) Directory.CreateDirectory(dir);
             await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new AnalyzeReport(ordered), AnalyzeJsonContext.Default.AnalyzeReport)).ConfigureAwait(false);
         }
+        if (featuresPath is not null) WriteRhythmFeatures(featuresPath, records.Where(evidence.ContainsKey).Select(r => (r, evidence[r])));
         if (ordered.Count == 0)
         {
             Console.Error.WriteLine($"ecgedge: no record in '{db}' could be analysed");
             return 1;
         }
         return errors.IsEmpty ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Developer output (<c>--rhythm-features FILE</c>): one CSV row per analysed window — record, window start and end in
+    /// seconds, its <see cref="EcgEdge.Inference.Rhythm.RhythmFeatures"/>, its rhythm posteriors after fusion and the
+    /// fusion's P(AF) — the input of tools/train's rhythm stage (fitting and leave-one-database-out validation).
+    /// </summary>
+    public static void WriteRhythmFeatures(string path, IEnumerable<(string Record, RecordRun Run)> runs)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        using var w = new StreamWriter(path);
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine("record,from_s,to_s," + string.Join(",", EcgEdge.Inference.Rhythm.RhythmFeatures.Names) + ",p_sinus_other,p_af_afl,p_noise,p_vt_vf,fused_af");
+        foreach (var (rec, run) in runs)
+            foreach (var e in run.Evidence)
+            {
+                w.Write(rec);
+                w.Write(string.Create(inv, $",{e.From / run.RecordRateHz:F3},{e.To / run.RecordRateHz:F3}"));
+                foreach (var f in e.Features) w.Write(string.Create(inv, $",{f:G6}"));
+                for (var k = 0; k < 4; k++) w.Write(string.Create(inv, $",{(k < e.Probabilities.Length ? e.Probabilities[k] : 0f):G6}"));
+                w.WriteLine(string.Create(inv, $",{(double.IsNaN(e.FusedAf) ? "" : e.FusedAf.ToString("G6", inv))}"));
+            }
     }
 
     /// <summary>The Holter summary of one pipeline run.</summary>
