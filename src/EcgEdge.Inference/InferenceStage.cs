@@ -37,6 +37,7 @@ public sealed class InferenceStage : IBeatSink
     private int _pendingHead, _pendingCount;
     private readonly RhythmEvidence _evidence;     // physiological rhythm evidence per window (RR, P waves, diastole)
     private readonly float[] _features = new float[RhythmFeatures.Count];
+    private readonly float[] _networkProbs = new float[8];
     private readonly int _afClass, _noiseClass, _sinusClass;
     private readonly IRhythmEvidenceSink? _evidenceSink;
     private readonly float[] _prevBeat;            // beat logits of the previous window of this run
@@ -197,6 +198,7 @@ public sealed class InferenceStage : IBeatSink
         _evidence.Observe(w.Samples, w.LeadPresent, w.StartIndex, _dec, _c.WindowSamples, w.ValidLength, _rrLimit);
         _evidence.Features(_features, end, _probs.AsSpan(0, _rhythmClasses), _afClass, _noiseClass);
         var fused = double.NaN;
+        _probs.AsSpan(0, _rhythmClasses).CopyTo(_networkProbs);
         if (_model.Contract.Fusion is { } fusion && _afClass >= 0 && _sinusClass >= 0)
         {
             fused = fusion.Probability(_features);
@@ -210,7 +212,7 @@ public sealed class InferenceStage : IBeatSink
             rk = 0;
             for (var c = 1; c < _rhythmClasses; c++) if (_probs[c] > _probs[rk]) rk = c;
         }
-        _evidenceSink?.OnEvidence(w.StartIndex, end, _features, _probs.AsSpan(0, _rhythmClasses), fused);
+        _evidenceSink?.OnEvidence(w.StartIndex, end, _features, _networkProbs.AsSpan(0, _rhythmClasses), _probs.AsSpan(0, _rhythmClasses), fused);
         _sink.OnWindow(new WindowInference(w.StartIndex, end, _c.RhythmClasses[rk], _probs[rk], w.IsTail, latency), _probs.AsSpan(0, _rhythmClasses));
 
         // Rhythm ring.

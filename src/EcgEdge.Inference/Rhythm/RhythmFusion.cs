@@ -70,7 +70,9 @@ public interface IRhythmEvidenceSink
     /// <param name="windowStart">Pipeline index of the window's first sample.</param>
     /// <param name="windowEnd">Pipeline index one past its last real sample.</param>
     /// <param name="features">The window's <see cref="RhythmFeatures"/>.</param>
+    /// <param name="networkProbabilities">The network's own rhythm posteriors for the window (manifest class order).</param>
     /// <param name="rhythmProbabilities">The window's rhythm posteriors after fusion (the network's without a fusion model).</param>
     /// <param name="fusedAf">The fusion model's P(AF), NaN without one.</param>
-    void OnEvidence(long windowStart, long windowEnd, ReadOnlySpan<float> features, ReadOnlySpan<float> rhythmProbabilities, double fusedAf);
+    void OnEvidence(long windowStart, long windowEnd, ReadOnlySpan<float> features, ReadOnlySpan<float> networkProbabilities,
+        ReadOnlySpan<float> rhythmProbabilities, double fusedAf);
 }

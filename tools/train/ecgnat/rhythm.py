@@ -33,7 +33,9 @@ SAME_PATIENT = {("qtdb", "sel102"): ("mitdb", "102"), ("qtdb", "sel104"): ("mitd
                 ("qtdb", "sel223"): ("mitdb", "223"), ("qtdb", "sel230"): ("mitdb", "230")}
 SNOMED_AF = {"164889003", "164890007"}
 META = ("record", "from_s", "to_s")
-PROB_COLUMNS = ("p_sinus_other", "p_af_afl", "p_noise", "p_vt_vf", "fused_af")
+NET_COLUMNS = ("net_sinus_other", "net_af_afl", "net_noise_p", "net_vt_vf")   # the network's own posteriors
+PROB_COLUMNS = ("p_sinus_other", "p_af_afl", "p_noise", "p_vt_vf", "fused_af")  # after the shipped fusion, if any
+RHYTHM_CLASSES = ["sinus_other", "af_afl", "noise", "vt_vf"]
 
 
 def source_of(csv_name: str) -> str:
@@ -49,6 +51,7 @@ class Windows:
     """All windows of all sources: feature matrix, labels, and where each window comes from."""
     names: list[str]                 # feature names (columns of X)
     X: np.ndarray                    # [n, features]
+    N: np.ndarray                    # [n, 4] the network's rhythm posteriors (RHYTHM_CLASSES order)
     P: np.ndarray                    # [n, 4] rhythm posteriors as exported (after the shipped fusion, if any)
     y: np.ndarray                    # 1 = AF/flutter covers at least half the window
     source: np.ndarray               # source name per window
@@ -58,7 +61,7 @@ class Windows:
     ref: dict = field(default_factory=dict)   # (source, record) -> (record duration s, [AF intervals in s])
 
     def subset(self, mask: np.ndarray) -> "Windows":
-        return Windows(self.names, self.X[mask], self.P[mask], self.y[mask], self.source[mask], self.record[mask],
+        return Windows(self.names, self.X[mask], self.N[mask], self.P[mask], self.y[mask], self.source[mask], self.record[mask],
                        self.t0[mask], self.t1[mask], self.ref)
 
 
@@ -146,7 +149,7 @@ def _ptbxl_af(data_root: str) -> set[str]:
 def load(features_dir: str, data_root: str) -> Windows:
     """Reads every source's CSV in features_dir and labels each window (AF when AF/flutter covers at least half of it)."""
     names: list[str] | None = None
-    X, P, y, src, rec, t0, t1 = [], [], [], [], [], [], []
+    X, N, P, y, src, rec, t0, t1 = [], [], [], [], [], [], [], []
     ref: dict = {}
     for path in sorted(glob.glob(os.path.join(features_dir, "*.csv"))):
         s = source_of(path)
@@ -154,7 +157,7 @@ def load(features_dir: str, data_root: str) -> Windows:
             rows = list(csv.DictReader(f))
         if not rows:
             continue
-        cols = [k for k in rows[0].keys() if k not in META and k not in PROB_COLUMNS]
+        cols = [k for k in rows[0].keys() if k not in META and k not in PROB_COLUMNS and k not in NET_COLUMNS]
         if names is None:
             names = cols
         elif cols != names:
@@ -166,6 +169,7 @@ def load(features_dir: str, data_root: str) -> Windows:
             a, b = float(r["from_s"]), float(r["to_s"])
             cover = sum(max(0.0, min(e, b) - max(o, a)) for o, e in ref[key][1])
             X.append([float(r[k]) for k in names])
+            N.append([float(r[k]) for k in NET_COLUMNS])
             P.append([float(r[k]) for k in PROB_COLUMNS[:4]])
             y.append(1 if 2 * cover >= (b - a) else 0)
             src.append(s)
@@ -174,7 +178,7 @@ def load(features_dir: str, data_root: str) -> Windows:
             t1.append(b)
     if names is None:
         raise FileNotFoundError(f"no feature CSV in {features_dir}")
-    return Windows(names, np.array(X, dtype=np.float64), np.array(P, dtype=np.float64), np.array(y), np.array(src),
+    return Windows(names, np.array(X, dtype=np.float64), np.array(N, dtype=np.float64), np.array(P, dtype=np.float64), np.array(y), np.array(src),
                    np.array(rec), np.array(t0), np.array(t1), ref)
 
 
@@ -229,27 +233,50 @@ def splits(w: Windows) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 # ------------------------------------------------------------------------------------------------------------ scoring
-def decisions(w: Windows, p_af: np.ndarray, threshold: float, smoothing: int = 3) -> list[tuple[str, str, float, float, bool]]:
-    """The device's AF decisions: P(AF) averaged over `smoothing` centred windows of the record, each decision covering
-    its window's central hop (the first from the record's start, the last to its end)."""
+def fused_probabilities(network: np.ndarray, p_af: np.ndarray, threshold: float) -> np.ndarray:
+    """The device's window posteriors with a fusion model (InferenceStage): P(AF) is calibrated so that the threshold
+    lands on 0.5 (log-odds shifted by the threshold's), noise and VT/VF stay the network's, AF and sinus/other share the
+    rest."""
+    p = np.clip(p_af, 1e-12, 1 - 1e-12)
+    z = np.log(p / (1 - p)) - np.log(threshold / (1 - threshold))
+    q = 1 / (1 + np.exp(-z))
+    out = network.astype(np.float64).copy()
+    m = np.clip(1 - out[:, 2] - out[:, 3], 0, None)
+    out[:, 1] = m * q
+    out[:, 0] = m * (1 - q)
+    return out
+
+
+def rule_probabilities(called_af: np.ndarray) -> np.ndarray:
+    """Posteriors of a yes/no rule (the plain RR rule): AF or sinus/other, nothing else."""
+    out = np.zeros((len(called_af), 4))
+    out[:, 1] = called_af.astype(np.float64)
+    out[:, 0] = 1 - out[:, 1]
+    return out
+
+
+def decisions(w: Windows, probs: np.ndarray, smoothing: int = 3) -> list[tuple[str, str, float, float, bool]]:
+    """The device's rhythm decisions (InferenceStage.Decide): each window's posteriors averaged with its neighbours
+    (`smoothing` centred windows of the record), the most probable class wins; a decision covers its window's central
+    hop, the first from the record's start, the last to its end. Returns (source, record, from s, to s, is AF)."""
     out = []
     half = smoothing // 2
     keys = list(dict.fromkeys(zip(w.source, w.record)))
     for s, r in keys:
         idx = np.where((w.source == s) & (w.record == r))[0]
         idx = idx[np.argsort(w.t0[idx])]
-        pa = p_af[idx]
+        pr = probs[idx]
         t0, t1 = w.t0[idx], w.t1[idx]
         prev_end = t0[0] if len(idx) else 0.0
         for j in range(len(idx)):
             lo, hi = max(0, j - half), min(len(idx) - 1, j + half)
-            m = pa[lo:hi + 1].mean()
+            m = pr[lo:hi + 1].mean(axis=0)
             centre = 0.5 * (t0[j] + t1[j])
             hop = (t1[j] - t0[j]) / 2
             a = prev_end
             b = t1[j] if j == len(idx) - 1 else min(centre + hop / 2, t1[j])
             if b > a:
-                out.append((s, r, a, b, bool(m >= threshold)))
+                out.append((s, r, a, b, bool(int(np.argmax(m)) == 1)))
                 prev_end = b
     return out
 
