@@ -287,5 +287,9 @@ public sealed class MqttTopics(string prefix, string deviceId)
     /// <summary>Other events (quality changes, episodes ended...): QoS 1 trend messages through the outbox.</summary>
     public string Events => Root + "/events";
 
+    /// <summary>The open episodes (schema <c>ecgedge.active/1</c>): QoS 1, retained, through the outbox; re-published at
+    /// every onset, update and offset, so a subscriber that arrives mid-episode learns of it.</summary>
+    public string Active => Root + "/active";
+
     public static MqttTopics From(MqttTransportOptions options) => new(options.TopicPrefix, options.DeviceId);
 }

@@ -23,6 +23,7 @@ public class MqttTransportOptionsTests
         Assert.Equal("ecgedge/dev-01/status", topics.Status);
         Assert.Equal("ecgedge/dev-01/vitals", topics.Vitals);
         Assert.Equal("ecgedge/dev-01/events", topics.Events);
+        Assert.Equal("ecgedge/dev-01/active", topics.Active);
         Assert.Equal(1883, o.EmbeddedPort);
         Assert.Equal(9001, o.EmbeddedWebSocketPort);
         Assert.True(new MqttTransportOptionsValidator().Validate(null, o).Succeeded);
