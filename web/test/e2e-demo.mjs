@@ -110,7 +110,6 @@ await page1.waitForSelector(`#alert-list .row[data-id="${alertId}"].acked`, { ti
 await page1.waitForSelector(`#active-rows tr[data-alert-id="${alertId}"][data-acked="true"]`, { timeout: 10_000 });
 await waitFor('the ack at the observer', () => seen.acks.length > 0, 10_000);
 check(seen.acks[0].topic === `ecgedge/${device}/acks/${clinician}/${alertId}`, `ack topic ${seen.acks[0].topic}`);
-await page1.screenshot({ path: join(shots, 'web-demo-acked.png') });
 step(`page 1 acknowledged it as ${clinician} (retained on ${seen.acks[0].topic})`);
 
 // 3. A page opened later, with a new session: the state comes from what the broker retains.
@@ -126,7 +125,7 @@ const ackText = await active2.textContent();
 check(ackText.includes(clinician) && ackText.includes(note), `page 2's active row does not show page 1's ack: ${ackText}`);
 check(await page2.locator(`#alert-list .row[data-id="${alertId}"]`).count() === 0, 'page 2 received the AF onset alert itself (the active row must come from the retained state)');
 check(Number(await page2.getAttribute('#active-count', 'data-open')) >= 1, 'page 2 counts no open episode');
-await page2.screenshot({ path: join(shots, 'web-demo-later.png') });
+await page2.screenshot({ path: join(shots, 'web-active.png') });
 step('page 2 (opened later, new session): the AF episode active, acknowledged by page 1, without its onset alert');
 
 check(pageErrors.length === 0, `errors in the pages: ${pageErrors.join(' | ')}`);
@@ -136,7 +135,7 @@ observer.end(true);
 await stop(web);
 await stop(worker);
 check(worker.exitCode === 0 || worker.signalCode === 'SIGTERM', `the worker did not stop cleanly: ${worker.exitCode ?? worker.signalCode}`);
-console.log(`e2e-demo: PASS in ${seconds.toFixed(1)} s; screenshots in ${shots}`);
+console.log(`e2e-demo: PASS in ${seconds.toFixed(1)} s; screenshot ${join(shots, 'web-active.png')}`);
 process.exit(0);
 
 function check(ok, message) {
