@@ -46,7 +46,7 @@ public sealed partial class MqttWebSocketBridge : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly HashSet<Task> _sessions = [];
     private Task? _acceptLoop;
-    private int _bridged, _refused;
+    private int _bridged, _refused, _open;
 
     /// <param name="port">Loopback port to listen on; 0 for any free port (see <see cref="Port"/>).</param>
     /// <param name="brokerPort">The broker's MQTT port on 127.0.0.1.</param>
@@ -73,6 +73,9 @@ public sealed partial class MqttWebSocketBridge : IAsyncDisposable
 
     /// <summary>WebSocket clients relayed to the broker so far.</summary>
     public int Bridged => Volatile.Read(ref _bridged);
+
+    /// <summary>WebSocket clients being relayed now (a relay ends once both its connections are closed).</summary>
+    public int Open => Volatile.Read(ref _open);
 
     /// <summary>Opening handshakes refused so far (bad request, foreign origin or host, broker unreachable).</summary>
     public int Refused => Volatile.Read(ref _refused);
@@ -150,10 +153,18 @@ public sealed partial class MqttWebSocketBridge : IAsyncDisposable
                     $"Sec-WebSocket-Accept: {AcceptKey(request.Key!)}\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n"), handshake.Token).ConfigureAwait(false);
             }
             Interlocked.Increment(ref _bridged);
-            // MQTT keeps the link alive with its own PINGREQ/PINGRESP (the broker drops a silent client after 1.5 keep-
-            // alive periods, which closes this relay too), so WebSocket-level keep-alive frames are not needed.
-            using var ws = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, SubProtocol = protocol, KeepAliveInterval = TimeSpan.Zero });
-            await RelayAsync(ws, broker.GetStream(), ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _open);
+            try
+            {
+                    // MQTT keeps the link alive with its own PINGREQ/PINGRESP (the broker drops a silent client after 1.5
+                // keep-alive periods, which closes this relay too), so WebSocket-level keep-alive frames are not needed.
+                using var ws = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, SubProtocol = protocol, KeepAliveInterval = TimeSpan.Zero });
+                await RelayAsync(ws, broker.GetStream(), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _open);
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or WebSocketException)
         {
@@ -186,6 +197,18 @@ public sealed partial class MqttWebSocketBridge : IAsyncDisposable
                 await up.WaitAsync(bye.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or WebSocketException or ObjectDisposedException or TimeoutException) { }
+        }
+        else if (ReferenceEquals(first, up))
+        {
+            // The client closed (or vanished): end the broker connection with a FIN behind the bytes already relayed (a
+            // DISCONNECT just before the close frame must reach the broker, or it would publish the client's will), and
+            // give the broker a moment to close its side. Closing at once could reset the connection instead.
+            try
+            {
+                broker.Socket.Shutdown(SocketShutdown.Send);
+                await down.WaitAsync(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or WebSocketException or ObjectDisposedException or TimeoutException) { }
         }
         await done.CancelAsync().ConfigureAwait(false);
         broker.Socket.Close(); // the client is gone: the broker sees the connection drop (and publishes a last will, if any)

@@ -124,6 +124,31 @@ public sealed class EmbeddedBrokerWebSocketTests : IDisposable
         Assert.Equal("gone", Assert.Single(will).Payload);
     }
 
+    [Fact]
+    public async Task A_websocket_client_that_disconnects_cleanly_leaves_no_last_will()
+    {
+        await using var broker = await StartBrokerAsync();
+        await using var watcher = await TestSubscriber.ConnectAsync(broker.Port, "ecgedge/page-clean/status", "watcher");
+        var (page, _) = await WebSocketClientAsync(broker.WebSocketEndpoint!, "page-clean", b => b
+            .WithWillTopic("ecgedge/page-clean/status").WithWillPayload("gone").WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
+        Assert.Equal(1, broker.WebSockets!.Open);
+        // DISCONNECT then the WebSocket close frame: the relay must hand the DISCONNECT to the broker before its FIN.
+        await page.DisconnectAsync();
+        page.Dispose();
+        await Eventually(() => broker.WebSockets.Open == 0 ? "" : null, "the relay to end");
+        // The relay ended after the broker closed its side, i.e. after the broker handled the client's end; a marker
+        // published now on the same topic comes after anything the broker published for that client.
+        var device = new MqttClientFactory().CreateMqttClient();
+        await device.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithClientId("marker")
+            .WithProtocolVersion(MqttProtocolVersion.V500).Build());
+        await device.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("ecgedge/page-clean/status").WithPayload("marker")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        var got = await watcher.WaitForAsync(m => m.Any(x => x.Payload == "marker"), Wait);
+        Assert.Equal(["marker"], got.Select(m => m.Payload));
+        await device.DisconnectAsync();
+        device.Dispose();
+    }
+
     /// <summary>Sends one raw request head and returns the status code of the answer.</summary>
     private static async Task<int> HandshakeStatusAsync(int port, string head)
     {
