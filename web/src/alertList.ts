@@ -89,7 +89,8 @@ export class AlertList {
 }
 
 function version(e: AlertEntry): string {
-  return `${e.acks.length}/${e.ackState ?? ''}`;
+  // The last ack's id too: a clinician's newer retained ack replaces the older one in place.
+  return `${e.acks.length}/${e.acks.at(-1)?.id ?? ''}/${e.ackState ?? ''}`;
 }
 
 function fill(row: HTMLElement, e: AlertEntry): void {

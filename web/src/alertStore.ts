@@ -1,6 +1,8 @@
 // The alert feed's state: alerts de-duplicated by id (delivery is at-least-once), newest first, with acknowledgements
 // and filters. Messages are added as they arrive and merged into the sorted list once per frame (flush), so that a burst
 // of 10,000 queued alerts costs one sort per frame rather than one re-render per message.
+// Acknowledgements are retained on the broker, one per clinician and alert, so they are kept here by alert id whether or
+// not the alert itself is in the feed (a page opened mid-episode gets the acks and the open episodes, not the old alerts).
 
 import type { Ack, Alert, Severity } from './messages.ts';
 
@@ -33,8 +35,14 @@ export class AlertStore {
   private readonly byId = new Map<string, AlertEntry>();
   private sorted: AlertEntry[] = [];
   private pending: AlertEntry[] = [];
-  private readonly acksWaiting = new Map<string, Ack[]>();
+  /** Every ack by alert id (the same array as the entry's acks once the alert is here); one per clinician. */
+  private readonly acksByAlert = new Map<string, Ack[]>();
+  /** Alert ids acknowledged per episode (for an open episode whose latest alert is not acknowledged yet). */
+  private readonly alertsByEpisode = new Map<string, Set<string>>();
+  /** This page's ack in progress for an alert that is not in the feed (opened mid-episode). */
+  private readonly ackStates = new Map<string, { state: AlertEntry['ackState']; error?: string }>();
   private readonly ackIds = new Set<string>();
+  private ackChanges = 0;
   private readonly invalidFingerprints = new Set<string>();
   private invalidCount = 0;
   private invalidSeq = 0;
@@ -45,6 +53,8 @@ export class AlertStore {
 
   get size(): number { return this.byId.size + this.invalidCount; }
   get pendingCount(): number { return this.pending.length; }
+  /** Grows at every change of acknowledgements or of this page's ack states (views redraw when it differs). */
+  get ackVersion(): number { return this.ackChanges; }
 
   /** Adds an alert; false when its id was seen before (a duplicate delivery). */
   add(alert: Alert, now = Date.now()): boolean {
@@ -52,8 +62,13 @@ export class AlertStore {
       this.duplicates++;
       return false;
     }
-    const entry: AlertEntry = { key: alert.id, alert, receivedAt: now, acks: this.acksWaiting.get(alert.id) ?? [] };
-    this.acksWaiting.delete(alert.id);
+    const entry: AlertEntry = { key: alert.id, alert, receivedAt: now, acks: this.ackList(alert.id) };
+    const state = this.ackStates.get(alert.id);
+    if (state) {
+      entry.ackState = state.state;
+      entry.ackError = state.error;
+      this.ackStates.delete(alert.id);
+    }
     this.byId.set(alert.id, entry);
     this.devices.add(alert.deviceId);
     this.pending.push(entry);
@@ -77,22 +92,73 @@ export class AlertStore {
     return true;
   }
 
-  /** Records an acknowledgement (possibly before its alert arrives); false for a duplicate. */
+  private ackList(alertId: string): Ack[] {
+    let list = this.acksByAlert.get(alertId);
+    if (!list) {
+      list = [];
+      this.acksByAlert.set(alertId, list);
+    }
+    return list;
+  }
+
+  /**
+   * Records an acknowledgement (possibly before its alert arrives, or for an alert this page never gets); false for a
+   * duplicate or an older one. The broker keeps one retained ack per clinician and alert, so a newer ack by the same
+   * clinician (a later id: UUIDv7) replaces the older one here too, and every page ends with the same list.
+   */
   addAck(ack: Ack): boolean {
     if (this.ackIds.has(ack.id)) return false;
     this.ackIds.add(ack.id);
-    const entry = this.byId.get(ack.alertId);
-    if (!entry) {
-      const list = this.acksWaiting.get(ack.alertId) ?? [];
-      list.push(ack);
-      this.acksWaiting.set(ack.alertId, list);
-      return true;
-    }
-    entry.acks.push(ack);
-    entry.ackState = undefined;
-    entry.ackError = undefined;
-    this.view = null;
+    const list = this.ackList(ack.alertId);
+    const same = list.findIndex(k => k.by === ack.by);
+    if (same >= 0 && list[same].id > ack.id) return false;
+    if (same >= 0) list[same] = ack;
+    else list.push(ack);
+    let alerts = this.alertsByEpisode.get(ack.episodeId);
+    if (!alerts) this.alertsByEpisode.set(ack.episodeId, (alerts = new Set()));
+    alerts.add(ack.alertId);
+    this.clearAckState(ack.alertId);
+    this.changed();
     return true;
+  }
+
+  /** A clinician's retained ack was cleared on the broker (empty retained payload): it is gone for every page. */
+  removeAck(alertId: string, by: string): boolean {
+    const list = this.acksByAlert.get(alertId);
+    const index = list ? list.findIndex(k => k.by === by) : -1;
+    if (!list || index < 0) return false;
+    list.splice(index, 1);
+    this.changed();
+    return true;
+  }
+
+  /** The acknowledgements of an alert (also of one that is not in the feed). */
+  acksFor(alertId: string): readonly Ack[] { return this.acksByAlert.get(alertId) ?? []; }
+
+  /** The acknowledgements of any alert of an episode. */
+  acksForEpisode(episodeId: string): Ack[] {
+    return [...this.alertsByEpisode.get(episodeId) ?? []].flatMap(id => this.acksFor(id));
+  }
+
+  /** This page's ack in progress for the alert, if any. */
+  ackStateOf(alertId: string): { state: AlertEntry['ackState']; error?: string } | undefined {
+    const entry = this.byId.get(alertId);
+    if (entry) return entry.ackState ? { state: entry.ackState, error: entry.ackError } : undefined;
+    return this.ackStates.get(alertId);
+  }
+
+  private clearAckState(alertId: string): void {
+    const entry = this.byId.get(alertId);
+    if (entry) {
+      entry.ackState = undefined;
+      entry.ackError = undefined;
+    }
+    this.ackStates.delete(alertId);
+  }
+
+  private changed(): void {
+    this.ackChanges++;
+    this.view = null;
   }
 
   get(id: string): AlertEntry | undefined { return this.byId.get(id); }
@@ -128,13 +194,14 @@ export class AlertStore {
     return this.view;
   }
 
-  /** Marks that this page is acknowledging the alert, or that the broker refused it. */
+  /** Marks that this page is acknowledging the alert (in the feed or not), or that the broker refused it. */
   setAckState(id: string, state: AlertEntry['ackState'], error?: string): void {
     const entry = this.byId.get(id);
-    if (!entry) return;
-    entry.ackState = state;
-    entry.ackError = error;
-    this.view = null;
+    if (entry) {
+      entry.ackState = state;
+      entry.ackError = error;
+    } else this.ackStates.set(id, { state, error });
+    this.changed();
   }
 
   private trimInvalid(): void {

@@ -85,14 +85,15 @@ export class BrokerLink {
     client.on('message', (topic, payload) => this.events.onMessage(topic, this.decoder.decode(payload)));
   }
 
-  /** Publishes at QoS 1; resolves once the broker acknowledged (PUBACK), rejects with its reason otherwise. */
-  publish(topic: string, payload: string, messageId: string): Promise<void> {
+  /** Publishes at QoS 1 (retained: the broker keeps it for later subscribers); resolves once the broker acknowledged
+   * (PUBACK), rejects with its reason otherwise. */
+  publish(topic: string, payload: string, messageId: string, retain = false): Promise<void> {
     const client = this.client;
     if (!client) return Promise.reject(new Error('not connected'));
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, {
         qos: 1,
-        retain: false,
+        retain,
         properties: { contentType: 'application/json', payloadFormatIndicator: true, userProperties: { 'message-id': messageId } },
       }, err => (err ? reject(err) : resolve()));
     });

@@ -59,9 +59,10 @@ function stableClientId(storage: Storage | null): string {
   return id;
 }
 
+/** Without a configured broker: the embedded broker's WebSocket listener of `ecgedge run` on the page's machine. */
 function defaultBroker(location: Location): string {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.hostname || '127.0.0.1'}:9001`;
+  return `${scheme}://${location.hostname || '127.0.0.1'}:9001/mqtt`;
 }
 
 /** Problems with a configuration before connecting (shown in the form), empty when it is usable. */

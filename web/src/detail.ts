@@ -42,7 +42,7 @@ export class DetailView {
     const e = this.shown;
     if (!e) return;
     // Rebuilding unchanged fields would re-lay out the pane and repaint the large strip canvas under it.
-    const signature = `${e.key}|${e.acks.length}|${e.ackState ?? ''}|${e.ackError ?? ''}|${this.actions.ackBlocked() ?? ''}`;
+    const signature = `${e.key}|${e.acks.map(k => k.id).join(',')}|${e.ackState ?? ''}|${e.ackError ?? ''}|${this.actions.ackBlocked() ?? ''}`;
     if (signature === this.shownSignature) return;
     this.shownSignature = signature;
     const a = e.alert;

@@ -1,6 +1,7 @@
 // The clinician page: wires the broker link, the stores and the views. Messages update the stores at once; the views
 // are redrawn at most once per animation frame.
 
+import { renderActive, type ActiveRow } from './activeView.ts';
 import { AlertList } from './alertList.ts';
 import { AlertStore, type AlertEntry, type AlertFilter } from './alertStore.ts';
 import { BrokerLink, type LinkState } from './broker.ts';
@@ -8,7 +9,7 @@ import { configProblems, loadConfig, type PageConfig } from './config.ts';
 import { DetailView } from './detail.ts';
 import { DeviceStore } from './deviceStore.ts';
 import { renderDevices } from './deviceTable.ts';
-import { alertTypes, InvalidMessageError, newId, parseAck, parseAlert, parseStatus, parseVitals, severities, type Ack } from './messages.ts';
+import { alertTypes, InvalidMessageError, newId, parseAck, parseActive, parseAlert, parseStatus, parseVitals, severities, type Ack } from './messages.ts';
 import { ackTopic, parseTopic } from './topics.ts';
 import { typeName } from './stripCanvas.ts';
 
@@ -21,17 +22,33 @@ let link: BrokerLink | null = null;
 let linkState: LinkState = 'closed';
 let frameRequested = false;
 let devicesDrawn = -1;
+let activeDrawn = '';
 let deviceOptions = '';
 let lastDeviceTick = 0;
 const stats = { messages: 0, invalid: 0, firstMessageAt: 0, lastMessageAt: 0, lastRenderMs: 0, maxRenderMs: 0 };
 
 const list = new AlertList($('alert-list'), entry => select(entry));
+const ackBlocked = (): string | null =>
+  !config?.clinician ? 'Set a clinician name (or user name) in Connection to acknowledge.' :
+  linkState !== 'connected' ? 'Not connected to the broker.' : null;
 const detail = new DetailView($('detail'), {
-  acknowledge,
-  ackBlocked: () =>
-    !config?.clinician ? 'Set a clinician name (or user name) in Connection to acknowledge.' :
-    linkState !== 'connected' ? 'Not connected to the broker.' : null,
+  acknowledge: (entry, note) => {
+    const a = entry.alert;
+    if (a) acknowledge({ alertId: a.id, episodeId: a.episodeId, deviceId: a.deviceId }, note);
+  },
+  ackBlocked,
 });
+const activeActions = {
+  acknowledge: (episode: { alertId: string; episodeId: string }, deviceId: string) => acknowledge({ ...episode, deviceId }, ''),
+  clinician: () => config?.clinician ?? '',
+  ackBlocked,
+  select: (alertId: string): boolean => {
+    const entry = alerts.get(alertId);
+    if (!entry) return false;
+    select(entry);
+    return true;
+  },
+};
 
 function select(entry: AlertEntry): void {
   list.select(entry.key);
@@ -54,6 +71,11 @@ function render(): void {
     updateCounts();
     detail.refresh();
   }
+  const activeKey = `${devices.changeCount}/${alerts.ackVersion}/${linkState}/${config?.clinician ?? ''}`;
+  if (activeKey !== activeDrawn) {
+    activeDrawn = activeKey;
+    renderActiveAlarms();
+  }
   const now = Date.now();
   if (devices.changeCount !== devicesDrawn || now - lastDeviceTick > 1000) {
     devicesDrawn = devices.changeCount;
@@ -71,6 +93,18 @@ let alertsDirty = false;
 function markAlertsDirty(): void {
   alertsDirty = true;
   schedule();
+}
+
+function renderActiveAlarms(): void {
+  const rows: ActiveRow[] = devices.activeEpisodes().map(({ device, episode }) => ({
+    device, episode,
+    acks: alerts.acksFor(episode.alertId),
+    earlierAcks: alerts.acksForEpisode(episode.episodeId).filter(k => k.alertId !== episode.alertId),
+    ackState: alerts.ackStateOf(episode.alertId),
+  }));
+  renderActive($<HTMLTableSectionElement>('active-rows'), rows, linkState === 'connected', activeActions);
+  $('active-count').textContent = rows.length === 0 ? '' : `${rows.length} open`;
+  $('active-count').dataset.open = String(rows.length);
 }
 
 function updateCounts(): void {
@@ -118,8 +152,14 @@ function onMessage(topic: string, payload: string): void {
       case 'vitals':
         devices.setVitals(parseVitals(topic, t.deviceId, payload));
         break;
+      case 'active':
+        // An empty retained payload clears the list on the broker.
+        devices.setActive(t.deviceId, payload.length === 0 ? null : parseActive(topic, t.deviceId, payload));
+        break;
       case 'acks':
-        if (alerts.addAck(parseAck(topic, t.deviceId, t.by!, payload))) markAlertsDirty();
+        // Acks are retained, one per clinician and alert; an empty payload is a cleared ack.
+        if (payload.length === 0 ? alerts.removeAck(t.alertId!, t.by!) : alerts.addAck(parseAck(topic, t.deviceId, t.by!, t.alertId!, payload)))
+          markAlertsDirty();
         break;
     }
   } catch (err) {
@@ -127,7 +167,7 @@ function onMessage(topic: string, payload: string): void {
     const reason = err instanceof InvalidMessageError ? err.reason : `unexpected error: ${(err as Error).message}`;
     if (!(err instanceof InvalidMessageError)) console.error(err);
     if (t.kind === 'alerts') alerts.addInvalid(topic, reason, payload);
-    else if (t.kind === 'status' || t.kind === 'vitals') devices.setInvalid(t.deviceId, `${t.kind}: ${reason}`);
+    else if (t.kind === 'status' || t.kind === 'vitals' || t.kind === 'active') devices.setInvalid(t.deviceId, `${t.kind}: ${reason}`);
     else console.warn(`ignored an invalid ack on ${topic}: ${reason}`);
   }
   schedule();
@@ -156,24 +196,27 @@ function onState(state: LinkState, detailText: string): void {
   markAlertsDirty(); // the ack button depends on the link
 }
 
-function acknowledge(entry: AlertEntry, note: string): void {
-  const a = entry.alert;
-  if (!a || !link || !config.clinician) return;
+/**
+ * Acknowledges an alert — from the feed, or an open episode's latest alert that the page may never have received —
+ * with a retained ack on {prefix}/{device}/acks/{clinician}/{alertId}: the broker keeps it for every page opened later.
+ */
+function acknowledge(target: { alertId: string; episodeId: string; deviceId: string }, note: string): void {
+  if (!link || !config.clinician) return;
   const ack: Ack = {
-    schema: 'ecgedge.ack/1', id: newId(), alertId: a.id, episodeId: a.episodeId, deviceId: a.deviceId,
+    schema: 'ecgedge.ack/1', id: newId(), alertId: target.alertId, episodeId: target.episodeId, deviceId: target.deviceId,
     by: config.clinician, at: new Date().toISOString(),
   };
   if (note) ack.note = note.slice(0, 500);
-  alerts.setAckState(a.id, 'sending');
+  alerts.setAckState(target.alertId, 'sending');
   markAlertsDirty();
-  link.publish(ackTopic(config.prefix, a.deviceId, config.clinician), JSON.stringify(ack), ack.id).then(
+  link.publish(ackTopic(config.prefix, target.deviceId, config.clinician, target.alertId), JSON.stringify(ack), ack.id, true).then(
     () => {
       // The echo of our own ack (we subscribe to acks) may already have arrived.
-      if (!entry.acks.some(k => k.id === ack.id)) alerts.setAckState(a.id, 'sent');
+      if (!alerts.acksFor(target.alertId).some(k => k.id === ack.id)) alerts.setAckState(target.alertId, 'sent');
       markAlertsDirty();
     },
     (err: Error) => {
-      alerts.setAckState(a.id, 'refused', err.message);
+      alerts.setAckState(target.alertId, 'refused', err.message);
       markAlertsDirty();
     });
 }
@@ -248,6 +291,7 @@ function safeStorage(): Storage | null {
 // Diagnostics for tests and support: counts and render timings (no patient data).
 (window as unknown as { ecgedgeStats: () => object }).ecgedgeStats = () => ({
   ...stats, alerts: alerts.size, visible: list.length, duplicates: alerts.duplicates, link: linkState, devices: devices.ids.length,
+  activeEpisodes: devices.activeEpisodes().length,
   lastStripMs: detail.lastStripMs,
 });
 

@@ -66,7 +66,28 @@ export interface Vitals {
   leadState: Record<string, string>;
 }
 
-/** An acknowledgement (docs/schemas/ack.schema.json), published on {prefix}/{deviceId}/acks/{by}. */
+/** One open episode of a device (docs/schemas/active.schema.json): what its latest onset or update alert said. */
+export interface ActiveEpisode {
+  /** The episode's latest onset or update alert: the one to acknowledge (an update that raised the priority needs it again). */
+  alertId: string;
+  episodeId: string;
+  type: AlertType;
+  phase: 'onset' | 'update';
+  severity: Severity;
+  onset: TimePoint;
+  criteria: string;
+}
+
+/** The open episodes of a device, retained on {prefix}/{deviceId}/active; re-published at every onset, update, offset. */
+export interface ActiveState {
+  schema: 'ecgedge.active/1';
+  id: string;
+  deviceId: string;
+  at: string;
+  episodes: ActiveEpisode[];
+}
+
+/** An acknowledgement (docs/schemas/ack.schema.json), retained on {prefix}/{deviceId}/acks/{by}/{alertId}. */
 export interface Ack {
   schema: 'ecgedge.ack/1';
   id: string;
@@ -96,10 +117,11 @@ const maxNoteChars = 500;
 type Json = Record<string, unknown>;
 
 class Checker {
-  constructor(private readonly topic: string, private readonly o: Json) {}
+  /** prefix: where a nested object sits, e.g. "episodes[2]: ", so that the reason names it. */
+  constructor(private readonly topic: string, private readonly o: Json, private readonly prefix = '') {}
 
   fail(reason: string): never {
-    throw new InvalidMessageError(this.topic, reason);
+    throw new InvalidMessageError(this.topic, this.prefix + reason);
   }
 
   str(key: string, pattern?: RegExp): string {
@@ -236,11 +258,42 @@ export function parseVitals(topic: string, topicDevice: string, text: string): V
   };
 }
 
+const maxCriteriaChars = 300;
+
+/** The retained list of a device's open episodes ({prefix}/{device}/active). */
+export function parseActive(topic: string, topicDevice: string, text: string): ActiveState {
+  const o = parseObject(topic, text);
+  const c = new Checker(topic, o);
+  if (o.schema !== 'ecgedge.active/1') c.fail('"schema" is not ecgedge.active/1');
+  const deviceId = c.str('deviceId', deviceIdPattern);
+  checkDevice(c, deviceId, topicDevice);
+  const list = o.episodes;
+  // At most one open episode per alert type (the worker's event engine), so at most as many as there are types.
+  if (!Array.isArray(list) || list.length > alertTypes.length) return c.fail(`"episodes" must be a list of at most ${alertTypes.length}`);
+  const episodes = list.map((e: unknown, i: number): ActiveEpisode => {
+    if (!isObject(e)) return c.fail(`episodes[${i}] must be an object`);
+    const k = new Checker(topic, e, `episodes[${i}]: `);
+    const criteria = k.str('criteria');
+    if (criteria.length === 0 || criteria.length > maxCriteriaChars) k.fail(`"criteria" must be 1 to ${maxCriteriaChars} characters`);
+    return {
+      alertId: k.str('alertId', hexId),
+      episodeId: k.str('episodeId', hexId),
+      type: k.oneOf('type', alertTypes),
+      phase: k.oneOf('phase', ['onset', 'update'] as const),
+      severity: k.oneOf('severity', severities),
+      onset: k.time('onset'),
+      criteria,
+    };
+  });
+  return { schema: 'ecgedge.active/1', id: c.str('id', hexId), deviceId, at: c.date('at'), episodes };
+}
+
 /**
- * An ack from {prefix}/{device}/acks/{by}: the topic's last level is the clinician the broker authenticated (the ACL
- * lets each clinician write only under its own name), so a payload naming someone else is refused.
+ * An ack from {prefix}/{device}/acks/{by}/{alertId}: the topic's clinician level is the clinician the broker
+ * authenticated (the ACL lets each clinician write only under its own name), so a payload naming someone else is
+ * refused; so is one whose alert is not the topic's (the topic is what keeps one retained ack per clinician and alert).
  */
-export function parseAck(topic: string, topicDevice: string, topicBy: string, text: string): Ack {
+export function parseAck(topic: string, topicDevice: string, topicBy: string, topicAlertId: string, text: string): Ack {
   const o = parseObject(topic, text);
   const c = new Checker(topic, o);
   if (o.schema !== 'ecgedge.ack/1') c.fail('"schema" is not ecgedge.ack/1');
@@ -248,10 +301,12 @@ export function parseAck(topic: string, topicDevice: string, topicBy: string, te
   checkDevice(c, deviceId, topicDevice);
   const by = c.str('by', topicLevelPattern);
   if (by !== topicBy) c.fail(`"by" (${by}) differs from the topic's clinician (${topicBy})`);
+  const alertId = c.str('alertId', hexId);
+  if (alertId !== topicAlertId) c.fail(`"alertId" (${alertId}) differs from the topic's alert (${topicAlertId})`);
   const ack: Ack = {
     schema: 'ecgedge.ack/1',
     id: c.str('id', hexId),
-    alertId: c.str('alertId', hexId),
+    alertId,
     episodeId: c.str('episodeId', hexId),
     deviceId,
     by,

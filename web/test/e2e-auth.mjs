@@ -2,14 +2,17 @@
 // deploy/mosquitto/ecgedge.conf, port 8884): mosquitto with
 //   - a secure WebSockets listener (wss://, a test CA and a server certificate for 127.0.0.1/localhost made here with
 //     openssl), allow_anonymous false, a password file made with mosquitto_passwd -b, and the shipped
-//     deploy/mosquitto/ecgedge-web.acl verbatim (clinicians read alerts/status/vitals/acks, write only their own acks);
+//     deploy/mosquitto/ecgedge-web.acl verbatim (clinicians read alerts/status/vitals/active/acks, write only their own
+//     retained acks);
 //   - a TLS TCP listener on loopback for the device and a privileged observer, with their own password file and ACL.
-// A device account publishes a retained "online" status and one real alert (test/fixtures/alert-201-af-onset.json, the
-// AF onset the worker emits for MIT-BIH 201; it validates against docs/schemas/alert.schema.json). The page is served
+// A device account publishes a retained "online" status, one real alert (test/fixtures/alert-201-af-onset.json, the
+// AF onset the worker emits for MIT-BIH 201; it validates against docs/schemas/alert.schema.json) and the retained list
+// of open episodes naming it (…/active, as the worker does). The page is served
 // by `ecgedge watch --web --broker wss://… --username clinician-ward-a`, the password typed into its form:
 //   wrong password → the link is refused (not authorised), a disconnected banner, no alert listed;
-//   right password → the session resumed, the device online, the queued alert listed, an acknowledgement published by
-//   the page reaches the broker (seen by the observer) on ecgedge/<device>/acks/clinician-ward-a; an ack in another clinician's name and an alert
+//   right password → the session resumed, the device online, the queued alert listed and its episode shown as active,
+//   an acknowledgement published by the page reaches the broker (seen by the observer) retained on
+//   ecgedge/<device>/acks/clinician-ward-a/<alert id>; an ack in another clinician's name, an alert and an active list
 //   published with the clinician's credentials are refused by the ACL and not delivered.
 // Trust: Chromium gets --ignore-certificate-errors-spki-list=<base64 SHA-256 of the server's public key>, which accepts
 // exactly that key (any other certificate error still fails); the node clients verify the chain against the test CA.
@@ -98,10 +101,12 @@ const connectNode = (url, options) => {
   c.on('error', () => { /* retried; the waits below report */ });
   return c;
 };
-const seen = { acks: [], alerts: [] };
+const seen = { acks: [], alerts: [], active: [] };
 const observer = connectNode(`mqtts://127.0.0.1:${tcpPort}`, { clientId: 'e2e-auth-observer', username: observerUser, password: observerPassword });
-observer.on('connect', () => observer.subscribe({ [`ecgedge/${device}/acks/+`]: { qos: 1 }, [`ecgedge/${device}/alerts`]: { qos: 1 } }));
-observer.on('message', (topic, payload) => (topic.endsWith('/alerts') ? seen.alerts : seen.acks).push({ topic, text: payload.toString('utf8') }));
+observer.on('connect', () => observer.subscribe({ [`ecgedge/${device}/acks/+/+`]: { qos: 1 }, [`ecgedge/${device}/alerts`]: { qos: 1 },
+  [`ecgedge/${device}/active`]: { qos: 1 } }));
+observer.on('message', (topic, payload) => (topic.endsWith('/alerts') ? seen.alerts : topic.endsWith('/active') ? seen.active : seen.acks)
+  .push({ topic, text: payload.toString('utf8') }));
 await waitFor('the observer connected over TLS', () => observer.connected, 15_000);
 // The page's persistent session exists before the alert is sent (as for a clinician whose page was closed): created
 // with the clinician's credentials over wss:// from node, with the page's client id and subscriptions. The broker
@@ -110,7 +115,7 @@ const pageClientId = 'e2e-auth-page';
 const session = connectNode(wssUrl, { clientId: pageClientId, clean: false, username: clinician, password, properties: { sessionExpiryInterval: 3600 } });
 await waitFor('the clinician session over wss:// (node, test CA)', () => session.connected, 10_000);
 await new Promise((ok, fail) => session.subscribe({ [`ecgedge/+/status`]: { qos: 1 }, [`ecgedge/+/vitals`]: { qos: 0 }, [`ecgedge/+/alerts`]: { qos: 1 },
-  [`ecgedge/+/acks/+`]: { qos: 1 } }, e => (e ? fail(e) : ok())));
+  [`ecgedge/+/active`]: { qos: 1 }, [`ecgedge/+/acks/+/+`]: { qos: 1 } }, e => (e ? fail(e) : ok())));
 await new Promise(ok => session.end(false, {}, ok));
 const deviceClient = connectNode(`mqtts://127.0.0.1:${tcpPort}`, { clientId: `${device}-test`, username: deviceUser, password: devicePassword });
 await waitFor('the device connected over TLS', () => deviceClient.connected, 10_000);
@@ -118,7 +123,10 @@ const now = new Date().toISOString();
 const status = { state: 'online', deviceId: device, clientId: `${device}-test`, at: now, startedAt: now, versions: { ecgedge: 'e2e-auth' } };
 await pub(deviceClient, `ecgedge/${device}/status`, JSON.stringify(status), true);
 await pub(deviceClient, `ecgedge/${device}/alerts`, alertText, false);
-await waitFor('the observer to get the alert', () => seen.alerts.length === 1, 10_000);
+const activeList = { schema: 'ecgedge.active/1', id: alert.id.slice(0, 12) + '7fff8' + '0'.repeat(15), deviceId: device, at: now, episodes: [
+  { alertId: alert.id, episodeId: alert.episodeId, type: alert.type, phase: alert.phase, severity: alert.severity, onset: alert.onset, criteria: alert.criteria }] };
+await pub(deviceClient, `ecgedge/${device}/active`, JSON.stringify(activeList), true);
+await waitFor('the observer to get the alert and the active list', () => seen.alerts.length === 1 && seen.active.length === 1, 10_000);
 step('broker up (TLS + passwords + ecgedge-web.acl); the page\'s session made; the device published its retained status and one alert');
 
 // The page, served by ecgedge, pointed at the wss:// listener with a user name (it then asks for the password).
@@ -191,7 +199,10 @@ await waitFor('device online on the page', async () => (await row.getAttribute('
 const alertRow = page.locator(`#alert-list .row[data-id="${alert.id}"]`);
 await alertRow.waitFor({ timeout: 15_000 });
 check(await page.locator('#alert-list .row[data-severity="invalid"]').count() === 0, 'an alert is listed as invalid');
-step('right password: connected over wss://, session resumed, device online (retained status), the queued alert listed');
+const activeRow = page.locator(`#active-rows tr[data-episode="${alert.episodeId}"]`);
+await activeRow.waitFor({ timeout: 15_000 });
+check(await activeRow.getAttribute('data-acked') === 'false', 'the open episode is shown acknowledged before any ack');
+step('right password: connected over wss://, session resumed, device online (retained status), the queued alert listed, its episode active');
 
 // Acknowledge from the page: the ACL lets it through on the clinician's own ack topic.
 await alertRow.click();
@@ -200,26 +211,30 @@ await page.fill('#ack-note', 'seen (auth test)');
 await page.click('#ack-button');
 await page.waitForSelector(`#alert-list .row[data-id="${alert.id}"].acked`, { timeout: 10_000 });
 await waitFor('the ack at the observer', () => seen.acks.length > 0, 10_000);
-check(seen.acks[0].topic === `ecgedge/${device}/acks/${clinician}`, `ack topic ${seen.acks[0].topic}`);
+const ackTopic = `ecgedge/${device}/acks/${clinician}/${alert.id}`;
+check(seen.acks[0].topic === ackTopic, `ack topic ${seen.acks[0].topic}`);
+await page.waitForSelector(`#active-rows tr[data-episode="${alert.episodeId}"][data-acked="true"]`, { timeout: 10_000 });
 const ack = JSON.parse(seen.acks[0].text);
 check(ack.alertId === alert.id && ack.by === clinician && ack.schema === 'ecgedge.ack/1', `ack ${seen.acks[0].text}`);
 await page.screenshot({ path: join(shots, 'web-auth.png') });
 step(`acknowledged: the ack reached the broker on ${seen.acks[0].topic}`);
 
 // What the ACL forbids with the clinician's credentials (mqtt.js in node over the same wss:// listener): an ack in
-// another clinician's name and an alert. Both get PUBACK "Not authorized" and the observer receives neither.
+// another clinician's name, an alert and a list of open episodes. Each gets PUBACK "Not authorized" and the observer
+// receives none of them.
 const intruder = connectNode(wssUrl, { clientId: 'e2e-auth-intruder', username: clinician, password });
 await waitFor('the clinician credentials over wss:// from node', () => intruder.connected, 10_000);
 const refused = [];
-for (const [topic, payload] of [[`ecgedge/${device}/acks/clinician-other`, seen.acks[0].text], [`ecgedge/${device}/alerts`, alertText]])
-  refused.push(await pub(intruder, topic, payload, false).then(() => 'accepted', e => e.message));
-// A permitted ack on the same connection after them: once the observer has it, the two before it were handled.
-await pub(intruder, `ecgedge/${device}/acks/${clinician}`, seen.acks[0].text, false);
+for (const [topic, payload] of [[`ecgedge/${device}/acks/clinician-other/${alert.id}`, seen.acks[0].text], [`ecgedge/${device}/alerts`, alertText],
+  [`ecgedge/${device}/active`, JSON.stringify({ ...activeList, episodes: [] })]])
+  refused.push(await pub(intruder, topic, payload, true).then(() => 'accepted', e => e.message));
+// A permitted ack on the same connection after them: once the observer has it, the ones before it were handled.
+await pub(intruder, ackTopic, seen.acks[0].text, true);
 await waitFor('the permitted marker ack at the observer', () => seen.acks.length === 2, 10_000);
 check(refused.every(r => /not authori[sz]ed/i.test(r)), `forbidden publishes not refused: ${refused.join(' | ')}`);
-check(seen.acks.every(a => a.topic.endsWith(`/acks/${clinician}`)) && seen.alerts.length === 1,
-  `a forbidden publish was delivered: acks on ${seen.acks.map(a => a.topic).join(', ')}; ${seen.alerts.length} alert(s)`);
-step(`the ACL refused an ack in another name and an alert from the clinician (${refused.join('; ')}); neither delivered`);
+check(seen.acks.every(a => a.topic === ackTopic) && seen.alerts.length === 1 && seen.active.length === 1,
+  `a forbidden publish was delivered: acks on ${seen.acks.map(a => a.topic).join(', ')}; ${seen.alerts.length} alert(s), ${seen.active.length} active list(s)`);
+step(`the ACL refused an ack in another name, an alert and an active list from the clinician (${refused.join('; ')}); none delivered`);
 
 check(pageErrors.length === 0, `errors in the page: ${pageErrors.join(' | ')}`);
 const seconds = (Date.now() - t0) / 1000;

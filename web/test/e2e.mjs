@@ -44,7 +44,7 @@ check(served.equals(readFileSync(join(repoRoot, 'web/dist/app.js'))), `${dll} em
 // A test-side subscriber (TCP) that sees what the page sees: alerts by id, acks.
 const seen = { alerts: new Map(), acks: [] };
 const sub = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, clientId: 'e2e-observer', clean: true, reconnectPeriod: 500 });
-sub.on('connect', () => sub.subscribe({ [`ecgedge/${device}/alerts`]: { qos: 1 }, [`ecgedge/${device}/acks/+`]: { qos: 1 } }));
+sub.on('connect', () => sub.subscribe({ [`ecgedge/${device}/alerts`]: { qos: 1 }, [`ecgedge/${device}/acks/+/+`]: { qos: 1 } }));
 sub.on('message', (topic, payload) => {
   const text = payload.toString('utf8');
   if (topic.endsWith('/alerts')) { try { const a = JSON.parse(text); if (a.id) seen.alerts.set(a.id, text); } catch { /* malformed test message */ } }
@@ -101,13 +101,13 @@ check(cmp.gridMismatch === 0, `${cmp.gridMismatch} paper/grid/marker pixels diff
 check(cmp.traceCentreDiffPx.median <= 0.25 && cmp.traceCentreDiffPx.p99 <= 1.0, `trace positions differ: ${JSON.stringify(cmp.traceCentreDiffPx)}`);
 check(cmp.traceColumnsOnlyOne <= 0.002 * cmp.traceColumns, `${cmp.traceColumnsOnlyOne} trace columns drawn by only one renderer`);
 
-// Acknowledge: published on ecgedge/<device>/acks/<clinician>, echoed back to the page.
+// Acknowledge: published retained on ecgedge/<device>/acks/<clinician>/<alert id>, echoed back to the page.
 await page.fill('#ack-note', 'seen, calling the patient');
 await page.click('#ack-button');
 await page.waitForSelector(`#alert-list .row[data-id="${alertId}"].acked`, { timeout: 10_000 });
 await waitFor('the ack on the broker', () => seen.acks.length > 0, 10_000);
 const ack = seen.acks[0];
-check(ack.topic === `ecgedge/${device}/acks/${clinician}`, `ack topic ${ack.topic}`);
+check(ack.topic === `ecgedge/${device}/acks/${clinician}/${alertId}`, `ack topic ${ack.topic}`);
 checkAgainstSchema(JSON.parse(ack.text), JSON.parse(readFileSync(join(repoRoot, 'docs/schemas/ack.schema.json'), 'utf8')));
 check(JSON.parse(ack.text).alertId === alertId, 'ack names another alert');
 step('acknowledged; the ack came back on the ack topic and fits docs/schemas/ack.schema.json');

@@ -43,7 +43,8 @@ const prefix = 'ecgedge';
 const session = mqtt.connect(broker.tcpUrl, { protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
 await new Promise(ok => session.on('connect', ok));
 await session.subscribeAsync({
-  [`${prefix}/+/status`]: { qos: 1 }, [`${prefix}/+/vitals`]: { qos: 0 }, [`${prefix}/+/alerts`]: { qos: 1 }, [`${prefix}/+/acks/+`]: { qos: 1 },
+  [`${prefix}/+/status`]: { qos: 1 }, [`${prefix}/+/vitals`]: { qos: 0 }, [`${prefix}/+/alerts`]: { qos: 1 }, [`${prefix}/+/active`]: { qos: 1 },
+  [`${prefix}/+/acks/+/+`]: { qos: 1 },
 });
 await session.endAsync();
 

@@ -1,5 +1,6 @@
 // Unit tests of the page's logic without a browser: message checks, the alert store (de-duplication, order, filters,
-// acks), strip decoding, and a mutation fuzz (a damaged message must only ever be refused with the typed error).
+// retained acks), the open episodes (retained …/active lists), strip decoding, and a mutation fuzz (a damaged message
+// must only ever be refused with the typed error).
 //   node test/unit.mjs          (from web/; bundles src/ with esbuild into a temporary module first)
 import { build } from 'esbuild';
 import assert from 'node:assert/strict';
@@ -83,20 +84,103 @@ test('filters: device, type, severity at least, unacknowledged; an ack arriving 
   assert.deepEqual(keys({ unackedOnly: true }), [hex(3), hex(2)]);
 });
 
-test('acks: the payload\'s clinician must be the topic\'s', () => {
-  const ack = { schema: 'ecgedge.ack/1', id: hex(50), alertId: hex(4), episodeId: hex(999), deviceId: 'dev1', by: 'clin-a', at: '2026-01-01T00:00:00Z' };
-  assert.equal(m.parseAck('ecgedge/dev1/acks/clin-a', 'dev1', 'clin-a', JSON.stringify(ack)).by, 'clin-a');
-  assert.throws(() => m.parseAck('ecgedge/dev1/acks/clin-b', 'dev1', 'clin-b', JSON.stringify(ack)), m.InvalidMessageError);
-  assert.throws(() => m.parseAck('ecgedge/dev1/acks/clin-a', 'dev1', 'clin-a', JSON.stringify({ ...ack, note: 'x'.repeat(501) })), m.InvalidMessageError);
+const ackOf = (over = {}) => ({ schema: 'ecgedge.ack/1', id: hex(50), alertId: hex(4), episodeId: hex(999), deviceId: 'dev1', by: 'clin-a', at: '2026-01-01T00:00:00Z', ...over });
+
+test('acks: the payload\'s clinician and alert must be the topic\'s', () => {
+  const ack = ackOf();
+  const t = `ecgedge/dev1/acks/clin-a/${hex(4)}`;
+  assert.equal(m.parseAck(t, 'dev1', 'clin-a', hex(4), JSON.stringify(ack)).by, 'clin-a');
+  assert.throws(() => m.parseAck(`ecgedge/dev1/acks/clin-b/${hex(4)}`, 'dev1', 'clin-b', hex(4), JSON.stringify(ack)), m.InvalidMessageError);
+  assert.throws(() => m.parseAck(`ecgedge/dev1/acks/clin-a/${hex(5)}`, 'dev1', 'clin-a', hex(5), JSON.stringify(ack)),
+    e => e instanceof m.InvalidMessageError && /differs from the topic's alert/.test(e.reason));
+  assert.throws(() => m.parseAck(t, 'dev1', 'clin-a', hex(4), JSON.stringify({ ...ack, note: 'x'.repeat(501) })), m.InvalidMessageError);
 });
 
-test('topics', () => {
-  assert.deepEqual(m.parseTopic('ecgedge', 'ecgedge/d/acks/c'), { kind: 'acks', deviceId: 'd', by: 'c' });
+test('topics: alerts, status, vitals, active, and acks one per clinician and alert', () => {
+  assert.deepEqual(m.parseTopic('ecgedge', `ecgedge/d/acks/c/${hex(4)}`), { kind: 'acks', deviceId: 'd', by: 'c', alertId: hex(4) });
   assert.deepEqual(m.parseTopic('ecgedge', 'ecgedge/d/status'), { kind: 'status', deviceId: 'd' });
+  assert.deepEqual(m.parseTopic('ecgedge', 'ecgedge/d/active'), { kind: 'active', deviceId: 'd' });
+  assert.equal(m.parseTopic('ecgedge', 'ecgedge/d/acks/c'), null); // the old, non-retained form
   assert.equal(m.parseTopic('ecgedge', 'ecgedge/d/events'), null);
   assert.equal(m.parseTopic('ecgedge', 'other/d/alerts'), null);
-  assert.equal(m.ackTopic('ecgedge', 'd', 'c'), 'ecgedge/d/acks/c');
+  assert.equal(m.ackTopic('ecgedge', 'd', 'c', hex(4)), `ecgedge/d/acks/c/${hex(4)}`);
+  const subs = Object.keys(m.subscriptions('ecgedge'));
+  assert.ok(subs.includes('ecgedge/+/active') && subs.includes('ecgedge/+/acks/+/+'), subs.join(' '));
   assert.match(m.newId(), /^[0-9a-f]{32}$/);
+});
+
+const episodeOf = (over = {}) => ({ alertId: hex(1000), episodeId: hex(999), type: 'af', phase: 'onset', severity: 'medium',
+  onset: { utc: '2026-01-01T00:00:00Z', sampleIndex: 0 }, criteria: 'AF/flutter (model rhythm) for 32 s (≥ 30 s)', ...over });
+const activeOf = (episodes, over = {}) => ({ schema: 'ecgedge.active/1', id: hex(2000), deviceId: 'dev1', at: '2026-01-01T00:00:05Z', episodes, ...over });
+const activeTopic = 'ecgedge/dev1/active';
+
+test('active: the retained list of open episodes is parsed and checked', () => {
+  const a = m.parseActive(activeTopic, 'dev1', JSON.stringify(activeOf([episodeOf(), episodeOf({ episodeId: hex(998), type: 'vt', phase: 'update', severity: 'high' })])));
+  assert.deepEqual(a.episodes.map(e => [e.type, e.phase, e.severity]), [['af', 'onset', 'medium'], ['vt', 'update', 'high']]);
+  assert.equal(m.parseActive(activeTopic, 'dev1', JSON.stringify(activeOf([]))).episodes.length, 0);
+  const bad = [
+    [activeOf([episodeOf()], { deviceId: 'dev2' }), /differs from the topic's device/],
+    [activeOf([episodeOf()], { schema: 'ecgedge.alert/1' }), /schema/],
+    [activeOf('none'), /"episodes" must be a list/],
+    [activeOf(Array.from({ length: 10 }, () => episodeOf())), /at most 9/],
+    [activeOf([episodeOf({ phase: 'offset' })]), /episodes\[0\]: "phase"/],
+    [activeOf([episodeOf(), episodeOf({ alertId: 'x' })]), /episodes\[1\]: "alertId"/],
+    [activeOf([episodeOf({ criteria: 'x'.repeat(301) })]), /"criteria" must be 1 to 300/],
+    [activeOf([episodeOf({ onset: null })]), /"onset"/],
+    [activeOf([42]), /episodes\[0\] must be an object/],
+  ];
+  for (const [value, reason] of bad)
+    assert.throws(() => m.parseActive(activeTopic, 'dev1', JSON.stringify(value)), e => e instanceof m.InvalidMessageError && reason.test(e.reason), JSON.stringify(value).slice(0, 120));
+});
+
+test('active: every device\'s open episodes, highest priority first, then oldest; a new list replaces the old one', () => {
+  const d = new m.DeviceStore();
+  d.setActive('dev1', m.parseActive(activeTopic, 'dev1', JSON.stringify(activeOf([episodeOf({ onset: { utc: '2026-01-01T00:00:10Z', sampleIndex: 5000 } })]))));
+  d.setActive('dev2', m.parseActive('ecgedge/dev2/active', 'dev2', JSON.stringify(activeOf([
+    episodeOf({ episodeId: hex(1), type: 'bradycardia', onset: { utc: '2026-01-01T00:00:01Z', sampleIndex: 500 } }),
+    episodeOf({ episodeId: hex(2), type: 'vt', severity: 'high', onset: { utc: '2026-01-01T00:00:20Z', sampleIndex: 10000 } }),
+  ], { deviceId: 'dev2' }))));
+  assert.deepEqual(d.activeEpisodes().map(x => `${x.device.deviceId}:${x.episode.type}`), ['dev2:vt', 'dev2:bradycardia', 'dev1:af']);
+  d.setActive('dev2', m.parseActive('ecgedge/dev2/active', 'dev2', JSON.stringify(activeOf([], { deviceId: 'dev2' }))));
+  assert.deepEqual(d.activeEpisodes().map(x => x.episode.type), ['af']);
+  d.setActive('dev1', null); // a cleared retained list
+  assert.equal(d.activeEpisodes().length, 0);
+});
+
+test('acks are kept by alert whether or not the alert is here; one per clinician, the newest wins; a cleared one goes', () => {
+  const s = new m.AlertStore();
+  // An open episode's alert this page never received (opened mid-episode): its retained acks are still known.
+  assert.equal(s.addAck(ackOf({ id: hex(60), by: 'clin-a', note: 'first' })), true);
+  assert.equal(s.addAck(ackOf({ id: hex(61), by: 'clin-b' })), true);
+  assert.deepEqual(s.acksFor(hex(4)).map(k => k.by), ['clin-a', 'clin-b']);
+  // clin-a acknowledged again (the broker replaced its retained ack): the newer one replaces it, an older copy does not.
+  assert.equal(s.addAck(ackOf({ id: hex(62), by: 'clin-a', note: 'second' })), true);
+  assert.equal(s.addAck(ackOf({ id: hex(59), by: 'clin-a', note: 'stale' })), false);
+  assert.deepEqual(s.acksFor(hex(4)).map(k => k.note ?? ''), ['second', '']);
+  // The alert arrives later: its entry shows the same acks.
+  s.add(alert({ id: hex(4) }));
+  s.flush();
+  assert.equal(s.get(hex(4)).acks.length, 2);
+  assert.equal(s.removeAck(hex(4), 'clin-b'), true);
+  assert.equal(s.removeAck(hex(4), 'clin-b'), false);
+  assert.deepEqual(s.get(hex(4)).acks.map(k => k.by), ['clin-a']);
+  // By episode: an update raised the priority; the earlier alert's ack is still known for the episode.
+  s.addAck(ackOf({ id: hex(63), alertId: hex(5), by: 'clin-c' }));
+  assert.deepEqual(s.acksForEpisode(hex(999)).map(k => `${k.alertId === hex(4) ? 'onset' : 'update'}:${k.by}`), ['onset:clin-a', 'update:clin-c']);
+});
+
+test('this page\'s ack state for an alert not in the feed is kept, cleared by the echo, and moves into the entry', () => {
+  const s = new m.AlertStore();
+  const v0 = s.ackVersion;
+  s.setAckState(hex(7), 'sending');
+  assert.equal(s.ackStateOf(hex(7)).state, 'sending');
+  assert.ok(s.ackVersion > v0);
+  s.setAckState(hex(7), 'refused', 'Not authorized');
+  s.add(alert({ id: hex(7) }));
+  assert.deepEqual([s.get(hex(7)).ackState, s.get(hex(7)).ackError], ['refused', 'Not authorized']);
+  s.setAckState(hex(8), 'sent');
+  s.addAck(ackOf({ id: hex(64), alertId: hex(8) }));
+  assert.equal(s.ackStateOf(hex(8)), undefined);
 });
 
 test('strip data: interleaved leads in mV, and the C# errors for bad data', () => {
@@ -130,6 +214,23 @@ test('fuzz: damaged alerts are refused only with the typed errors, never anythin
     let a;
     try { a = m.parseAlert(topic, 'dev1', t); } catch (e) { assert.ok(e instanceof m.InvalidMessageError, `${e} for ${t}`); refused++; continue; }
     try { m.parseStrip(a.strip); } catch (e) { assert.ok(e instanceof m.StripFormatError, `${e} for ${t}`); }
+  }
+  assert.ok(refused > 1000, `only ${refused} refused`);
+});
+
+test('fuzz: damaged active lists are refused only with InvalidMessageError', () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const text = JSON.stringify(activeOf([episodeOf(), episodeOf({ episodeId: hex(998), type: 'vt', phase: 'update', severity: 'high' })]));
+  const junk = ['', 'null', '"', '{', '}', '[', ']', '-', '1e999', 'true', ' ', '\u0000', ','];
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    let t = text;
+    for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) {
+      const at = Math.floor(random() * t.length);
+      t = t.slice(0, at) + junk[Math.floor(random() * junk.length)] + t.slice(at + Math.floor(random() * 8));
+    }
+    try { m.parseActive(activeTopic, 'dev1', t); } catch (e) { assert.ok(e instanceof m.InvalidMessageError, `${e} for ${t}`); refused++; }
   }
   assert.ok(refused > 1000, `only ${refused} refused`);
 });

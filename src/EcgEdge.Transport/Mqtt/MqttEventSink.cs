@@ -12,16 +12,28 @@ namespace EcgEdge.Transport.Mqtt;
 /// fsync'd before <see cref="Publish(Alert)"/> returns, removed on PUBACK); ectopy trends → <c>…/events</c> (QoS 1,
 /// durable, evictable); vitals → <c>…/vitals</c> (QoS 0 with expiry). The MQTT message id is the alert id, so
 /// receivers de-duplicate on it. When the outbox refuses an alert (disk full of undelivered alerts) the alert is
-/// logged at Critical with its full JSON and counted — never dropped silently.
+/// logged at Critical with its full JSON and counted — never dropped silently. The open episodes, derived from the
+/// alerts (<see cref="ActiveEpisodes"/>), go to <c>…/active</c> (QoS 1, retained, durable) after every alert that
+/// changes them, so a clinician page opened mid-episode sees the episode.
 /// </summary>
 public sealed partial class MqttEventSink(MqttPublisher publisher, string deviceId, Func<long, DateTimeOffset> clock,
-    ILogger<MqttEventSink> logger) : IAlertSink, IEventSink
+    ILogger<MqttEventSink> logger, TimeProvider? time = null) : IAlertSink, IEventSink
 {
     /// <summary>Bytes of alert payloads held in memory while the outbox refuses them (then alerts are given up, loudly).</summary>
     public const long MaxHeldBytes = 64L * 1024 * 1024;
 
     private readonly Queue<(string Id, byte[] Payload, DateTimeOffset CreatedAt)> _held = new();
     private long _heldBytes;
+    private readonly ActiveEpisodes _active = new();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private bool _activeDirty;
+    private bool _activeDeferred;
+
+    /// <summary>Episodes open now, as published on <c>…/active</c>.</summary>
+    public int ActiveEpisodes => _active.Count;
+
+    /// <summary>True while a change of the open episodes waits to be stored (the outbox refused it, or alerts are held).</summary>
+    public bool ActiveStatePending => _activeDirty;
 
     /// <summary>Alerts given up: refused by the outbox and not even held in memory (memory bound reached, or held at exit).</summary>
     public long AlertsNotStored { get; private set; }
@@ -40,9 +52,43 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(alert, MessageJsonContext.Default.Alert);
         RetryHeld();
-        if (_held.Count > 0) { Hold(alert.Id, payload, alert.Onset.Utc, "earlier alerts are still waiting for the outbox"); return; }
-        if (Store(alert.Id, publisher.Topics.Alerts, payload, MessagePriority.Alert, alert.Onset.Utc) is { } error)
+        if (_active.Apply(alert)) _activeDirty = true;
+        if (_held.Count > 0) Hold(alert.Id, payload, alert.Onset.Utc, "earlier alerts are still waiting for the outbox");
+        else if (Store(alert.Id, publisher.Topics.Alerts, payload, MessagePriority.Alert, alert.Onset.Utc) is { } error)
             Hold(alert.Id, payload, alert.Onset.Utc, error);
+        StoreActive();
+    }
+
+    /// <summary>
+    /// Publishes the list of open episodes now. The worker calls it once at start: the broker may still retain the list of
+    /// an earlier run, whose episodes this run knows nothing of (it announces them again if they go on), so the retained
+    /// list starts empty rather than showing an episode that may have ended while the worker was down.
+    /// </summary>
+    public void PublishActiveState()
+    {
+        _activeDirty = true;
+        StoreActive();
+    }
+
+    /// <summary>
+    /// Stores the open-episode list in the outbox when it changed, always behind the alerts it reflects (not while alerts
+    /// are held): a page then never sees an episode listed before its onset alert was stored. Only the latest list
+    /// matters, so a refused one is not queued: the next message retries with the list as it is then.
+    /// </summary>
+    private void StoreActive()
+    {
+        if (!_activeDirty || _held.Count > 0) return;
+        var now = _time.GetUtcNow();
+        var message = _active.Snapshot(TransportMessage.NewId(_time), deviceId, now);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(message, ActiveJsonContext.Default.ActiveMessage);
+        if (Store(message.Id, publisher.Topics.Active, payload, MessagePriority.Alert, now, retain: true) is { } error)
+        {
+            if (!_activeDeferred) LogActiveDeferred(error);
+            _activeDeferred = true;
+            return;
+        }
+        if (_activeDeferred) LogActiveStored(message.Episodes.Count);
+        _activeDirty = _activeDeferred = false;
     }
 
     private void Hold(string id, byte[] payload, DateTimeOffset createdAt, string why)
@@ -72,7 +118,8 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
         if (stored > 0) LogHeldStored(stored, _held.Count);
     }
 
-    /// <summary>The worker is stopping: a last attempt, then every alert still held is logged at Critical and counted.</summary>
+    /// <summary>The worker is stopping: a last attempt, then every alert still held is logged at Critical and counted; then
+    /// a last attempt to store the open-episode list if it changed.</summary>
     public void GiveUpHeld()
     {
         RetryHeld();
@@ -82,23 +129,25 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
             LogAlertNotStored("the outbox still refused it when the worker stopped", System.Text.Encoding.UTF8.GetString(h.Payload));
         }
         _heldBytes = 0;
+        StoreActive(); // a last attempt for the open-episode list too (logged by StoreActive when refused)
     }
 
     public void Publish(EctopyTrend trend)
     {
         RetryHeld();
+        StoreActive();
         var payload = JsonSerializer.SerializeToUtf8Bytes(trend, MessageJsonContext.Default.EctopyTrend);
         if (Store(trend.Id, publisher.Topics.Events, payload, MessagePriority.Trend, trend.To.Utc) is { } error) LogTrendNotStored(error);
     }
 
     /// <summary>A QoS-1 message into the outbox; returns why it could not be stored, or null.</summary>
-    private string? Store(string id, string topic, byte[] payload, MessagePriority priority, DateTimeOffset createdAt)
+    private string? Store(string id, string topic, byte[] payload, MessagePriority priority, DateTimeOffset createdAt, bool retain = false)
     {
         try
         {
             publisher.Publish(new TransportMessage
             {
-                Id = id, Topic = topic, Payload = payload, Qos = MessageQos.AtLeastOnce, Priority = priority, CreatedAt = createdAt,
+                Id = id, Topic = topic, Payload = payload, Qos = MessageQos.AtLeastOnce, Priority = priority, CreatedAt = createdAt, Retain = retain,
             });
             return null;
         }
@@ -111,6 +160,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     public void Publish(Vitals vitals)
     {
         RetryHeld();
+        StoreActive(); // nothing to do (and nothing allocated) unless the list changed and could not be stored then
         var at = clock(vitals.EndIndex);
         var message = VitalsMessageOf(vitals, deviceId, at);
         publisher.Publish(new TransportMessage
@@ -145,6 +195,12 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Stored} held alert(s) stored in the outbox; {Held} still held")]
     private partial void LogHeldStored(int stored, int held);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "List of open episodes not stored for delivery yet ({Reason}); retried at every message")]
+    private partial void LogActiveDeferred(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "List of open episodes stored for delivery again ({Episodes} open)")]
+    private partial void LogActiveStored(int episodes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Trend not stored for delivery: {Reason}")]
     private partial void LogTrendNotStored(string reason);

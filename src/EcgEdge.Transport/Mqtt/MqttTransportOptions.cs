@@ -67,6 +67,14 @@ public sealed class MqttTransportOptions
     [Range(0, 65535)]
     public int EmbeddedPort { get; set; } = 1883;
 
+    /// <summary>Port of the embedded broker's MQTT-over-WebSockets listener on 127.0.0.1 (path <c>/mqtt</c>), for the
+    /// clinician page of <c>ecgedge watch --web</c> (0: any free port; a busy port falls back to a free one).</summary>
+    [Range(0, 65535)]
+    public int EmbeddedWebSocketPort { get; set; } = DefaultEmbeddedWebSocketPort;
+
+    /// <summary>The default of <see cref="EmbeddedWebSocketPort"/>, also where <c>ecgedge watch --web</c> looks by default.</summary>
+    public const int DefaultEmbeddedWebSocketPort = 9001;
+
     public const string SectionName = "Mqtt";
     public const string TopicLevelPattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
     public const string TopicPrefixPattern = "^[A-Za-z0-9._-]{1,64}(/[A-Za-z0-9._-]{1,64}){0,7}$";
@@ -162,6 +170,8 @@ public sealed class MqttTransportOptions
         CheckRange(errors, "ReconnectMaxDelay", ReconnectMaxDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         if (ReconnectMaxDelay < ReconnectMinDelay) errors.Add($"Mqtt:ReconnectMaxDelay ({ReconnectMaxDelay}) must be at least Mqtt:ReconnectMinDelay ({ReconnectMinDelay}).");
         if (SessionExpirySeconds is < 1 or > uint.MaxValue) AddOnce(errors, "Mqtt:SessionExpirySeconds must be in 1..4294967295 (a persistent session needs a positive expiry).");
+        if (EmbeddedWebSocketPort != 0 && EmbeddedWebSocketPort == EmbeddedPort)
+            errors.Add($"Mqtt:EmbeddedWebSocketPort ({EmbeddedWebSocketPort}) must differ from Mqtt:EmbeddedPort (MQTT over TCP and over WebSockets need a port each).");
         if (!Enum.IsDefined(ProtocolVersion)) errors.Add($"Mqtt:ProtocolVersion '{ProtocolVersion}' is not V311 or V500.");
         if (string.IsNullOrEmpty(Username) && !string.IsNullOrEmpty(Password)) errors.Add("Mqtt:Password is set without Mqtt:Username.");
         if (Username is not null && Encoding.UTF8.GetByteCount(Username) > 65535) errors.Add("Mqtt:Username is too long.");
@@ -276,6 +286,10 @@ public sealed class MqttTopics(string prefix, string deviceId)
 
     /// <summary>Other events (quality changes, episodes ended...): QoS 1 trend messages through the outbox.</summary>
     public string Events => Root + "/events";
+
+    /// <summary>The open episodes (schema <c>ecgedge.active/1</c>): QoS 1, retained, through the outbox; re-published at
+    /// every onset, update and offset, so a subscriber that arrives mid-episode learns of it.</summary>
+    public string Active => Root + "/active";
 
     public static MqttTopics From(MqttTransportOptions options) => new(options.TopicPrefix, options.DeviceId);
 }

@@ -347,7 +347,7 @@ public static class BenchVerb
             try
             {
                 string[] runArgs = ["run", "--Replay:RealTime=false", "--Replay:Loop=false", "--Mqtt:EmbeddedPort=0",
-                    $"--Mqtt:Outbox:Directory={Path.Combine(dir, "outbox")}", $"--Pipeline:HealthFile={Path.Combine(dir, "health.json")}"];
+                    "--Mqtt:EmbeddedWebSocketPort=0", $"--Mqtt:Outbox:Directory={Path.Combine(dir, "outbox")}", $"--Pipeline:HealthFile={Path.Combine(dir, "health.json")}"];
                 shown = "ecgedge " + string.Join(' ', runArgs.Take(4));
                 var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
                 foreach (var x in prefix.Concat(runArgs)) psi.ArgumentList.Add(x);

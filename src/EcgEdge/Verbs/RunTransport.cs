@@ -49,6 +49,15 @@ public sealed partial class RunTransport : IAsyncDisposable
                 }
                 options.Endpoints = [t.Broker.Endpoint];
                 LogEmbedded(t._logger, t.Broker.Endpoint, $"{options.TopicPrefix}/{options.DeviceId}/#");
+                // MQTT over WebSockets on loopback: the clinician page (`ecgedge watch --web`) needs nothing else installed.
+                var wsLogger = loggers.CreateLogger<MqttWebSocketBridge>();
+                try { await t.Broker.StartWebSocketsAsync(options.EmbeddedWebSocketPort, wsLogger).ConfigureAwait(false); }
+                catch (System.Net.Sockets.SocketException e) when (options.EmbeddedWebSocketPort != 0)
+                {
+                    LogWebSocketPortBusy(t._logger, options.EmbeddedWebSocketPort, e.Message);
+                    await t.Broker.StartWebSocketsAsync(0, wsLogger).ConfigureAwait(false);
+                }
+                LogEmbeddedWebSockets(t._logger, t.Broker.WebSocketEndpoint!, WatchWebCommand(t.Broker.WebSocketEndpoint!));
             }
             // The settings-for-logs form: the password is printed as *** (MqttTransportOptions.ToString).
             LogSettings(t._logger, options.ToString());
@@ -87,6 +96,15 @@ public sealed partial class RunTransport : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker on {Endpoint} (loopback only); subscribe with: ecgedge watch --broker {Endpoint}  (topic {Topic})")]
     private static partial void LogEmbedded(ILogger logger, string endpoint, string topic);
+
+    /// <summary>What a user types to watch this broker in a browser (logged at start; docs/web.md).</summary>
+    public static string WatchWebCommand(string webSocketEndpoint) => $"ecgedge watch --web --broker {webSocketEndpoint}";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded MQTT broker: WebSocket port {Port} unavailable ({Reason}); using a free port")]
+    private static partial void LogWebSocketPortBusy(ILogger logger, int port, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded MQTT broker: MQTT over WebSockets on {Endpoint} (loopback only); clinician page: {Command}")]
+    private static partial void LogEmbeddedWebSockets(ILogger logger, string endpoint, string command);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MQTT settings: {Settings}")]
     private static partial void LogSettings(ILogger logger, string settings);

@@ -221,7 +221,9 @@ public sealed partial class PipelineWorker(
             DateTimeOffset Clock(long index) => startUtc.AddSeconds(index / rate * wallScale);
             var log = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), rate);
             var deviceId = transport.Options?.DeviceId ?? "ecgedge";
-            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>()) : null;
+            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>(), time) : null;
+            // No episode is open yet: replace whatever list of open episodes an earlier run left retained on the broker.
+            mqttSink?.PublishActiveState();
             // Order: MQTT first (the alert is fsync'd in the outbox), then the audit file, then the console.
             using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile);
             var alertSinks = new List<IAlertSink>();

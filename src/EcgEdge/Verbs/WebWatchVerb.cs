@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EcgEdge.Transport.Mqtt;
 using EcgEdge.Web;
 
 namespace EcgEdge.Verbs;
@@ -14,6 +15,10 @@ public static class WebWatchVerb
 {
     public const int DefaultPort = 8080;
 
+    /// <summary>Without --broker: the WebSocket listener of the embedded broker of <c>ecgedge run</c> on this machine, so the
+    /// two commands of the README's demo need nothing else (the worker logs the exact command when it had to use another port).</summary>
+    public static readonly string DefaultBroker = $"ws://127.0.0.1:{MqttTransportOptions.DefaultEmbeddedWebSocketPort}{MqttWebSocketBridge.UrlPath}";
+
     public const string Usage = "usage: ecgedge watch --web [--port N] [--broker ws://host:port/path|wss://…] [--prefix ecgedge] " +
         "[--device ID|+] [--username U] [--clinician NAME] [--web-root DIR] [--timeout S]";
 
@@ -23,19 +28,9 @@ public static class WebWatchVerb
         var a = new ArgReader(args, ["--port", "--broker", "--prefix", "--device", "--username", "--clinician", "--web-root", "--timeout"], ["--web"]);
         var port = (int)a.GetDouble("--port", DefaultPort);
         if (port is < 0 or > 65535) throw new UsageException($"--port must be 0 to 65535; {Usage}");
-        var broker = a.Get("--broker");
-        if (broker is not null && !(Uri.TryCreate(broker, UriKind.Absolute, out var uri) && uri.Scheme is "ws" or "wss"))
-            throw new UsageException($"--broker for the web page must be a ws:// or wss:// URL (MQTT over WebSockets), not '{broker}'");
-        var config = new WebPageConfig
-        {
-            Broker = broker,
-            Prefix = a.Get("--prefix"),
-            Device = a.Get("--device"),
-            Username = a.Get("--username"),
-            Clinician = a.Get("--clinician"),
-            // Without a user name nothing needs typing: connect as soon as the page opens.
-            Autoconnect = broker is not null && a.Get("--username") is null,
-        };
+        var config = PageConfig(a, Environment.UserName);
+        var localDemo = a.Get("--broker") is null;
+        var broker = config.Broker!;
         IWebAssets assets;
         if (a.Get("--web-root") is { } root)
         {
@@ -65,11 +60,43 @@ public static class WebWatchVerb
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
         var timeout = a.GetDouble("--timeout", 0);
         if (timeout > 0) cts.CancelAfter(TimeSpan.FromSeconds(timeout));
-        Console.WriteLine($"ecgedge watch: clinician page on {server.Url} (loopback only; Ctrl+C stops)");
+        Console.WriteLine($"ecgedge watch: clinician page on {server.Url} (loopback only; Ctrl+C stops); broker {broker}" +
+            (localDemo ? " (the embedded broker of `ecgedge run` on this machine; --broker for another)" : ""));
         Console.Out.Flush();
         try { await Task.Delay(Timeout.Infinite, cts.Token).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         return 0;
+    }
+
+    /// <summary>The page's <c>config.json</c> from the options (refuses a broker that is not ws:// or wss://).</summary>
+    /// <param name="localUser">This machine's user name: the clinician name without a login (see below).</param>
+    public static WebPageConfig PageConfig(ArgReader a, string? localUser)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var broker = a.Get("--broker") ?? DefaultBroker;
+        if (!(Uri.TryCreate(broker, UriKind.Absolute, out var uri) && uri.Scheme is "ws" or "wss"))
+            throw new UsageException($"--broker for the web page must be a ws:// or wss:// URL (MQTT over WebSockets), not '{broker}'");
+        var username = a.Get("--username");
+        return new WebPageConfig
+        {
+            Broker = broker,
+            Prefix = a.Get("--prefix"),
+            Device = a.Get("--device"),
+            Username = username,
+            // With a login, acks go out under the user name (the page's default; the broker's ACL binds it). Without one (an
+            // anonymous broker such as the embedded one, where nothing binds the name anyway) under this machine's user
+            // name, so that the demo can acknowledge at once.
+            Clinician = a.Get("--clinician") ?? (username is null ? LocalClinicianName(localUser) : null),
+            // Without a user name nothing needs typing: connect as soon as the page opens.
+            Autoconnect = username is null,
+        };
+    }
+
+    /// <summary>A user name as one MQTT topic level (letters, digits, '.', '_', '-'; at most 64), or "clinician".</summary>
+    public static string LocalClinicianName(string? userName)
+    {
+        var name = new string((userName ?? "").Where(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-').Take(64).ToArray());
+        return name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) ? name : "clinician";
     }
 }
 

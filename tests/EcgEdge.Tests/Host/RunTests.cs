@@ -6,9 +6,10 @@ namespace EcgEdge.Tests.Host;
 
 public class RunTests
 {
-    /// <summary>Each run gets its own outbox folder and a free port for the embedded broker (tests run in parallel).</summary>
+    /// <summary>Each run gets its own outbox folder and free ports for the embedded broker (tests run in parallel).</summary>
     internal static string[] Isolated(params string[] args) =>
-        [.. args, $"--Mqtt:Outbox:Directory={Path.Combine(Path.GetTempPath(), "ecgedge-run-" + Guid.NewGuid().ToString("N"))}", "--Mqtt:EmbeddedPort=0"];
+        [.. args, $"--Mqtt:Outbox:Directory={Path.Combine(Path.GetTempPath(), "ecgedge-run-" + Guid.NewGuid().ToString("N"))}", "--Mqtt:EmbeddedPort=0",
+            "--Mqtt:EmbeddedWebSocketPort=0"];
 
     [Fact]
     public async Task Run_replays_the_bundled_record_to_its_end_and_exits_cleanly()

@@ -33,7 +33,7 @@ public sealed class SecretsNotLoggedTests : IDisposable
         // name on the command line; Debug logging so that every log statement of the run is exercised.
         var env = new Dictionary<string, string> { ["ECGEDGE_Mqtt__Password"] = Secret };
         var run = await Ecgedge(env, "run", "--realtime", "false", "--loop", "false", "--Inference:Enabled=false",
-            "--Mqtt:Mode=Embedded", "--Mqtt:EmbeddedPort=0", "--Mqtt:DeviceId=dev-secret", "--Mqtt:Username=dev-secret",
+            "--Mqtt:Mode=Embedded", "--Mqtt:EmbeddedPort=0", "--Mqtt:EmbeddedWebSocketPort=0", "--Mqtt:DeviceId=dev-secret", "--Mqtt:Username=dev-secret",
             $"--Mqtt:Outbox:Directory={outbox}", $"--Pipeline:HealthFile={health}", $"--Events:AlertLogFile={alertLog}",
             "--Logging:LogLevel:Default=Debug");
         Assert.True(run.Code == 0, run.Output[^Math.Min(4000, run.Output.Length)..]);

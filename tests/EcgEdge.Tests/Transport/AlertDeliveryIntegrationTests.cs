@@ -39,6 +39,7 @@ public sealed partial class AlertDeliveryIntegrationTests : IDisposable
         ["events"] = await JsonSchema.FromFileAsync(Path.Combine(Schemas, "trend.schema.json")),
         ["vitals"] = await JsonSchema.FromFileAsync(Path.Combine(Schemas, "vitals.schema.json")),
         ["status"] = await JsonSchema.FromFileAsync(Path.Combine(Schemas, "status.schema.json")),
+        ["active"] = await JsonSchema.FromFileAsync(Path.Combine(Schemas, "active.schema.json")),
     };
 
     [SkippableFact]
@@ -88,6 +89,19 @@ public sealed partial class AlertDeliveryIntegrationTests : IDisposable
             .Except(alerts.Where(a => a.Phase == AlertPhase.Offset).Select(a => a.EpisodeId)));
         var finalStatus = messages.Last(m => m.Topic.EndsWith("/status"));
         Assert.Contains("\"monitoring\":\"stopped\"", finalStatus.Payload);
+
+        // The retained list of open episodes, as a page opened now would get it: the episodes whose onset had no offset
+        // (201 ends in AF, so its last AF episode is still open).
+        var open = alerts.Where(a => a.Phase != AlertPhase.Offset).Select(a => a.EpisodeId).Distinct()
+            .Except(alerts.Where(a => a.Phase == AlertPhase.Offset).Select(a => a.EpisodeId)).ToList();
+        Assert.Equal(onsets.Last().EpisodeId, Assert.Single(open));
+        await using (var late = await TestSubscriber.ConnectAsync(broker.Port, "ecgedge/dev-201/active"))
+        {
+            var retained = Assert.Single(await late.WaitForAsync(m => m.Count > 0, TimeSpan.FromSeconds(10)));
+            Assert.True(retained.Retain);
+            using var doc = JsonDocument.Parse(retained.Payload);
+            Assert.Equal(open, doc.RootElement.GetProperty("episodes").EnumerateArray().Select(e => e.GetProperty("episodeId").GetString()));
+        }
 
         // A strip of a real alert as a printout (looked at: docs/images/af-onset-201-strip.png is this rendering).
         var png = StripRenderer.RenderPng(onsets.Last());

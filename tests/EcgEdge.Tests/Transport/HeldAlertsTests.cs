@@ -55,6 +55,9 @@ public sealed class HeldAlertsTests : IDisposable
         for (var n = 0; n < 6; n++) sink.Publish(BigAlert(n));  // 6 × 20 kB into a 64-kB outbox, link down
         Assert.True(sink.AlertsHeld >= 3, $"{sink.AlertsHeld} held");
         Assert.Equal(0, sink.AlertsNotStored);
+        // The list of open episodes names the held alerts' episodes: it waits behind them, never goes out before them.
+        Assert.True(sink.ActiveStatePending);
+        Assert.Equal(6, sink.ActiveEpisodes);
         var quality = Enumerable.Repeat(SignalQuality.Good, Leads.Count).ToArray();
         sink.Publish(new Vitals(5000, 10, 70, 12, quality));     // a retry while still full: nothing changes
         Assert.True(sink.AlertsHeld >= 3);
@@ -68,7 +71,14 @@ public sealed class HeldAlertsTests : IDisposable
         }
         Assert.Equal(0, sink.AlertsHeld);
         Assert.Equal(0, sink.AlertsNotStored);
-        lock (acked) Assert.Equal(Enumerable.Range(0, 6).Select(n => $"alert-{n:D3}"), acked); // all, once, in order
+        Assert.False(sink.ActiveStatePending);
+        lock (acked)
+        {
+            // All alerts, once, in order; between them the open-episode lists (retained, …/active), the last one after
+            // the last held alert.
+            Assert.Equal(Enumerable.Range(0, 6).Select(n => $"alert-{n:D3}"), acked.Where(id => id.StartsWith("alert-", StringComparison.Ordinal)));
+            Assert.DoesNotMatch("^alert-", acked[^1]);
+        }
     }
 
     [Fact]
@@ -89,6 +99,8 @@ public sealed class HeldAlertsTests : IDisposable
         sink.GiveUpHeld();
         Assert.Equal(0, sink.AlertsHeld);
         Assert.Equal(held, sink.AlertsNotStored);
-        Assert.Equal(6 - held, outbox.PendingCount); // the stored ones stay in the outbox for the next start
+        // The stored ones stay in the outbox for the next start, with the open-episode lists stored between them (one per
+        // stored alert while none was held; the last list could not be stored behind the held ones).
+        Assert.Equal(6 - held, outbox.PeekPending().Count(e => e.Message.Topic.EndsWith("/alerts", StringComparison.Ordinal)));
     }
 }

@@ -61,9 +61,9 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
             return r.Items.Single().ResultCode;
         }
 
-        public async Task<MqttClientPublishReasonCode> PublishAsync(string topic, string payload)
+        public async Task<MqttClientPublishReasonCode> PublishAsync(string topic, string payload, bool retain = false)
         {
-            var r = await Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+            var r = await Client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
             return r.ReasonCode;
         }
@@ -94,6 +94,7 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         await using var dev1 = await CertClient.ConnectAsync(broker.Port, "dev1", dev1Cert);
         await using var dev2 = await CertClient.ConnectAsync(broker.Port, "dev2", dev2Cert);
         var clinicianSub = await clinician.SubscribeAsync("ecgedge/+/alerts");
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, await clinician.SubscribeAsync("ecgedge/+/active"));
         // mosquitto 2.0 grants a subscription whatever the ACL and checks read access per delivered message.
         var dev1Sub = await dev1.SubscribeAsync("ecgedge/#");
         _out.WriteLine($"SUBACK clinician ecgedge/+/alerts: {clinicianSub}; dev1 ecgedge/#: {dev1Sub}");
@@ -110,6 +111,11 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         // The clinician writing alerts: another device's, a wildcard-free fleet topic and its own name's subtree.
         var clinicianToDev1 = await clinician.PublishAsync("ecgedge/dev1/alerts", "{\"id\":\"clinician-as-dev1\"}");
         var clinicianOwn = await clinician.PublishAsync("ecgedge/clinician-ward-a/alerts", "{\"id\":\"clinician-own\"}");
+        // The retained list of open episodes: each device writes its own; nobody writes another's.
+        var ownActive = await dev1.PublishAsync("ecgedge/dev1/active", "{\"id\":\"dev1-active\"}", retain: true);
+        var spoofActive = await dev1.PublishAsync("ecgedge/dev2/active", "{\"id\":\"dev1-as-dev2-active\"}", retain: true);
+        var clinicianActive = await clinician.PublishAsync("ecgedge/dev1/active", "{\"id\":\"clinician-active\"}", retain: true);
+        _out.WriteLine($"PUBACK dev1 own active: {ownActive}; dev1 -> ecgedge/dev2/active: {spoofActive}; clinician -> ecgedge/dev1/active: {clinicianActive}");
         _out.WriteLine($"PUBACK dev1 own alerts: {own}; dev1 own vitals: {ownVitals}; dev2 own alerts: {dev2Own}; dev2 own status: {dev2Status}");
         _out.WriteLine($"PUBACK dev1 -> ecgedge/dev2/alerts: {spoof}; clinician -> ecgedge/dev1/alerts: {clinicianToDev1}; clinician -> ecgedge/clinician-ward-a/alerts: {clinicianOwn}");
 
@@ -130,6 +136,8 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         Assert.Equal(MqttClientPublishReasonCode.Success, dev2Own);
         Assert.Contains(dev2Status, new[] { MqttClientPublishReasonCode.Success, MqttClientPublishReasonCode.NoMatchingSubscribers });
         Assert.Contains("ecgedge/dev1/alerts {\"id\":\"dev1-own\"}", atClinician);
+        Assert.Equal(MqttClientPublishReasonCode.Success, ownActive);
+        Assert.Contains("ecgedge/dev1/active {\"id\":\"dev1-active\"}", atClinician);
         Assert.Contains("ecgedge/dev2/alerts {\"id\":\"dev2-own\"}", atClinician);
         Assert.DoesNotContain(atClinician, m => m.Contains("vitals", StringComparison.Ordinal)); // not subscribed
 
@@ -138,6 +146,9 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, spoof);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, clinicianToDev1);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, clinicianOwn);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, spoofActive);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, clinicianActive);
+        Assert.DoesNotContain(atClinician, m => m.Contains("dev1-as-dev2-active", StringComparison.Ordinal) || m.Contains("clinician-active", StringComparison.Ordinal));
         Assert.DoesNotContain(atClinician, m => m.Contains("dev1-as-dev2", StringComparison.Ordinal));
         Assert.DoesNotContain(atClinician, m => m.Contains("clinician-as-dev1", StringComparison.Ordinal));
         Assert.DoesNotContain(atClinician, m => m.Contains("clinician-own", StringComparison.Ordinal));
@@ -145,6 +156,13 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         // Devices read nothing: dev1's ecgedge/# subscription gets nothing of dev2 (nor of itself).
         Assert.DoesNotContain(atDev1, m => m.Contains("dev2", StringComparison.Ordinal));
         Assert.Empty(atDev1);
+
+        // The list is retained, and only the device's own version of it: subscribing again (as a page opened later does)
+        // delivers dev1's list once more, and nothing was retained on ecgedge/dev2/active.
+        var before = clinician.Received.Count;
+        await clinician.SubscribeAsync("ecgedge/+/active");
+        await WaitUntil(() => clinician.Received.Count > before, TimeSpan.FromSeconds(10));
+        Assert.Equal(["ecgedge/dev1/active {\"id\":\"dev1-active\"}"], clinician.Received.Skip(before).Select(m => $"{m.Topic} {m.Payload}"));
     }
 
     /// <summary>mosquitto with TLS, client certificates and the shipped ecgedge.acl; clients for the given CNs.</summary>
@@ -184,27 +202,37 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         await using var broker = fixture;
         await using var clinician = await CertClient.ConnectAsync(broker.Port, "clinician-ward-a", certs["clinician-ward-a"]);
         await using var dev1 = await CertClient.ConnectAsync(broker.Port, "dev1", certs["dev1"]);
-        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, await clinician.SubscribeAsync("ecgedge/+/acks/+"));
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, await clinician.SubscribeAsync("ecgedge/+/acks/+/+"));
         await dev1.SubscribeAsync("ecgedge/#");
 
-        var own = await clinician.PublishAsync("ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-own\"}");
-        var asOther = await clinician.PublishAsync("ecgedge/dev1/acks/clinician-ward-b", "{\"id\":\"ack-as-other\"}");
-        var deviceAck = await dev1.PublishAsync("ecgedge/dev1/acks/dev1", "{\"id\":\"ack-by-device\"}");
-        var deviceAsClinician = await dev1.PublishAsync("ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-device-as-clinician\"}");
+        // Acks are retained, one topic per clinician and alert: ecgedge/<device>/acks/<clinician>/<alert id>.
+        const string alert = "0123456789abcdef0123456789abcdef";
+        var own = await clinician.PublishAsync($"ecgedge/dev1/acks/clinician-ward-a/{alert}", "{\"id\":\"ack-own\"}", retain: true);
+        var oldForm = await clinician.PublishAsync("ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-old-form\"}");
+        var asOther = await clinician.PublishAsync($"ecgedge/dev1/acks/clinician-ward-b/{alert}", "{\"id\":\"ack-as-other\"}", retain: true);
+        var deviceAck = await dev1.PublishAsync($"ecgedge/dev1/acks/dev1/{alert}", "{\"id\":\"ack-by-device\"}", retain: true);
+        var deviceAsClinician = await dev1.PublishAsync($"ecgedge/dev1/acks/clinician-ward-a/{alert}", "{\"id\":\"ack-device-as-clinician\"}", retain: true);
         var clinicianAlert = await clinician.PublishAsync("ecgedge/dev1/alerts", "{\"id\":\"clinician-alert\"}");
-        _out.WriteLine($"PUBACK own ack: {own}; as clinician-ward-b: {asOther}; by dev1: {deviceAck}; dev1 as clinician: {deviceAsClinician}; clinician alert: {clinicianAlert}");
+        _out.WriteLine($"PUBACK own ack: {own}; old topic form: {oldForm}; as clinician-ward-b: {asOther}; by dev1: {deviceAck}; dev1 as clinician: {deviceAsClinician}; clinician alert: {clinicianAlert}");
         await WaitUntil(() => !clinician.Received.IsEmpty, TimeSpan.FromSeconds(10));
         await Task.Delay(500);
         var atClinician = clinician.Received.Select(m => $"{m.Topic} {m.Payload}").ToList();
         _out.WriteLine("clinician received: " + string.Join(" | ", atClinician));
 
         Assert.Equal(MqttClientPublishReasonCode.Success, own);
-        Assert.Equal(["ecgedge/dev1/acks/clinician-ward-a {\"id\":\"ack-own\"}"], atClinician);
+        Assert.Equal([$"ecgedge/dev1/acks/clinician-ward-a/{alert} {{\"id\":\"ack-own\"}}"], atClinician);
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, oldForm);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, asOther);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, deviceAck);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, deviceAsClinician);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, clinicianAlert);
         Assert.Empty(dev1.Received); // devices read nothing, acks included
+
+        // Retained: a subscription made later (a page opened after the ack) receives it, and only it (the refused
+        // device's retained ack on the same topic did not replace it).
+        await clinician.SubscribeAsync("ecgedge/+/acks/+/+");
+        await WaitUntil(() => clinician.Received.Count > 1, TimeSpan.FromSeconds(10));
+        Assert.Equal($"ecgedge/dev1/acks/clinician-ward-a/{alert} {{\"id\":\"ack-own\"}}", clinician.Received.Skip(1).Select(m => $"{m.Topic} {m.Payload}").Single());
     }
 
     [SkippableFact]
@@ -262,10 +290,11 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         await a.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter(f => f.WithTopic("ecgedge/+/alerts").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
             .WithTopicFilter(f => f.WithTopic("ecgedge/+/status").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
-            .WithTopicFilter(f => f.WithTopic("ecgedge/+/acks/+").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build());
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/active").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/acks/+/+").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build());
 
-        async Task<MqttClientPublishReasonCode> Publish(IMqttClient c, string topic, string payload) =>
-            (await c.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload)
+        async Task<MqttClientPublishReasonCode> Publish(IMqttClient c, string topic, string payload, bool retain = false) =>
+            (await c.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build())).ReasonCode;
 
         // A device's alert (device listener) reaches the clinician on the WebSockets listener.
@@ -273,12 +302,15 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         await deviceClient.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", broker.Port).WithClientId("dev1-pub")
             .WithProtocolVersion(MqttProtocolVersion.V500).Build());
         Assert.Equal(MqttClientPublishReasonCode.Success, await Publish(deviceClient, "ecgedge/dev1/alerts", "{\"id\":\"dev1-alert\"}"));
-        var own = await Publish(a, "ecgedge/dev1/acks/clinician-ward-a", "{\"id\":\"ack-a\"}");
-        var asB = await Publish(a, "ecgedge/dev1/acks/clinician-ward-b", "{\"id\":\"ack-a-as-b\"}");
+        Assert.Equal(MqttClientPublishReasonCode.Success, await Publish(deviceClient, "ecgedge/dev1/active", "{\"id\":\"dev1-active\"}", retain: true));
+        const string alertId = "0123456789abcdef0123456789abcdef";
+        var own = await Publish(a, $"ecgedge/dev1/acks/clinician-ward-a/{alertId}", "{\"id\":\"ack-a\"}", retain: true);
+        var asB = await Publish(a, $"ecgedge/dev1/acks/clinician-ward-b/{alertId}", "{\"id\":\"ack-a-as-b\"}", retain: true);
         var alert = await Publish(a, "ecgedge/dev1/alerts", "{\"id\":\"clinician-alert\"}");
         var status = await Publish(a, "ecgedge/dev1/status", "{\"state\":\"offline\"}");
-        _out.WriteLine($"PUBACK own ack: {own}; as clinician-ward-b: {asB}; alert: {alert}; status: {status}");
-        await WaitUntil(() => received.Count >= 2, TimeSpan.FromSeconds(10));
+        var active = await Publish(a, "ecgedge/dev1/active", "{\"id\":\"clinician-active\"}", retain: true);
+        _out.WriteLine($"PUBACK own ack: {own}; as clinician-ward-b: {asB}; alert: {alert}; status: {status}; active: {active}");
+        await WaitUntil(() => received.Count >= 3, TimeSpan.FromSeconds(10));
         await Task.Delay(500);
         _out.WriteLine("clinician received: " + string.Join(" | ", received));
         await deviceClient.DisconnectAsync();
@@ -288,10 +320,30 @@ public sealed class MosquittoAclIntegrationTests : IDisposable
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, asB);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, alert);
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, status);
-        Assert.Equal(["ecgedge/dev1/alerts {\"id\":\"dev1-alert\"}", "ecgedge/dev1/acks/clinician-ward-a {\"id\":\"ack-a\"}"], received.ToArray());
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, active);
+        Assert.Equal(["ecgedge/dev1/alerts {\"id\":\"dev1-alert\"}", "ecgedge/dev1/active {\"id\":\"dev1-active\"}",
+            $"ecgedge/dev1/acks/clinician-ward-a/{alertId} {{\"id\":\"ack-a\"}}"], received.ToArray());
         // Nothing the clinician was refused reached the device side either.
         var atDevice = device.Messages.Select(m => m.Payload).ToList();
-        Assert.DoesNotContain(atDevice, p => p.Contains("clinician-alert", StringComparison.Ordinal) || p.Contains("ack-a-as-b", StringComparison.Ordinal));
+        Assert.DoesNotContain(atDevice, p => p.Contains("clinician-alert", StringComparison.Ordinal) || p.Contains("ack-a-as-b", StringComparison.Ordinal)
+            || p.Contains("clinician-active", StringComparison.Ordinal));
         Assert.DoesNotContain(atDevice, p => p.Contains("offline", StringComparison.Ordinal));
+
+        // A second clinician logging in later (a new session) gets the retained state: dev1's open episodes and
+        // clinician-ward-a's ack — the acknowledgement is kept for every clinician.
+        using var b = await Clinician("clinician-ward-b", "secret-b");
+        Assert.True(b.IsConnected);
+        var atB = new ConcurrentQueue<string>();
+        b.ApplicationMessageReceivedAsync += e =>
+        {
+            atB.Enqueue($"{e.ApplicationMessage.Topic} {Encoding.UTF8.GetString(e.ApplicationMessage.Payload)}");
+            return Task.CompletedTask;
+        };
+        await b.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/active").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+            .WithTopicFilter(f => f.WithTopic("ecgedge/+/acks/+/+").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build());
+        await WaitUntil(() => atB.Count >= 2, TimeSpan.FromSeconds(10));
+        Assert.Equal([$"ecgedge/dev1/acks/clinician-ward-a/{alertId} {{\"id\":\"ack-a\"}}", "ecgedge/dev1/active {\"id\":\"dev1-active\"}"],
+            atB.Order(StringComparer.Ordinal).ToArray());
     }
 }

@@ -23,6 +23,9 @@ public class MqttTransportOptionsTests
         Assert.Equal("ecgedge/dev-01/status", topics.Status);
         Assert.Equal("ecgedge/dev-01/vitals", topics.Vitals);
         Assert.Equal("ecgedge/dev-01/events", topics.Events);
+        Assert.Equal("ecgedge/dev-01/active", topics.Active);
+        Assert.Equal(1883, o.EmbeddedPort);
+        Assert.Equal(9001, o.EmbeddedWebSocketPort);
         Assert.True(new MqttTransportOptionsValidator().Validate(null, o).Succeeded);
     }
 
@@ -50,6 +53,21 @@ public class MqttTransportOptionsTests
         Assert.Contains("ClientKeyFile must be given together", all);
         Assert.Contains("does not exist", all);
         Assert.False(new MqttTransportOptionsValidator().Validate(null, o).Succeeded);
+    }
+
+    [Fact]
+    public void Embedded_broker_ports_are_in_range_and_the_websocket_port_differs_from_the_tcp_port()
+    {
+        var o = Valid();
+        o.EmbeddedWebSocketPort = 70000;
+        Assert.Contains(o.GetValidationErrors(), e => e.Contains("EmbeddedWebSocketPort", StringComparison.Ordinal));
+        o.EmbeddedWebSocketPort = 1883;
+        Assert.Contains(o.GetValidationErrors(), e => e.Contains("Mqtt:EmbeddedWebSocketPort (1883) must differ from Mqtt:EmbeddedPort", StringComparison.Ordinal));
+        o.EmbeddedPort = o.EmbeddedWebSocketPort = 0; // both "any free port": the system gives two different ones
+        Assert.Empty(o.GetValidationErrors());
+        // Bound from the configuration like every other key.
+        var bound = EcgEdge.Verbs.AppConfiguration.BindMqtt(EcgEdge.Verbs.AppConfiguration.Build(["--Mqtt:EmbeddedWebSocketPort=9443"]));
+        Assert.Equal(9443, bound.EmbeddedWebSocketPort);
     }
 
     [Fact]
