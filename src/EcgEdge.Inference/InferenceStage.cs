@@ -263,6 +263,9 @@ public sealed class InferenceStage : IBeatSink
         return 1 / (1 + Math.Exp(-z));
     }
 
+    /// <summary>What is added to a detected beat's index to place it in the conditioned signal (the conditioning's group delay).</summary>
+    public double BeatShiftSamples => _beatShift;
+
     /// <summary>The rhythm evidence (its per-beat atrial measures, for validation and tests).</summary>
     public RhythmEvidence Evidence => _evidence;
 

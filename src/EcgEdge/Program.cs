@@ -33,6 +33,8 @@ public static class Program
           analyze Holter-style summary per record (no reference annotations needed): beats per AAMI class, heart rate,
                   rhythm episodes, AF/VEB/SVEB/noise burden. --db DIR [--records a,b] [--json FILE] [--model PATH]
                   [--mains HZ] [--leads ...] [--Section:Key=value ...]
+          pwave   validate the device's P-wave detection against reference marks: --db DIR --annotator q1c|ludb
+                  [--records a,b] [--mains HZ] [--json FILE] [--jobs N] (QT Database q1c; LUDB per lead, all 12 leads)
           model info [PATH]  the model manifest, ONNX Runtime providers, the provider chosen, a timing of one window.
                   [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]
           watch   clinician side: subscribe to a fleet's alerts and print them live, de-duplicated by id.
@@ -66,6 +68,7 @@ public static class Program
                 "selftest" => await SelftestVerb.RunAsync(rest).ConfigureAwait(false),
                 "bench" => await BenchVerb.RunAsync(rest).ConfigureAwait(false),
                 "analyze" => await AnalyzeVerb.RunAsync(rest).ConfigureAwait(false),
+                "pwave" => await PWaveVerb.RunAsync(rest).ConfigureAwait(false),
                 "model" => await ModelVerb.RunAsync(rest).ConfigureAwait(false),
                 "watch" => await WatchVerb.RunAsync(rest).ConfigureAwait(false),
                 "strip" => await StripVerb.RunAsync(rest).ConfigureAwait(false),

@@ -26,13 +26,16 @@ public static class RhythmFeatures
         "cosen",          // coefficient of sample entropy of the RR intervals (Lake & Moorman 2011; m = 1, r = 30 ms)
         "sd_ratio",       // Poincaré SD1 / SD2 of the RR intervals (a round cloud in AF, elongated or clustered otherwise)
         "noise",          // median high-frequency residual of the P regions relative to the R amplitude (signal quality)
+        "atrial_df",      // dominant frequency of the window's atrial activity after QRST cancellation, Hz / 10 (AtrialSpectrum)
+        "atrial_oi",      // its organization (share of the 3–12 Hz power at the dominant frequency and its harmonic)
+        "atrial_rms",     // its 3–12 Hz magnitude relative to the R amplitude
         "net_af",         // the network's AF/flutter posterior for the window
         "net_noise",      // the network's noise posterior for the window
     ];
 
     public const int Beats = 0, Hr = 1, Irr = 2, IrrClean = 3, NrmssdClean = 4, Ectopic = 5, PPresent = 6, PCorr = 7,
         PCorrHigh = 8, PrSd = 9, DiaExtrema = 10, DiaRms = 11, Measurable = 12, Irr32 = 13, Cosen = 14, SdRatio = 15, Noise = 16,
-        NetAf = 17, NetNoise = 18;
+        AtrialDf = 17, AtrialOi = 18, AtrialRms = 19, NetAf = 20, NetNoise = 21;
 
     public static int Count => Names.Length;
 
@@ -58,6 +61,10 @@ public sealed class RhythmEvidence
     private const int Capacity = 512;
     private readonly double _rate;
     private readonly AtrialActivity _atrial;
+    private readonly AtrialSpectrum _spectrum;
+    private readonly int[] _windowBeats = new int[96];
+    private readonly bool[] _windowEctopic = new bool[96];
+    private AtrialSpectrumResult _lastSpectrum;
     private readonly BeatShapeFeatures _shape;
     private readonly double[] _t = new double[Capacity];
     private readonly bool[] _measured = new bool[Capacity];
@@ -80,10 +87,17 @@ public sealed class RhythmEvidence
         _rate = pipelineRateHz;
         ModelRateHz = modelRateHz;
         _atrial = new AtrialActivity(atrial ?? new AtrialSettings(), modelRateHz);
+        _spectrum = new AtrialSpectrum(modelRateHz, (int)Math.Ceiling(12 * modelRateHz), _windowBeats.Length);
         _shape = new BeatShapeFeatures(new BeatShapeSettings(), Capacity);
     }
 
     public double ModelRateHz { get; }
+
+    /// <summary>
+    /// Raised once per beat when its atrial activity has been measured (its position, at the pipeline rate in the
+    /// conditioned signal's time, and the measure): for validation against reference P-wave marks.
+    /// </summary>
+    public Action<double, AtrialMeasure>? Measured { get; set; }
 
     /// <summary>The per-beat atrial analysis (its settings, its template state).</summary>
     public AtrialActivity Atrial => _atrial;
@@ -135,6 +149,7 @@ public sealed class RhythmEvidence
     public void Observe(ReadOnlySpan<float> window, ReadOnlySpan<float> leadPresent, long windowStart, int decimation, int windowSamples,
         int validSamples, double limit)
     {
+        _lastSpectrum = default;
         var lead = _shape.SelectLead(leadPresent);
         if (lead != _lead)
         {
@@ -165,7 +180,29 @@ public sealed class RhythmEvidence
             var sinusLike = i > first + 1 && IsRegular(i, first) && _qrsUnlike[s] < 0.2f;
             _m[s] = _atrial.Measure(signal, (int)m, rrPre, rAmp, sinusLike);
             _measured[s] = true;
+            Measured?.Invoke(pos, _m[s]);
         }
+
+        // The window's atrial spectrum, with the beats it holds (those that look ectopic blanked, not cancelled).
+        var nb = 0;
+        for (var i = first; i < _count && nb < _windowBeats.Length; i++)
+        {
+            var pos = At(i);
+            if (pos >= limit) break;
+            var m = (long)Math.Floor((pos - windowStart) / decimation);
+            if (m < 0) continue;
+            if (m >= signal.Length) break;
+            _windowBeats[nb] = (int)m;
+            var pre = i > first ? pos - At(i - 1) : double.NaN;
+            var post = i + 1 < _count && At(i + 1) < limit ? At(i + 1) - pos : double.NaN;
+            double sum = 0;
+            var c = 0;
+            for (var k = i - 1; k > first && c < 8; k--, c++) sum += At(k) - At(k - 1);
+            var premature = c >= 3 && double.IsFinite(pre) && pre < 0.85 * sum / c && double.IsFinite(post) && post > 1.1 * pre;
+            _windowEctopic[nb] = premature || (_measured[Slot(i)] && _qrsUnlike[Slot(i)] >= 0.3f);
+            nb++;
+        }
+        _lastSpectrum = _spectrum.Analyse(signal, _windowBeats.AsSpan(0, nb), _windowEctopic.AsSpan(0, nb));
     }
 
     private static float MaxAbs(ReadOnlySpan<float> x, int c, int h)
@@ -214,6 +251,12 @@ public sealed class RhythmEvidence
         while (a > first && At(a - 1) >= from) a--;
         var n = (int)(b - a);
         dst[RhythmFeatures.Beats] = n;
+        if (_lastSpectrum.Valid)
+        {
+            dst[RhythmFeatures.AtrialDf] = _lastSpectrum.DominantHz / 10f;
+            dst[RhythmFeatures.AtrialOi] = _lastSpectrum.Organization;
+            dst[RhythmFeatures.AtrialRms] = _lastSpectrum.RelativeRms;
+        }
 
         // The plain RR rule: the last 32 intervals ending before the window's end (stream beats only).
         {

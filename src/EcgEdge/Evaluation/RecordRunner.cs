@@ -34,6 +34,8 @@ public sealed class RecordRun
     public long BeatsClassified { get; init; }
     /// <summary>Per-window rhythm evidence (<see cref="RhythmFeatures"/>) in record samples; empty without a model.</summary>
     public IReadOnlyList<WindowEvidence> Evidence { get; init; } = [];
+    /// <summary>Per-beat atrial measures (when asked for): the beat's R peak in record samples and the measure.</summary>
+    public IReadOnlyList<(long RecordSample, AtrialMeasure Measure)> Atrial { get; init; } = [];
 }
 
 /// <summary>One analysed window's rhythm evidence: its features, its rhythm posteriors after fusion, the fusion's P(AF) (NaN without one).</summary>
@@ -47,7 +49,8 @@ public sealed record WindowEvidence(long From, long To, float[] Features, float[
 public static class RecordRunner
 {
     public static async Task<RecordRun> RunAsync(string recordPath, string? leads, PipelineSettings settings, InferenceOptions? inference,
-        ProgressReporter? progress, CancellationToken ct, SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null)
+        ProgressReporter? progress, CancellationToken ct, SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null,
+        bool atrial = false, EcgNatModel? sharedModel = null)
     {
         var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
         var rate = settings.Pipeline.SampleRateHz;
@@ -60,11 +63,15 @@ public static class RecordRunner
         var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
         var name = replay.Header.RecordName;
         var collector = new Collector(progress, name, replay.Header.SampleCount is long n && n > 0 ? n * rate / replay.RecordRateHz : 0);
-        using var model = inference is null ? null : ModelLoader.Load(inference.Model, inference);
+        // A model shared by the caller (one ONNX session for many short runs) is borrowed, not disposed here.
+        using var owned = sharedModel is null && inference is not null ? ModelLoader.Load(inference.Model, inference) : null;
+        var model = sharedModel ?? owned;
+        var atrialBeats = new List<(double Position, AtrialMeasure Measure)>();
         if (model is not null)
         {
-            model.Warmup(inference!.WarmupRuns);
-            pipeline.AttachInference(model, inference.RhythmSmoothingWindows, collector);
+            if (owned is not null) owned.Warmup(inference!.WarmupRuns);
+            var stage = pipeline.AttachInference(model, inference?.RhythmSmoothingWindows ?? 3, collector);
+            if (atrial) stage.Evidence.Measured = (pos, m) => atrialBeats.Add((pos - stage.BeatShiftSamples, m));
         }
         await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
 
@@ -87,6 +94,7 @@ public static class RecordRunner
             Windows = collector.Windows.Select(w => (replay.ToRecordSample(w.StartIndex), replay.ToRecordSample(w.EndIndex), w.Class, w.LatencySeconds)).ToList(),
             BeatsClassified = collector.ClassifiedCount,
             Evidence = collector.Evidence.Select(e => e with { From = replay.ToRecordSample(e.From), To = replay.ToRecordSample(e.To) }).ToList(),
+            Atrial = atrialBeats.Select(b => (replay.ToRecordSample((long)Math.Round(b.Position)), b.Measure)).ToList(),
         };
     }
 

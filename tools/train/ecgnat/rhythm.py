@@ -82,8 +82,8 @@ def _af_intervals_from_atr(path: str, fs: float, nsamp: int) -> list[tuple[float
     return out
 
 
-def reference(data_root: str, source: str, record: str) -> tuple[float, list[tuple[float, float]]]:
-    """(duration s, AF/flutter intervals in s) of one record, from its source's labels."""
+def reference(data_root: str, source: str, record: str) -> tuple[float, list[tuple[float, float]] | None]:
+    """(duration s, AF/flutter intervals in s) of one record, from its source's labels; None for a record without any."""
     if source == "mitdb":
         p = os.path.join(data_root, "mitdb", record)
     elif source == "nstdb":
@@ -112,7 +112,12 @@ def reference(data_root: str, source: str, record: str) -> tuple[float, list[tup
     dur = h.nsamp / h.fs
     if source in ("mitdb", "nstdb", "cpsc2021", "qtdb"):
         atr = p + ".atr"
-        return dur, (_af_intervals_from_atr(atr, h.fs, h.nsamp) if os.path.exists(atr) else [])
+        if not os.path.exists(atr):
+            # QTDB's sudden-death excerpts (sel30-sel52) have no reference annotations at all, and some are not sinus:
+            # sel35 and sel36 show flutter waves / fibrillation with an irregular ventricular response. Unlabelled:
+            # neither fitted on nor scored.
+            return dur, None
+        return dur, _af_intervals_from_atr(atr, h.fs, h.nsamp)
     if source == "aftdb":
         return dur, [(0.0, dur)]           # every AF Termination record is AF from start to end
     if source == "ptbxl":
@@ -166,6 +171,8 @@ def load(features_dir: str, data_root: str) -> Windows:
             key = (s, r["record"])
             if key not in ref:
                 ref[key] = reference(data_root, s, r["record"])
+            if ref[key][1] is None:
+                continue
             a, b = float(r["from_s"]), float(r["to_s"])
             cover = sum(max(0.0, min(e, b) - max(o, a)) for o, e in ref[key][1])
             X.append([float(r[k]) for k in names])

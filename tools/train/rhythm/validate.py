@@ -29,7 +29,7 @@ from ecgnat import rhythm as R  # noqa: E402
 # The evidence the model reads (RhythmFeatures names). The network's posterior is not among them: it was trained on
 # most of these sources, so its weight could not be fitted out of sample (see docs/experiments/rhythm-fusion.md).
 FEATURES = ["hr", "irr", "irr_clean", "nrmssd_clean", "ectopic", "p_present", "p_corr", "p_corr_high", "pr_sd",
-            "dia_extrema", "dia_rms", "measurable", "cosen", "sd_ratio", "noise"]
+            "dia_extrema", "dia_rms", "measurable", "cosen", "sd_ratio", "noise", "atrial_df", "atrial_oi", "atrial_rms"]
 THRESHOLDS = [round(x, 2) for x in np.arange(0.30, 0.96, 0.05)]
 MAX_FALSE_AF_PCT = 0.5
 PACED = {"102", "104", "107", "217"}
