@@ -9,18 +9,18 @@ namespace EcgEdge.Tests;
 public static class Synthetic
 {
     /// <summary>
-    /// A simple ECG-like waveform in µV: Gaussian P, QRS (Q, R, S) and T components at the given R-peak times,
-    /// plus optional white noise and mains hum.
+    /// A simple ECG-like waveform in µV: Gaussian P (160 ms before R, <paramref name="pFraction"/> of the R amplitude; 0:
+    /// none), QRS (Q, R, S) and T components at the given R-peak times, plus optional white noise and mains hum.
     /// </summary>
     public static float[] Ecg(double fs, double seconds, IReadOnlyList<double> rPeakTimes, double amplitudeUv = 1000,
-        double noiseUv = 0, double mainsUv = 0, double mainsHz = 50, int seed = 1)
+        double noiseUv = 0, double mainsUv = 0, double mainsHz = 50, int seed = 1, double pFraction = 0.12)
     {
         var n = (int)(fs * seconds);
         var x = new float[n];
         var rng = new Random(seed);
         foreach (var r in rPeakTimes)
         {
-            AddGauss(x, fs, r - 0.16, 0.025, 0.12 * amplitudeUv);   // P
+            if (pFraction != 0) AddGauss(x, fs, r - 0.16, 0.025, pFraction * amplitudeUv);   // P
             AddGauss(x, fs, r - 0.025, 0.008, -0.12 * amplitudeUv); // Q
             AddGauss(x, fs, r, 0.010, amplitudeUv);                  // R
             AddGauss(x, fs, r + 0.025, 0.008, -0.2 * amplitudeUv);  // S
@@ -100,6 +100,9 @@ public static class Synthetic
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
+
+    /// <summary>Adds a Gaussian bump (centre and width in seconds) to <paramref name="x"/>.</summary>
+    public static void AddGaussian(float[] x, double fs, double centre, double sigma, double amplitude) => AddGauss(x, fs, centre, sigma, amplitude);
 
     private static void AddGauss(float[] x, double fs, double center, double sigma, double amp)
     {

@@ -210,7 +210,9 @@ public sealed class AtrialActivity
 
         // Diastolic oscillation: extrema of the smoothed, detrended region whose prominence exceeds the noise.
         var dur = n / _fs;
-        var step = Math.Max(2.0 * noise, 0.25 * _s.MinAmplitudeMv);
+        // A turn counts when it is well clear of the noise and at least 15 µV (fine fibrillatory waves are ~20–50 µV,
+        // flutter waves 100–200 µV): small wiggles of a flat diastole do not count.
+        var step = Math.Max(3.0 * noise, 0.75 * _s.MinAmplitudeMv);
         var extrema = CountExtrema(w, step);
         m.DiastolicExtremaPerS = (float)(extrema / dur);
         double rms = 0;
