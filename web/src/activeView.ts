@@ -1,10 +1,12 @@
 // The active alarms: every open episode of every device, from the devices' retained …/active lists, so that a page
 // opened mid-episode shows the ongoing AF/VT/… episode although its onset alert was published before the page
 // connected. Each row shows who acknowledged the episode's latest alert (retained acks, kept for every clinician) and
-// offers to acknowledge it; a click selects the alert in the feed when the page has it.
+// offers to acknowledge it; a click selects the alert in the feed when the page has it. A device whose monitoring was
+// interrupted (nobody is watching the patient) is an alarm too, listed first; it has no alert to acknowledge.
 
 import type { Ack, ActiveEpisode } from './messages.ts';
-import type { DeviceEntry } from './deviceStore.ts';
+import { monitoringOf, type DeviceEntry } from './deviceStore.ts';
+import { monitoringText, sinceText } from './deviceTable.ts';
 import { shortTime } from './alertList.ts';
 import { typeName } from './stripCanvas.ts';
 
@@ -29,9 +31,10 @@ export interface ActiveActions {
   select(alertId: string): boolean;
 }
 
-export function renderActive(tbody: HTMLTableSectionElement, rows: ActiveRow[], linkUp: boolean, actions: ActiveActions): void {
-  tbody.replaceChildren(...rows.map(r => row(r, linkUp, actions)));
-  if (rows.length === 0) {
+export function renderActive(tbody: HTMLTableSectionElement, rows: ActiveRow[], linkUp: boolean, actions: ActiveActions,
+  interrupted: readonly DeviceEntry[] = []): void {
+  tbody.replaceChildren(...interrupted.map(d => monitoringRow(d, linkUp)), ...rows.map(r => row(r, linkUp, actions)));
+  if (rows.length === 0 && interrupted.length === 0) {
     const tr = document.createElement('tr');
     const td = cell(linkUp ? 'no open episode' : 'not connected to the broker');
     td.colSpan = 6;
@@ -50,15 +53,18 @@ function row(r: ActiveRow, linkUp: boolean, actions: ActiveActions): HTMLTableRo
   tr.dataset.type = e.type;
   tr.dataset.severity = e.severity;
   tr.dataset.acked = String(r.acks.length > 0);
-  // The list is the device's last word: while it is offline (or our link is down) the episode may have ended unseen.
+  // The list is the device's last word: while it is offline or not monitoring (or our link is down) the episode may
+  // have ended unseen.
   const offline = device.status?.state === 'offline';
-  if (offline || !linkUp) tr.dataset.stale = 'true';
+  const monitoring = device.status ? monitoringOf(device.status).state : null;
+  const ended = monitoring === 'stopped' || monitoring === 'interrupted';
+  if (offline || ended || !linkUp) tr.dataset.stale = 'true';
   const badge = document.createElement('span');
   badge.className = 'badge';
   badge.textContent = e.severity;
   const what = cell(`${typeName(e.type)}${e.phase === 'update' ? ' (updated)' : ''}`);
   what.prepend(badge);
-  const deviceCell = cell(device.deviceId + (offline ? ` (offline: ${device.status?.reason ?? 'unknown'}; last known)` : ''));
+  const deviceCell = cell(device.deviceId + (ended ? ` (monitoring ${monitoring}; last known)` : offline ? ` (offline: ${device.status?.reason ?? 'unknown'}; last known)` : ''));
   const ackCell = cell(ackText(r));
   ackCell.className = r.acks.length > 0 ? 'acked' : r.ackState?.state === 'refused' ? 'refused' : 'unacked';
   const button = document.createElement('button');
@@ -80,6 +86,25 @@ function row(r: ActiveRow, linkUp: boolean, actions: ActiveActions): HTMLTableRo
   tr.addEventListener('click', () => {
     if (!actions.select(e.alertId)) tr.title = 'this alert was published before the page connected; its details are not here';
   });
+  return tr;
+}
+
+/** A device whose monitoring was interrupted: an alarm with no alert behind it (nothing to acknowledge). */
+function monitoringRow(d: DeviceEntry, linkUp: boolean): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.dataset.device = d.deviceId;
+  tr.dataset.kind = 'monitoring';
+  tr.dataset.severity = 'high';
+  if (!linkUp) tr.dataset.stale = 'true';
+  const badge = document.createElement('span');
+  badge.className = 'badge';
+  badge.textContent = 'no monitor';
+  const what = cell('Monitoring interrupted');
+  what.prepend(badge);
+  const why = monitoringText(monitoringOf(d.status!)).replace(/^monitoring interrupted: ?/, '');
+  const ackCell = cell('nobody is watching this patient: check the patient and the device');
+  ackCell.className = 'unacked';
+  tr.append(what, cell(d.deviceId), cell(sinceText(d)), cell(why || 'no reason given'), ackCell, document.createElement('td'));
   return tr;
 }
 

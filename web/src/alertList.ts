@@ -2,6 +2,7 @@
 // DOM, reused as the list scrolls. 10,000 alerts cost the same to draw as 20.
 
 import type { AlertEntry } from './alertStore.ts';
+import type { Alert } from './messages.ts';
 import { typeName } from './stripCanvas.ts';
 
 export const rowHeightPx = 52;
@@ -100,6 +101,10 @@ function fill(row: HTMLElement, e: AlertEntry): void {
   const a = e.alert;
   if (!a) {
     row.dataset.severity = 'invalid';
+    // Pooled rows: nothing of the alert this row showed before may stay on it.
+    delete row.dataset.id;
+    delete row.dataset.endedBy;
+    row.classList.remove('acked');
     row.append(line('invalid message', e.invalid?.topic ?? ''), line(e.invalid?.reason ?? '', ''));
     return;
   }
@@ -108,14 +113,25 @@ function fill(row: HTMLElement, e: AlertEntry): void {
   const badge = document.createElement('span');
   badge.className = 'badge';
   badge.textContent = a.severity;
-  const first = line(`${typeName(a.type)} · ${a.phase}`, a.deviceId);
+  const ended = monitoringEnded(a);
+  const first = line(`${typeName(a.type)} · ${ended ? 'monitoring ended' : a.phase}`, a.deviceId);
   first.prepend(badge);
   const hr = a.heartRateBpm == null ? '' : ` · ${a.heartRateBpm.toFixed(0)} bpm`;
   const ack = e.acks.length > 0 ? `✓ ${e.acks[e.acks.length - 1].by}` : e.ackState === 'refused' ? 'ack refused' : e.ackState ? 'ack sent…' : '';
-  // The time of this message's event: the episode's end for an offset, its onset otherwise.
-  const when = a.phase === 'offset' && a.offset ? `ended ${shortTime(a.offset.utc)}` : shortTime(a.onset.utc);
+  // The time of this message's event: the episode's end for an offset, its onset otherwise. An offset sent because
+  // monitoring ended is not the end of the condition: it may go on unobserved.
+  const end = a.offset ? ` ${shortTime(a.offset.utc)}` : '';
+  const when = ended ? `monitoring ${ended}${end}` : a.phase === 'offset' && a.offset ? `ended${end}` : shortTime(a.onset.utc);
   row.append(first, line(`${when}${hr}`, ack));
   row.classList.toggle('acked', e.acks.length > 0);
+  if (ended) row.dataset.endedBy = a.endedBy!;
+  else delete row.dataset.endedBy;
+}
+
+/** "stopped" / "interrupted" for an offset sent because monitoring ended (not because the condition did); else null. */
+export function monitoringEnded(a: Alert): 'stopped' | 'interrupted' | null {
+  if (a.phase !== 'offset' || a.endedBy == null) return null;
+  return a.endedBy === 'monitoring_interrupted' ? 'interrupted' : 'stopped';
 }
 
 function line(left: string, right: string): HTMLElement {

@@ -1,6 +1,8 @@
 // The alert detail: the alert's fields, its acknowledgements and the acknowledge action, and its strip on ECG paper.
 
 import type { AlertEntry } from './alertStore.ts';
+import { monitoringEnded } from './alertList.ts';
+import { leadNodes, summarizeLeads } from './leads.ts';
 import { formatUtc, drawStrip, typeName } from './stripCanvas.ts';
 import { StripFormatError } from './stripSignal.ts';
 
@@ -48,6 +50,7 @@ export class DetailView {
     const a = e.alert;
     this.root.dataset.severity = a?.severity ?? 'invalid';
     if (!a) {
+      delete this.root.dataset.endedBy;
       this.el('detail-title').textContent = 'Invalid message';
       this.fields([['topic', e.invalid?.topic ?? ''], ['problem', e.invalid?.reason ?? ''], ['payload (start)', e.invalid?.preview ?? '']]);
       this.el('acks').replaceChildren();
@@ -57,17 +60,30 @@ export class DetailView {
       this.drawnKey = e.key;
       return;
     }
-    this.el('detail-title').textContent = `${typeName(a.type)} — ${a.phase}`;
+    // An offset sent because monitoring ended says so: the condition was not seen to end and may go on unobserved.
+    const ended = monitoringEnded(a);
+    this.el('detail-title').textContent = `${typeName(a.type)} — ${ended ? `monitoring ended (${ended})` : a.phase}`;
+    if (ended) this.root.dataset.endedBy = a.endedBy!;
+    else delete this.root.dataset.endedBy;
+    const leads = summarizeLeads(a.leadState);
+    const leadsField = document.createElement('span');
+    leadsField.append(...leadNodes(leads));
     this.fields([
       ['severity', a.severity],
       ['device', a.deviceId],
       ['onset', formatUtc(a.onset.utc)],
-      ['offset', a.offset ? formatUtc(a.offset.utc) : '—'],
-      ['duration', a.durationS == null ? '—' : `${a.durationS.toFixed(0)} s`],
+      ...(ended ? [
+        ['monitoring ended', `${a.offset ? formatUtc(a.offset.utc) : 'time not given'} (${ended}${ended === 'interrupted' ? ': nobody was watching after it' : ''})`],
+        ['offset', 'none: the episode was not seen to end; it may continue unobserved'],
+        ['observed for', a.durationS == null ? '—' : `${a.durationS.toFixed(0)} s, until monitoring ended`],
+      ] as [string, string][] : [
+        ['offset', a.offset ? formatUtc(a.offset.utc) : '—'],
+        ['duration', a.durationS == null ? '—' : `${a.durationS.toFixed(0)} s`],
+      ] as [string, string][]),
       ['heart rate', a.heartRateBpm == null ? 'n/a' : `${a.heartRateBpm.toFixed(0)} bpm`],
       ['confidence', a.confidence.toFixed(3)],
       ['criteria', a.criteria],
-      ['leads', Object.entries(a.leadState).map(([k, v]) => `${k} ${v}`).join(', ') || '—'],
+      ['leads', leads.groups.length > 0 ? leadsField : '—'],
       ['model', a.modelVersion ?? 'n/a'],
       ['episode', a.episodeId],
       ['alert id', a.id],
@@ -150,13 +166,15 @@ export class DetailView {
     el.classList.toggle('error', error);
   }
 
-  private fields(pairs: [string, string][]): void {
+  private fields(pairs: [string, string | Node][]): void {
     const dl = this.el('detail-fields');
     dl.replaceChildren(...pairs.flatMap(([k, v]) => {
       const dt = document.createElement('dt');
       dt.textContent = k;
       const dd = document.createElement('dd');
-      dd.textContent = v;
+      dd.dataset.field = k;
+      if (typeof v === 'string') dd.textContent = v;
+      else dd.append(v);
       return [dt, dd];
     }));
   }

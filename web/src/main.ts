@@ -102,9 +102,18 @@ function renderActiveAlarms(): void {
     earlierAcks: alerts.acksForEpisode(episode.episodeId).filter(k => k.alertId !== episode.alertId),
     ackState: alerts.ackStateOf(episode.alertId),
   }));
-  renderActive($<HTMLTableSectionElement>('active-rows'), rows, linkState === 'connected', activeActions);
-  $('active-count').textContent = rows.length === 0 ? '' : `${rows.length} open`;
+  const { interrupted, stopped } = devices.notMonitoring();
+  renderActive($<HTMLTableSectionElement>('active-rows'), rows, linkState === 'connected', activeActions, interrupted);
+  $('active-count').textContent = [rows.length > 0 ? `${rows.length} open` : '', interrupted.length > 0 ? `${interrupted.length} not monitored` : '']
+    .filter(Boolean).join(' · ');
   $('active-count').dataset.open = String(rows.length);
+  $('active-count').dataset.interrupted = String(interrupted.length);
+  // Beside "Devices": how many no longer monitor their patient (interrupted in red, stopped marked).
+  const count = $('monitoring-count');
+  count.textContent = [interrupted.length > 0 ? `${interrupted.length} monitoring interrupted` : '', stopped.length > 0 ? `${stopped.length} monitoring stopped` : '']
+    .filter(Boolean).join(' · ');
+  count.dataset.interrupted = String(interrupted.length);
+  count.dataset.stopped = String(stopped.length);
 }
 
 function updateCounts(): void {
@@ -292,6 +301,7 @@ function safeStorage(): Storage | null {
 (window as unknown as { ecgedgeStats: () => object }).ecgedgeStats = () => ({
   ...stats, alerts: alerts.size, visible: list.length, duplicates: alerts.duplicates, link: linkState, devices: devices.ids.length,
   activeEpisodes: devices.activeEpisodes().length,
+  monitoringInterrupted: devices.notMonitoring().interrupted.length,
   lastStripMs: detail.lastStripMs,
 });
 

@@ -11,6 +11,17 @@ export type Phase = (typeof phases)[number];
 
 export interface TimePoint { utc: string; sampleIndex: number }
 
+/** The eight leads of the front-end, in their display order; leadState (alerts, vitals) uses these names only. */
+export const leadNames = ['I', 'II', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'] as const;
+
+/** Why an offset was sent when the condition was not seen to end: monitoring stopped (stop, end of a recording) or was interrupted. */
+export const endedByValues = ['monitoring_stopped', 'monitoring_interrupted'] as const;
+export type EndedBy = (typeof endedByValues)[number];
+
+/** Whether the device analyses the patient's signal (status "monitoring"; absent from older devices' statuses). */
+export const monitoringStates = ['active', 'stopped', 'interrupted'] as const;
+export type MonitoringState = (typeof monitoringStates)[number];
+
 export interface StripJson {
   origin: TimePoint | null;
   periodMs: number;
@@ -36,10 +47,13 @@ export interface Alert {
   heartRateBpm: number | null;
   confidence: number;
   modelVersion: string | null;
+  /** Every lead: "ok", "pending", "absent" or its problems ("LeadOff, HighNoise"); older devices list fewer leads. */
   leadState: Record<string, string>;
   criteria: string;
   /** Left unchecked here (it is large); stripSignal.ts checks it when the strip is drawn. */
   strip: StripJson | null;
+  /** Set on an offset sent because monitoring ended, not because the condition did (null when absent: older devices). */
+  endedBy: EndedBy | null;
 }
 
 export interface Status {
@@ -49,6 +63,9 @@ export interface Status {
   reason?: 'connection-lost' | 'shutdown';
   at: string;
   startedAt: string;
+  /** Absent from older devices' statuses (see monitoringOf in deviceStore.ts). */
+  monitoring?: MonitoringState;
+  monitoringReason?: string;
   versions: Record<string, string>;
 }
 
@@ -169,6 +186,14 @@ class Checker {
     if (!isObject(v) || Object.values(v).some(x => typeof x !== 'string')) this.fail(`"${key}" must map names to strings`);
     return v as Record<string, string>;
   }
+
+  /** leadState: a string per lead, named as the front-end names them (the schemas' propertyNames). */
+  leadState(key: string): Record<string, string> {
+    const v = this.stringMap(key);
+    const other = Object.keys(v).find(k => !(leadNames as readonly string[]).includes(k));
+    if (other !== undefined) this.fail(`"${key}" names an unknown lead "${other.slice(0, 20)}"`);
+    return v;
+  }
 }
 
 function isObject(v: unknown): v is Json {
@@ -213,9 +238,10 @@ export function parseAlert(topic: string, topicDevice: string, text: string): Al
     heartRateBpm: c.optNum('heartRateBpm', 0, 400),
     confidence: c.num('confidence', 0, 1),
     modelVersion: c.optStr('modelVersion'),
-    leadState: c.stringMap('leadState'),
+    leadState: c.leadState('leadState'),
     criteria: c.str('criteria'),
     strip: (strip ?? null) as StripJson | null,
+    endedBy: o.endedBy == null ? null : c.oneOf('endedBy', endedByValues),
   };
 }
 
@@ -233,6 +259,8 @@ export function parseStatus(topic: string, topicDevice: string, text: string): S
     versions: c.stringMap('versions'),
   };
   if (o.reason != null) status.reason = c.oneOf('reason', ['connection-lost', 'shutdown'] as const);
+  if (o.monitoring != null) status.monitoring = c.oneOf('monitoring', monitoringStates);
+  if (o.monitoringReason != null) status.monitoringReason = c.str('monitoringReason');
   return status;
 }
 
@@ -254,7 +282,7 @@ export function parseVitals(topic: string, topicDevice: string, text: string): V
     veb: c.optNum('veb', 0),
     sveb: c.optNum('sveb', 0),
     rhythm: c.oneOf('rhythm', rhythms) as Vitals['rhythm'],
-    leadState: c.stringMap('leadState'),
+    leadState: c.leadState('leadState'),
   };
 }
 

@@ -3,7 +3,9 @@
 //   the worker replaying MIT-BIH 201 (atrial fibrillation) at 40x real time. The page must show the device online, list
 //   the AF alert, draw its strip like `ecgedge strip` does (pixel comparison), publish an acknowledgement that comes
 //   back on the ack topic, drop a duplicate delivery, show a malformed alert as invalid, show a broker loss and recover
-//   from it without duplicates, and turn the device offline (Last Will) when the worker is killed.
+//   from it without duplicates, show the record's two leads (II, V1) and the six others as "not connected" (never "all
+//   ok"), show "monitoring stopped" when the worker is stopped (and the episodes it closed as "monitoring ended", not as
+//   ended), and "monitoring interrupted" (Last Will) when a restarted worker is killed.
 //
 //   node test/e2e.mjs [--screenshots DIR] [--record PATH]      (from web/, after npm ci; exit 77 = skipped)
 //   env: CHROMIUM (default: chromium on PATH), ECGEDGE_DLL (default: the Release build, built if missing), KEEP=1
@@ -77,6 +79,20 @@ await afRow.waitFor({ timeout: 90_000 });
 results.firstAlertAfterS = (Date.now() - t0) / 1000;
 step('AF alert listed');
 await waitFor('vitals on the page', async () => /HR \d+/.test(await row.textContent()), 30_000, 200);
+// MIT-BIH 201 has two leads (MLII → II, V1): the six others are not acquired, shown as "not connected", never as ok or
+// as a failure; the page never claims "all ok".
+check(await row.getAttribute('data-monitoring') === 'active', `the device's monitoring is not shown active: ${await row.getAttribute('data-monitoring')}`);
+const leadCell = row.locator('td.leads');
+results.leads = (await leadCell.innerText()).trim();
+check(await leadCell.getAttribute('data-absent') === 'I,V2,V3,V4,V5,V6', `absent leads: ${await leadCell.getAttribute('data-absent')} (${results.leads})`);
+check(results.leads.includes('not connected: I, V2–V6') && !/all ok/.test(results.leads), `lead display: ${results.leads}`);
+const acquired = (await Promise.all(['ok', 'pending', 'problem'].map(k => leadCell.getAttribute(`data-${k}`)))).join(',').split(',');
+for (const lead of ['II', 'V1']) check(acquired.includes(lead), `lead ${lead} not shown judged or checking: ${results.leads}`);
+const absentColour = await row.locator('.lead-absent').evaluate(el => getComputedStyle(el).color);
+check(absentColour === 'rgb(148, 163, 184)', `not-connected leads are not grey: ${absentColour}`);
+const problems = ((await leadCell.getAttribute('data-problem')) ?? '').split(',');
+check(!['I', 'V2', 'V3', 'V4', 'V5', 'V6'].some(l => problems.includes(l)), `an absent lead is shown as a problem: ${results.leads}`);
+step(`leads: ${results.leads}`);
 await page.screenshot({ path: join(shots, 'web-live.png') });
 
 // Open the AF onset and compare its strip with `ecgedge strip` of the same alert.
@@ -86,6 +102,8 @@ await page.waitForSelector('#strip[data-alert-id]', { state: 'attached' });
 await page.waitForSelector('#strip-view:not([hidden])');
 const alertId = await page.getAttribute('#strip', 'data-alert-id');
 await page.selectOption('#strip-zoom', '0.5');
+const detailLeads = (await page.textContent('#detail-fields dd[data-field="leads"]')).trim();
+check(detailLeads.includes('not connected: I, V2–V6') && /II (ok|checking)/.test(detailLeads), `the alert's leads: ${detailLeads}`);
 await page.screenshot({ path: join(shots, 'web-strip.png') });
 await waitFor('the observer to have the alert', () => seen.alerts.has(alertId), 10_000);
 const alertFile = join(dir, `${alertId}.json`);
@@ -144,12 +162,51 @@ results.alertsListed = await total(page);
 results.duplicatesDropped = await page.evaluate(() => window.ecgedgeStats().duplicates);
 step(`reconnected and resubscribed: ${results.alertsListed} alert(s) listed, ${results.duplicatesDropped} duplicate(s) dropped`);
 
-// Worker killed: the broker publishes its Last Will; the page shows the device offline.
-await stop(worker, 'SIGKILL');
+// Worker stopped (SIGTERM) with an episode open: it closes the episode with an offset marked monitoring_stopped and
+// says "monitoring stopped" in its retained status; the page shows both, and the episode not as having ended.
+const openEpisode = page.locator(`#active-rows tr[data-device="${device}"][data-episode]`);
+await openEpisode.first().waitFor({ timeout: 60_000 });
+const openEpisodeId = await openEpisode.first().getAttribute('data-episode');
+await stop(worker, 'SIGTERM');
+check(worker.exitCode !== null || worker.signalCode !== null, 'the worker did not stop within 10 s of SIGTERM');
+await waitFor('monitoring stopped on the page', async () => (await row.getAttribute('data-monitoring')) === 'stopped' && (await row.getAttribute('data-state')) === 'offline', 30_000, 200);
+const stoppedText = await row.textContent();
+check(/MONITORING STOPPED/.test(stoppedText) && stoppedText.includes('the worker was stopped') && stoppedText.includes('offline (shutdown)'), `device row: ${stoppedText}`);
+check(Number(await page.getAttribute('#monitoring-count', 'data-stopped')) === 1 && /1 monitoring stopped/.test(await page.textContent('#monitoring-count')), 'no "monitoring stopped" beside Devices');
+check((await page.locator(`#active-rows tr[data-device="${device}"][data-episode]`).count()) === 0, 'episodes still listed active after the worker closed them');
+const endedRow = page.locator(`#alert-list .row[data-ended-by="monitoring_stopped"]`);
+await endedRow.first().waitFor({ timeout: 10_000 });
+const endedAlert = [...seen.alerts.values()].map(t => JSON.parse(t)).find(a => a.phase === 'offset' && a.episodeId === openEpisodeId);
+check(endedAlert?.endedBy === 'monitoring_stopped', `the open episode's offset: ${JSON.stringify(endedAlert ?? null)?.slice(0, 300)}`);
+const endedListed = page.locator(`#alert-list .row[data-id="${endedAlert.id}"]`);
+check(await endedListed.getAttribute('data-ended-by') === 'monitoring_stopped', 'the offset is not listed as ended by monitoring');
+const endedLine = (await endedListed.innerText()).replace(/\s+/g, ' ');
+check(/· monitoring ended\b/.test(endedLine) && /monitoring stopped \d/.test(endedLine) && !/· offset/.test(endedLine) && !/(^| )ended \d/.test(endedLine), `listed as: ${endedLine}`);
+await endedListed.click();
+await page.waitForSelector('#detail[data-ended-by="monitoring_stopped"]');
+const endedTitle = await page.textContent('#detail-title');
+check(/monitoring ended \(stopped\)/.test(endedTitle), `detail title: ${endedTitle}`);
+check((await page.textContent('#detail-fields dd[data-field="offset"]')).includes('not seen to end'), 'the detail presents the offset as the end of the condition');
+results.stoppedOffset = endedLine.trim();
+await page.screenshot({ path: join(shots, 'web-stopped.png') });
+step(`worker stopped: device "monitoring stopped", the open episode's offset listed as "${endedLine.trim()}"`);
+
+// A new worker: monitoring active again. Killed: the broker publishes its Last Will (monitoring interrupted).
+const worker2 = startWorker();
+await waitFor('monitoring active again', async () => (await row.getAttribute('data-monitoring')) === 'active' && (await row.getAttribute('data-state')) === 'online', 60_000, 200);
+check(Number(await page.getAttribute('#monitoring-count', 'data-stopped')) === 0, 'still counted as stopped');
+await sleep(1000);
+await stop(worker2, 'SIGKILL');
 await waitFor('device offline (Last Will)', async () => (await row.getAttribute('data-state')) === 'offline', 30_000, 200);
-check((await row.textContent()).includes('connection-lost'), 'offline without reason connection-lost');
+const killedText = await row.textContent();
+check(killedText.includes('connection-lost'), 'offline without reason connection-lost');
+check(await row.getAttribute('data-monitoring') === 'interrupted' && /MONITORING INTERRUPTED/.test(killedText), `the Last Will is not shown as monitoring interrupted: ${killedText}`);
+check(/connection lost after .* \(last heard\)/.test(killedText), `no "last heard" for the Last Will: ${killedText}`);
+const alarm = page.locator(`#active-rows tr[data-kind="monitoring"][data-device="${device}"]`);
+check(await alarm.count() === 1 && /Monitoring interrupted/.test(await alarm.textContent()), 'no "monitoring interrupted" alarm among the active alarms');
+check(Number(await page.getAttribute('#active-count', 'data-interrupted')) === 1, 'the active alarms do not count the interrupted device');
 await page.screenshot({ path: join(shots, 'web-offline.png') });
-step('worker killed: device offline (connection-lost) via the Last Will');
+step('worker killed: device offline (connection-lost) via the Last Will, monitoring interrupted, listed among the active alarms');
 
 check(pageErrors.length === 0, `errors in the page: ${pageErrors.join(' | ')}`);
 results.seconds = (Date.now() - t0) / 1000;

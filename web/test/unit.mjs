@@ -1,6 +1,7 @@
 // Unit tests of the page's logic without a browser: message checks, the alert store (de-duplication, order, filters,
-// retained acks), the open episodes (retained …/active lists), strip decoding, and a mutation fuzz (a damaged message
-// must only ever be refused with the typed error).
+// retained acks), the open episodes (retained …/active lists), lead state as shown (ok / checking / not connected /
+// problems), the devices' monitoring state (active / stopped / interrupted, older devices), offsets sent because
+// monitoring ended, strip decoding, and a mutation fuzz (a damaged message must only ever be refused with the typed error).
 //   node test/unit.mjs          (from web/; bundles src/ with esbuild into a temporary module first)
 import { build } from 'esbuild';
 import assert from 'node:assert/strict';
@@ -15,7 +16,8 @@ const out = join(dir, 'logic.mjs');
 await build({
   stdin: {
     contents: `export * from './src/messages.ts'; export * from './src/alertStore.ts'; export * from './src/stripSignal.ts';
-               export * from './src/topics.ts'; export * from './src/deviceStore.ts';`,
+               export * from './src/topics.ts'; export * from './src/deviceStore.ts'; export * from './src/leads.ts';
+               export { monitoringEnded } from './src/alertList.ts';`,
     resolveDir: new URL('..', import.meta.url).pathname, loader: 'ts',
   },
   bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error',
@@ -233,4 +235,132 @@ test('fuzz: damaged active lists are refused only with InvalidMessageError', () 
     try { m.parseActive(activeTopic, 'dev1', t); } catch (e) { assert.ok(e instanceof m.InvalidMessageError, `${e} for ${t}`); refused++; }
   }
   assert.ok(refused > 1000, `only ${refused} refused`);
+});
+
+const eight = (over = {}) => ({ I: 'absent', II: 'ok', V1: 'ok', V2: 'absent', V3: 'absent', V4: 'absent', V5: 'absent', V6: 'absent', ...over });
+
+test('lead state: a 2-lead recording reads "II ok, V1 ok; not connected: I, V2–V6", never "all ok"', () => {
+  const s = m.summarizeLeads(eight());
+  assert.equal(s.text, 'II ok, V1 ok; not connected: I, V2–V6');
+  assert.deepEqual([s.ok, s.absent, s.problem, s.pending], [['II', 'V1'], ['I', 'V2', 'V3', 'V4', 'V5', 'V6'], [], []]);
+  assert.deepEqual(s.groups.map(g => g.kind), ['ok', 'absent']);
+  assert.doesNotMatch(s.text, /all ok/);
+  // Before the first judgement: checking, not ok.
+  assert.equal(m.summarizeLeads(eight({ II: 'pending', V1: 'pending' })).text, 'II checking, V1 checking; not connected: I, V2–V6');
+  // Problems first, in words; leads with the same problems together; absent leads never among them.
+  const p = m.summarizeLeads(eight({ II: 'LeadOff, HighNoise', V1: 'ok', V2: 'FlatLine', V3: 'FlatLine', V4: 'FlatLine', V5: 'ok' }));
+  assert.equal(p.text, 'II lead off + high noise, V2–V4 flat line; V1 ok, V5 ok; not connected: I, V6');
+  assert.deepEqual(p.groups.map(g => g.kind), ['problem', 'ok', 'absent']);
+  assert.deepEqual(p.problem, ['II', 'V2', 'V3', 'V4']);
+  // Eight leads judged ok.
+  const all = m.summarizeLeads(Object.fromEntries(m.leadNames.map(l => [l, 'ok'])));
+  assert.equal(all.text, 'I ok, II ok, V1–V6 ok');
+  // An unknown state is not ok: shown as written, as a problem.
+  assert.deepEqual(m.summarizeLeads(eight({ V1: 'Weird' })).problem, ['V1']);
+  assert.equal(m.problemText('Saturated'), 'saturated');
+});
+
+test('lead state of older devices: leads they did not list are "not reported", not ok and not absent', () => {
+  const s = m.summarizeLeads({ II: 'ok', V1: 'ok' });
+  assert.equal(s.text, 'II ok, V1 ok; not reported: I, V2–V6');
+  assert.deepEqual(s.absent, []);
+  assert.equal(m.summarizeLeads({}).text, 'no lead state reported');
+});
+
+test('lead segments: three or more consecutive chest leads as a range, the rest listed', () => {
+  assert.deepEqual(m.leadSegments(['V6', 'V1', 'V2', 'V3']), ['V1–V3', 'V6']);
+  assert.deepEqual(m.leadSegments(['V5', 'V6']), ['V5', 'V6']);
+  assert.deepEqual(m.leadSegments(['I', 'II', 'V1', 'V2']), ['I', 'II', 'V1', 'V2']);
+  assert.deepEqual(m.leadSegments(['II', 'V1', 'V2', 'V3', 'V5']), ['II', 'V1–V3', 'V5']);
+  assert.deepEqual(m.leadSegments([]), []);
+});
+
+test('leadState must name the eight leads only (the schemas\' propertyNames)', () => {
+  assert.equal(m.parseAlert(topic, 'dev1', JSON.stringify(alert({ leadState: eight() }))).leadState.V6, 'absent');
+  for (const leadState of [{ III: 'ok' }, { II: 1 }, [], { ['__proto__']: 'ok' }])
+    assert.throws(() => m.parseAlert(topic, 'dev1', JSON.stringify(alert({ leadState }))), m.InvalidMessageError, JSON.stringify(leadState));
+  const text = JSON.stringify({ ...vitalsOf(), leadState: { aVR: 'ok' } });
+  assert.throws(() => m.parseVitals('ecgedge/dev1/vitals', 'dev1', text), e => e instanceof m.InvalidMessageError && /unknown lead "aVR"/.test(e.reason));
+});
+
+const vitalsOf = (over = {}) => ({ schema: 'ecgedge.vitals/1', id: hex(3000), deviceId: 'dev1', at: { utc: '2026-01-01T00:01:00Z', sampleIndex: 21600 },
+  periodS: 10, heartRateBpm: 80, beats: 13, veb: 0, sveb: 0, rhythm: 'sinus_other', leadState: eight(), ...over });
+
+test('alert endedBy: absent or null on older devices, stopped or interrupted on an offset sent because monitoring ended', () => {
+  assert.equal(m.parseAlert(topic, 'dev1', JSON.stringify(alert())).endedBy, null);
+  assert.equal(m.parseAlert(topic, 'dev1', JSON.stringify(alert({ endedBy: null }))).endedBy, null);
+  const offset = over => m.parseAlert(topic, 'dev1', JSON.stringify(alert({ phase: 'offset', offset: { utc: '2026-01-01T00:05:00Z', sampleIndex: 75000 }, durationS: 300, ...over })));
+  assert.equal(offset({ endedBy: 'monitoring_stopped' }).endedBy, 'monitoring_stopped');
+  assert.equal(m.monitoringEnded(offset({ endedBy: 'monitoring_stopped' })), 'stopped');
+  assert.equal(m.monitoringEnded(offset({ endedBy: 'monitoring_interrupted' })), 'interrupted');
+  assert.equal(m.monitoringEnded(offset({})), null); // the condition ended
+  assert.equal(m.monitoringEnded(m.parseAlert(topic, 'dev1', JSON.stringify(alert({ endedBy: 'monitoring_stopped' })))), null); // only offsets
+  for (const endedBy of ['stopped', 'monitoring_paused', 1, true])
+    assert.throws(() => offset({ endedBy }), e => e instanceof m.InvalidMessageError && /endedBy/.test(e.reason), String(endedBy));
+});
+
+const statusOf = (over = {}) => ({ state: 'online', deviceId: 'dev1', clientId: 'dev1-c', at: '2026-01-01T00:00:00Z', startedAt: '2026-01-01T00:00:00Z',
+  versions: { software: '1' }, ...over });
+const statusTopic = 'ecgedge/dev1/status';
+const status = over => m.parseStatus(statusTopic, 'dev1', JSON.stringify(statusOf(over)));
+
+test('status monitoring: parsed when present, tolerated when absent, checked', () => {
+  assert.equal(status({}).monitoring, undefined);
+  const s = status({ monitoring: 'interrupted', monitoringReason: 'source failed: truncated file' });
+  assert.deepEqual([s.monitoring, s.monitoringReason], ['interrupted', 'source failed: truncated file']);
+  assert.equal(status({ monitoring: null, monitoringReason: null }).monitoring, undefined);
+  for (const bad of [{ monitoring: 'paused' }, { monitoring: 1 }, { monitoringReason: 42 }])
+    assert.throws(() => status(bad), m.InvalidMessageError, JSON.stringify(bad));
+});
+
+test('monitoring as shown: reported, or inferred for older devices; an offline device is never monitoring', () => {
+  const of = over => { const x = m.monitoringOf(status(over)); return `${x.state}|${x.reported}`; };
+  assert.equal(of({ monitoring: 'active' }), 'active|true');
+  assert.equal(of({}), 'null|false'); // an older device, online: not said
+  assert.equal(of({ state: 'online', monitoring: 'stopped', monitoringReason: 'end of the replayed recording' }), 'stopped|true');
+  assert.equal(of({ state: 'offline', reason: 'shutdown', monitoring: 'stopped' }), 'stopped|true');
+  assert.equal(of({ state: 'offline', reason: 'connection-lost', monitoring: 'interrupted' }), 'interrupted|true');
+  // Older devices: the last will means nobody is watching; a clean shutdown means stopped.
+  assert.equal(of({ state: 'offline', reason: 'connection-lost' }), 'interrupted|false');
+  assert.equal(of({ state: 'offline', reason: 'shutdown' }), 'stopped|false');
+  assert.equal(of({ state: 'offline' }), 'interrupted|false');
+  assert.equal(of({ state: 'offline', reason: 'shutdown', monitoring: 'active' }), 'stopped|false');
+  assert.equal(m.monitoringOf(status({ state: 'offline', reason: 'shutdown', monitoring: 'stopped', monitoringReason: 'the worker was stopped' })).reason, 'the worker was stopped');
+  assert.equal(m.monitoringOf(status({ state: 'offline', reason: 'connection-lost' })).reason, 'the device lost its connection');
+});
+
+test('devices: since when monitoring ended (first status of the run that says so), last heard for a last will, interrupted first', () => {
+  const d = new m.DeviceStore();
+  const run = { startedAt: '2026-01-01T00:00:00Z', clientId: 'dev1-c' };
+  d.setStatus(status({ ...run, monitoring: 'active', at: '2026-01-01T00:00:01Z' }));
+  const e = () => d.list().find(x => x.deviceId === 'dev1');
+  assert.equal(e().monitoringSince, null);
+  d.setVitals(m.parseVitals('ecgedge/dev1/vitals', 'dev1', JSON.stringify(vitalsOf({ at: { utc: '2026-01-01T00:04:00Z', sampleIndex: 1 } }))));
+  // End of the replay: "stopped" online, then "stopped" again in the offline status after the outbox drained.
+  d.setStatus(status({ ...run, monitoring: 'stopped', monitoringReason: 'end of the replayed recording', at: '2026-01-01T00:05:00Z' }));
+  d.setStatus(status({ ...run, state: 'offline', reason: 'shutdown', monitoring: 'stopped', monitoringReason: 'end of the replayed recording', at: '2026-01-01T00:05:08Z' }));
+  assert.equal(e().monitoringSince, '2026-01-01T00:05:00Z');
+  assert.deepEqual(d.notMonitoring().stopped.map(x => x.deviceId), ['dev1']);
+  // A new run: monitoring again.
+  const run2 = { startedAt: '2026-01-01T01:00:00Z', clientId: 'dev1-c' };
+  d.setStatus(status({ ...run2, monitoring: 'active', at: '2026-01-01T01:00:00Z' }));
+  assert.equal(e().monitoringSince, null);
+  assert.equal(d.notMonitoring().stopped.length, 0);
+  d.setActive('dev1', m.parseActive(activeTopic, 'dev1', JSON.stringify(activeOf([], { at: '2026-01-01T01:02:00Z' }))));
+  // Its last will (built when it connected: "at" is its connect time): since unknown, last heard is the latest message.
+  d.setStatus(status({ ...run2, state: 'offline', reason: 'connection-lost', monitoring: 'interrupted', at: '2026-01-01T01:00:00Z' }));
+  assert.equal(e().monitoringSince, null);
+  assert.equal(new Date(e().lastHeard).toISOString(), '2026-01-01T01:02:00.000Z');
+  assert.ok(m.isLastWill(e().status));
+  // A failure said interrupted before the crash: since then, the will changes nothing.
+  const run3 = { startedAt: '2026-01-01T02:00:00Z', clientId: 'dev1-c' };
+  d.setStatus(status({ ...run3, monitoring: 'interrupted', monitoringReason: 'source failed: x', at: '2026-01-01T02:10:00Z' }));
+  d.setStatus(status({ ...run3, state: 'offline', reason: 'connection-lost', monitoring: 'interrupted', at: '2026-01-01T02:00:00Z' }));
+  assert.equal(e().monitoringSince, '2026-01-01T02:10:00Z');
+  // Order: interrupted first (nobody is watching), then online, then stopped or offline.
+  d.setStatus(m.parseStatus('ecgedge/a-online/status', 'a-online', JSON.stringify(statusOf({ deviceId: 'a-online', monitoring: 'active' }))));
+  d.setStatus(m.parseStatus('ecgedge/b-stopped/status', 'b-stopped', JSON.stringify(statusOf({ deviceId: 'b-stopped', state: 'offline', reason: 'shutdown', monitoring: 'stopped' }))));
+  d.setStatus(m.parseStatus('ecgedge/c-old/status', 'c-old', JSON.stringify(statusOf({ deviceId: 'c-old' }))));
+  assert.deepEqual(d.list().map(x => x.deviceId), ['dev1', 'a-online', 'c-old', 'b-stopped']);
+  assert.deepEqual(d.notMonitoring().interrupted.map(x => x.deviceId), ['dev1']);
 });
