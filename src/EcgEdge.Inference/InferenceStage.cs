@@ -37,6 +37,10 @@ public sealed class InferenceStage : IBeatSink
     private int _pendingHead, _pendingCount;
     private readonly RhythmEvidence _evidence;     // physiological rhythm evidence per window (RR, P waves, diastole)
     private readonly float[] _features = new float[RhythmFeatures.Count];
+    private readonly float[] _shortFeatures = new float[RhythmFeatures.Count];
+
+    /// <summary>The short context exported beside the regular one for fitting the young-stream model (tools/train).</summary>
+    public const double ShortContextSeconds = 10;
     private readonly float[] _networkProbs = new float[8];
     private readonly int _afClass, _noiseClass, _sinusClass;
     private readonly IRhythmEvidenceSink? _evidenceSink;
@@ -192,27 +196,32 @@ public sealed class InferenceStage : IBeatSink
         var rk = EcgNatModel.Softmax(_model.RhythmLogits, _probs.AsSpan(0, _rhythmClasses));
         var end = w.StartIndex + (long)w.ValidLength * _dec;
 
-        // Physiological evidence of the last 30 s (RR irregularity with ectopy handling, P waves, diastole) and, with a
-        // fusion model, the AF decision taken from it and the network together: the AF/flutter posterior becomes the
-        // fusion's, the noise and VT/VF posteriors stay the network's, sinus/other takes the rest.
+        // Physiological rhythm evidence (RR irregularity with ectopy handling, P waves, diastole, atrial spectrum) over two
+        // contexts, 30 s and 10 s, and, with a fusion model, the AF decision taken from it: the mean of both models for an
+        // older stream, the short model alone for a young one (the start, after a gap, a short record). The AF/flutter
+        // posterior becomes the fusion's, the noise and VT/VF posteriors stay the network's, sinus/other takes the rest.
         _evidence.Observe(w.Samples, w.LeadPresent, w.StartIndex, _dec, _c.WindowSamples, w.ValidLength, _rrLimit);
-        _evidence.Features(_features, end, _probs.AsSpan(0, _rhythmClasses), _afClass, _noiseClass);
+        var fusion = _model.Contract.Fusion;
+        var streamSeconds = _evidence.StreamSeconds(end);
+        _evidence.Features(_features, end, _probs.AsSpan(0, _rhythmClasses), _afClass, _noiseClass, fusion?.Long.ContextSeconds ?? RhythmEvidence.ContextSeconds);
+        _evidence.Features(_shortFeatures, end, _probs.AsSpan(0, _rhythmClasses), _afClass, _noiseClass, fusion?.Short.ContextSeconds ?? ShortContextSeconds);
         var fused = double.NaN;
         _probs.AsSpan(0, _rhythmClasses).CopyTo(_networkProbs);
-        if (_model.Contract.Fusion is { } fusion && _afClass >= 0 && _sinusClass >= 0)
+        if (fusion is not null && _afClass >= 0 && _sinusClass >= 0)
         {
-            fused = fusion.Probability(_features);
+            fused = fusion.Probability(_features, _shortFeatures, streamSeconds, out var threshold);
             var rest = 0f;
             for (var c = 0; c < _rhythmClasses; c++) if (c != _afClass && c != _sinusClass) rest += _probs[c];
             var m = Math.Max(0f, 1f - rest);
             // Threshold calibration: the fusion's threshold maps to 0.5 of the class posterior.
-            var q = Calibrate(fused, fusion.Threshold);
+            var q = Calibrate(fused, threshold);
             _probs[_afClass] = (float)(m * q);
             _probs[_sinusClass] = (float)(m * (1 - q));
             rk = 0;
             for (var c = 1; c < _rhythmClasses; c++) if (_probs[c] > _probs[rk]) rk = c;
         }
-        _evidenceSink?.OnEvidence(w.StartIndex, end, _features, _networkProbs.AsSpan(0, _rhythmClasses), _probs.AsSpan(0, _rhythmClasses), fused);
+        _evidenceSink?.OnEvidence(w.StartIndex, end, _features, _shortFeatures, streamSeconds, _networkProbs.AsSpan(0, _rhythmClasses),
+            _probs.AsSpan(0, _rhythmClasses), fused);
         _sink.OnWindow(new WindowInference(w.StartIndex, end, _c.RhythmClasses[rk], _probs[rk], w.IsTail, latency), _probs.AsSpan(0, _rhythmClasses));
 
         // Rhythm ring.

@@ -54,27 +54,49 @@ public sealed class SGateSpec
     public string? Definition { get; set; }
 }
 
-/// <summary>
-/// <c>rhythm_fusion</c>: the AF decision of each window is a logistic model over physiological rhythm evidence and the
-/// network's posterior (<see cref="Rhythm.RhythmFusion"/>), applied by the device after the network; without it, the
-/// network's rhythm output decides alone.
-/// </summary>
-public sealed class RhythmFusionSpec
+/// <summary>One logistic model of <c>rhythm_fusion</c> (<see cref="Rhythm.LogisticModel"/>).</summary>
+public sealed class LogisticModelSpec
 {
     public List<string> Features { get; set; } = [];
     public List<double> Mean { get; set; } = [];
     public List<double> Scale { get; set; } = [];
     public List<double> Weights { get; set; } = [];
     public double Bias { get; set; }
+    [JsonPropertyName("context_s")] public double ContextS { get; set; }
+
+    public Rhythm.LogisticModel? ToModel(out string? problem)
+    {
+        problem = Rhythm.LogisticModel.Problem(Features, Mean, Scale, Weights, Bias, ContextS);
+        return problem is null ? new Rhythm.LogisticModel(Features, Mean, Scale, Weights, Bias, ContextS) : null;
+    }
+}
+
+/// <summary>
+/// <c>rhythm_fusion</c>: the AF decision of each window comes from the device's physiological rhythm evidence
+/// (<see cref="Rhythm.RhythmFusion"/>: a 30-s and a 10-s logistic model), applied by the device after the network; the
+/// network keeps its noise and VT/VF posteriors. Without the entry, the network's rhythm output decides alone.
+/// </summary>
+public sealed class RhythmFusionSpec
+{
+    public LogisticModelSpec? Long { get; set; }
+    public LogisticModelSpec? Short { get; set; }
+    [JsonPropertyName("below_s")] public double BelowS { get; set; }
     public double Threshold { get; set; } = 0.5;
+    [JsonPropertyName("short_threshold")] public double ShortThreshold { get; set; } = 0.5;
     /// <summary>How it was fitted and validated (free text for the card and `model info`).</summary>
     public string? Definition { get; set; }
 
     /// <summary>The model, or null with <paramref name="problem"/> set.</summary>
     public Rhythm.RhythmFusion? ToFusion(out string? problem)
     {
-        problem = Rhythm.RhythmFusion.Problem(Features, Mean, Scale, Weights, Bias, Threshold);
-        return problem is null ? new Rhythm.RhythmFusion(Features, Mean, Scale, Weights, Bias, Threshold) : null;
+        if (Long is null || Short is null) { problem = "rhythm_fusion needs a long and a short model"; return null; }
+        var l = Long.ToModel(out problem);
+        if (l is null) { problem = "rhythm_fusion.long: " + problem; return null; }
+        var sm = Short.ToModel(out problem);
+        if (sm is null) { problem = "rhythm_fusion.short: " + problem; return null; }
+        problem = Rhythm.RhythmFusion.Problem(l.ContextSeconds, sm.ContextSeconds, BelowS, Threshold, ShortThreshold);
+        if (problem is not null) { problem = "rhythm_fusion: " + problem; return null; }
+        return new Rhythm.RhythmFusion(l, sm, BelowS, Threshold, ShortThreshold);
     }
 }
 

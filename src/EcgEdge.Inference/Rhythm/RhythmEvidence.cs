@@ -2,7 +2,8 @@ namespace EcgEdge.Inference.Rhythm;
 
 /// <summary>
 /// The rhythm evidence a cardiologist reads from a strip, computed on the device for every model window from the beats
-/// of the last <see cref="RhythmEvidence.ContextSeconds"/> seconds (names in <see cref="Names"/>, the order of the vector).
+/// of the last <see cref="RhythmEvidence.ContextSeconds"/> seconds — or of a shorter context, while a stream is younger
+/// than that (names in <see cref="Names"/>, the order of the vector).
 /// </summary>
 public static class RhythmFeatures
 {
@@ -29,13 +30,14 @@ public static class RhythmFeatures
         "atrial_df",      // dominant frequency of the window's atrial activity after QRST cancellation, Hz / 10 (AtrialSpectrum)
         "atrial_oi",      // its organization (share of the 3–12 Hz power at the dominant frequency and its harmonic)
         "atrial_rms",     // its 3–12 Hz magnitude relative to the R amplitude
+        "p_template",     // share of non-ectopic beats compared with a sinus P template (0: the patient has shown none yet)
         "net_af",         // the network's AF/flutter posterior for the window
         "net_noise",      // the network's noise posterior for the window
     ];
 
     public const int Beats = 0, Hr = 1, Irr = 2, IrrClean = 3, NrmssdClean = 4, Ectopic = 5, PPresent = 6, PCorr = 7,
         PCorrHigh = 8, PrSd = 9, DiaExtrema = 10, DiaRms = 11, Measurable = 12, Irr32 = 13, Cosen = 14, SdRatio = 15, Noise = 16,
-        AtrialDf = 17, AtrialOi = 18, AtrialRms = 19, NetAf = 20, NetNoise = 21;
+        AtrialDf = 17, AtrialOi = 18, AtrialRms = 19, PTemplate = 20, NetAf = 21, NetNoise = 22;
 
     public static int Count => Names.Length;
 
@@ -236,14 +238,15 @@ public sealed class RhythmEvidence
     /// posteriors in the manifest's class order (<paramref name="afClass"/>, <paramref name="noiseClass"/>: their indices,
     /// −1 when the model has none). Features without enough beats are 0 (and <c>beats</c> says how many there were).
     /// </summary>
-    public void Features(Span<float> dst, double end, ReadOnlySpan<float> networkProbabilities, int afClass, int noiseClass)
+    public void Features(Span<float> dst, double end, ReadOnlySpan<float> networkProbabilities, int afClass, int noiseClass,
+        double contextSeconds = ContextSeconds)
     {
         if (dst.Length < RhythmFeatures.Count) throw new ArgumentException("too short", nameof(dst));
         dst[..RhythmFeatures.Count].Clear();
         dst[RhythmFeatures.NetAf] = afClass >= 0 && afClass < networkProbabilities.Length ? networkProbabilities[afClass] : 0f;
         dst[RhythmFeatures.NetNoise] = noiseClass >= 0 && noiseClass < networkProbabilities.Length ? networkProbabilities[noiseClass] : 0f;
         var first = First;
-        var from = end - ContextSeconds * _rate;
+        var from = end - contextSeconds * _rate;
         // beats of the context: [a, b)
         var b = _count;
         while (b > first && At(b - 1) >= end) b--;
@@ -406,6 +409,7 @@ public sealed class RhythmEvidence
         }
         dst[RhythmFeatures.Measurable] = (float)measurable / n;
         if (considered > 0) dst[RhythmFeatures.PPresent] = (float)withP / considered;
+        if (considered > 0) dst[RhythmFeatures.PTemplate] = (float)corrN / considered;
         if (corrN > 0)
         {
             dst[RhythmFeatures.PCorr] = (float)Median(corr[..corrN]);
@@ -479,6 +483,15 @@ public sealed class RhythmEvidence
         var sd2sq = 2 * vr - vd / 2;
         if (sd2sq <= 1e-12) return sd1 > 1e-6 ? 3 : 0;
         return Math.Min(3, sd1 / Math.Sqrt(sd2sq));
+    }
+
+    /// <summary>Seconds from the current stream's start (its first beat) to <paramref name="end"/> (pipeline positions).</summary>
+    public double StreamSeconds(double end)
+    {
+        var first = First;
+        if (first >= _count) return 0;
+        var start = double.IsFinite(_from) ? Math.Min(_from, At(first)) : At(first);
+        return Math.Max(0, (end - start) / _rate);
     }
 
     /// <summary>The measures of beat number <paramref name="beat"/> (for tests and the P-wave validation); false if not measured or forgotten.</summary>

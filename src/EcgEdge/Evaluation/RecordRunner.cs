@@ -39,7 +39,8 @@ public sealed class RecordRun
 }
 
 /// <summary>One analysed window's rhythm evidence: its features, its rhythm posteriors after fusion, the fusion's P(AF) (NaN without one).</summary>
-public sealed record WindowEvidence(long From, long To, float[] Features, float[] NetworkProbabilities, float[] Probabilities, double FusedAf);
+public sealed record WindowEvidence(long From, long To, float[] Features, float[] ShortFeatures, double StreamSeconds, float[] NetworkProbabilities,
+    float[] Probabilities, double FusedAf);
 
 /// <summary>
 /// Replays one WFDB record at full speed through the device pipeline (<see cref="EcgPipeline"/>, optionally with the
@@ -102,9 +103,10 @@ public static class RecordRunner
     {
         public List<WindowEvidence> Evidence { get; } = [];
 
-        public void OnEvidence(long windowStart, long windowEnd, ReadOnlySpan<float> features, ReadOnlySpan<float> networkProbabilities,
-            ReadOnlySpan<float> rhythmProbabilities, double fusedAf) =>
-            Evidence.Add(new WindowEvidence(windowStart, windowEnd, features.ToArray(), networkProbabilities.ToArray(), rhythmProbabilities.ToArray(), fusedAf));
+        public void OnEvidence(long windowStart, long windowEnd, ReadOnlySpan<float> features, ReadOnlySpan<float> shortFeatures, double streamSeconds,
+            ReadOnlySpan<float> networkProbabilities, ReadOnlySpan<float> rhythmProbabilities, double fusedAf) =>
+            Evidence.Add(new WindowEvidence(windowStart, windowEnd, features.ToArray(), shortFeatures.ToArray(), streamSeconds,
+                networkProbabilities.ToArray(), rhythmProbabilities.ToArray(), fusedAf));
 
         public List<DetectedBeat> Beats { get; } = new(4096);
         public Dictionary<long, BeatClass> Classes { get; } = new(4096);

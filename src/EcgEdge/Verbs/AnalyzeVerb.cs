@@ -99,8 +99,9 @@ public static class AnalyzeVerb
 
     /// <summary>
     /// Developer output (<c>--rhythm-features FILE</c>): one CSV row per analysed window — record, window start and end in
-    /// seconds, its <see cref="EcgEdge.Inference.Rhythm.RhythmFeatures"/>, the network's rhythm posteriors, the posteriors
-    /// after fusion and the fusion's P(AF) — the input of tools/train's rhythm stage (fitting and leave-one-database-out validation).
+    /// seconds, the stream's age, its <see cref="EcgEdge.Inference.Rhythm.RhythmFeatures"/> (the fusion's context, 30 s
+    /// without one) and the same over 10 s (prefix s10_), the network's rhythm posteriors, the posteriors after fusion and
+    /// the fusion's P(AF) — the input of tools/train's rhythm stage (fitting and leave-one-database-out validation).
     /// </summary>
     public static void WriteRhythmFeatures(string path, IEnumerable<(string Record, RecordRun Run)> runs)
     {
@@ -108,14 +109,16 @@ public static class AnalyzeVerb
         if (dir is not null) Directory.CreateDirectory(dir);
         using var w = new StreamWriter(path);
         var inv = CultureInfo.InvariantCulture;
-        w.WriteLine("record,from_s,to_s," + string.Join(",", EcgEdge.Inference.Rhythm.RhythmFeatures.Names)
+        var names = EcgEdge.Inference.Rhythm.RhythmFeatures.Names;
+        w.WriteLine("record,from_s,to_s,stream_s," + string.Join(",", names) + "," + string.Join(",", names.Select(n => "s10_" + n))
             + ",net_sinus_other,net_af_afl,net_noise_p,net_vt_vf,p_sinus_other,p_af_afl,p_noise,p_vt_vf,fused_af");
         foreach (var (rec, run) in runs)
             foreach (var e in run.Evidence)
             {
                 w.Write(rec);
-                w.Write(string.Create(inv, $",{e.From / run.RecordRateHz:F3},{e.To / run.RecordRateHz:F3}"));
+                w.Write(string.Create(inv, $",{e.From / run.RecordRateHz:F3},{e.To / run.RecordRateHz:F3},{e.StreamSeconds:F3}"));
                 foreach (var f in e.Features) w.Write(string.Create(inv, $",{f:G6}"));
+                foreach (var f in e.ShortFeatures) w.Write(string.Create(inv, $",{f:G6}"));
                 for (var k = 0; k < 4; k++) w.Write(string.Create(inv, $",{(k < e.NetworkProbabilities.Length ? e.NetworkProbabilities[k] : 0f):G6}"));
                 for (var k = 0; k < 4; k++) w.Write(string.Create(inv, $",{(k < e.Probabilities.Length ? e.Probabilities[k] : 0f):G6}"));
                 w.WriteLine(string.Create(inv, $",{(double.IsNaN(e.FusedAf) ? "" : e.FusedAf.ToString("G6", inv))}"));

@@ -32,7 +32,8 @@ SAME_PATIENT = {("qtdb", "sel102"): ("mitdb", "102"), ("qtdb", "sel104"): ("mitd
                 ("qtdb", "sel114"): ("mitdb", "114"), ("qtdb", "sel116"): ("mitdb", "116"),
                 ("qtdb", "sel223"): ("mitdb", "223"), ("qtdb", "sel230"): ("mitdb", "230")}
 SNOMED_AF = {"164889003", "164890007"}
-META = ("record", "from_s", "to_s")
+META = ("record", "from_s", "to_s", "stream_s")
+SHORT_PREFIX = "s10_"     # the same features over the last 10 s (the young-stream model's)
 NET_COLUMNS = ("net_sinus_other", "net_af_afl", "net_noise_p", "net_vt_vf")   # the network's own posteriors
 PROB_COLUMNS = ("p_sinus_other", "p_af_afl", "p_noise", "p_vt_vf", "fused_af")  # after the shipped fusion, if any
 RHYTHM_CLASSES = ["sinus_other", "af_afl", "noise", "vt_vf"]
@@ -50,7 +51,9 @@ def source_of(csv_name: str) -> str:
 class Windows:
     """All windows of all sources: feature matrix, labels, and where each window comes from."""
     names: list[str]                 # feature names (columns of X)
-    X: np.ndarray                    # [n, features]
+    X: np.ndarray                    # [n, features] over the regular (30-s) context
+    Xs: np.ndarray                   # [n, features] over the short (10-s) context
+    stream: np.ndarray               # seconds the stream had run at the window's end
     N: np.ndarray                    # [n, 4] the network's rhythm posteriors (RHYTHM_CLASSES order)
     P: np.ndarray                    # [n, 4] rhythm posteriors as exported (after the shipped fusion, if any)
     y: np.ndarray                    # 1 = AF/flutter covers at least half the window
@@ -61,8 +64,8 @@ class Windows:
     ref: dict = field(default_factory=dict)   # (source, record) -> (record duration s, [AF intervals in s])
 
     def subset(self, mask: np.ndarray) -> "Windows":
-        return Windows(self.names, self.X[mask], self.N[mask], self.P[mask], self.y[mask], self.source[mask], self.record[mask],
-                       self.t0[mask], self.t1[mask], self.ref)
+        return Windows(self.names, self.X[mask], self.Xs[mask], self.stream[mask], self.N[mask], self.P[mask], self.y[mask],
+                       self.source[mask], self.record[mask], self.t0[mask], self.t1[mask], self.ref)
 
 
 def _af_intervals_from_atr(path: str, fs: float, nsamp: int) -> list[tuple[float, float]]:
@@ -154,7 +157,7 @@ def _ptbxl_af(data_root: str) -> set[str]:
 def load(features_dir: str, data_root: str) -> Windows:
     """Reads every source's CSV in features_dir and labels each window (AF when AF/flutter covers at least half of it)."""
     names: list[str] | None = None
-    X, N, P, y, src, rec, t0, t1 = [], [], [], [], [], [], [], []
+    X, Xs, st, N, P, y, src, rec, t0, t1 = [], [], [], [], [], [], [], [], [], []
     ref: dict = {}
     for path in sorted(glob.glob(os.path.join(features_dir, "*.csv"))):
         s = source_of(path)
@@ -162,7 +165,8 @@ def load(features_dir: str, data_root: str) -> Windows:
             rows = list(csv.DictReader(f))
         if not rows:
             continue
-        cols = [k for k in rows[0].keys() if k not in META and k not in PROB_COLUMNS and k not in NET_COLUMNS]
+        cols = [k for k in rows[0].keys() if k not in META and k not in PROB_COLUMNS and k not in NET_COLUMNS
+                and not k.startswith(SHORT_PREFIX)]
         if names is None:
             names = cols
         elif cols != names:
@@ -176,6 +180,8 @@ def load(features_dir: str, data_root: str) -> Windows:
             a, b = float(r["from_s"]), float(r["to_s"])
             cover = sum(max(0.0, min(e, b) - max(o, a)) for o, e in ref[key][1])
             X.append([float(r[k]) for k in names])
+            Xs.append([float(r[SHORT_PREFIX + k]) for k in names])
+            st.append(float(r["stream_s"]))
             N.append([float(r[k]) for k in NET_COLUMNS])
             P.append([float(r[k]) for k in PROB_COLUMNS[:4]])
             y.append(1 if 2 * cover >= (b - a) else 0)
@@ -185,7 +191,8 @@ def load(features_dir: str, data_root: str) -> Windows:
             t1.append(b)
     if names is None:
         raise FileNotFoundError(f"no feature CSV in {features_dir}")
-    return Windows(names, np.array(X, dtype=np.float64), np.array(N, dtype=np.float64), np.array(P, dtype=np.float64), np.array(y), np.array(src),
+    return Windows(names, np.array(X, dtype=np.float64), np.array(Xs, dtype=np.float64), np.array(st, dtype=np.float64),
+                   np.array(N, dtype=np.float64), np.array(P, dtype=np.float64), np.array(y), np.array(src),
                    np.array(rec), np.array(t0), np.array(t1), ref)
 
 
@@ -396,10 +403,18 @@ def predict(model, X: np.ndarray) -> np.ndarray:
 
 
 def source_weights(w: Windows, mask: np.ndarray) -> np.ndarray:
-    """Sample weights that give every training source the same total weight (mitdb's 9,000 windows would otherwise
-    drown the 10-s databases): each window gets 1 / (windows of its source)."""
-    sw = np.zeros(len(w.y))
-    for s in np.unique(w.source[mask]):
-        m = mask & (w.source == s)
-        sw[m] = 1.0 / m.sum()
-    return sw[mask] * mask.sum() / len(np.unique(w.source[mask]))
+    """Sample weights for the windows of `mask` that give, within each class, every source the same total weight (the
+    9,000 mitdb windows would otherwise drown the 10-s databases, and an AF-only source such as the AF Termination
+    database would set the AF prior), while the two classes keep their pooled share of the training windows."""
+    y = w.y[mask]
+    src = w.source[mask]
+    sw = np.zeros(len(y))
+    for cls in (0, 1):
+        in_cls = y == cls
+        if not in_cls.any():
+            continue
+        sources = np.unique(src[in_cls])
+        for s in sources:
+            m = in_cls & (src == s)
+            sw[m] = in_cls.sum() / len(sources) / m.sum()
+    return sw

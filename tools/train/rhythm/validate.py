@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,9 +30,12 @@ from ecgnat import rhythm as R  # noqa: E402
 # The evidence the model reads (RhythmFeatures names). The network's posterior is not among them: it was trained on
 # most of these sources, so its weight could not be fitted out of sample (see docs/experiments/rhythm-fusion.md).
 FEATURES = ["hr", "irr", "irr_clean", "nrmssd_clean", "ectopic", "p_present", "p_corr", "p_corr_high", "pr_sd",
-            "dia_extrema", "dia_rms", "measurable", "cosen", "sd_ratio", "noise", "atrial_df", "atrial_oi", "atrial_rms"]
+            "dia_extrema", "dia_rms", "measurable", "cosen", "sd_ratio", "noise", "atrial_df", "atrial_oi", "atrial_rms",
+            "p_template"]
 THRESHOLDS = [round(x, 2) for x in np.arange(0.30, 0.96, 0.05)]
-MAX_FALSE_AF_PCT = 0.5
+# Threshold choice: the best mean AF-duration F1 over the training sources with AF, less this much per percent of
+# false AF time on their records without AF (1 % of false AF costs 0.1 of F1).
+FALSE_AF_PENALTY = 0.1
 PACED = {"102", "104", "107", "217"}
 
 
@@ -42,36 +46,90 @@ def columns(w: R.Windows, names: list[str]) -> list[int]:
     return [w.names.index(n) for n in names]
 
 
-def fit(w: R.Windows, mask: np.ndarray, cols: list[int], C: float):
-    return R.fit_logistic(w.X[mask][:, cols], w.y[mask], C=C, class_weight=None, sample_weight=R.source_weights(w, mask))
+# Streams younger than this (seconds at the window's end) are decided by the short model on 10-s features.
+SHORT_BELOW_S = 25.0
+SHORT_CONTEXT_S = 10.0
+LONG_CONTEXT_S = 30.0
 
 
-def choose_threshold(w: R.Windows, mask: np.ndarray, cols: list[int], C: float) -> float:
-    """The threshold for the windows in `mask`, from out-of-source predictions: each source of the mask predicted by a
-    model fitted on the mask's other sources; the threshold with the best mean AF-duration F1 over the sources with AF
-    whose pooled false AF on records without AF stays within MAX_FALSE_AF_PCT (else the one with the least false AF)."""
+@dataclass
+class Model:
+    """Two logistic models (each (mean, scale, weights, bias)): `long` over 30-s features, `short` over 10-s features.
+    Windows of streams younger than SHORT_BELOW_S: the short model alone, against t_short; older ones: the mean of both,
+    against t_long (RhythmFusion in C#)."""
+    long: tuple
+    short: tuple
+    t_long: float = 0.5
+    t_short: float = 0.5
+
+
+def fit(w: R.Windows, mask: np.ndarray, cols: list[int], C: float) -> Model:
+    """The long model on the windows of `mask` whose stream is old enough, the short one on every window of `mask` with
+    its 10-s features (the first 10 s of context exist in every window: a long record teaches the short model too)."""
+    old = mask & (w.stream >= SHORT_BELOW_S)
+    long = R.fit_logistic(w.X[old][:, cols], w.y[old], C=C, class_weight=None, sample_weight=R.source_weights(w, old))
+    short = R.fit_logistic(w.Xs[mask][:, cols], w.y[mask], C=C, class_weight=None, sample_weight=R.source_weights(w, mask))
+    return Model(long, short)
+
+
+def predict(model: Model, w: R.Windows, mask: np.ndarray, cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(P(AF), the threshold that applies) for the windows of `mask`, as the device computes them (RhythmFusion): the
+    short model alone for a young stream, the mean of both models for an older one."""
+    young = w.stream[mask] < SHORT_BELOW_S
+    ps = R.predict(model.short, w.Xs[mask][:, cols])
+    p = np.where(young, ps, 0.5 * (ps + R.predict(model.long, w.X[mask][:, cols])))
+    t = np.where(young, model.t_short, model.t_long)
+    return p, t
+
+
+def probabilities(w: R.Windows, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The device's posteriors with per-window thresholds (fused_probabilities with a threshold vector)."""
+    out = np.empty((len(p), 4))
+    for tv in np.unique(t):
+        m = t == tv
+        out[m] = R.fused_probabilities(w.N[m], p[m], float(tv))
+    return out
+
+
+def _criterion(ws: R.Windows, probs: np.ndarray):
+    by = R.score(ws, R.decisions(ws, probs))
+    f1s = [x.f1 for x in by.values() if x.ref_s > 0 and x.f1 == x.f1]
+    nonaf = sum(x.nonaf_rec_s for x in by.values())
+    fa = 100 * sum(x.nonaf_rec_det_s for x in by.values()) / nonaf if nonaf > 0 else 0.0
+    return (float(np.mean(f1s)) if f1s else 0.0), fa
+
+
+def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float) -> tuple[float, float]:
+    """The thresholds for the windows in `mask`, from out-of-source predictions: each source of the mask predicted by a
+    model fitted on the mask's other sources. First the long model's, then the short model's (the long one fixed): the
+    best mean AF-duration F1 over the sources with AF less FALSE_AF_PENALTY per percent of pooled false AF time on the
+    records without AF."""
     p = np.full(len(w.y), np.nan)
-    srcs = [s for s in R.SOURCES if (mask & (w.source == s)).any()]
-    for s in srcs:
+    young = w.stream < SHORT_BELOW_S
+    for s in [s for s in R.SOURCES if (mask & (w.source == s)).any()]:
         te = mask & (w.source == s)
         tr = mask & ~te & ~R._shares_patient(w, te)
-        if not tr.any() or len(np.unique(w.y[tr])) < 2:
+        if not tr.any() or len(np.unique(w.y[tr])) < 2 or len(np.unique(w.y[tr & (w.stream >= SHORT_BELOW_S)])) < 2:
             continue
-        p[te] = R.predict(fit(w, tr, cols, C), w.X[te][:, cols])
+        m = fit(w, tr, cols, C)
+        p[te] = predict(m, w, te, cols)[0]
     ok = mask & ~np.isnan(p)
     ws = w.subset(ok)
-    best, fallback = None, None
-    for t in THRESHOLDS:
-        by = R.score(ws, R.decisions(ws, R.fused_probabilities(ws.N, p[ok], t)))
-        f1s = [x.f1 for x in by.values() if x.ref_s > 0 and x.f1 == x.f1]
-        nonaf = sum(x.nonaf_rec_s for x in by.values())
-        fa = 100 * sum(x.nonaf_rec_det_s for x in by.values()) / nonaf if nonaf > 0 else 0.0
-        mf1 = float(np.mean(f1s)) if f1s else 0.0
-        if fa <= MAX_FALSE_AF_PCT and (best is None or mf1 > best[0]):
-            best = (mf1, t)
-        if fallback is None or fa < fallback[0]:
-            fallback = (fa, t)
-    return best[1] if best else fallback[1]
+    pv, yv = p[ok], young[ok]
+
+    def best(vary_long: bool, fixed: float):
+        choice = None
+        for t in THRESHOLDS:
+            tl, ts = (t, fixed) if vary_long else (fixed, t)
+            f1, fa = _criterion(ws, probabilities(ws, pv, np.where(yv, ts, tl)))
+            score = f1 - FALSE_AF_PENALTY * fa
+            if choice is None or score > choice[0]:
+                choice = (score, t)
+        return choice[1]
+
+    t_long = best(True, 0.5)
+    t_short = best(False, t_long)
+    return t_long, t_short
 
 
 def rr_rule_threshold(w: R.Windows) -> float:
@@ -110,21 +168,21 @@ def main(argv=None):
           f"RR rule threshold (mitdb DS1): {rr_t}")
     for name, train, test in R.splits(w):
         test = test & tested
-        thr = choose_threshold(w, train, cols, a.C)
         model = fit(w, train, cols, a.C)
+        model.t_long, model.t_short = choose_thresholds(w, train, cols, a.C)
         ws = w.subset(test)
-        p = R.predict(model, ws.X[:, cols])
+        p, t = predict(model, w, test, cols)
         rows = {}
         for label, probs in (("network", ws.N), ("rr_rule", R.rule_probabilities(irr32[test] >= rr_t)),
-                             ("fusion", R.fused_probabilities(ws.N, p, thr))):
+                             ("fusion", probabilities(ws, p, t))):
             by, per_rec = R.score(ws, R.decisions(ws, probs), per_record=True)
             rows[label] = {s: x.as_dict() for s, x in by.items()}
             rows[label + "_records"] = {f"{k[0]}/{k[1]}": x.as_dict() for k, x in per_rec.items()
                                         if x.ref_s > 0 or x.det_s > 0}
-        report["splits"][name] = {"threshold": thr, **rows}
+        report["splits"][name] = {"threshold_long": model.t_long, "threshold_short": model.t_short, **rows}
         src = next(iter(rows["fusion"]))
         f, n, r = rows["fusion"][src], rows["network"][src], rows["rr_rule"][src]
-        print(f"{name:12s} thr {thr:.2f}  fusion Se {f['dur_se']} +P {f['dur_ppv']} F1 {f['f1']} falseAF {f['false_af_pct_of_non_af_time']}%"
+        print(f"{name:12s} thr {model.t_long:.2f}/{model.t_short:.2f}  fusion Se {f['dur_se']} +P {f['dur_ppv']} F1 {f['f1']} falseAF {f['false_af_pct_of_non_af_time']}%"
               f" | network {n['dur_se']}/{n['dur_ppv']} F1 {n['f1']} fa {n['false_af_pct_of_non_af_time']}%"
               f" | rr rule {r['dur_se']}/{r['dur_ppv']} F1 {r['f1']} fa {r['false_af_pct_of_non_af_time']}%")
     if a.json:
@@ -138,25 +196,39 @@ def main(argv=None):
         if not a.out:
             raise SystemExit("--fit needs --out")
         everything = tested
-        thr = choose_threshold(w, everything, cols, a.C)
-        mean, scale, wts, bias = fit(w, everything, cols, a.C)
+        model = fit(w, everything, cols, a.C)
+        model.t_long, model.t_short = choose_thresholds(w, everything, cols, a.C)
         with open(a.fit) as f:
             manifest = json.load(f)
+
+        def entry(m, context):
+            mean, scale, wts, bias = m
+            return {"features": FEATURES, "mean": [float(x) for x in mean], "scale": [float(x) for x in scale],
+                    "weights": [float(x) for x in wts], "bias": float(bias), "context_s": context}
+
+        old = everything & (w.stream >= SHORT_BELOW_S)
         manifest["rhythm_fusion"] = {
-            "features": FEATURES, "mean": [float(x) for x in mean], "scale": [float(x) for x in scale],
-            "weights": [float(x) for x in wts], "bias": float(bias), "threshold": float(thr),
-            "definition": ("logistic regression over the device's rhythm evidence (RhythmFeatures, last 30 s of beats per "
-                           "window), L2 C=%g, every source weighted equally; threshold from leave-one-source-out "
-                           "predictions (best mean AF-duration F1 with false AF <= %.1f %% of non-AF time); fitted on %d "
-                           "windows (%d AF) of %s" % (a.C, MAX_FALSE_AF_PCT, int(everything.sum()), int(w.y[everything].sum()),
-                                                      ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
+            "long": entry(model.long, LONG_CONTEXT_S),
+            "short": entry(model.short, SHORT_CONTEXT_S),
+            "below_s": SHORT_BELOW_S,
+            "threshold": float(model.t_long),
+            "short_threshold": float(model.t_short),
+            "definition": ("two logistic regressions over the device's rhythm evidence (RhythmFeatures): one over the last "
+                           "30 s of beats, fitted on windows of streams at least %g s old (%d windows, %d AF), one over the "
+                           "last 10 s, fitted on every window (%d, %d AF); a window of a younger stream is decided by the "
+                           "short model alone, an older one by the mean of both; L2 C=%g, within each class every source "
+                           "weighted equally; thresholds from leave-one-source-out predictions (best mean AF-duration F1 less "
+                           "%g per %% of false AF time); sources: %s; tools/train/rhythm/validate.py"
+                           % (SHORT_BELOW_S, int(old.sum()), int(w.y[old].sum()), int(everything.sum()), int(w.y[everything].sum()),
+                              a.C, FALSE_AF_PENALTY, ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
         }
         if a.version:
             manifest["version"] = a.version
         with open(a.out, "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
-        print(f"fit: threshold {thr}, weights " + ", ".join(f"{n} {x:+.2f}" for n, x in zip(FEATURES, wts)) + f", bias {bias:+.2f}")
+        for label, m, t in (("long", model.long, model.t_long), ("short", model.short, model.t_short)):
+            print(f"fit {label}: threshold {t}, weights " + ", ".join(f"{n} {x:+.2f}" for n, x in zip(FEATURES, m[2])) + f", bias {m[3]:+.2f}")
         print(f"fit: wrote {a.out}")
 
 
@@ -170,7 +242,7 @@ def markdown(report) -> str:
                     return "–" if v is None else f"{v:.{d}f}"
                 out.append(f"| {name} | {label} | {f(x['dur_se'])} | {f(x['dur_ppv'])} | {f(x['f1'], 3)} | "
                            f"{f(x['false_af_pct_of_non_af_time'], 2)} | {x['records_non_af_with_false_af']}/{x['records_non_af']} | "
-                           f"{sp['threshold'] if label == 'fusion' else (report['rr_rule_threshold'] if label == 'rr_rule' else '–')} |")
+                           f"{(str(sp['threshold_long']) + ' / ' + str(sp['threshold_short'])) if label == 'fusion' else (report['rr_rule_threshold'] if label == 'rr_rule' else '–')} |")
     return "\n".join(out) + "\n"
 
 

@@ -6,17 +6,35 @@ namespace EcgEdge.Tests.Inference.Rhythm;
 
 public class RhythmFusionTests
 {
+    private static LogisticModel Model(double bias, double context) =>
+        new(["irr", "p_present"], [0.2, 0.8], [0.1, 0.2], [2.0, -1.5], bias, context);
+
     [Fact]
-    public void The_probability_is_the_logistic_of_the_standardised_features()
+    public void A_logistic_model_is_the_logistic_of_its_standardised_features()
     {
-        var fusion = new RhythmFusion(["irr", "p_present"], [0.2, 0.8], [0.1, 0.2], [2.0, -1.5], bias: -0.5, threshold: 0.6);
         var f = new float[RhythmFeatures.Count];
         f[RhythmFeatures.Irr] = 0.7f;
         f[RhythmFeatures.PPresent] = 0.3f;
         var z = -0.5 + 2.0 * (0.7f - 0.2) / 0.1 + -1.5 * (0.3f - 0.8) / 0.2;
-        Assert.Equal(1 / (1 + Math.Exp(-z)), fusion.Probability(f), 12);
-        Assert.Equal(0.6, fusion.Threshold);
-        Assert.Equal(["irr", "p_present"], fusion.Features);
+        Assert.Equal(1 / (1 + Math.Exp(-z)), Model(-0.5, 30).Probability(f), 12);
+    }
+
+    [Fact]
+    public void A_young_stream_is_decided_by_the_short_model_alone_an_older_one_by_the_mean_of_both()
+    {
+        var fusion = new RhythmFusion(Model(-3, 30), Model(1, 10), belowSeconds: 25, threshold: 0.7, shortThreshold: 0.6);
+        var longF = new float[RhythmFeatures.Count];
+        var shortF = new float[RhythmFeatures.Count];
+        longF[RhythmFeatures.Irr] = 0.2f;
+        longF[RhythmFeatures.PPresent] = 0.8f;
+        shortF[RhythmFeatures.Irr] = 0.5f;
+        shortF[RhythmFeatures.PPresent] = 0.4f;
+        var pl = fusion.Long.Probability(longF);
+        var ps = fusion.Short.Probability(shortF);
+        Assert.Equal(ps, fusion.Probability(longF, shortF, 24.9, out var t1), 12);
+        Assert.Equal(0.6, t1);
+        Assert.Equal(0.5 * (pl + ps), fusion.Probability(longF, shortF, 25, out var t2), 12);
+        Assert.Equal(0.7, t2);
     }
 
     [Theory]
@@ -24,11 +42,13 @@ public class RhythmFusionTests
     [InlineData("irr", "a feature is named twice")]
     public void Bad_parameters_are_refused_with_the_reason(string second, string reason)
     {
-        var e = Assert.Throws<ArgumentException>(() => new RhythmFusion(["irr", second], [0, 0], [1, 1], [1, 1], 0));
+        var e = Assert.Throws<ArgumentException>(() => new LogisticModel(["irr", second], [0, 0], [1, 1], [1, 1], 0, 30));
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
-        Assert.Contains("scales positive", RhythmFusion.Problem(["irr"], [0], [0], [1], 0, 0.5), StringComparison.Ordinal);
-        Assert.Contains("1 features but 2 means", RhythmFusion.Problem(["irr"], [0, 1], [1], [1], 0, 0.5), StringComparison.Ordinal);
-        Assert.Contains("threshold", RhythmFusion.Problem(["irr"], [0], [1], [1], 0, 1.0), StringComparison.Ordinal);
+        Assert.Contains("scales positive", LogisticModel.Problem(["irr"], [0], [0], [1], 0, 30), StringComparison.Ordinal);
+        Assert.Contains("1 features but 2 means", LogisticModel.Problem(["irr"], [0, 1], [1], [1], 0, 30), StringComparison.Ordinal);
+        Assert.Contains("context_s", LogisticModel.Problem(["irr"], [0], [1], [1], 0, 1), StringComparison.Ordinal);
+        Assert.Contains("threshold", RhythmFusion.Problem(30, 10, 25, 1.0, 0.5), StringComparison.Ordinal);
+        Assert.Contains("below_s", RhythmFusion.Problem(30, 10, 40, 0.5, 0.5), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -36,9 +56,13 @@ public class RhythmFusionTests
     {
         using var f = new ModelFiles();
         f.EditManifest(m => m["rhythm_fusion"] = System.Text.Json.Nodes.JsonNode.Parse(
-            """{"features": ["irr", "telepathy"], "mean": [0, 0], "scale": [1, 1], "weights": [1, 1], "bias": 0, "threshold": 0.5}"""));
+            """
+            {"long": {"features": ["irr", "telepathy"], "mean": [0, 0], "scale": [1, 1], "weights": [1, 1], "bias": 0, "context_s": 30},
+             "short": {"features": ["irr"], "mean": [0], "scale": [1], "weights": [1], "bias": 0, "context_s": 10},
+             "below_s": 25, "threshold": 0.5, "short_threshold": 0.5}
+            """));
         var e = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(f.Manifest, new EcgEdge.Inference.Execution.InferenceOptions()).Dispose());
         Assert.Equal(ModelLoadFailure.ContractMismatch, e.Failure);
-        Assert.Contains("unknown feature 'telepathy'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("rhythm_fusion.long: unknown feature 'telepathy'", e.Message, StringComparison.Ordinal);
     }
 }
