@@ -38,6 +38,15 @@ public sealed record WfdbHeader(
     /// <summary>The header path (or the source name given to <see cref="Parse(TextReader, string)"/>), used in error messages.</summary>
     public string SourcePath { get; init; } = string.Empty;
 
+    /// <summary>
+    /// A short identity of the recording that survives renamed folders: record name, sampling frequency, samples per signal
+    /// and the first signal's checksum ("201/360/650000/-22131"). Model manifests list the training records by it
+    /// (<c>training_records</c>), so that evaluation can say which results come from training data.
+    /// tools/train/ecgnat/wfdb.py: signature computes the same string.
+    /// </summary>
+    public string Signature => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{RecordName}/{SamplingFrequency:0.###}/{SampleCount ?? 0}/{(Signals.Count > 0 ? Signals[0].Checksum ?? 0 : 0)}");
+
     /// <summary>The duration of the record, or null when <see cref="SampleCount"/> is unknown.</summary>
     public TimeSpan? Duration => SampleCount is long n ? TimeSpan.FromSeconds(n / SamplingFrequency) : null;
 

@@ -187,6 +187,11 @@ public sealed class ModelManifest
     [JsonPropertyName("beat_feature_head")] public BeatFeatureHeadSpec? BeatFeatureHead { get; set; }
     [JsonPropertyName("s_gate")] public SGateSpec? SGate { get; set; }
     [JsonPropertyName("rhythm_fusion")] public RhythmFusionSpec? RhythmFusion { get; set; }
+    /// <summary>
+    /// The records each part of the model was fitted on (part → record signatures, WfdbHeader.Signature), so that `eval`
+    /// and `analyze` can say which figures come from training data. Absent in older manifests (then unknown).
+    /// </summary>
+    [JsonPropertyName("training_records")] public Dictionary<string, List<string>>? TrainingRecords { get; set; }
     public Dictionary<string, ModelFileEntry> Files { get; set; } = [];
     public ModelThresholds Thresholds { get; set; } = new();
     [JsonPropertyName("macs_per_window")] public long MacsPerWindow { get; set; }

@@ -44,7 +44,8 @@ public sealed record RecordReport(
     AfJson? Af = null,
     BeatConfusionJson? BeatClasses = null,
     WindowRhythmJson? WindowRhythm = null,
-    long? BeatsClassified = null);
+    long? BeatsClassified = null,
+    IReadOnlyList<string>? InTraining = null);
 
 public sealed record GrossReport(
     CountsJson Qrs,

@@ -15,6 +15,8 @@ namespace EcgEdge.Evaluation;
 public sealed class RecordRun
 {
     public required string Name { get; init; }
+    /// <summary>The record's identity (<see cref="EcgEdge.Wfdb.WfdbHeader.Signature"/>), matched against a manifest's training records.</summary>
+    public string Signature { get; init; } = "";
     public required double RecordRateHz { get; init; }
     /// <summary>Samples of the record (header), or what was read when the header does not say.</summary>
     public required long RecordLength { get; init; }
@@ -83,6 +85,7 @@ public static class RecordRunner
         return new RecordRun
         {
             Name = name,
+            Signature = replay.Header.Signature,
             RecordRateHz = replay.RecordRateHz,
             RecordLength = replay.Header.SampleCount is long len && len > 0 ? len : replay.ToRecordSample(pipeline.Stats.Samples),
             DurationS = pipeline.Stats.Samples / rate,

@@ -50,7 +50,9 @@ public static class AnalyzeVerb
             throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures));
         }
         if (!inference.Enabled) throw new UsageException("analyze needs the model (Inference:Enabled=true)");
-        using (ModelLoader.Load(inference.Model, inference)) { } // refuse a bad model before reading any record
+        TrainingMembership membership;
+        using (var probe = ModelLoader.Load(inference.Model, inference)) // refuse a bad model before reading any record
+            membership = new TrainingMembership(probe.Manifest);
 
         var records = a.Get("--records") is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
@@ -67,7 +69,7 @@ public static class AnalyzeVerb
             try
             {
                 var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct).ConfigureAwait(false);
-                results[rec] = Summarise(run);
+                results[rec] = Summarise(run) with { InTraining = membership.PartsTrainedOn(run.Signature) };
                 if (featuresPath is not null) evidence[rec] = run;
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException)
@@ -80,6 +82,7 @@ public static class AnalyzeVerb
 
         var ordered = records.Where(results.ContainsKey).Select(r => results[r]).ToList();
         Print(Console.Out, ordered);
+        Console.Out.WriteLine(membership.Summary(ordered.Select(r => r.InTraining).ToList()));
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
         if (a.Get("--json") is { } jsonPath)
@@ -182,12 +185,12 @@ public static class AnalyzeVerb
     private static void Print(TextWriter w, List<RecordSummary> rows)
     {
         var inv = CultureInfo.InvariantCulture;
-        w.WriteLine($"{"record",-12} {"dur s",8} {"N",6} {"S",5} {"V",5} {"F",4} {"Q",5} {"HR min",6} {"mean",5} {"max",5} {"AF %",6} {"VEB %",6} {"SVEB %",6} {"noise %",7} episodes");
+        w.WriteLine($"{"record",-12} {"dur s",8} {"N",6} {"S",5} {"V",5} {"F",4} {"Q",5} {"HR min",6} {"mean",5} {"max",5} {"AF %",6} {"VEB %",6} {"SVEB %",6} {"noise %",7} {"trained",-8} episodes");
         foreach (var r in rows)
         {
             var epi = string.Join(" ", r.Episodes.Take(4).Select(e => string.Create(inv, $"{e.Type}@{e.OnsetS:F0}-{e.OffsetS:F0}s")))
                 + (r.Episodes.Count > 4 ? $" (+{r.Episodes.Count - 4})" : "");
-            w.WriteLine(string.Create(inv, $"{r.Record,-12} {r.DurationS,8:F1} {r.Beats.N,6} {r.Beats.S,5} {r.Beats.V,5} {r.Beats.F,4} {r.Beats.Q,5} {F(r.Hr.Min),6} {F(r.Hr.Mean),5} {F(r.Hr.Max),5} {r.Burden.Af,6:F1} {r.Burden.Veb,6:F1} {r.Burden.Sveb,6:F1} {r.Burden.Noise,7:F1} {epi}"));
+            w.WriteLine(string.Create(inv, $"{r.Record,-12} {r.DurationS,8:F1} {r.Beats.N,6} {r.Beats.S,5} {r.Beats.V,5} {r.Beats.F,4} {r.Beats.Q,5} {F(r.Hr.Min),6} {F(r.Hr.Mean),5} {F(r.Hr.Max),5} {r.Burden.Af,6:F1} {r.Burden.Veb,6:F1} {r.Burden.Sveb,6:F1} {r.Burden.Noise,7:F1} {TrainingMembership.Cell(r.InTraining),-8} {epi}"));
         }
         static string F(double? x) => x is { } v ? v.ToString("F0", CultureInfo.InvariantCulture) : "-";
     }
@@ -205,7 +208,11 @@ public sealed record Episode(string Type, double OnsetS, double OffsetS);
 public sealed record Burden(double Af, double Veb, double Sveb, double Noise);
 
 public sealed record RecordSummary(string Record, double DurationS, IReadOnlyList<string> Leads, BeatCounts Beats, HeartRate Hr,
-    IReadOnlyList<Episode> Episodes, Burden Burden);
+    IReadOnlyList<Episode> Episodes, Burden Burden)
+{
+    /// <summary>The parts of the model fitted on this record (empty: none; null: the manifest does not say).</summary>
+    public IReadOnlyList<string>? InTraining { get; init; }
+}
 
 /// <summary><c>{"records":[{"record":..,"duration_s":..,"beats":{..},"hr":{..},"episodes":[..],"burden":{..}}]}</c>.</summary>
 public sealed record AnalyzeReport(IReadOnlyList<RecordSummary> Records);

@@ -78,10 +78,12 @@ public static class EvalVerb
         if (annOut is not null) Directory.CreateDirectory(annOut);
         var interactive = !Console.IsErrorRedirected && !a.Flag("--quiet");
         ModelJson? modelInfo = null;
+        var membership = new TrainingMembership(null);
         if (inference.Enabled)
         {
             // Validate the model once up front (a refused model is a usage error, before any record is read).
             using var probe = ModelLoader.Load(inference.Model, inference);
+            membership = new TrainingMembership(probe.Manifest);
             modelInfo = new ModelJson(probe.Manifest.Name, probe.Manifest.Version, Path.GetFileName(probe.ModelPath), probe.Sha256,
                 probe.Selection.Provider.ToString(), 0, null, null, null, null);
         }
@@ -138,10 +140,10 @@ public static class EvalVerb
                 LatencyMsMean = latencies.Count == 0 ? null : Math.Round(latencies.Average() * 1e3, 3),
                 LatencyMsP50 = Q(0.5), LatencyMsP99 = Q(0.99), LatencyMsMax = Q(1.0),
             };
-            PrintModelTable(Console.Out, ordered, classes, af, windows, modelInfo);
+            PrintModelTable(Console.Out, ordered, classes, af, windows, modelInfo, membership);
         }
         else grossReport = new GrossReport(CountsJson.From(gross));
-        var report = new EvalReport(ordered.Select(ToReport).ToList(), grossReport, modelInfo);
+        var report = new EvalReport(ordered.Select(r => ToReport(r, inference.Enabled ? membership : null)).ToList(), grossReport, modelInfo);
         PrintTable(Console.Out, ordered, gross, from);
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
@@ -203,7 +205,7 @@ public static class EvalVerb
                 .OrderBy(x => x.Sample).ThenBy(x => x.Code == AnnotationCode.Rhythm ? 0 : 1);
             AnnotationWriter.Write(Path.Combine(annotationsOut, run.Name + ".ecgedge"), anns);
         }
-        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores);
+        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores) { Signature = run.Signature };
     }
 
     /// <summary>MIT-BIH rhythm AUX string written for a rhythm class ("(N", "(AFIB", "(NOISE", "(VT").</summary>
@@ -232,9 +234,10 @@ public static class EvalVerb
         Enum.GetValues<RhythmClass>().Select(ClassNames.Of).ToArray(),
         Enumerable.Range(0, 4).Select(i => Enumerable.Range(0, 4).Select(j => w[i, j]).ToArray()).ToArray());
 
-    private static RecordReport ToReport(RecordResult r)
+    private static RecordReport ToReport(RecordResult r, TrainingMembership? membership)
     {
-        var basic = new RecordReport(r.Record, CountsJson.From(r.Qrs), Math.Round(r.DurationS, 3), r.Leads, r.BeatsDetected);
+        var basic = new RecordReport(r.Record, CountsJson.From(r.Qrs), Math.Round(r.DurationS, 3), r.Leads, r.BeatsDetected,
+            InTraining: membership?.PartsTrainedOn(r.Signature));
         if (r.Model is not { } m) return basic;
         return basic with
         {
@@ -247,19 +250,24 @@ public static class EvalVerb
         };
     }
 
-    private static void PrintModelTable(TextWriter w, List<RecordResult> rows, BeatConfusion gross, EpisodeCounts af, long[,] windows, ModelJson model)
+    private static void PrintModelTable(TextWriter w, List<RecordResult> rows, BeatConfusion gross, EpisodeCounts af, long[,] windows, ModelJson model,
+        TrainingMembership membership)
     {
         var inv = CultureInfo.InvariantCulture;
         w.WriteLine($"Model {model.Name} {model.Version} ({model.File}, {model.Provider}): {model.Windows} windows, latency mean {model.LatencyMsMean?.ToString("F2", inv)} ms, p99 {model.LatencyMsP99?.ToString("F2", inv)} ms");
-        w.WriteLine($"{"record",-10} {"VEB Se",7} {"VEB +P",7} {"SVEB Se",8} {"SVEB +P",8} {"AF epi Se",9} {"AF epi +P",9} {"AF dur Se",9} {"AF dur +P",9}");
+        w.WriteLine($"{"record",-10} {"VEB Se",7} {"VEB +P",7} {"SVEB Se",8} {"SVEB +P",8} {"AF epi Se",9} {"AF epi +P",9} {"AF dur Se",9} {"AF dur +P",9}  trained");
+        var parts = new List<IReadOnlyList<string>?>();
         foreach (var r in rows)
         {
             var m = r.Model!;
-            w.WriteLine(string.Create(inv, $"{r.Record,-10} {Pct(m.Beats.Veb.Se),7} {Pct(m.Beats.Veb.Ppv),7} {Pct(m.Beats.Sveb.Se),8} {Pct(m.Beats.Sveb.Ppv),8} {Pct(m.Af.EpisodeSe),9} {Pct(m.Af.EpisodePpv),9} {Pct(m.Af.DurationSe),9} {Pct(m.Af.DurationPpv),9}"));
+            var p = membership.PartsTrainedOn(r.Signature);
+            parts.Add(p);
+            w.WriteLine(string.Create(inv, $"{r.Record,-10} {Pct(m.Beats.Veb.Se),7} {Pct(m.Beats.Veb.Ppv),7} {Pct(m.Beats.Sveb.Se),8} {Pct(m.Beats.Sveb.Ppv),8} {Pct(m.Af.EpisodeSe),9} {Pct(m.Af.EpisodePpv),9} {Pct(m.Af.DurationSe),9} {Pct(m.Af.DurationPpv),9}  {TrainingMembership.Cell(p)}"));
         }
         var aw = AfWindowCounts(windows);
         w.WriteLine(string.Create(inv, $"{"gross",-10} {Pct(gross.Veb.Se),7} {Pct(gross.Veb.Ppv),7} {Pct(gross.Sveb.Se),8} {Pct(gross.Sveb.Ppv),8} {Pct(af.EpisodeSe),9} {Pct(af.EpisodePpv),9} {Pct(af.DurationSe),9} {Pct(af.DurationPpv),9}"));
         w.WriteLine(string.Create(inv, $"VEB TP/FN/FP {gross.Veb.Tp}/{gross.Veb.Fn}/{gross.Veb.Fp}; SVEB {gross.Sveb.Tp}/{gross.Sveb.Fn}/{gross.Sveb.Fp}; AF windows Se {Pct(aw.Se)} +P {Pct(aw.Ppv)} ({aw.Tp}/{aw.Fn}/{aw.Fp})"));
+        w.WriteLine(membership.Summary(parts));
         w.WriteLine();
         static string Pct(double x) => double.IsNaN(x) ? "-" : x.ToString("F1", CultureInfo.InvariantCulture);
     }
@@ -284,7 +292,11 @@ public static class EvalVerb
 
     /// <summary>One record's outcome.</summary>
     public sealed record RecordResult(string Record, DetectionCounts Qrs, double DurationS, IReadOnlyList<string> Leads, long BeatsDetected,
-        double ScoredFromS, ModelScores? Model = null);
+        double ScoredFromS, ModelScores? Model = null)
+    {
+        /// <summary>The record's identity (<see cref="WfdbHeader.Signature"/>).</summary>
+        public string Signature { get; init; } = "";
+    }
 
     /// <summary>What the model scored on one record.</summary>
     public sealed record ModelScores(BeatConfusion Beats, EpisodeCounts Af, long[,] Windows, List<double> LatenciesS, double RecordRateHz, long BeatsClassified);

@@ -85,32 +85,29 @@ def _af_intervals_from_atr(path: str, fs: float, nsamp: int) -> list[tuple[float
     return out
 
 
-def reference(data_root: str, source: str, record: str) -> tuple[float, list[tuple[float, float]] | None]:
-    """(duration s, AF/flutter intervals in s) of one record, from its source's labels; None for a record without any."""
-    if source == "mitdb":
-        p = os.path.join(data_root, "mitdb", record)
-    elif source == "nstdb":
-        p = os.path.join(data_root, "nstdb", record)
-    elif source == "cpsc2021":
-        p = os.path.join(data_root, "cpsc2021-sample", record)
-    elif source == "qtdb":
-        p = os.path.join(data_root, "qtdb", record)
-    elif source == "ptbxl":
-        p = os.path.join(data_root, "ptbxl", "records500", "00000", record)
-    elif source == "cinc2021":
-        p = os.path.join(data_root, "cinc2021-sample", record)
-    elif source == "ludb":
-        p = os.path.join(data_root, "ludb", "data", record)
-    elif source == "aftdb":
-        p = None
+def record_path(data_root: str, source: str, record: str) -> str:
+    """The WFDB path (without suffix) of a record of one of SOURCES."""
+    base = {"mitdb": ("mitdb",), "nstdb": ("nstdb",), "cpsc2021": ("cpsc2021-sample",), "qtdb": ("qtdb",),
+            "ptbxl": ("ptbxl", "records500", "00000"), "cinc2021": ("cinc2021-sample",), "ludb": ("ludb", "data")}
+    if source == "aftdb":
         for part in ("learning-set", "test-set-a", "test-set-b"):
             q = os.path.join(data_root, "aftdb", part, record)
             if os.path.exists(q + ".hea"):
-                p = q
-        if p is None:
-            raise FileNotFoundError(record)
-    else:
+                return q
+        raise FileNotFoundError(record)
+    return os.path.join(data_root, *base[source], record)
+
+
+def signature_of(data_root: str, source: str, record: str) -> str:
+    """The record's identity as model manifests list it (wfdb.signature, C# WfdbHeader.Signature)."""
+    return wfdb.signature(wfdb.read_header(record_path(data_root, source, record)))
+
+
+def reference(data_root: str, source: str, record: str) -> tuple[float, list[tuple[float, float]] | None]:
+    """(duration s, AF/flutter intervals in s) of one record, from its source's labels; None for a record without any."""
+    if source not in SOURCES:
         raise ValueError(source)
+    p = record_path(data_root, source, record)
     h = wfdb.read_header(p)
     dur = h.nsamp / h.fs
     if source in ("mitdb", "nstdb", "cpsc2021", "qtdb"):

@@ -87,6 +87,14 @@ def read_header(path: str) -> Header:
     return Header(rec, nsig, fs, nsamp, sigs, comments)
 
 
+def signature(hdr: Header) -> str:
+    """The record identity model manifests list their training records by (C#: WfdbHeader.Signature):
+    "name/fs/samples/checksum of signal 0", fs with at most 3 decimals."""
+    fs = f"{hdr.fs:.3f}".rstrip("0").rstrip(".")
+    cks = hdr.signals[0].checksum if hdr.signals else 0
+    return f"{hdr.record}/{fs}/{hdr.nsamp}/{cks}"
+
+
 def _decode(raw: bytes, fmt: int) -> np.ndarray:
     if fmt == 16:
         return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int32)

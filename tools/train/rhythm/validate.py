@@ -132,6 +132,24 @@ def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float)
     return t_long, t_short
 
 
+# Records of ../shared/data that the shipped network (ECG-NAT 0.2.0, trained 2026-11-25) did not see because they were
+# added to the shared folder afterwards (cpsc2021-sample/README.md, "Four more records").
+ADDED_AFTER_NETWORK = {"data_0_1", "data_0_2", "data_8_10", "data_25_24"}
+
+
+def network_training_signatures(data_root: str) -> list[str]:
+    """The records the network was trained on: tools/train's catalogue (every labelled and noise record it reads) as it was
+    when the shipped network was trained."""
+    from ecgnat import data as D
+    from ecgnat import wfdb
+    out = set()
+    for spec in D.catalogue(data_root):
+        if spec.dataset == "cpsc2021" and spec.record in ADDED_AFTER_NETWORK:
+            continue
+        out.add(wfdb.signature(wfdb.read_header(spec.path)))
+    return sorted(out)
+
+
 def rr_rule_threshold(w: R.Windows) -> float:
     """The RR rule's threshold with the best AF-duration F1 on the mitdb DS1 records (the issue's baseline)."""
     m = (w.source == "mitdb") & ~np.isin(w.record, list(PACED))
@@ -221,6 +239,10 @@ def main(argv=None):
                            "%g per %% of false AF time); sources: %s; tools/train/rhythm/validate.py"
                            % (SHORT_BELOW_S, int(old.sum()), int(w.y[old].sum()), int(everything.sum()), int(w.y[everything].sum()),
                               a.C, FALSE_AF_PENALTY, ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
+        }
+        manifest["training_records"] = {
+            "network": network_training_signatures(a.data),
+            "rhythm_fusion": sorted({R.signature_of(a.data, s, r) for s, r in set(zip(w.source[everything], w.record[everything]))}),
         }
         if a.version:
             manifest["version"] = a.version
