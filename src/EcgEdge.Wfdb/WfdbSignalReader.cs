@@ -31,23 +31,38 @@ public sealed class WfdbSignalReader : IDisposable
     private readonly int _chunkFrames;
     private readonly long? _frameCount;
     private readonly bool _verify;
+    private readonly bool _warnOnly;
+    private List<string>? _warnings;
     private readonly int[] _sums;
     private bool _initialChecked;
     private bool _finished;
     private bool _disposed;
 
-    private WfdbSignalReader(WfdbHeader header, Group[] groups, int chunkFrames, bool verify)
+    private WfdbSignalReader(WfdbHeader header, Group[] groups, int chunkFrames, WfdbChecksumPolicy policy)
     {
         Header = header;
         _groups = groups;
         _chunkFrames = chunkFrames;
         _frameCount = header.SampleCount;
-        _verify = verify;
+        _verify = policy != WfdbChecksumPolicy.Skip;
+        _warnOnly = policy == WfdbChecksumPolicy.Warn;
         _sums = new int[header.Signals.Count];
     }
 
     /// <summary>The header of the record being read.</summary>
     public WfdbHeader Header { get; }
+
+    /// <summary>
+    /// With <see cref="WfdbChecksumPolicy.Warn"/>: the initial-value and checksum mismatches found so far, as messages
+    /// (the record is read anyway, as WFDB's own tools do).
+    /// </summary>
+    public IReadOnlyList<string> Warnings => (IReadOnlyList<string>?)_warnings ?? [];
+
+    private void Mismatch(WfdbChecksumException e)
+    {
+        if (!_warnOnly) throw e;
+        (_warnings ??= []).Add(e.Message);
+    }
 
     /// <summary>The number of signals, i.e. the number of values in one frame.</summary>
     public int SignalCount => Header.Signals.Count;
@@ -63,7 +78,12 @@ public sealed class WfdbSignalReader : IDisposable
     /// <param name="verifyChecksums">False to skip the initial-value and checksum checks.</param>
     /// <exception cref="WfdbFormatException">The header describes signals that cannot be read (unsupported format, skew, ...).</exception>
     /// <exception cref="FileNotFoundException">A signal file does not exist.</exception>
-    public static WfdbSignalReader Open(WfdbHeader header, bool verifyChecksums = true)
+    public static WfdbSignalReader Open(WfdbHeader header, bool verifyChecksums = true) =>
+        Open(header, verifyChecksums ? WfdbChecksumPolicy.Verify : WfdbChecksumPolicy.Skip);
+
+    /// <summary>Opens the signal files of <paramref name="header"/>; <paramref name="policy"/> says what a checksum or
+    /// initial-value mismatch does.</summary>
+    public static WfdbSignalReader Open(WfdbHeader header, WfdbChecksumPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(header);
         var layout = PlanGroups(header);
@@ -89,7 +109,7 @@ public sealed class WfdbSignalReader : IDisposable
             throw;
         }
 
-        return new WfdbSignalReader(header, groups, chunkFrames, verifyChecksums);
+        return new WfdbSignalReader(header, groups, chunkFrames, policy);
     }
 
     /// <summary>Frames decoded per step with several files: <see cref="ChunkFrames"/>, fewer when there are many signals.</summary>
@@ -263,8 +283,8 @@ public sealed class WfdbSignalReader : IDisposable
                 WfdbSignalSpec spec = Header.Signals[s];
                 if (spec.InitialValue is int initial && initial != frames[s])
                 {
-                    throw new WfdbChecksumException(Header.GetSignalFilePath(spec), spec.ByteOffset, s, spec.Description,
-                        WfdbChecksumKind.InitialValue, initial, frames[s]);
+                    Mismatch(new WfdbChecksumException(Header.GetSignalFilePath(spec), spec.ByteOffset, s, spec.Description,
+                        WfdbChecksumKind.InitialValue, initial, frames[s]));
                 }
             }
         }
@@ -295,8 +315,8 @@ public sealed class WfdbSignalReader : IDisposable
             if (spec.Checksum is int expected && ((_sums[s] - expected) & 0xFFFF) != 0)
             {
                 Group g = GroupOf(s);
-                throw new WfdbChecksumException(g.Decoder.Path, g.Decoder.Position, s, spec.Description,
-                    WfdbChecksumKind.Checksum, expected, _sums[s] & 0xFFFF);
+                Mismatch(new WfdbChecksumException(g.Decoder.Path, g.Decoder.Position, s, spec.Description,
+                    WfdbChecksumKind.Checksum, expected, _sums[s] & 0xFFFF));
             }
         }
     }
@@ -390,4 +410,20 @@ public sealed class WfdbSignalReader : IDisposable
         /// <summary>Decoding buffer for records with several files; empty for a single file (decoded in place).</summary>
         public int[] Scratch { get; } = scratch ?? [];
     }
+}
+
+/// <summary>What a signal reader does with the header's initial values and checksums.</summary>
+public enum WfdbChecksumPolicy
+{
+    /// <summary>A mismatch is an error (<see cref="WfdbChecksumException"/>).</summary>
+    Verify,
+
+    /// <summary>
+    /// A mismatch is a warning (<see cref="WfdbSignalReader.Warnings"/>) and the record is read: what WFDB's own tools do,
+    /// and what records as published need (the PhysioNet/CinC 2017 headers carry a checksum of 0, some a wrong initial value).
+    /// </summary>
+    Warn,
+
+    /// <summary>Not checked.</summary>
+    Skip,
 }

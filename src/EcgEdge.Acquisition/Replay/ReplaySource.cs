@@ -63,7 +63,7 @@ public sealed class ReplaySource : ISampleSource
         _lastValid = new float[_in.Length];
         _invalidInChunk = new bool[_in.Length];
         _fifoInvalid = new bool[_in.Length];
-        _reader = WfdbSignalReader.Open(_header);
+        _reader = WfdbSignalReader.Open(_header, WfdbChecksumPolicy.Warn);
         _zeroShift = new float[_header.Signals.Count];
         for (var s = 0; s < _zeroShift.Length; s++) _zeroShift[s] = ZeroShift(_header.Signals[s]);
 
@@ -92,6 +92,27 @@ public sealed class ReplaySource : ISampleSource
 
     public double RecordRateHz { get; }
     public double PipelineRateHz { get; }
+
+    /// <summary>
+    /// Initial-value and checksum mismatches of the record's header (read anyway, with these warnings, as WFDB does):
+    /// each distinct message once, across loops.
+    /// </summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get
+        {
+            KeepWarnings();
+            return _warnings;
+        }
+    }
+
+    private readonly List<string> _warnings = [];
+
+    private void KeepWarnings()
+    {
+        foreach (var w in _reader.Warnings)
+            if (!_warnings.Contains(w)) _warnings.Add(w);
+    }
 
     /// <summary>The record's sample index at pipeline index <paramref name="pipelineIndex"/> (nearest).</summary>
     public long ToRecordSample(long pipelineIndex) => (long)Math.Round(pipelineIndex * RecordRateHz / PipelineRateHz);
@@ -190,8 +211,9 @@ public sealed class ReplaySource : ISampleSource
 
     private void Rewind()
     {
+        KeepWarnings();
         _reader.Dispose();
-        _reader = WfdbSignalReader.Open(_header);
+        _reader = WfdbSignalReader.Open(_header, WfdbChecksumPolicy.Warn);
         _resampler?.Reset();
         _ended = false;
         _flushed = false;

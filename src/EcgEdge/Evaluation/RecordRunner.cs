@@ -36,6 +36,8 @@ public sealed class RecordRun
     public long BeatsClassified { get; init; }
     /// <summary>Per-window rhythm evidence (<see cref="RhythmFeatures"/>) in record samples; empty without a model.</summary>
     public IReadOnlyList<WindowEvidence> Evidence { get; init; } = [];
+    /// <summary>Header problems the record was read despite (initial value or checksum mismatches), as WFDB reads them.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
     /// <summary>Per-beat atrial measures (when asked for): the beat's R peak in record samples and the measure.</summary>
     public IReadOnlyList<(long RecordSample, AtrialMeasure Measure)> Atrial { get; init; } = [];
 }
@@ -86,6 +88,7 @@ public static class RecordRunner
         {
             Name = name,
             Signature = replay.Header.Signature,
+            Warnings = replay.Warnings.ToList(),
             RecordRateHz = replay.RecordRateHz,
             RecordLength = replay.Header.SampleCount is long len && len > 0 ? len : replay.ToRecordSample(pipeline.Stats.Samples),
             DurationS = pipeline.Stats.Samples / rate,

@@ -62,6 +62,7 @@ public static class AnalyzeVerb
         var progress = new ProgressReporter(records.Count, !Console.IsErrorRedirected && !a.Flag("--quiet"));
         var results = new ConcurrentDictionary<string, RecordSummary>();
         var evidence = new ConcurrentDictionary<string, RecordRun>();
+        var warnings = new ConcurrentDictionary<string, IReadOnlyList<string>>();
         var featuresPath = a.Get("--rhythm-features");
         var errors = new ConcurrentDictionary<string, string>();
         await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, async (rec, ct) =>
@@ -70,6 +71,7 @@ public static class AnalyzeVerb
             {
                 var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct).ConfigureAwait(false);
                 results[rec] = Summarise(run) with { InTraining = membership.PartsTrainedOn(run.Signature) };
+                if (run.Warnings.Count > 0) warnings[rec] = run.Warnings;
                 if (featuresPath is not null) evidence[rec] = run;
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException)
@@ -83,6 +85,8 @@ public static class AnalyzeVerb
         var ordered = records.Where(results.ContainsKey).Select(r => results[r]).ToList();
         Print(Console.Out, ordered);
         Console.Out.WriteLine(membership.Summary(ordered.Select(r => r.InTraining).ToList()));
+        foreach (var (rec, found) in warnings.OrderBy(e => e.Key, StringComparer.Ordinal))
+            foreach (var warning in found) Console.Error.WriteLine($"ecgedge: record {rec}: warning (read anyway, as WFDB reads it): {warning}");
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
         if (a.Get("--json") is { } jsonPath)

@@ -145,6 +145,8 @@ public static class EvalVerb
         else grossReport = new GrossReport(CountsJson.From(gross));
         var report = new EvalReport(ordered.Select(r => ToReport(r, inference.Enabled ? membership : null)).ToList(), grossReport, modelInfo);
         PrintTable(Console.Out, ordered, gross, from);
+        foreach (var r in ordered)
+            foreach (var warning in r.Warnings) Console.Error.WriteLine($"ecgedge: record {r.Record}: warning (read anyway, as WFDB reads it): {warning}");
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
         if (a.Get("--json") is { } jsonPath)
@@ -205,7 +207,7 @@ public static class EvalVerb
                 .OrderBy(x => x.Sample).ThenBy(x => x.Code == AnnotationCode.Rhythm ? 0 : 1);
             AnnotationWriter.Write(Path.Combine(annotationsOut, run.Name + ".ecgedge"), anns);
         }
-        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores) { Signature = run.Signature };
+        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores) { Signature = run.Signature, Warnings = run.Warnings };
     }
 
     /// <summary>MIT-BIH rhythm AUX string written for a rhythm class ("(N", "(AFIB", "(NOISE", "(VT").</summary>
@@ -296,6 +298,9 @@ public static class EvalVerb
     {
         /// <summary>The record's identity (<see cref="WfdbHeader.Signature"/>).</summary>
         public string Signature { get; init; } = "";
+
+        /// <summary>Header problems the record was read despite (checksum, initial value).</summary>
+        public IReadOnlyList<string> Warnings { get; init; } = [];
     }
 
     /// <summary>What the model scored on one record.</summary>

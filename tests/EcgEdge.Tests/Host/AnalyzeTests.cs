@@ -74,4 +74,21 @@ public class AnalyzeTests
         Assert.Contains("CPUExecutionProvider", text);
         Assert.Contains("n=3 mean=", text);
     }
+
+    [Fact]
+    public async Task Headers_with_a_zero_checksum_and_a_wrong_initial_value_are_read_with_a_warning_as_wfdb_reads_them()
+    {
+        // The PhysioNet/CinC 2017 headers carry a checksum field of 0 (and some a wrong initial value): MIT-BIH 201's signal
+        // under such a header.
+        using var dir = new Wfdb.TempDirectory();
+        var bundled = Path.Combine(TestData.RepoRoot, "src", "EcgEdge", "Resources", "mitdb", "201");
+        File.Copy(bundled + ".dat", dir.File("A00201.dat"));
+        File.WriteAllText(dir.File("A00201.hea"), "A00201 2 360 650000\nA00201.dat 212 200 11 1024 0 0 0 MLII\nA00201.dat 212 200 11 1024 982 0 0 V1\n");
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
+        var run = await EcgEdge.Evaluation.RecordRunner.RunAsync(dir.File("A00201"), null, settings, null, null, CancellationToken.None);
+        Assert.True(run.Beats.Length > 1500); // read to the end
+        Assert.Equal(3, run.Warnings.Count);  // signal 0's initial value, both checksums
+        Assert.All(run.Warnings, w => Assert.Contains("A00201.dat", w, StringComparison.Ordinal));
+        Assert.Equal(0, await AnalyzeVerb.RunAsync(["--db", dir.Path, "--mains", "60", "--quiet"]));
+    }
 }
