@@ -42,6 +42,8 @@ public sealed class InferenceStage : IBeatSink
     /// <summary>The short context exported beside the regular one for fitting the young-stream model (tools/train).</summary>
     public const double ShortContextSeconds = 10;
     private readonly float[] _networkProbs = new float[8];
+    private readonly float[] _beatInputs = new float[BeatFusion.InputCount];
+    private readonly IBeatEvidenceSink? _beatSink;
     private readonly int _afClass, _noiseClass, _sinusClass;
     private readonly IRhythmEvidenceSink? _evidenceSink;
     private readonly float[] _prevBeat;            // beat logits of the previous window of this run
@@ -79,6 +81,7 @@ public sealed class InferenceStage : IBeatSink
         _noiseClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.Noise);
         _sinusClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.SinusOther);
         _evidenceSink = sink as IRhythmEvidenceSink;
+        _beatSink = sink as IBeatEvidenceSink;
         _prevBeat = new float[_c.FineTokens * _classes];
         _probs = new float[Math.Max(_classes, _rhythmClasses)];
         _mean = new float[_rhythmClasses];
@@ -220,6 +223,8 @@ public sealed class InferenceStage : IBeatSink
             rk = 0;
             for (var c = 1; c < _rhythmClasses; c++) if (_probs[c] > _probs[rk]) rk = c;
         }
+        // The rhythm context the beats decided in this window read (no S call inside AF, bigeminy patterns).
+        _evidence.SetContext(_features[RhythmFeatures.IrrClean], _afClass >= 0 ? _probs[_afClass] : 0f);
         _evidenceSink?.OnEvidence(w.StartIndex, end, _features, _shortFeatures, streamSeconds, _networkProbs.AsSpan(0, _rhythmClasses),
             _probs.AsSpan(0, _rhythmClasses), fused);
         _sink.OnWindow(new WindowInference(w.StartIndex, end, _c.RhythmClasses[rk], _probs[rk], w.IsTail, latency), _probs.AsSpan(0, _rhythmClasses));
@@ -284,8 +289,22 @@ public sealed class InferenceStage : IBeatSink
         var token = (int)Math.Clamp(modelIndex / _c.TokenStride, 0, _c.FineTokens - 1);
         var p = _probs.AsSpan(0, _classes);
         var best = EcgNatModel.Softmax(logits.Slice(token * _classes, _classes), p);
+        var decided = _c.BeatClasses[best];
+        var confidence = p[best];
+        var beatFusion = _model.Contract.BeatFusion;
+        if (beatFusion is not null || _beatSink is not null)
+        {
+            // The beat's evidence against the patient's own rhythm and dominant beat, then the network's posteriors.
+            var inputs = _beatInputs.AsSpan();
+            _evidence.BeatFeaturesOf(pos, inputs);
+            var net = inputs[BeatFeatures.Count..];
+            net.Clear();
+            for (var c = 0; c < _classes; c++) net[(int)_c.BeatClasses[c]] = p[c];
+            if (beatFusion is not null) decided = beatFusion.Decide(inputs, out confidence);
+            _beatSink?.OnBeatEvidence(b, inputs, decided);
+        }
         BeatsClassified++;
-        _sink.OnBeatClassified(new ClassifiedBeat(b, _c.BeatClasses[best], p[best]));
+        _sink.OnBeatClassified(new ClassifiedBeat(b, decided, confidence));
     }
 
     /// <summary>Decides window <paramref name="j"/> of the run from windows j−half … <paramref name="last"/>.</summary>

@@ -195,6 +195,11 @@ public static partial class ModelLoader
             fusion.ToFusion(out var why);
             if (why is not null) problems.Add(why);
         }
+        if (m.BeatFusion is { } beatFusion)
+        {
+            beatFusion.ToFusion(out var why);
+            if (why is not null) problems.Add(why);
+        }
         if (m.Outputs.Count != 2) problems.Add($"expected 2 outputs (beat, rhythm logits), the manifest lists {m.Outputs.Count}");
         else
         {
@@ -222,7 +227,7 @@ public static partial class ModelLoader
         var rr = m.Inputs.Count == 3 ? m.RrFeatures!.ToSettings(out _, m.ChannelOrder) : null;
         return new ModelContract(m.Inputs[0].Name, m.Inputs[1].Name, m.Outputs[0].Name, m.Outputs[1].Name,
             m.WindowSamples, m.HopSamples, m.SampleRateHz, m.TokenStride, m.FineTokens, beat, rhythm,
-            rr is null ? null : m.Inputs[2].Name, rr, m.RhythmFusion?.ToFusion(out _));
+            rr is null ? null : m.Inputs[2].Name, rr, m.RhythmFusion?.ToFusion(out _), m.BeatFusion?.ToFusion(out _));
     }
 
     private static void Check(IReadOnlyDictionary<string, NodeMetadata> graph, List<TensorSpec> specs, string kind, List<string> problems)
@@ -256,4 +261,4 @@ public sealed record ModelContract(
     string SignalInput, string MaskInput, string BeatOutput, string RhythmOutput,
     int WindowSamples, int HopSamples, double SampleRateHz, int TokenStride, int FineTokens,
     BeatClass[] BeatClasses, RhythmClass[] RhythmClasses, string? RrInput = null, RrFeatureSettings? Rr = null,
-    Rhythm.RhythmFusion? Fusion = null);
+    Rhythm.RhythmFusion? Fusion = null, Rhythm.BeatFusion? BeatFusion = null);

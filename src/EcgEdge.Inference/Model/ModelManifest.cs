@@ -100,6 +100,35 @@ public sealed class RhythmFusionSpec
     }
 }
 
+/// <summary>
+/// <c>beat_fusion</c>: each beat's class comes from a multinomial logistic model over its patient-relative evidence and the
+/// network's beat posteriors (<see cref="Rhythm.BeatFusion"/>), applied by the device after the network. Without the
+/// entry, the network's beat output decides alone.
+/// </summary>
+public sealed class BeatFusionSpec
+{
+    public List<string> Features { get; set; } = [];
+    public List<double> Mean { get; set; } = [];
+    public List<double> Scale { get; set; } = [];
+    public List<List<double>> Weights { get; set; } = [];
+    public List<double> Bias { get; set; } = [];
+    public List<string> Classes { get; set; } = [];
+    public string? Definition { get; set; }
+
+    public Rhythm.BeatFusion? ToFusion(out string? problem)
+    {
+        var classes = new List<BeatClass>();
+        foreach (var c in Classes ?? [])
+        {
+            if (!ClassNames.TryParseBeat(c, out var k)) { problem = $"beat_fusion: unknown class '{c}'"; return null; }
+            classes.Add(k);
+        }
+        var weights = Weights?.Select(w => (IReadOnlyList<double>)w).ToList();
+        problem = Rhythm.BeatFusion.Problem(Features, Mean, Scale, weights, Bias, classes);
+        return problem is null ? new Rhythm.BeatFusion(Features, Mean, Scale, weights!, Bias, classes) : null;
+    }
+}
+
 /// <summary>The definition of the model's RR-interval input (<c>rr_features</c>); see <see cref="RrFeatureBuilder"/>.</summary>
 public sealed class RrFeaturesSpec
 {
@@ -187,6 +216,7 @@ public sealed class ModelManifest
     [JsonPropertyName("beat_feature_head")] public BeatFeatureHeadSpec? BeatFeatureHead { get; set; }
     [JsonPropertyName("s_gate")] public SGateSpec? SGate { get; set; }
     [JsonPropertyName("rhythm_fusion")] public RhythmFusionSpec? RhythmFusion { get; set; }
+    [JsonPropertyName("beat_fusion")] public BeatFusionSpec? BeatFusion { get; set; }
     /// <summary>
     /// The records each part of the model was fitted on (part → record signatures, WfdbHeader.Signature), so that `eval`
     /// and `analyze` can say which figures come from training data. Absent in older manifests (then unknown).

@@ -142,17 +142,21 @@ public sealed class AtrialActivity
     /// Measures the atrial activity before the beat whose R peak is at <paramref name="r"/> (sample of
     /// <paramref name="signal"/>), the previous R peak being <paramref name="rrPreS"/> seconds earlier (NaN when unknown).
     /// <paramref name="rAmplitudeMv"/> scales the diastolic RMS. When <paramref name="sinusLike"/> and a P wave is found,
-    /// the P segment joins the patient's template history.
+    /// the P segment joins the patient's template history. <paramref name="qtRrS"/>: the interval before the previous
+    /// beat, which sets that beat's QT (NaN: <paramref name="rrPreS"/>).
     /// </summary>
-    public AtrialMeasure Measure(ReadOnlySpan<float> signal, int r, double rrPreS, float rAmplitudeMv, bool sinusLike)
+    public AtrialMeasure Measure(ReadOnlySpan<float> signal, int r, double rrPreS, float rAmplitudeMv, bool sinusLike, double qtRrS = double.NaN)
     {
         var m = new AtrialMeasure
         {
             TemplateCorrelation = float.NaN, DiastolicExtremaPerS = float.NaN, DiastolicRmsRel = float.NaN,
         };
-        // The previous T wave's end bounds the region; without a previous beat, the search window's own start.
+        // The previous T wave's end bounds the region; without a previous beat, the search window's own start. The
+        // previous beat's QT follows the interval before that beat (qtRrS), not the coupling interval of this one: a
+        // premature beat comes early, the T wave before it does not shorten.
+        var qtRr = double.IsFinite(qtRrS) && qtRrS > 0 ? qtRrS : rrPreS;
         var tEnd = double.IsFinite(rrPreS) && rrPreS > 0
-            ? r - (int)Math.Round((rrPreS - _s.TEndPerSqrtRr * Math.Sqrt(rrPreS)) * _fs)
+            ? r - (int)Math.Round((rrPreS - _s.TEndPerSqrtRr * Math.Sqrt(qtRr)) * _fs)
             : r - _searchFrom;
         var regionFrom = Math.Max(tEnd, r - _searchFrom);
         var regionTo = r - _searchTo;

@@ -46,6 +46,40 @@ public static class RhythmFeatures
 }
 
 /// <summary>
+/// Per-beat evidence for the beat decision (S and V against the patient's own rhythm and dominant beat), computed on the
+/// device (<see cref="RhythmEvidence.BeatFeatures"/>; names in order).
+/// </summary>
+public static class BeatFeatures
+{
+    public static readonly string[] Names =
+    [
+        "rr_pre",          // RR before the beat / the local normal RR (median of the last 16 intervals between dominant beats)
+        "rr_post",         // RR after it / the local normal RR (the pre interval when the next beat is not known yet)
+        "rr_ratio",        // RR after / RR before (a compensatory pause: ≥ 1.1 after a premature beat)
+        "rr_local",        // the local normal RR, seconds − 0.8
+        "qrs_corr",        // QRS correlation with the patient's dominant beat (1 when none is learned yet)
+        "qrs_width",       // QRS width, seconds × 10
+        "qrs_width_ratio", // QRS width / the dominant beat's
+        "qrs_amp",         // ln(QRS peak-to-peak / the dominant beat's)
+        "qrs_dominant",    // the beat joined the dominant cluster (1) or not (0)
+        "p_present",       // a P wave precedes it (1) or not (0)
+        "p_corr",          // its P segment's correlation with the sinus P template (0 without a template)
+        "p_template",      // a sinus P template exists (1) or not (0)
+        "p_amp_ratio",     // its P amplitude / the median of the recent sinus P waves (0 without P)
+        "pr_dev",          // |R − P peak| minus the recent sinus median, seconds × 10 (0 without P)
+        "irr_context",     // RR irregularity of the window it was decided in (irr_clean of the rhythm evidence)
+        "af_context",      // P(AF) of the rhythm decision for that window (the fusion's, else the network's)
+    ];
+
+    public const int RrPre = 0, RrPost = 1, RrRatio = 2, RrLocal = 3, QrsCorr = 4, QrsWidth = 5, QrsWidthRatio = 6, QrsAmp = 7,
+        QrsDominant = 8, PPresent = 9, PCorr = 10, PTemplate = 11, PAmpRatio = 12, PrDev = 13, IrrContext = 14, AfContext = 15;
+
+    public static int Count => Names.Length;
+
+    public static int IndexOf(string name) => Array.IndexOf(Names, name);
+}
+
+/// <summary>
 /// Per-beat physiological evidence (<see cref="AtrialActivity"/>: P wave, likeness to the patient's sinus P, diastolic
 /// oscillation; QRS likeness to the patient's recent beats through <see cref="BeatShapeFeatures"/>; prematurity), kept
 /// for the beats of the last minute, and summarised per model window into <see cref="RhythmFeatures"/>: RR irregularity
@@ -73,6 +107,10 @@ public sealed class RhythmEvidence
     private readonly AtrialMeasure[] _m = new AtrialMeasure[Capacity];
     private readonly float[] _qrsUnlike = new float[Capacity];
     private readonly float[] _rAmp = new float[Capacity];
+    private readonly QrsMeasure[] _qrs = new QrsMeasure[Capacity];
+    private readonly DominantBeat _dominant;
+    private readonly float[] _recent = new float[16], _recent2 = new float[16];
+    private float _irrContext, _afContext;
     private readonly float[] _shapeOut = new float[BeatShapeSettings.Channels];
     private readonly double[] _rr = new double[Capacity], _scratch = new double[Capacity], _scratch2 = new double[Capacity];
     private readonly bool[] _ectopic = new bool[Capacity];
@@ -90,6 +128,7 @@ public sealed class RhythmEvidence
         ModelRateHz = modelRateHz;
         _atrial = new AtrialActivity(atrial ?? new AtrialSettings(), modelRateHz);
         _spectrum = new AtrialSpectrum(modelRateHz, (int)Math.Ceiling(12 * modelRateHz), _windowBeats.Length);
+        _dominant = new DominantBeat(modelRateHz);
         _shape = new BeatShapeFeatures(new BeatShapeSettings(), Capacity);
     }
 
@@ -157,6 +196,7 @@ public sealed class RhythmEvidence
         {
             // Another lead: neither the P template nor the QRS history carry over.
             _atrial.Reset();
+            _dominant.Reset();
             _lead = lead;
         }
         if (lead < 0) return;
@@ -180,7 +220,9 @@ public sealed class RhythmEvidence
             var rAmp = MaxAbs(signal, (int)m, 3);
             _rAmp[s] = rAmp;
             var sinusLike = i > first + 1 && IsRegular(i, first) && _qrsUnlike[s] < 0.2f;
-            _m[s] = _atrial.Measure(signal, (int)m, rrPre, rAmp, sinusLike);
+            _qrs[s] = _dominant.Observe(signal, (int)m);
+            var qtRr = i > first + 1 ? (At(i - 1) - At(i - 2)) / _rate : double.NaN;
+            _m[s] = _atrial.Measure(signal, (int)m, rrPre, rAmp, sinusLike, qtRr);
             _measured[s] = true;
             Measured?.Invoke(pos, _m[s]);
         }
@@ -483,6 +525,101 @@ public sealed class RhythmEvidence
         var sd2sq = 2 * vr - vd / 2;
         if (sd2sq <= 1e-12) return sd1 > 1e-6 ? 3 : 0;
         return Math.Min(3, sd1 / Math.Sqrt(sd2sq));
+    }
+
+    /// <summary>The rhythm context later beat decisions read: the window's RR irregularity and P(AF).</summary>
+    public void SetContext(float irregularity, float afProbability)
+    {
+        _irrContext = irregularity;
+        _afContext = afProbability;
+    }
+
+    /// <summary>
+    /// Writes the <see cref="BeatFeatures"/> of the beat at <paramref name="position"/> (pipeline positions, as added)
+    /// into <paramref name="dst"/>; false when the beat is not remembered or not measured yet (then <paramref name="dst"/>
+    /// holds neutral values: an average beat in the local rhythm).
+    /// </summary>
+    public bool BeatFeaturesOf(double position, Span<float> dst)
+    {
+        if (dst.Length < BeatFeatures.Count) throw new ArgumentException("too short", nameof(dst));
+        var f = dst[..BeatFeatures.Count];
+        f.Clear();
+        f[BeatFeatures.RrPre] = f[BeatFeatures.RrPost] = f[BeatFeatures.RrRatio] = 1f;
+        f[BeatFeatures.QrsCorr] = f[BeatFeatures.QrsWidthRatio] = 1f;
+        f[BeatFeatures.IrrContext] = _irrContext;
+        f[BeatFeatures.AfContext] = _afContext;
+        var first = First;
+        var i = _count - 1;
+        var oldest = Math.Max(first, _count - Capacity + 1);
+        while (i >= oldest && At(i) > position + 0.5) i--;
+        if (i < oldest || Math.Abs(At(i) - position) > 0.5) return false;
+        var s = Slot(i);
+
+        // the local normal RR: intervals between two beats of the dominant cluster, the last 16 before this beat
+        var n = 0;
+        for (var j = i - 1; j > first && n < _recent.Length; j--)
+        {
+            if (!_measured[Slot(j)] || !_measured[Slot(j - 1)] || !_qrs[Slot(j)].InDominant || !_qrs[Slot(j - 1)].InDominant) continue;
+            _recent[n++] = (float)((At(j) - At(j - 1)) / _rate);
+        }
+        if (n < 3)
+        {
+            n = 0;
+            for (var j = i - 1; j > first && n < _recent.Length; j--) _recent[n++] = (float)((At(j) - At(j - 1)) / _rate);
+        }
+        var local = n > 0 ? MedianF(_recent.AsSpan(0, n)) : 0.8f;
+        var pre = i > first ? (At(i) - At(i - 1)) / _rate : local;
+        var post = i + 1 < _count ? (At(i + 1) - At(i)) / _rate : pre;
+        f[BeatFeatures.RrPre] = (float)(pre / local);
+        f[BeatFeatures.RrPost] = (float)(post / local);
+        f[BeatFeatures.RrRatio] = (float)(post / Math.Max(pre, 1e-3));
+        f[BeatFeatures.RrLocal] = local - 0.8f;
+        if (!_measured[s]) return false;
+
+        ref readonly var q = ref _qrs[s];
+        f[BeatFeatures.QrsWidth] = q.WidthS * 10;
+        if (q.Valid)
+        {
+            f[BeatFeatures.QrsCorr] = q.Correlation;
+            f[BeatFeatures.QrsWidthRatio] = q.WidthRatio;
+            f[BeatFeatures.QrsAmp] = q.LogAmplitudeRatio;
+        }
+        f[BeatFeatures.QrsDominant] = q.InDominant ? 1f : 0f;
+        ref readonly var m = ref _m[s];
+        f[BeatFeatures.PPresent] = m.PPresent ? 1f : 0f;
+        if (float.IsFinite(m.TemplateCorrelation))
+        {
+            f[BeatFeatures.PCorr] = m.TemplateCorrelation;
+            f[BeatFeatures.PTemplate] = 1f;
+        }
+        if (m.PPresent)
+        {
+            // the recent sinus P waves: P present before a beat of the dominant cluster
+            var k = 0;
+            for (var j = i - 1; j >= oldest && k < _recent.Length; j--)
+            {
+                var sj = Slot(j);
+                if (!_measured[sj] || !_m[sj].PPresent || !_qrs[sj].InDominant) continue;
+                _recent[k] = Math.Abs(_m[sj].AmplitudeMv);
+                _recent2[k] = _m[sj].PeakToRS;
+                k++;
+            }
+            if (k >= 3)
+            {
+                var amp = MedianF(_recent.AsSpan(0, k));
+                var pr = MedianF(_recent2.AsSpan(0, k));
+                f[BeatFeatures.PAmpRatio] = amp > 1e-4f ? Math.Abs(m.AmplitudeMv) / amp : 0f;
+                f[BeatFeatures.PrDev] = Math.Abs(m.PeakToRS - pr) * 10;
+            }
+        }
+        return true;
+    }
+
+    private static float MedianF(Span<float> x)
+    {
+        x.Sort();
+        var n = x.Length;
+        return n % 2 == 1 ? x[n / 2] : 0.5f * (x[n / 2 - 1] + x[n / 2]);
     }
 
     /// <summary>Seconds from the current stream's start (its first beat) to <paramref name="end"/> (pipeline positions).</summary>

@@ -38,6 +38,9 @@ public sealed class RecordRun
     public IReadOnlyList<WindowEvidence> Evidence { get; init; } = [];
     /// <summary>Header problems the record was read despite (initial value or checksum mismatches), as WFDB reads them.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>Per classified beat (when the model runs): its R peak in record samples, its beat-decision inputs
+    /// (<see cref="BeatFusion.InputNames"/>) and the class it got.</summary>
+    public IReadOnlyList<(long RecordSample, float[] Inputs, BeatClass Decided)> BeatEvidence { get; init; } = [];
     /// <summary>Per-beat atrial measures (when asked for): the beat's R peak in record samples and the measure.</summary>
     public IReadOnlyList<(long RecordSample, AtrialMeasure Measure)> Atrial { get; init; } = [];
 }
@@ -101,12 +104,19 @@ public static class RecordRunner
             Windows = collector.Windows.Select(w => (replay.ToRecordSample(w.StartIndex), replay.ToRecordSample(w.EndIndex), w.Class, w.LatencySeconds)).ToList(),
             BeatsClassified = collector.ClassifiedCount,
             Evidence = collector.Evidence.Select(e => e with { From = replay.ToRecordSample(e.From), To = replay.ToRecordSample(e.To) }).ToList(),
+            BeatEvidence = collector.BeatEvidence.Select(b => (replay.ToRecordSample(b.Index), b.Inputs, b.Decided)).ToList(),
             Atrial = atrialBeats.Select(b => (replay.ToRecordSample((long)Math.Round(b.Position)), b.Measure)).ToList(),
         };
     }
 
-    private sealed class Collector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink, IRhythmEvidenceSink
+    private sealed class Collector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink, IRhythmEvidenceSink,
+        IBeatEvidenceSink
     {
+        public List<(long Index, float[] Inputs, BeatClass Decided)> BeatEvidence { get; } = [];
+
+        public void OnBeatEvidence(in DetectedBeat beat, ReadOnlySpan<float> inputs, BeatClass decided) =>
+            BeatEvidence.Add((beat.SampleIndex, inputs.ToArray(), decided));
+
         public List<WindowEvidence> Evidence { get; } = [];
 
         public void OnEvidence(long windowStart, long windowEnd, ReadOnlySpan<float> features, ReadOnlySpan<float> shortFeatures, double streamSeconds,

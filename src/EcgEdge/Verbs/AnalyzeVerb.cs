@@ -20,7 +20,7 @@ namespace EcgEdge.Verbs;
 public static class AnalyzeVerb
 {
     private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--mains", "--rate", "--jobs", "--model", "--variant",
-        "--rhythm-features"];
+        "--rhythm-features", "--beat-features"];
 
     /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
     public const double HeartRateAverageSeconds = 10;
@@ -64,6 +64,7 @@ public static class AnalyzeVerb
         var evidence = new ConcurrentDictionary<string, RecordRun>();
         var warnings = new ConcurrentDictionary<string, IReadOnlyList<string>>();
         var featuresPath = a.Get("--rhythm-features");
+        var beatFeaturesPath = a.Get("--beat-features");
         var errors = new ConcurrentDictionary<string, string>();
         await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, async (rec, ct) =>
         {
@@ -72,7 +73,7 @@ public static class AnalyzeVerb
                 var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct).ConfigureAwait(false);
                 results[rec] = Summarise(run) with { InTraining = membership.PartsTrainedOn(run.Signature) };
                 if (run.Warnings.Count > 0) warnings[rec] = run.Warnings;
-                if (featuresPath is not null) evidence[rec] = run;
+                if (featuresPath is not null || beatFeaturesPath is not null) evidence[rec] = run;
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException)
             {
@@ -96,6 +97,7 @@ public static class AnalyzeVerb
             await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new AnalyzeReport(ordered), AnalyzeJsonContext.Default.AnalyzeReport)).ConfigureAwait(false);
         }
         if (featuresPath is not null) WriteRhythmFeatures(featuresPath, records.Where(evidence.ContainsKey).Select(r => (r, evidence[r])));
+        if (beatFeaturesPath is not null) WriteBeatFeatures(beatFeaturesPath, records.Where(evidence.ContainsKey).Select(r => (r, evidence[r])));
         if (ordered.Count == 0)
         {
             Console.Error.WriteLine($"ecgedge: no record in '{db}' could be analysed");
@@ -129,6 +131,28 @@ public static class AnalyzeVerb
                 for (var k = 0; k < 4; k++) w.Write(string.Create(inv, $",{(k < e.NetworkProbabilities.Length ? e.NetworkProbabilities[k] : 0f):G6}"));
                 for (var k = 0; k < 4; k++) w.Write(string.Create(inv, $",{(k < e.Probabilities.Length ? e.Probabilities[k] : 0f):G6}"));
                 w.WriteLine(string.Create(inv, $",{(double.IsNaN(e.FusedAf) ? "" : e.FusedAf.ToString("G6", inv))}"));
+            }
+    }
+
+    /// <summary>
+    /// Developer output (<c>--beat-features FILE</c>): one CSV row per classified beat — record, R peak in record samples,
+    /// its beat-decision inputs (<see cref="EcgEdge.Inference.Rhythm.BeatFusion.InputNames"/>: the patient-relative beat
+    /// features and the network's posteriors) and the class it got — the input of tools/train's beat stage.
+    /// </summary>
+    public static void WriteBeatFeatures(string path, IEnumerable<(string Record, RecordRun Run)> runs)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        using var w = new StreamWriter(path);
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine("record,sample," + string.Join(",", EcgEdge.Inference.Rhythm.BeatFusion.InputNames) + ",decided");
+        foreach (var (rec, run) in runs)
+            foreach (var (sample, inputs, decided) in run.BeatEvidence)
+            {
+                w.Write(rec);
+                w.Write(string.Create(inv, $",{sample}"));
+                foreach (var f in inputs) w.Write(string.Create(inv, $",{f:G6}"));
+                w.WriteLine("," + ClassNames.Of(decided));
             }
     }
 

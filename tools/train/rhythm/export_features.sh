@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the device pipeline (`ecgedge analyze --rhythm-features`) over every labelled source in ../shared/data and writes
-# one CSV of per-window rhythm evidence per source into OUT (default tools/train/runs/rhythm/features). The features are
+# one CSV of per-window rhythm evidence per source into OUT (default tools/train/runs/rhythm/features), and one of per-beat
+# evidence into OUT/beats (the beat stage's input). The features are
 # the C# ones (src/EcgEdge.Inference/Rhythm): what the device computes is what the fusion is fitted and validated on.
 # Usage: tools/train/rhythm/export_features.sh [--out DIR] [--data DIR] [--model MANIFEST] [--jobs N] [--sources a,b]
 set -euo pipefail
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
     *) echo "export_features.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-mkdir -p "$out"
+mkdir -p "$out" "$out/beats"
 exe="$here/src/EcgEdge/bin/Release/net10.0/ecgedge"
 [ -x "$exe" ] || dotnet build "$here/src/EcgEdge" -c Release -v q -nologo >/dev/null
 modelarg=()
@@ -31,7 +32,7 @@ run() { # name db mains [records]
   [ -n "$recs" ] && extra=(--records "$recs")
   echo "export_features: $name ($db, mains $mains)" >&2
   "$exe" analyze --db "$db" --mains "$mains" --jobs "$jobs" --quiet "${modelarg[@]}" "${extra[@]}" \
-    --rhythm-features "$out/$name.csv" > "$out/$name.txt" 2> "$out/$name.err" || {
+    --rhythm-features "$out/$name.csv" --beat-features "$out/beats/$name.csv" > "$out/$name.txt" 2> "$out/$name.err" || {
       echo "export_features: $name: analyze exited $? (see $out/$name.err)" >&2; }
 }
 IFS=, read -ra want <<< "$sources"

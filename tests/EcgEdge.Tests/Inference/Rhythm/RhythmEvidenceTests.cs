@@ -222,4 +222,34 @@ public class RhythmEvidenceTests
         }
         Assert.Equal(0, Allocations.SmallestPerPass(() => { for (var k = 0; k < 8; k++) Step(); }));
     }
+
+    [Fact]
+    public void In_bigeminy_the_ventricular_beats_are_premature_wide_and_unlike_the_dominant_beat_and_the_sinus_beats_are_not()
+    {
+        var beats = Bigeminy(120);
+        var evidence = new RhythmEvidence(PipelineHz, ModelHz);
+        Run(Signal(120, beats), beats, evidence);
+        var f = new float[BeatFeatures.Count];
+        var v = new List<float[]>();
+        var n = new List<float[]>();
+        foreach (var b in beats.Where(b => b.T > 20 && b.T < 110))
+        {
+            Assert.True(evidence.BeatFeaturesOf(b.T * PipelineHz, f));
+            (b.Wide ? v : n).Add((float[])f.Clone());
+        }
+        float Med(List<float[]> x, int k) => x.Select(r => r[k]).Order().ElementAt(x.Count / 2);
+        // The sinus beats are the patient's dominant beat (there are as many PVCs, but the sinus beats came first and
+        // the PVCs' clusters never hold more), regular against the local rhythm, with their P waves.
+        Assert.True(n.All(r => r[BeatFeatures.QrsDominant] == 1f));
+        Assert.True(Med(n, BeatFeatures.QrsCorr) > 0.98f);
+        Assert.True(Med(n, BeatFeatures.PPresent) == 1f);
+        Assert.True(Med(n, BeatFeatures.PCorr) > 0.9f);
+        // The PVCs: premature (0.55 of the local RR), a full compensatory pause after, wide, unlike the dominant beat, no P.
+        Assert.True(v.All(r => r[BeatFeatures.QrsDominant] == 0f));
+        Assert.InRange(Med(v, BeatFeatures.RrPre), 0.5f, 0.6f);
+        Assert.InRange(Med(v, BeatFeatures.RrRatio), 2.4f, 2.8f);
+        Assert.True(Med(v, BeatFeatures.QrsCorr) < 0.7f, $"qrs_corr {Med(v, BeatFeatures.QrsCorr)}");
+        Assert.True(Med(v, BeatFeatures.QrsWidthRatio) > 2f, $"width ratio {Med(v, BeatFeatures.QrsWidthRatio)}");
+        Assert.Equal(0f, Med(v, BeatFeatures.PPresent));
+    }
 }
