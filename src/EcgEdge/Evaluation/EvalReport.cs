@@ -23,6 +23,43 @@ public sealed record AfJson(
         CountsJson.Round(e.DurationSe), CountsJson.Round(e.DurationPpv), CountsJson.From(windows));
 }
 
+/// <summary>One rhythm kind's episodes against the alarms (<see cref="EpisodeScoring"/>).</summary>
+public sealed record EpisodeJson(
+    [property: JsonPropertyName("reference_episodes")] int ReferenceEpisodes,
+    [property: JsonPropertyName("detected")] int Detected,
+    [property: JsonPropertyName("se")] double? Se,
+    [property: JsonPropertyName("reference_episodes_min10s")] int ReferenceEpisodesMin10s,
+    [property: JsonPropertyName("se_min10s")] double? SeMin10s,
+    [property: JsonPropertyName("alarm_episodes")] int AlarmEpisodes,
+    [property: JsonPropertyName("ppv")] double? Ppv,
+    [property: JsonPropertyName("reference_s")] double ReferenceS,
+    [property: JsonPropertyName("dur_se")] double? DurSe,
+    [property: JsonPropertyName("alarm_s")] double AlarmS,
+    [property: JsonPropertyName("dur_ppv")] double? DurPpv)
+{
+    public static EpisodeJson From(EpisodeTally t) => new(t.ReferenceEpisodes, t.Detected, CountsJson.Round(t.Se), t.ReferenceEpisodesMin10s,
+        CountsJson.Round(t.SeMin10s), t.AlarmEpisodes, CountsJson.Round(t.Ppv),
+        t.SampleRateHz > 0 ? Math.Round(t.ReferenceSamples / t.SampleRateHz, 2) : 0, CountsJson.Round(t.DurSe),
+        t.SampleRateHz > 0 ? Math.Round(t.AlarmSamples / t.SampleRateHz, 2) : 0, CountsJson.Round(t.DurPpv));
+}
+
+/// <summary>One alarm type's onsets against the reference (<see cref="EpisodeScoring"/>).</summary>
+public sealed record AlarmJson(
+    [property: JsonPropertyName("count")] int Count,
+    [property: JsonPropertyName("false")] int False,
+    [property: JsonPropertyName("hours_outside_reference")] double HoursOutsideReference,
+    [property: JsonPropertyName("false_per_hour")] double? FalsePerHour,
+    [property: JsonPropertyName("latency_median_s")] double? LatencyMedianS,
+    [property: JsonPropertyName("latency_max_s")] double? LatencyMaxS)
+{
+    public static AlarmJson From(AlarmTally t)
+    {
+        var l = t.LatenciesS.Order().ToList();
+        return new(t.Count, t.False, Math.Round(t.HoursOutsideReference, 3), CountsJson.Round(t.FalsePerHour),
+            l.Count == 0 ? null : Math.Round(l[l.Count / 2], 2), l.Count == 0 ? null : Math.Round(l[^1], 2));
+    }
+}
+
 /// <summary>Beat-class confusion: rows reference N,S,V,F,Q; columns the model's class.</summary>
 public sealed record BeatConfusionJson(IReadOnlyList<string> Classes, long[][] Matched, long[] Missed, long[] Extra)
 {
@@ -35,7 +72,7 @@ public sealed record WindowRhythmJson(IReadOnlyList<string> Classes, long[][] Co
 /// <summary>One record's scores. Stable keys; later versions only add fields. Model fields are null without a model.</summary>
 public sealed record RecordReport(
     string Record,
-    CountsJson Qrs,
+    CountsJson? Qrs,
     double DurationS,
     IReadOnlyList<string> Leads,
     long BeatsDetected,
@@ -45,7 +82,9 @@ public sealed record RecordReport(
     BeatConfusionJson? BeatClasses = null,
     WindowRhythmJson? WindowRhythm = null,
     long? BeatsClassified = null,
-    IReadOnlyList<string>? InTraining = null);
+    IReadOnlyList<string>? InTraining = null,
+    IReadOnlyDictionary<string, EpisodeJson>? Episodes = null,
+    IReadOnlyDictionary<string, AlarmJson>? Alarms = null);
 
 public sealed record GrossReport(
     CountsJson Qrs,
@@ -53,7 +92,9 @@ public sealed record GrossReport(
     CountsJson? Sveb = null,
     AfJson? Af = null,
     BeatConfusionJson? BeatClasses = null,
-    WindowRhythmJson? WindowRhythm = null);
+    WindowRhythmJson? WindowRhythm = null,
+    IReadOnlyDictionary<string, EpisodeJson>? Episodes = null,
+    IReadOnlyDictionary<string, AlarmJson>? Alarms = null);
 
 /// <summary>The model that was evaluated.</summary>
 public sealed record ModelJson(string Name, string Version, string File, string Sha256, string Provider, long Windows,

@@ -2,6 +2,7 @@ using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
+using EcgEdge.Events.Alerts;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
@@ -38,6 +39,11 @@ public sealed class RecordRun
     public IReadOnlyList<WindowEvidence> Evidence { get; init; } = [];
     /// <summary>Header problems the record was read despite (initial value or checksum mismatches), as WFDB reads them.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>
+    /// The alerts the event stage raised (when asked for): each with the record sample at which it was raised (its onset
+    /// may lie earlier: criteria look back), times in record samples. Monitoring ends with the record (offsets marked so).
+    /// </summary>
+    public IReadOnlyList<(Alert Alert, long RaisedAt)> Alerts { get; init; } = [];
     /// <summary>Per classified beat (when the model runs): its R peak in record samples, its beat-decision inputs
     /// (<see cref="BeatFusion.InputNames"/>) and the class it got.</summary>
     public IReadOnlyList<(long RecordSample, float[] Inputs, BeatClass Decided)> BeatEvidence { get; init; } = [];
@@ -58,7 +64,7 @@ public static class RecordRunner
 {
     public static async Task<RecordRun> RunAsync(string recordPath, string? leads, PipelineSettings settings, InferenceOptions? inference,
         ProgressReporter? progress, CancellationToken ct, SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null,
-        bool atrial = false, EcgNatModel? sharedModel = null)
+        bool atrial = false, EcgNatModel? sharedModel = null, EventOptions? events = null)
     {
         var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
         var rate = settings.Pipeline.SampleRateHz;
@@ -81,7 +87,16 @@ public static class RecordRunner
             var stage = pipeline.AttachInference(model, inference?.RhythmSmoothingWindows ?? 3, collector);
             if (atrial) stage.Evidence.Measured = (pos, m) => atrialBeats.Add((pos - stage.BeatShiftSamples, m));
         }
+        var raised = new AlertCollector();
+        if (events is not null)
+        {
+            var rate0 = input.Info.SampleRateHz;
+            collector.Engine = new EventEngine(events, "eval", rate0, input.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / rate0),
+                model?.VersionLabel, raised);
+            raised.Engine = collector.Engine;
+        }
         await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
+        collector.Engine?.EndMonitoring(collector.Engine.Now, interrupted: false, "end of the recording");
 
         var order = Enumerable.Range(0, collector.Beats.Count).OrderBy(i => collector.Beats[i].SampleIndex).ToArray();
         var leadNames = new List<string>();
@@ -104,14 +119,34 @@ public static class RecordRunner
             Windows = collector.Windows.Select(w => (replay.ToRecordSample(w.StartIndex), replay.ToRecordSample(w.EndIndex), w.Class, w.LatencySeconds)).ToList(),
             BeatsClassified = collector.ClassifiedCount,
             Evidence = collector.Evidence.Select(e => e with { From = replay.ToRecordSample(e.From), To = replay.ToRecordSample(e.To) }).ToList(),
+            Alerts = raised.Alerts.Select(a => (ToRecord(a.Alert, replay), replay.ToRecordSample(a.At))).ToList(),
             BeatEvidence = collector.BeatEvidence.Select(b => (replay.ToRecordSample(b.Index), b.Inputs, b.Decided)).ToList(),
             Atrial = atrialBeats.Select(b => (replay.ToRecordSample((long)Math.Round(b.Position)), b.Measure)).ToList(),
         };
     }
 
+    /// <summary>The alert with its onset and offset sample indices mapped to the record's samples.</summary>
+    private static Alert ToRecord(Alert a, ReplaySource replay) => a with
+    {
+        Onset = a.Onset with { SampleIndex = replay.ToRecordSample(a.Onset.SampleIndex) },
+        Offset = a.Offset is { } o ? o with { SampleIndex = replay.ToRecordSample(o.SampleIndex) } : null,
+    };
+
+    /// <summary>Keeps every alert with the pipeline index at which it was raised.</summary>
+    private sealed class AlertCollector : IAlertSink
+    {
+        public EventEngine? Engine;
+        public List<(Alert Alert, long At)> Alerts { get; } = [];
+        public void Publish(Alert alert) => Alerts.Add((alert, Engine?.Now ?? 0));
+        public void Publish(EctopyTrend trend) { }
+    }
+
     private sealed class Collector(ProgressReporter? progress, string name, double expectedSamples) : IPipelineObserver, IInferenceSink, IRhythmEvidenceSink,
         IBeatEvidenceSink
     {
+        /// <summary>The event stage, when the run raises alerts.</summary>
+        public EventEngine? Engine;
+
         public List<(long Index, float[] Inputs, BeatClass Decided)> BeatEvidence { get; } = [];
 
         public void OnBeatEvidence(in DetectedBeat beat, ReadOnlySpan<float> inputs, BeatClass decided) =>
@@ -130,20 +165,32 @@ public static class RecordRunner
         public List<WindowInference> Windows { get; } = [];
         public long ClassifiedCount { get; private set; }
 
-        public void OnBeat(in DetectedBeat beat) => Beats.Add(beat);
+        public void OnBeat(in DetectedBeat beat)
+        {
+            Beats.Add(beat);
+            Engine?.OnBeat(beat);
+        }
 
         public void OnBeatClassified(in ClassifiedBeat beat)
         {
             Classes[beat.Beat.SampleIndex] = beat.Class;
             ClassifiedCount++;
+            Engine?.OnBeatClassified(beat);
         }
 
-        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities) => Rhythm.Add(decision);
+        public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality) => Engine?.OnQualityChanged(sampleIndex, quality);
+
+        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
+        {
+            Rhythm.Add(decision);
+            Engine?.OnRhythm(decision, smoothedProbabilities);
+        }
 
         public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Windows.Add(window);
 
         public void OnBlockProcessed(SampleBlock conditioned)
         {
+            Engine?.OnBlock(conditioned);
             if (progress is not null && expectedSamples > 0)
                 progress.Update(name, (conditioned.StartIndex + conditioned.Count) / expectedSamples);
         }

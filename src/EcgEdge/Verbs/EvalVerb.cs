@@ -6,6 +6,7 @@ using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Evaluation;
+using EcgEdge.Events.Alerts;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
@@ -115,6 +116,21 @@ public static class EvalVerb
 
         var ordered = records.Where(results.ContainsKey).Select(r => results[r]).ToList();
         var gross = ordered.Aggregate(default(DetectionCounts), (s, r) => s + r.Qrs);
+        var grossEpisodes = new Dictionary<string, EpisodeTally>();
+        var grossAlarms = new Dictionary<string, AlarmTally>();
+        foreach (var r in ordered)
+        {
+            foreach (var (k, t) in r.Episodes)
+            {
+                if (!grossEpisodes.TryGetValue(k, out var g)) grossEpisodes[k] = g = new EpisodeTally { SampleRateHz = t.SampleRateHz };
+                g.Add(t);
+            }
+            foreach (var (k, t) in r.Alarms)
+            {
+                if (!grossAlarms.TryGetValue(k, out var g)) grossAlarms[k] = g = new AlarmTally();
+                g.Add(t);
+            }
+        }
         GrossReport grossReport;
         if (modelInfo is not null)
         {
@@ -143,8 +159,14 @@ public static class EvalVerb
             PrintModelTable(Console.Out, ordered, classes, af, windows, modelInfo, membership);
         }
         else grossReport = new GrossReport(CountsJson.From(gross));
+        grossReport = grossReport with
+        {
+            Episodes = grossEpisodes.ToDictionary(kv => kv.Key, kv => EpisodeJson.From(kv.Value)),
+            Alarms = grossAlarms.ToDictionary(kv => kv.Key, kv => AlarmJson.From(kv.Value)),
+        };
         var report = new EvalReport(ordered.Select(r => ToReport(r, inference.Enabled ? membership : null)).ToList(), grossReport, modelInfo);
         PrintTable(Console.Out, ordered, gross, from);
+        PrintEpisodes(Console.Out, grossEpisodes, grossAlarms);
         foreach (var r in ordered)
             foreach (var warning in r.Warnings) Console.Error.WriteLine($"ecgedge: record {r.Record}: warning (read anyway, as WFDB reads it): {warning}");
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
@@ -166,21 +188,28 @@ public static class EvalVerb
     /// <summary>Runs one record through the pipeline (<see cref="RecordRunner"/>) and scores it.</summary>
     public static async Task<RecordResult> EvaluateRecordAsync(string recordPath, string annotationPath, string? leads,
         PipelineSettings settings, double scoreFromSeconds, string? annotationsOut, ProgressReporter? progress, CancellationToken ct,
-        SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null, InferenceOptions? inference = null)
+        SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null, InferenceOptions? inference = null, EventOptions? events = null)
     {
         var reference = AnnotationReader.Read(annotationPath);
-        var run = await RecordRunner.RunAsync(recordPath, leads, settings, inference, progress, ct, sourceKind, ads).ConfigureAwait(false);
+        var run = await RecordRunner.RunAsync(recordPath, leads, settings, inference, progress, ct, sourceKind, ads,
+            events: events ?? new EventOptions()).ConfigureAwait(false);
         var fs = run.RecordRateHz;
         var from = run.DurationS > scoreFromSeconds ? scoreFromSeconds : 0;
         var settingsEc57 = new Ec57Settings { ScoreFromSeconds = from };
         var detected = run.Beats;
-        var counts = Ec57.ScoreQrs(reference, detected, fs, settingsEc57);
+        // Rhythm-only references (no beat annotations, e.g. the malignant-ventricular-arrhythmia databases): no beat is
+        // scored (every detection would count as extra); their episodes and alarms are.
+        var hasBeats = reference.Any(x => x.IsBeat);
+        var counts = hasBeats ? Ec57.ScoreQrs(reference, detected, fs, settingsEc57) : default;
         var fromSample = (long)Math.Round(from * fs);
+        var (episodes, alarms) = EpisodeScoring.Score(reference, run.Alerts, run.RecordLength, fs);
         ModelScores? scores = null;
         List<(long Sample, RhythmClass Class)> rhythmChanges = [];
         if (run.Classes is { } classes)
         {
-            var beats = BeatConfusion.Score(reference, detected, classes, (long)Math.Round(settingsEc57.MatchWindowSeconds * fs), fromSample);
+            var beats = hasBeats
+                ? BeatConfusion.Score(reference, detected, classes, (long)Math.Round(settingsEc57.MatchWindowSeconds * fs), fromSample)
+                : new BeatConfusion();
             var refAf = RhythmScoring.ReferenceIntervals(reference, run.RecordLength, RhythmScoring.IsAf);
             var refVt = RhythmScoring.ReferenceIntervals(reference, run.RecordLength, RhythmScoring.IsVt);
             var detAf = RhythmScoring.Merge(run.Rhythm.Where(d => d.Class == RhythmClass.AfAfl).Select(d => new Interval(d.From, d.To)));
@@ -207,7 +236,10 @@ public static class EvalVerb
                 .OrderBy(x => x.Sample).ThenBy(x => x.Code == AnnotationCode.Rhythm ? 0 : 1);
             AnnotationWriter.Write(Path.Combine(annotationsOut, run.Name + ".ecgedge"), anns);
         }
-        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores) { Signature = run.Signature, Warnings = run.Warnings };
+        return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores)
+        {
+            Signature = run.Signature, Warnings = run.Warnings, HasBeats = hasBeats, Episodes = episodes, Alarms = alarms,
+        };
     }
 
     /// <summary>MIT-BIH rhythm AUX string written for a rhythm class ("(N", "(AFIB", "(NOISE", "(VT").</summary>
@@ -238,8 +270,10 @@ public static class EvalVerb
 
     private static RecordReport ToReport(RecordResult r, TrainingMembership? membership)
     {
-        var basic = new RecordReport(r.Record, CountsJson.From(r.Qrs), Math.Round(r.DurationS, 3), r.Leads, r.BeatsDetected,
-            InTraining: membership?.PartsTrainedOn(r.Signature));
+        var basic = new RecordReport(r.Record, r.HasBeats ? CountsJson.From(r.Qrs) : null, Math.Round(r.DurationS, 3), r.Leads, r.BeatsDetected,
+            InTraining: membership?.PartsTrainedOn(r.Signature),
+            Episodes: r.Episodes.ToDictionary(kv => kv.Key, kv => EpisodeJson.From(kv.Value)),
+            Alarms: r.Alarms.ToDictionary(kv => kv.Key, kv => AlarmJson.From(kv.Value)));
         if (r.Model is not { } m) return basic;
         return basic with
         {
@@ -274,6 +308,26 @@ public static class EvalVerb
         static string Pct(double x) => double.IsNaN(x) ? "-" : x.ToString("F1", CultureInfo.InvariantCulture);
     }
 
+    private static void PrintEpisodes(TextWriter w, Dictionary<string, EpisodeTally> episodes, Dictionary<string, AlarmTally> alarms)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        static string P(double x) => double.IsNaN(x) ? "-" : x.ToString("F1", CultureInfo.InvariantCulture);
+        w.WriteLine();
+        w.WriteLine("Episodes against the reference rhythm (alarms: AF for af; VT or VF for vt and vf; whole records)");
+        w.WriteLine($"{"kind",-5} {"episodes",8} {"detected",8} {"Se %",6} {"Se≥10s %",9} {"alarms",6} {"+P %",6} {"dur Se %",8} {"dur +P %",8}");
+        foreach (var k in EpisodeScoring.Kinds.Where(episodes.ContainsKey))
+        {
+            var t = episodes[k];
+            w.WriteLine(string.Create(inv, $"{k,-5} {t.ReferenceEpisodes,8} {t.Detected,8} {P(t.Se),6} {P(t.SeMin10s),9} {t.AlarmEpisodes,6} {P(t.Ppv),6} {P(t.DurSe),8} {P(t.DurPpv),8}"));
+        }
+        w.WriteLine($"{"alarm",-26} {"count",6} {"false",6} {"false/h",8} {"latency median s",17} {"max s",6}");
+        foreach (var (k, t) in alarms.OrderBy(x => x.Key, StringComparer.Ordinal))
+        {
+            var j = AlarmJson.From(t);
+            w.WriteLine(string.Create(inv, $"{k,-26} {t.Count,6} {t.False,6} {P(t.FalsePerHour),8} {(j.LatencyMedianS?.ToString("F1", inv) ?? "-"),17} {(j.LatencyMaxS?.ToString("F1", inv) ?? "-"),6}"));
+        }
+    }
+
     private static List<string> ListRecords(string db) =>
         WfdbRecordPath.ListRecords(db).Where(n => File.Exists(WfdbRecordPath.ToHeaderPath(Path.Combine(db, n))))
             .Distinct().Order(StringComparer.Ordinal).ToList();
@@ -301,6 +355,14 @@ public static class EvalVerb
 
         /// <summary>Header problems the record was read despite (checksum, initial value).</summary>
         public IReadOnlyList<string> Warnings { get; init; } = [];
+
+        /// <summary>False for a rhythm-only reference: no beat score.</summary>
+        public bool HasBeats { get; init; } = true;
+
+        /// <summary>Episodes per kind (af, vt, vf) and alarms per type against the reference rhythm.</summary>
+        public IReadOnlyDictionary<string, EpisodeTally> Episodes { get; init; } = new Dictionary<string, EpisodeTally>();
+
+        public IReadOnlyDictionary<string, AlarmTally> Alarms { get; init; } = new Dictionary<string, AlarmTally>();
     }
 
     /// <summary>What the model scored on one record.</summary>
