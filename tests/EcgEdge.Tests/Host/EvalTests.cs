@@ -76,4 +76,27 @@ public class EvalTests
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--source", "ads1298"]));
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--Conditioning:LowPassHz=400"]));
     }
+
+    [SkippableFact]
+    public async Task A_rhythm_only_reference_gets_episode_and_alarm_scores_and_no_beat_score()
+    {
+        // MIT-BIH 207 (ventricular flutter, VT) with its beat labels removed: as a malignant-arrhythmia database ships.
+        var db = TestData.Require("mitdb");
+        using var dir = new Wfdb.TempDirectory();
+        foreach (var ext in new[] { ".hea", ".dat" }) File.Copy(Path.Combine(db, "207" + ext), dir.File("207" + ext));
+        var rhythm = AnnotationReader.Read(Path.Combine(db, "207.atr")).Where(a => a.Code == AnnotationCode.Rhythm).ToList();
+        AnnotationWriter.Write(dir.File("207.atr"), rhythm);
+        var json = dir.File("eval.json");
+        Assert.Equal(0, await EvalVerb.RunAsync(["--db", dir.Path, "--json", json, "--mains", "60", "--quiet"]));
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var r = doc.RootElement.GetProperty("records")[0];
+        Assert.Equal(JsonValueKind.Null, r.GetProperty("qrs").ValueKind); // no beat is scored
+        var vf = doc.RootElement.GetProperty("gross").GetProperty("episodes").GetProperty("vf");
+        Assert.True(vf.GetProperty("reference_episodes").GetInt32() >= 1);  // 207's ventricular flutter
+        foreach (var k in new[] { "detected", "se", "se_min10s", "ppv", "dur_se", "dur_ppv" }) Assert.True(vf.TryGetProperty(k, out _), k);
+        var alarms = doc.RootElement.GetProperty("gross").GetProperty("alarms");
+        foreach (var t in new[] { "VentricularTachycardia", "VentricularFibrillation", "AtrialFibrillation" })
+            foreach (var k in new[] { "count", "false", "false_per_hour", "latency_median_s", "latency_max_s" })
+                Assert.True(alarms.GetProperty(t).TryGetProperty(k, out _), $"{t}.{k}");
+    }
 }
