@@ -224,9 +224,12 @@ public sealed class AtrialActivity
         rms = Math.Sqrt(rms / n);
         m.DiastolicRmsRel = rAmplitudeMv > 1e-3f ? (float)(rms / rAmplitudeMv) : float.NaN;
 
-        // The P segment against the patient's sinus template.
+        // The P segment against the patient's sinus template — only when it is clear of the previous T wave: at fast
+        // rates the segment would hold the T wave's end, which is alike from beat to beat and would pass for a
+        // consistent P wave (fast AF looked "P-consistent" that way).
         var segStart = r - _segFrom - _shift;
-        if (segStart - _smooth >= 0 && r - _segTo + _shift + _smooth < signal.Length)
+        var clearOfT = tEnd <= segStart;
+        if (clearOfT && segStart - _smooth >= 0 && r - _segTo + _shift + _smooth < signal.Length)
         {
             var seg = _seg.AsSpan();
             Smooth(signal, segStart, seg.Length, seg);

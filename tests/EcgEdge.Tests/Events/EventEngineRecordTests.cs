@@ -60,10 +60,12 @@ public class EventEngineRecordTests
         var offsets = af.Where(a => a.Phase == AlertPhase.Offset).ToList();
         var report = string.Join("; ", af.Select(a => $"{a.Phase} {a.Onset.SampleIndex / 500.0:F1}-{a.Offset?.SampleIndex / 500.0:F1}")) +
             " | reference " + string.Join(", ", refAf.Select(r => $"{r.From:F1}-{r.To:F1}"));
-        // Every reference AF episode of at least the onset criterion (30 s) has an onset within 15 s of its start
-        // (one rhythm decision = 5 s, centred smoothing over 3 windows), and every alerted episode overlaps one.
+        // Every reference AF episode of at least the onset criterion (30 s) has an onset within 20 s of its start (one
+        // rhythm decision = 5 s, centred smoothing over 3 windows, and the rhythm evidence of an older stream mixes the
+        // last 30 s of beats with the last 10 s: at an onset the irregular beats must first fill part of that context),
+        // and every alerted episode overlaps one.
         foreach (var r in refAf.Where(r => r.To - r.From >= 30))
-            Assert.True(onsets.Any(a => Math.Abs(a.Onset.SampleIndex / 500.0 - r.From) <= 15), $"no onset near {r.From:F1} s: {report}");
+            Assert.True(onsets.Any(a => Math.Abs(a.Onset.SampleIndex / 500.0 - r.From) <= 20), $"no onset near {r.From:F1} s: {report}");
         foreach (var a in onsets)
             Assert.True(refAf.Any(r => a.Onset.SampleIndex / 500.0 < r.To && a.Onset.SampleIndex / 500.0 >= r.From - 15), $"onset {a.Onset.SampleIndex / 500.0:F1} s outside reference AF: {report}");
         foreach (var o in offsets)

@@ -74,27 +74,30 @@ public sealed partial class AlertDeliveryIntegrationTests : IDisposable
         var refAf = RhythmScoring.ReferenceIntervals(reference, 650000, RhythmScoring.IsAf).Select(i => (From: i.From / 360.0, To: i.To / 360.0)).ToList();
         var af = alerts.Where(a => a.Type == AlertType.AtrialFibrillation).ToList();
         var onsets = af.Where(a => a.Phase == AlertPhase.Onset).ToList();
-        // Tolerance 15 s: rhythm decisions cover 5 s, smoothed over 3 windows (docs/events.md).
+        // Tolerance 20 s: rhythm decisions cover 5 s, smoothed over 3 windows, from evidence over the last 10 and 30 s of
+        // beats (docs/events.md, docs/rhythm.md).
         Assert.Equal(refAf.Count(r => r.To - r.From >= 30), onsets.Count);
         foreach (var r in refAf.Where(r => r.To - r.From >= 30))
-            Assert.Contains(onsets, a => Math.Abs(a.Onset.SampleIndex / 500.0 - r.From) <= 15);
+            Assert.Contains(onsets, a => Math.Abs(a.Onset.SampleIndex / 500.0 - r.From) <= 20);
         foreach (var o in af.Where(a => a.Phase == AlertPhase.Offset && a.EndedBy is null))
             Assert.Contains(refAf, r => Math.Abs(o.Offset!.SampleIndex / 500.0 - r.To) <= 15);
-        // The last AF episode of 201 lasts until the end of the record: the end of the replay closes it, saying so.
-        var ended = Assert.Single(af, a => a.Phase == AlertPhase.Offset && a.EndedBy is not null);
-        Assert.Equal(Alert.MonitoringStopped, ended.EndedBy);
-        Assert.InRange(ended.Offset!.SampleIndex / 500.0, 650000 / 360.0 - 1, 650000 / 360.0 + 0.5);
+        // An episode still open when the replay ends is closed by the end of monitoring, saying so, at the record's end.
+        foreach (var ended in af.Where(a => a.Phase == AlertPhase.Offset && a.EndedBy is not null))
+        {
+            Assert.Equal(Alert.MonitoringStopped, ended.EndedBy);
+            Assert.InRange(ended.Offset!.SampleIndex / 500.0, 650000 / 360.0 - 1, 650000 / 360.0 + 0.5);
+        }
         // Every episode opened was closed: none stays "ongoing" on a clinician's screen.
         Assert.Empty(alerts.Where(a => a.Phase == AlertPhase.Onset).Select(a => a.EpisodeId)
             .Except(alerts.Where(a => a.Phase == AlertPhase.Offset).Select(a => a.EpisodeId)));
         var finalStatus = messages.Last(m => m.Topic.EndsWith("/status"));
         Assert.Contains("\"monitoring\":\"stopped\"", finalStatus.Payload);
 
-        // The retained list of open episodes, as a page opened now would get it: the episodes whose onset had no offset
-        // (201 ends in AF, so its last AF episode is still open).
+        // The retained list of open episodes, as a page opened now would get it: empty, since the end of the replay closed
+        // every episode (an episode open mid-run is shown by web/test/e2e-demo.mjs).
         var open = alerts.Where(a => a.Phase != AlertPhase.Offset).Select(a => a.EpisodeId).Distinct()
             .Except(alerts.Where(a => a.Phase == AlertPhase.Offset).Select(a => a.EpisodeId)).ToList();
-        Assert.Equal(onsets.Last().EpisodeId, Assert.Single(open));
+        Assert.Empty(open);
         await using (var late = await TestSubscriber.ConnectAsync(broker.Port, "ecgedge/dev-201/active"))
         {
             var retained = Assert.Single(await late.WaitForAsync(m => m.Count > 0, TimeSpan.FromSeconds(10)));
