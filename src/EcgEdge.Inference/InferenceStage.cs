@@ -210,9 +210,10 @@ public sealed class InferenceStage : IBeatSink
         _evidence.Features(_shortFeatures, end, _probs.AsSpan(0, _rhythmClasses), _afClass, _noiseClass, fusion?.Short.ContextSeconds ?? ShortContextSeconds);
         var fused = double.NaN;
         _probs.AsSpan(0, _rhythmClasses).CopyTo(_networkProbs);
-        if (fusion is not null && _afClass >= 0 && _sinusClass >= 0)
+        if (fusion is not null && _afClass >= 0 && _sinusClass >= 0
+            && fusion.Probability(_features, _shortFeatures, streamSeconds, out var threshold) is var pFused && !double.IsNaN(pFused))
         {
-            fused = fusion.Probability(_features, _shortFeatures, streamSeconds, out var threshold);
+            fused = pFused;
             var rest = 0f;
             for (var c = 0; c < _rhythmClasses; c++) if (c != _afClass && c != _sinusClass) rest += _probs[c];
             var m = Math.Max(0f, 1f - rest);

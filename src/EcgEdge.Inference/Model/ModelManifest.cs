@@ -83,6 +83,8 @@ public sealed class RhythmFusionSpec
     [JsonPropertyName("below_s")] public double BelowS { get; set; }
     public double Threshold { get; set; } = 0.5;
     [JsonPropertyName("short_threshold")] public double ShortThreshold { get; set; } = 0.5;
+    /// <summary>"network": windows of young streams keep the network's rhythm posterior; "short" (default): the short model decides them.</summary>
+    public string? Young { get; set; }
     /// <summary>How it was fitted and validated (free text for the card and `model info`).</summary>
     public string? Definition { get; set; }
 
@@ -96,7 +98,8 @@ public sealed class RhythmFusionSpec
         if (sm is null) { problem = "rhythm_fusion.short: " + problem; return null; }
         problem = Rhythm.RhythmFusion.Problem(l.ContextSeconds, sm.ContextSeconds, BelowS, Threshold, ShortThreshold);
         if (problem is not null) { problem = "rhythm_fusion: " + problem; return null; }
-        return new Rhythm.RhythmFusion(l, sm, BelowS, Threshold, ShortThreshold);
+        if (Young is not (null or "short" or "network")) { problem = $"rhythm_fusion.young must be \"short\" or \"network\", not \"{Young}\""; return null; }
+        return new Rhythm.RhythmFusion(l, sm, BelowS, Threshold, ShortThreshold, Young == "network");
     }
 }
 

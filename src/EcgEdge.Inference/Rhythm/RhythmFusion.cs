@@ -70,8 +70,10 @@ public sealed class LogisticModel
 /// </summary>
 public sealed class RhythmFusion
 {
-    public RhythmFusion(LogisticModel longModel, LogisticModel shortModel, double belowSeconds, double threshold, double shortThreshold)
+    public RhythmFusion(LogisticModel longModel, LogisticModel shortModel, double belowSeconds, double threshold, double shortThreshold,
+        bool youngStreamsByNetwork = false)
     {
+        YoungStreamsByNetwork = youngStreamsByNetwork;
         ArgumentNullException.ThrowIfNull(longModel);
         ArgumentNullException.ThrowIfNull(shortModel);
         if (Problem(longModel.ContextSeconds, shortModel.ContextSeconds, belowSeconds, threshold, shortThreshold) is { } p) throw new ArgumentException(p);
@@ -95,6 +97,12 @@ public sealed class RhythmFusion
     /// <summary>A young stream's window is AF/flutter when the short model's P(AF) reaches this.</summary>
     public double ShortThreshold { get; }
 
+    /// <summary>
+    /// A young stream's window keeps the network's own rhythm posterior (the fusion decides older streams only): out of
+    /// fold, neither the short model nor the network was better on 10-s records, so these keep the network's decision.
+    /// </summary>
+    public bool YoungStreamsByNetwork { get; }
+
     /// <summary>Why these parameters cannot make a model, or null.</summary>
     public static string? Problem(double longContext, double shortContext, double belowSeconds, double threshold, double shortThreshold)
     {
@@ -106,10 +114,15 @@ public sealed class RhythmFusion
 
     /// <summary>
     /// P(AF/flutter) of a window whose stream has run <paramref name="streamSeconds"/>, from its features over the long
-    /// and the short context, and the threshold that applies to it.
+    /// and the short context, and the threshold that applies to it; NaN (and no threshold) when the network decides.
     /// </summary>
     public double Probability(ReadOnlySpan<float> longFeatures, ReadOnlySpan<float> shortFeatures, double streamSeconds, out double threshold)
     {
+        if (streamSeconds < BelowSeconds && YoungStreamsByNetwork)
+        {
+            threshold = double.NaN;
+            return double.NaN;   // the network's posterior stands
+        }
         var ps = Short.Probability(shortFeatures);
         if (streamSeconds < BelowSeconds)
         {

@@ -61,6 +61,7 @@ class Model:
     short: tuple
     t_long: float = 0.5
     t_short: float = 0.5
+    young_by_network: bool = False
 
 
 def fit(w: R.Windows, mask: np.ndarray, cols: list[int], C: float) -> Model:
@@ -79,14 +80,17 @@ def predict(model: Model, w: R.Windows, mask: np.ndarray, cols: list[int]) -> tu
     ps = R.predict(model.short, w.Xs[mask][:, cols])
     p = np.where(young, ps, 0.5 * (ps + R.predict(model.long, w.X[mask][:, cols])))
     t = np.where(young, model.t_short, model.t_long)
+    if model.young_by_network:
+        p = np.where(young, np.nan, p)          # the network's posterior stands
     return p, t
 
 
 def probabilities(w: R.Windows, p: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The device's posteriors with per-window thresholds (fused_probabilities with a threshold vector)."""
-    out = np.empty((len(p), 4))
-    for tv in np.unique(t):
-        m = t == tv
+    out = w.N.astype(np.float64).copy()     # windows without a fused P(AF) keep the network's posteriors
+    fused = ~np.isnan(p)
+    for tv in np.unique(t[fused]):
+        m = fused & (t == tv)
         out[m] = R.fused_probabilities(w.N[m], p[m], float(tv))
     return out
 
@@ -100,7 +104,7 @@ def _criterion(ws: R.Windows, probs: np.ndarray):
     return (float(np.mean(f1s)) if f1s else 0.0), (float(np.mean(fas)) if fas else 0.0)
 
 
-def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float) -> tuple[float, float]:
+def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float, young_by_network: bool = False) -> tuple[float, float]:
     """The thresholds for the windows in `mask`, from out-of-source predictions: each source of the mask predicted by a
     model fitted on the mask's other sources. First the long model's, then the short model's (the long one fixed): the
     best mean AF-duration F1 over the sources with AF less FALSE_AF_PENALTY per percent of false AF time on the
@@ -113,8 +117,11 @@ def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float)
         if not tr.any() or len(np.unique(w.y[tr])) < 2 or len(np.unique(w.y[tr & (w.stream >= SHORT_BELOW_S)])) < 2:
             continue
         m = fit(w, tr, cols, C)
+        m.young_by_network = young_by_network
         p[te] = predict(m, w, te, cols)[0]
     ok = mask & ~np.isnan(p)
+    if young_by_network:  # young windows keep the network's posterior (p is NaN there by design)
+        ok = (mask & ~np.isnan(p)) | (mask & (w.stream < SHORT_BELOW_S))
     ws = w.subset(ok)
     pv, yv = p[ok], young[ok]
 
@@ -129,6 +136,8 @@ def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float)
         return choice[1]
 
     t_long = best(True, 0.5)
+    if young_by_network:
+        return t_long, 0.5
     t_short = best(False, t_long)
     return t_long, t_short
 
@@ -174,6 +183,9 @@ def main(argv=None):
     ap.add_argument("--fit", help="manifest to copy the fitted rhythm_fusion into")
     ap.add_argument("--out", help="where --fit writes the manifest")
     ap.add_argument("--version", help="the version written with --fit")
+    ap.add_argument("--young", choices=["network", "short"], default="network",
+                    help="who decides windows of streams younger than %g s: the network's own posterior (default, shipped) "
+                         "or the short evidence model" % SHORT_BELOW_S)
     a = ap.parse_args(argv)
 
     w = R.load(a.features, a.data)
@@ -188,7 +200,8 @@ def main(argv=None):
     for name, train, test in R.splits(w):
         test = test & tested
         model = fit(w, train, cols, a.C)
-        model.t_long, model.t_short = choose_thresholds(w, train, cols, a.C)
+        model.young_by_network = a.young == "network"
+        model.t_long, model.t_short = choose_thresholds(w, train, cols, a.C, model.young_by_network)
         ws = w.subset(test)
         p, t = predict(model, w, test, cols)
         rows = {}
@@ -216,7 +229,8 @@ def main(argv=None):
             raise SystemExit("--fit needs --out")
         everything = tested
         model = fit(w, everything, cols, a.C)
-        model.t_long, model.t_short = choose_thresholds(w, everything, cols, a.C)
+        model.young_by_network = a.young == "network"
+        model.t_long, model.t_short = choose_thresholds(w, everything, cols, a.C, model.young_by_network)
         with open(a.fit) as f:
             manifest = json.load(f)
 
@@ -232,14 +246,15 @@ def main(argv=None):
             "below_s": SHORT_BELOW_S,
             "threshold": float(model.t_long),
             "short_threshold": float(model.t_short),
+            "young": a.young,
             "definition": ("two logistic regressions over the device's rhythm evidence (RhythmFeatures): one over the last "
                            "30 s of beats, fitted on windows of streams at least %g s old (%d windows, %d AF), one over the "
-                           "last 10 s, fitted on every window (%d, %d AF); a window of a younger stream is decided by the "
-                           "short model alone, an older one by the mean of both; L2 C=%g, within each class every source "
+                           "last 10 s, fitted on every window (%d, %d AF); a window of an older stream is decided by the "
+                           "mean of both, one of a younger stream by %s; L2 C=%g, within each class every source "
                            "weighted equally; thresholds from leave-one-source-out predictions (best mean AF-duration F1 less "
                            "%g per %% of false AF time); sources: %s; tools/train/rhythm/validate.py"
                            % (SHORT_BELOW_S, int(old.sum()), int(w.y[old].sum()), int(everything.sum()), int(w.y[everything].sum()),
-                              a.C, FALSE_AF_PENALTY, ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
+                              "the network's own posterior" if a.young == "network" else "the short model alone", a.C, FALSE_AF_PENALTY, ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
         }
         manifest["training_records"] = {
             "network": network_training_signatures(a.data),

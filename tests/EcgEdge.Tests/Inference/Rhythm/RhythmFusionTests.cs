@@ -37,6 +37,19 @@ public class RhythmFusionTests
         Assert.Equal(0.7, t2);
     }
 
+    [Fact]
+    public void With_young_streams_left_to_the_network_a_young_window_gets_no_fused_probability()
+    {
+        var fusion = new RhythmFusion(Model(-3, 30), Model(1, 10), belowSeconds: 25, threshold: 0.55, shortThreshold: 0.5, youngStreamsByNetwork: true);
+        var f = new float[RhythmFeatures.Count];
+        Assert.True(double.IsNaN(fusion.Probability(f, f, 10, out var t)));
+        Assert.True(double.IsNaN(t));
+        Assert.False(double.IsNaN(fusion.Probability(f, f, 30, out var t2)));
+        Assert.Equal(0.55, t2);
+        Assert.Null(new RhythmFusionSpec { Long = new LogisticModelSpec(), Short = new LogisticModelSpec(), Young = "maybe" }.ToFusion(out var why));
+        Assert.NotNull(why);
+    }
+
     [Theory]
     [InlineData("no_such_feature", "unknown feature")]
     [InlineData("irr", "a feature is named twice")]
