@@ -199,6 +199,10 @@ def main(argv=None):
           f"RR rule threshold (mitdb DS1): {rr_t}")
     for name, train, test in R.splits(w):
         test = test & tested
+        old_train = train & (w.stream >= SHORT_BELOW_S)
+        if len(np.unique(w.y[train])) < 2 or len(np.unique(w.y[old_train])) < 2 or not test.any():
+            print(f"{name:12s} skipped: its training sources lack AF or non-AF windows")
+            continue
         model = fit(w, train, cols, a.C)
         model.young_by_network = a.young == "network"
         model.t_long, model.t_short = choose_thresholds(w, train, cols, a.C, model.young_by_network)

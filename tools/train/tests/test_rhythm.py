@@ -1,0 +1,83 @@
+"""Unit tests of the rhythm stage's scoring and labels (tools/train/ecgnat/rhythm.py): run with
+`PYTHONPATH=tools/train /usr/bin/python3 -m pytest tools/train/tests`."""
+import os
+
+import numpy as np
+import pytest
+
+from ecgnat import beats as B
+from ecgnat import rhythm as R
+from ecgnat import wfdb
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def windows(record_windows, stream=None):
+    """Windows of one record: list of (t0, t1, y, p_af network)."""
+    n = len(record_windows)
+    N = np.zeros((n, 4))
+    N[:, 1] = [w[3] for w in record_windows]
+    N[:, 0] = 1 - N[:, 1]
+    X = np.zeros((n, 1))
+    return R.Windows(["x"], X, X.copy(), np.array(stream if stream is not None else [100.0] * n), N, N.copy(),
+                     np.array([w[2] for w in record_windows]), np.array(["mitdb"] * n), np.array(["r"] * n),
+                     np.array([w[0] for w in record_windows], dtype=float), np.array([w[1] for w in record_windows], dtype=float),
+                     {("mitdb", "r"): (30.0, [(10.0, 30.0)])})
+
+
+def test_decisions_cover_the_record_once_and_follow_the_smoothed_posterior():
+    w = windows([(0, 10, 0, 0.0), (5, 15, 0, 0.0), (10, 20, 1, 1.0), (15, 25, 1, 1.0), (20, 30, 1, 1.0)])
+    decs = R.decisions(w, w.N)
+    spans = [(a, b) for _, _, a, b, _ in decs]
+    assert spans[0][0] == 0 and spans[-1][1] == 30
+    assert all(spans[i][1] == spans[i + 1][0] for i in range(len(spans) - 1))   # contiguous, no overlap
+    af = [(a, b) for _, _, a, b, x in decs if x]
+    assert af[0][0] == pytest.approx(12.5)   # window 2's decision span: smoothing with windows 1 and 3 (2 of 3 AF)
+
+
+def test_duration_scores_count_overlap_against_the_reference():
+    w = windows([(0, 10, 0, 0.0), (5, 15, 0, 0.0), (10, 20, 1, 1.0), (15, 25, 1, 1.0), (20, 30, 1, 1.0)])
+    s = R.score(w, [("mitdb", "r", 0.0, 12.5, False), ("mitdb", "r", 12.5, 30.0, True)])["mitdb"]
+    assert s.ref_s == 20 and s.det_s == 17.5 and s.tp_s == 17.5
+    assert s.se == pytest.approx(87.5) and s.ppv == 100
+    assert s.rec_af == 1 and s.rec_tp == 1 and s.rec_nonaf == 0
+
+
+def test_the_threshold_maps_to_half_and_noise_and_vt_keep_their_share():
+    net = np.array([[0.5, 0.2, 0.2, 0.1]])
+    out = R.fused_probabilities(net, np.array([0.7]), 0.7)
+    assert out[0, 1] == pytest.approx(out[0, 0])          # P(AF) at the threshold: AF and sinus tie
+    assert out[0, 1] + out[0, 0] == pytest.approx(0.7)    # what noise and VT/VF leave
+    assert out[0, 2] == 0.2 and out[0, 3] == 0.1
+
+
+def test_within_each_class_every_source_weighs_the_same():
+    w = windows([(0, 10, 0, 0.0)] * 6)
+    w.source[:] = ["a", "a", "a", "a", "b", "b"]
+    w.y[:] = [0, 0, 0, 1, 0, 1]
+    sw = R.source_weights(w, np.ones(6, dtype=bool))
+    assert sw[:3].sum() == pytest.approx(sw[4])            # the non-AF windows: source a as much as source b
+    assert sw[3] == pytest.approx(sw[5])                   # the AF windows likewise
+    assert sw[[0, 1, 2, 4]].sum() == pytest.approx(4)      # the classes keep their pooled share
+    assert sw[[3, 5]].sum() == pytest.approx(2)
+
+
+def test_the_record_signature_is_the_one_the_device_computes():
+    h = wfdb.read_header(os.path.join(ROOT, "src", "EcgEdge", "Resources", "mitdb", "201"))
+    assert wfdb.signature(h) == "201/360/650000/-519"     # C#: WfdbHeader.Signature (TrainingMembershipTests)
+
+
+def test_the_textbook_rr_rule_calls_a_premature_beat_with_a_pause_s():
+    t = np.arange(20) * 1.0
+    t[10] = 9.6                                            # premature by 40 %, then a long interval
+    b = B.Beats(["x"], np.zeros((20, 1)), np.array(["N"] * 20), np.array(["N"] * 20), np.array(["mitdb"] * 20),
+                np.array(["r"] * 20), (t * 360).astype(int), {("mitdb", "r"): 360.0}, {})
+    called = B.rr_rule(b, np.array(["N"] * 20, dtype=object))
+    assert list(np.where(called == "S")[0]) == [10]
+
+
+def test_beat_scores_count_missed_reference_beats_as_missed():
+    b = B.Beats(["x"], np.zeros((3, 1)), np.array(["V", "N", "V"]), np.array(["N"] * 3), np.array(["mitdb"] * 3),
+                np.array(["r"] * 3), np.array([1, 2, 3]), {("mitdb", "r"): 360.0}, {("mitdb", "r"): {"V": 1}})
+    s = B.score(b, np.array(["V", "V", "N"]))["mitdb"]["veb"]
+    assert (s.tp, s.fn, s.fp) == (1, 2, 1)
