@@ -39,6 +39,9 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private readonly IAlertSink _sink;
     private readonly StripRecorder _strip;
     private readonly float[] _vfSegment;
+    private readonly ShockableRhythm _shockable;
+    private readonly ShockableCriteria _vfCriteria;
+    private readonly long _vfHop;
     private readonly SignalQuality[] _quality = new SignalQuality[Leads.Count];
     private readonly long[] _badSince = new long[Leads.Count];
     private readonly Dictionary<AlertType, long> _lastOffset = [];
@@ -70,6 +73,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     // VF state
     private long _nextVfCheck;
     private int _vfPositive, _vfNegative;
+    private bool _vfNoisyOnset;          // the open VF episode was raised while the signal was called noise (low priority)
     // trend
     private long _trendStart, _beats, _veb, _sveb;
 
@@ -86,8 +90,11 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         _sink = sink;
         var keep = Math.Max(90, options.AfOnsetS + 40 + options.StripPreS + options.StripPostS);
         _strip = new StripRecorder(sampleRateHz, 250, keep, present);
-        _vfSegment = new float[(int)Math.Round(4 * _strip.RateHz)];
-        _nextVfCheck = (long)Math.Round(4 * _fs);
+        _vfSegment = new float[(int)Math.Round(options.VfSegmentLengthS * _strip.RateHz)];
+        _shockable = new ShockableRhythm(_strip.RateHz, _vfSegment.Length);
+        _vfCriteria = ShockableCriteria.From(options);
+        _vfHop = (long)Math.Round(options.VfHopS * _fs);
+        _nextVfCheck = (long)Math.Round(options.VfSegmentLengthS * _fs);
         Array.Fill(_badSince, -1);
         for (var c = 0; c < Leads.Count; c++) _quality[c] = _present[c] ? SignalQuality.Unassessed : SignalQuality.Absent;
     }
@@ -345,23 +352,75 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         }
     }
 
+    /// <summary>
+    /// Shockable-rhythm analysis (<see cref="ShockableRhythm"/>): every <see cref="EventOptions.VfHopS"/> the newest
+    /// <see cref="EventOptions.VfSegmentLengthS"/> of the preferred usable lead is judged on five published features. Onset after
+    /// <see cref="EventOptions.VfSegments"/> consecutive shockable segments, or one conclusive one; offset after
+    /// <see cref="EventOptions.VfOffsetS"/> without a shockable segment. Never silenced by noise alone: raised at low priority
+    /// ("downgraded") while the model calls the signal noise, and raised to high priority once the signal is readable and the
+    /// rhythm still shockable. Not analysed while no electrode is usable (those segments count as not shockable).
+    /// </summary>
     private void VfChecks(long index)
     {
         if (index < _nextVfCheck) return;
-        _nextVfCheck = index + (long)Math.Round(4 * _fs);
-        if (!_strip.TryCopyRecent(_strip.PreferredLead, _vfSegment)) return;
-        var leak = VfFilter.Leakage(_vfSegment);
-        var vf = leak < _o.VfLeakageThreshold && !AllLeadsBad;
-        if (vf) { _vfPositive++; _vfNegative = 0; }
+        _nextVfCheck = index + _vfHop;
+        var lead = VfLead();
+        if (lead < 0 || !_strip.TryCopyRecent(lead, _vfSegment)) return;
+        var f = _shockable.Analyse(_vfSegment);
+        var d = ShockableRhythm.Decide(f, _vfCriteria);
+        var shockable = d.Shockable && !AllLeadsBad;
+        if (shockable) { _vfPositive++; _vfNegative = 0; }
         else { _vfNegative++; _vfPositive = 0; }
-        if (_vf is null && _vfPositive >= _o.VfSegments)
+        if (_vf is null && shockable && (_vfPositive >= _o.VfSegments || d.Conclusive))
         {
-            var onset = index - (long)Math.Round(4 * _o.VfSegments * _fs);
-            Open(ref _vf, AlertType.VentricularFibrillation, onset, _noise ? AlertSeverity.Low : AlertSeverity.High, 1 - leak,
-                $"VF filter leakage {leak:F2} < {_o.VfLeakageThreshold:F3} in {_vfPositive} consecutive 4-s segments" + (_noise ? "; downgraded: noisy signal" : ""), double.NaN);
+            var segments = Math.Min(_vfPositive, _o.VfSegments);
+            var onset = index - _vfHop * (segments - 1) - (long)Math.Round(_o.VfSegmentLengthS * _fs);
+            _vfNoisyOnset = _noise;
+            Open(ref _vf, AlertType.VentricularFibrillation, onset, _noise ? AlertSeverity.Low : AlertSeverity.High, d.Count / 5.0,
+                VfWhy(f, d, lead, segments) + (_noise ? "; downgraded: noisy signal" : ""), double.NaN);
         }
-        else if (_vf is not null && _vfNegative >= 2)
-            Close(ref _vf, index - (long)Math.Round(8 * _fs), $"VF filter leakage {leak:F2} ≥ {_o.VfLeakageThreshold:F3} for 8 s");
+        else if (_vf is { } vf && shockable && _vfNoisyOnset && !_noise && vf.Severity < AlertSeverity.High)
+        {
+            // Noise may lower a VF alarm, never raise it: high priority only on a segment judged while the signal is readable.
+            _vfNoisyOnset = false;
+            vf.Severity = AlertSeverity.High;
+            vf.Confidence = Math.Max(vf.Confidence, d.Count / 5.0);
+            Emit(vf, AlertPhase.Update, vf.Onset, null, "shockable rhythm on a readable signal: " + VfWhy(f, d, lead, 1), double.NaN, withStrip: true);
+        }
+        else if (_vf is not null && _vfNegative * _o.VfHopS >= _o.VfOffsetS)
+            Close(ref _vf, index - (long)Math.Round(_o.VfOffsetS * _fs), $"no shockable segment for {_o.VfOffsetS:F0} s");
+    }
+
+    /// <summary>The kept lead VF is judged on: the preferred one (II) when its electrode is usable, else the first usable one;
+    /// -1 when nothing is kept.</summary>
+    private int VfLead()
+    {
+        if (_strip.LeadCount == 0) return -1;
+        var preferred = _strip.PreferredLead;
+        if (_badSince[_strip.ChannelOf(preferred)] < 0) return preferred;
+        for (var k = 0; k < _strip.LeadCount; k++)
+            if (_badSince[_strip.ChannelOf(k)] < 0) return k;
+        return preferred;
+    }
+
+    /// <summary>The criterion that fired, with the features (formatted only when an alert is emitted).</summary>
+    private string VfWhy(ShockableFeatures f, ShockableDecision d, int lead, int segments)
+    {
+        var c = _vfCriteria;
+        string V(ShockableVotes v) => (d.Votes & v) != 0 ? "✓" : "✗";
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var where = segments > 1
+            ? string.Create(inv, $"shockable rhythm in {segments} consecutive {_o.VfSegmentLengthS:F0}-s segments of {Leads.Name(_strip.ChannelOf(lead))}: ")
+            : string.Create(inv, $"shockable rhythm in a {_o.VfSegmentLengthS:F0}-s segment of {Leads.Name(_strip.ChannelOf(lead))}") +
+                (d.Conclusive ? string.Create(inv, $" (conclusive: ≥ {c.SingleSegmentVotes} criteria, both narrow-band): ") : ": ");
+        return where +
+            string.Create(inv, $"{d.Count} of 5 criteria (≥ {c.MinVotes}, one narrow-band) — ") +
+            string.Create(inv, $"VF filter {f.Leakage:F2} < {c.LeakageBelow:F3} {V(ShockableVotes.Leakage)}; ") +
+            string.Create(inv, $"spectrum Ω {f.PeakHz:F1} Hz, M {f.SpectralM:F2}, A1 {f.SpectralA1:F2}, A2 {f.SpectralA2:F2} {V(ShockableVotes.Spectral)}; ") +
+            string.Create(inv, $"TCI {f.TciMs:F0} ms < {c.TciBelowMs:F0} {V(ShockableVotes.Tci)}; ") +
+            string.Create(inv, $"complexity {f.Complexity:F2} ≥ {c.ComplexityMin:F2} {V(ShockableVotes.Complexity)}; ") +
+            string.Create(inv, $"phase space {f.PhaseSpace:F2} > {c.PhaseSpaceAbove:F2} {V(ShockableVotes.PhaseSpace)}; ") +
+            string.Create(inv, $"smallest 1-s peak-to-peak {f.MinBlockPeakToPeakUv:F0} µV");
     }
 
     private void PublishTrend(long index)
@@ -411,6 +470,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         _afStart = _nonAfStart = _noiseStart = -1;
         _vRun = 0;
         _vfPositive = _vfNegative = 0;
+        _vfNoisyOnset = false;
         Array.Fill(_badSince, -1);
     }
 

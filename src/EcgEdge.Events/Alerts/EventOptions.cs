@@ -28,11 +28,61 @@ public sealed class EventOptions
     /// <summary>VT lasting this long is sustained (high priority).</summary>
     [Range(5.0, 600.0)] public double VtSustainedS { get; set; } = 30;
 
-    /// <summary>VF: consecutive 4-s segments with VF-filter leakage below the threshold.</summary>
+    // VF: shockable-rhythm analysis of the signal (ShockableRhythm; docs/events.md "VF"). Segments of VfSegmentLengthS of the
+    // preferred usable lead every VfHopS; each of five published features votes on its published threshold; a segment is
+    // shockable with VfMinVotes votes, one of them narrow-band (VF filter or spectrum), coarse and fast enough.
+
+    /// <summary>VF: length of an analysed segment (s). 4 s: the AED analysis segment of the published comparisons (Figuera et
+    /// al. 2016 analyse 4 and 8 s; 8 s is slightly more accurate but doubles the time VF must last to fill a segment).</summary>
+    [Range(3.0, 8.0)] public double VfSegmentLengthS { get; set; } = 4;
+
+    /// <summary>VF: a segment is analysed every this many seconds (overlapping segments when shorter than the segment).</summary>
+    [Range(0.5, 8.0)] public double VfHopS { get; set; } = 2;
+
+    /// <summary>VF: onset after this many consecutive shockable segments (2 at a 2-s hop: 6 s of signal) …</summary>
     [Range(1, 10)] public int VfSegments { get; set; } = 2;
 
-    /// <summary>VF filter leakage threshold (Kuo &amp; Dillman 1978: 0.406).</summary>
+    /// <summary>… or after one with this many votes, both narrow-band ones among them (0: never).</summary>
+    [Range(0, 5)] public int VfSingleSegmentVotes { get; set; } = 4;
+
+    /// <summary>VF: offset after this long without a shockable segment (s).</summary>
+    [Range(2.0, 60.0)] public double VfOffsetS { get; set; } = 8;
+
+    /// <summary>VF: votes (of 5) a shockable segment needs, one of them narrow-band (VF filter or spectrum).</summary>
+    [Range(1, 5)] public int VfMinVotes { get; set; } = 3;
+
+    /// <summary>VF: every 1-s block of a shockable segment is at least this large peak to peak (µV): coarse VF is
+    /// ≥ 200 µV (AHA 1997 AED performance statement); below it: fine VF, asystole or a flat line.</summary>
+    [Range(0.0, 2000.0)] public double VfMinPeakToPeakUv { get; set; } = 200;
+
+    /// <summary>VF: the segment's dominant frequency (Barro's Ω) is at least this (Hz): VF and flutter oscillate at 3–9 Hz;
+    /// a narrow-band oscillation below 2 Hz (120/min) is motion artefact or an organised rhythm.</summary>
+    [Range(0.5, 9.0)] public double VfMinPeakHz { get; set; } = 2;
+
+    /// <summary>VF filter leakage below this votes shockable (Kuo &amp; Dillman 1978: 0.406).</summary>
     [Range(0.05, 1.0)] public double VfLeakageThreshold { get; set; } = 0.406;
+
+    /// <summary>Threshold-crossing interval below this (ms) votes shockable (Thakor et al. 1990: 400 ms).</summary>
+    [Range(100.0, 1000.0)] public double VfTciMs { get; set; } = 400;
+
+    /// <summary>Spectral algorithm (Barro et al. 1989, as Amann et al. 2005 give it): votes when M ≤ 1.55, A1 &lt; 0.19,
+    /// A2 ≥ 0.45 and A3 ≤ <see cref="VfSpectralA3Max"/>.</summary>
+    [Range(0.5, 5.0)] public double VfSpectralMMax { get; set; } = 1.55;
+
+    [Range(0.0, 1.0)] public double VfSpectralA1Max { get; set; } = 0.19;
+
+    [Range(0.0, 1.0)] public double VfSpectralA2Min { get; set; } = 0.45;
+
+    /// <summary>Barro's harmonic criterion (A3 ≤ 0.09) is not applied by default (1): it tells VF from ventricular flutter,
+    /// whose harmonics it rejects, and flutter is a shockable rhythm too (MIT-BIH 207: A3 0.12 median in flutter).</summary>
+    [Range(0.0, 1.0)] public double VfSpectralA3Max { get; set; } = 1;
+
+    /// <summary>Normalised Lempel–Ziv complexity at or above this votes shockable (Zhang et al. 1999 order sinus &lt; VT &lt; VF
+    /// on 7-s windows; their values do not transfer to 4-s segments at 250 Hz: 0.2 is set here, docs/events.md).</summary>
+    [Range(0.01, 1.0)] public double VfComplexityMin { get; set; } = 0.2;
+
+    /// <summary>Share of phase-space boxes visited above this votes shockable (Amann et al. 2007: 0.15).</summary>
+    [Range(0.01, 1.0)] public double VfPhaseSpaceMin { get; set; } = 0.15;
 
     /// <summary>Pause: no beat for this long (medium priority) …</summary>
     [Range(1.5, 30.0)] public double PauseS { get; set; } = 3;
@@ -98,5 +148,10 @@ public sealed class EventOptions
         if (!(PauseS < PauseHighS && PauseHighS < AsystoleS)) yield return "Events: PauseS < PauseHighS < AsystoleS is required.";
         if (BradyHighBpm >= BradyBpm) yield return "Events: BradyHighBpm must be below BradyBpm.";
         if (TachyHighBpm <= TachyBpm) yield return "Events: TachyHighBpm must be above TachyBpm.";
+        if (VfHopS > VfSegmentLengthS) yield return "Events: VfHopS must not exceed VfSegmentLengthS (segments would leave signal unanalysed).";
+        if (VfSingleSegmentVotes != 0 && VfSingleSegmentVotes < VfMinVotes)
+            yield return "Events: VfSingleSegmentVotes must be 0 (off) or at least VfMinVotes.";
+        if (VfSingleSegmentVotes != 0 && VfSingleSegmentVotes < 2)
+            yield return "Events: VfSingleSegmentVotes needs both narrow-band votes: 0 (off) or at least 2.";
     }
 }

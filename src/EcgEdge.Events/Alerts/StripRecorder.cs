@@ -107,6 +107,12 @@ public sealed class StripRecorder
     /// <summary>Index among kept leads of the preferred lead for rhythm analysis (II, else the first kept).</summary>
     public int PreferredLead => Math.Max(0, Array.IndexOf(_channels, (int)Lead.II));
 
+    /// <summary>Number of kept leads.</summary>
+    public int LeadCount => _channels.Length;
+
+    /// <summary>The channel (<see cref="Lead"/> order) of kept lead <paramref name="k"/>.</summary>
+    public int ChannelOf(int k) => _channels[k];
+
     /// <summary>Strip-rate samples written since the last restart.</summary>
     public long Written => _written;
 }

@@ -1,7 +1,7 @@
 namespace EcgEdge.Events.Alerts;
 
 /// <summary>
-/// The "VF filter" of Kuo &amp; Dillman (Computers in Cardiology 1978), as described by Amann et al. (IEEE TBME 2005):
+/// The "VF filter" of Kuo &amp; Dillman (Computers in Cardiology 1978), as described by Amann, Tratnig &amp; Unterkofler (BioMed Eng OnLine 2005, 4:60):
 /// a segment is treated as a sinusoid whose half period N (samples) is estimated from the ratio of its mean absolute
 /// value to its mean absolute difference, N = ⌊π Σ|vᵢ| / Σ|vᵢ − vᵢ₋₁| + ½⌋; the leakage of a band-stop at that
 /// frequency, l = Σ|vᵢ + vᵢ₋N| / Σ(|vᵢ| + |vᵢ₋N|), is small for the quasi-sinusoidal VF waveform and large for
