@@ -19,14 +19,29 @@ public sealed class EventOptions
     /// <summary>Minimum smoothed rhythm probability for a decision to count (the manifest's min_prob_alarm).</summary>
     [Range(0.0, 1.0)] public double MinRhythmProbability { get; set; } = 0.5;
 
-    /// <summary>VT: at least this many consecutive ventricular beats …</summary>
+    /// <summary>A ventricular run: at least this many consecutive ventricular beats (non-sustained VT, counted in the trend) …</summary>
     [Range(3, 100)] public int VtMinBeats { get; set; } = 3;
 
-    /// <summary>… at a rate above this (bpm).</summary>
+    /// <summary>… at this rate or faster (bpm).</summary>
     [Range(60.0, 300.0)] public double VtMinRateBpm { get; set; } = 100;
 
-    /// <summary>VT lasting this long is sustained (high priority).</summary>
+    /// <summary>
+    /// The VT alarm (high priority): a run of this many ventricular beats (MCOT wide-complex tachycardia, Kadish 2010:
+    /// ≥ 15 beats) …
+    /// </summary>
+    [Range(3, 200)] public int VtAlarmBeats { get; set; } = 15;
+
+    /// <summary>… at this rate or faster (bpm; MCOT: 120) …</summary>
+    [Range(60.0, 300.0)] public double VtAlarmRateBpm { get; set; } = 120;
+
+    /// <summary>… or a run that lasts this long at <see cref="VtMinRateBpm"/> or faster (sustained VT: 30 s).</summary>
     [Range(5.0, 600.0)] public double VtSustainedS { get; set; } = 30;
+
+    /// <summary>A ventricular run survives this many consecutive other beats between ventricular ones (0: strictly consecutive) …</summary>
+    [Range(0, 3)] public int VtRunMaxGapBeats { get; set; } = 1;
+
+    /// <summary>… while at least this fraction of its beats are ventricular (bigeminy, one half, is not VT).</summary>
+    [Range(0.5, 1.0)] public double VtMinVentricularFraction { get; set; } = 0.75;
 
     // VF: shockable-rhythm analysis of the signal (ShockableRhythm; docs/events.md "VF"). Segments of VfSegmentLengthS of the
     // preferred usable lead every VfHopS; each of five published features votes on its published threshold; a segment is
@@ -148,6 +163,8 @@ public sealed class EventOptions
         if (!(PauseS < PauseHighS && PauseHighS < AsystoleS)) yield return "Events: PauseS < PauseHighS < AsystoleS is required.";
         if (BradyHighBpm >= BradyBpm) yield return "Events: BradyHighBpm must be below BradyBpm.";
         if (TachyHighBpm <= TachyBpm) yield return "Events: TachyHighBpm must be above TachyBpm.";
+        if (VtAlarmBeats < VtMinBeats) yield return "Events: VtAlarmBeats must be at least VtMinBeats.";
+        if (VtAlarmRateBpm < VtMinRateBpm) yield return "Events: VtAlarmRateBpm must be at least VtMinRateBpm.";
         if (VfHopS > VfSegmentLengthS) yield return "Events: VfHopS must not exceed VfSegmentLengthS (segments would leave signal unanalysed).";
         if (VfSingleSegmentVotes != 0 && VfSingleSegmentVotes < VfMinVotes)
             yield return "Events: VfSingleSegmentVotes must be 0 (off) or at least VfMinVotes.";

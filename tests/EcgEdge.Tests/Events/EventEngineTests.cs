@@ -122,15 +122,20 @@ public class EventEngineTests
     }
 
     [Fact]
-    public void Three_ventricular_beats_above_100_bpm_are_vt_slower_or_shorter_runs_are_not()
+    public void A_short_ventricular_run_is_counted_as_non_sustained_vt_in_the_trend_not_alarmed()
     {
-        var h = new Harness();
-        // 120 bpm; seconds 10-11 hold 2 V beats (a couplet), seconds 20-21.5 hold 3+ V beats.
-        h.Until(60, 120, s => s is 10 or 20 or 21 ? BeatClass.V : BeatClass.N);
+        var h = new Harness(new EventOptions { TrendIntervalS = 60 });
+        // 120 bpm; seconds 10-11 hold 2 V beats (a couplet), seconds 20-21.5 hold a 4-beat run (NSVT), 40-47 a 16-beat run
+        // at 120 bpm (≥ 15 at ≥ 120: the MCOT criterion).
+        h.Until(61, 120, s => s is 10 or 20 or 21 || s is >= 40 and < 48 ? BeatClass.V : BeatClass.N);
         var vt = h.Of(AlertType.VentricularTachycardia);
         Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], vt.Select(a => a.Phase));
-        Assert.InRange(vt[0].Onset.SampleIndex / Fs, 20, 20.1);
-        Assert.InRange(vt[1].DurationS!.Value, 1.4, 1.6);
+        Assert.Equal(AlertSeverity.High, vt[0].Severity);
+        Assert.InRange(vt[0].Onset.SampleIndex / Fs, 40, 40.1);   // back-dated to the run's first beat
+        Assert.Contains("15 ventricular of 15 beats", vt[0].Criteria, StringComparison.Ordinal); // raised at the 15th
+        var trend = Assert.Single(h.Sink.Trends);
+        Assert.Equal(1, trend.NsvtRuns);                            // the 4-beat run; the couplet is no run
+        Assert.Equal(4, trend.LongestNsvtBeats);
 
         var slow = new Harness();
         slow.Until(60, 60, s => s is >= 20 and < 25 ? BeatClass.V : BeatClass.N); // 5 V beats at 60 bpm: idioventricular, not VT
@@ -138,13 +143,41 @@ public class EventEngineTests
     }
 
     [Fact]
-    public void Vt_lasting_30_s_is_upgraded_to_sustained_high_priority()
+    public void A_slower_run_raises_the_vt_alarm_once_it_is_sustained_for_30_s()
     {
         var h = new Harness();
-        h.Until(60, 150, s => s is >= 10 and < 45 ? BeatClass.V : BeatClass.N);
+        h.Until(80, 105, s => s is >= 10 and < 50 ? BeatClass.V : BeatClass.N); // 105 bpm: below the MCOT rate
         var vt = h.Of(AlertType.VentricularTachycardia);
-        Assert.Equal([AlertPhase.Onset, AlertPhase.Update, AlertPhase.Offset], vt.Select(a => a.Phase));
-        Assert.Equal(AlertSeverity.High, vt[1].Severity);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], vt.Select(a => a.Phase));
+        Assert.Equal(AlertSeverity.High, vt[0].Severity);
+        Assert.Contains("sustained", vt[0].Criteria, StringComparison.Ordinal);
+        Assert.InRange(vt[0].Onset.SampleIndex / Fs, 10, 10.6);
+    }
+
+    [Fact]
+    public void A_ventricular_run_survives_single_other_beats_but_bigeminy_is_not_vt()
+    {
+        // 150 bpm; from second 10 to 20 every fifth beat is called fusion or normal (as the network does inside slow VT):
+        // 80% ventricular, one other beat at a time -> one run, alarmed; it ends at two consecutive normal beats.
+        var beat = 0;
+        var h = new Harness();
+        h.Until(40, 150, s => s is >= 10 and < 20 ? (beat++ % 5 == 4 ? (beat % 2 == 0 ? BeatClass.F : BeatClass.N) : BeatClass.V) : BeatClass.N);
+        var vt = h.Of(AlertType.VentricularTachycardia);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], vt.Select(a => a.Phase));
+        Assert.InRange(vt[0].Onset.SampleIndex / Fs, 10, 10.1);
+        Assert.InRange(vt[1].Offset!.SampleIndex / Fs, 19, 20);
+
+        // ventricular bigeminy at 150 bpm for 40 s: half the beats ventricular, never VT
+        beat = 0;
+        var bigeminy = new Harness();
+        bigeminy.Until(60, 150, s => s is >= 10 and < 50 && beat++ % 2 == 0 ? BeatClass.V : BeatClass.N);
+        Assert.Empty(bigeminy.Of(AlertType.VentricularTachycardia));
+
+        // strictly consecutive runs when no gap is tolerated: the same 80% stretch is broken into 4-beat runs
+        beat = 0;
+        var strict = new Harness(new EventOptions { VtRunMaxGapBeats = 0 });
+        strict.Until(40, 150, s => s is >= 10 and < 20 ? (beat++ % 5 == 4 ? BeatClass.F : BeatClass.V) : BeatClass.N);
+        Assert.Empty(strict.Of(AlertType.VentricularTachycardia));
     }
 
     private static RhythmDecision D(double from, RhythmClass c, float p = 0.9f) =>
