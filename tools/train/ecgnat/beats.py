@@ -184,8 +184,9 @@ def score(b: Beats, called: np.ndarray, per_record: bool = False):
 
 def rr_rule(b: Beats, network_called: np.ndarray) -> np.ndarray:
     """The textbook RR rule of the issue, on the device's beats: S if RRpre < 0.85 x the mean of the last 16 RR and
-    RRpost / RRpre > 1.1; V where the network says V; N otherwise."""
-    out = network_called.copy()
+    RRpost / RRpre > 1.1; V where the network says V; N otherwise (the network's S, F and Q calls are not kept: until
+    2026-12-07 they were, which credited the rule with the network's S beats)."""
+    out = np.where(network_called == "V", "V", "N").astype(object)
     for key in dict.fromkeys(zip(b.source, b.record)):
         m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
         m = m[np.argsort(b.sample[m])]

@@ -74,6 +74,10 @@ def test_the_textbook_rr_rule_calls_a_premature_beat_with_a_pause_s():
                 np.array(["r"] * 20), (t * 360).astype(int), {("mitdb", "r"): 360.0}, {})
     called = B.rr_rule(b, np.array(["N"] * 20, dtype=object))
     assert list(np.where(called == "S")[0]) == [10]
+    network = np.array(["N"] * 20, dtype=object)
+    network[[3, 5]] = ["S", "V"]                           # the network's S is not the rule's; its V is kept
+    called = B.rr_rule(b, network)
+    assert list(np.where(called == "S")[0]) == [10] and called[5] == "V" and called[3] == "N"
 
 
 def test_beat_scores_count_missed_reference_beats_as_missed():

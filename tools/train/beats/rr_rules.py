@@ -1,0 +1,82 @@
+"""Experiment (not shipped): patient-relative S rules on the device's beat evidence, against the network and the
+textbook RR rule, on every labelled beat source (docs/experiments/beats/README.md).
+
+    PYTHONPATH=tools/train /usr/bin/python3 tools/train/beats/rr_rules.py --features out/oof [--json F] [--markdown]
+
+The rules have no fitted parameters; their thresholds are clinical round numbers, but the variants were compared on
+these same sources, so the table is a comparison, not an out-of-sample estimate. V comes from the network in every row.
+
+- textbook: S if RRpre < 0.85 x mean of the last 16 RR and RRpost / RRpre > 1.1 (the issue's rule).
+- nn_run: the same prematurity against the mean of the last 16 normal-to-normal intervals (both beats called N), only
+  for a QRS like the patient's dominant beat (qrs_corr > 0.8), only when the interval shortens abruptly (RRpre < 0.85 x
+  the previous interval: sinus arrhythmia changes gradually), with a pause after it or a premature beat after it (the
+  first of a run); inside a run a beat stays S while its RR is within 12 % of the previous one and still premature.
+- nn_run_af: nn_run, and no S where the rhythm decision of the beat's window says AF (af_context >= 0.5).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from ecgnat import beats as B  # noqa: E402
+
+
+def nn_run(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.1, run_tol=0.12, qrs_corr=0.8) -> np.ndarray:
+    out = np.where(network == "V", "V", "N").astype(object)
+    qc = b.X[:, b.names.index("qrs_corr")]
+    for key in dict.fromkeys(zip(b.source, b.record)):
+        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
+        m = m[np.argsort(b.sample[m])]
+        t = b.sample[m] / b.fs[key]
+        nn: list[float] = []
+        for j in range(2, len(m) - 1):
+            i = m[j]
+            pre, po, prev = t[j] - t[j - 1], t[j + 1] - t[j], t[j - 1] - t[j - 2]
+            ref = np.mean(nn[-16:]) if len(nn) >= 4 else None
+            if ref is not None and out[i] != "V" and qc[i] > qrs_corr and pre < premature * ref:
+                if out[m[j - 1]] == "S" and abs(pre - prev) < run_tol * prev:
+                    out[i] = "S"
+                elif pre < abrupt * prev and (po / pre > post or po < premature * ref):
+                    out[i] = "S"
+            if out[i] == "N" and out[m[j - 1]] == "N":
+                nn.append(pre)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--features", required=True)
+    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
+    ap.add_argument("--json")
+    ap.add_argument("--markdown", action="store_true")
+    a = ap.parse_args(argv)
+    b = B.load(a.features, a.data)
+    network = np.array(["N", "S", "V", "F", "Q"])[np.argmax(b.X[:, [b.names.index(n) for n in B.NET]], axis=1)]
+    af = b.X[:, b.names.index("af_context")]
+    rows = {"network": network, "textbook": B.rr_rule(b, network), "nn_run": nn_run(b, network)}
+    gated = rows["nn_run"].copy()
+    gated[(gated == "S") & (af >= 0.5)] = "N"
+    rows["nn_run_af"] = gated
+    report = {}
+    for name, called in rows.items():
+        sc = B.score(b, called)
+        report[name] = {s: {k: v.as_dict() for k, v in sc[s].items()} for s in B.SOURCES if s in sc}
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+    srcs = [s for s in B.SOURCES if s in report["network"]]
+    if a.markdown:
+        print("| decision | " + " | ".join(f"{s} SVEB Se / +P" for s in srcs) + " |")
+        print("|---|" + "---|" * len(srcs))
+    for name, r in report.items():
+        cells = [f"{r[s]['sveb']['se']} / {r[s]['sveb']['ppv']}" for s in srcs]
+        print(f"| {name} | " + " | ".join(cells) + " |" if a.markdown else f"{name:10s} " + "  ".join(f"{s} {c}" for s, c in zip(srcs, cells)))
+
+
+if __name__ == "__main__":
+    main()
