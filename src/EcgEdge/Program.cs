@@ -59,6 +59,13 @@ public static class Program
     {
         var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0].ToLowerInvariant() : "run";
         var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+        // Asking for help or the version never starts the worker (with no verb, "run" would: broker, outbox, replay).
+        if (args.Any(a => a is "--help" or "-h" or "-?")) return PrintUsage(Console.Out, 0);
+        if (args.Any(a => a is "--version"))
+        {
+            Console.Out.WriteLine($"ecgedge {typeof(Program).Assembly.GetName().Version}");
+            return 0;
+        }
         try
         {
             return verb switch
@@ -81,6 +88,11 @@ public static class Program
         catch (UsageException e)
         {
             return Fail(e.Message);
+        }
+        catch (ConfigurationException e)
+        {
+            Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
+            return 2;
         }
         catch (Inference.Model.ModelLoadException e)
         {

@@ -33,9 +33,16 @@ public static class AppConfiguration
     public static void AddSources(IConfigurationBuilder builder, string[] args)
     {
         builder.SetBasePath(AppContext.BaseDirectory);
+        var beside = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (File.Exists(beside)) ConfigurationCheck.CheckJsonFile(beside, "the defaults beside the executable");
         builder.AddJsonFile("appsettings.json", optional: true, reloadOnChange: false);
         var extra = Environment.GetEnvironmentVariable("ECGEDGE_CONFIG");
-        if (!string.IsNullOrEmpty(extra)) builder.AddJsonFile(Path.GetFullPath(extra), optional: false, reloadOnChange: false);
+        if (!string.IsNullOrEmpty(extra))
+        {
+            // checked here so that a missing or malformed file is a configuration error (exit 2) naming the file and line
+            ConfigurationCheck.CheckJsonFile(Path.GetFullPath(extra), "named by ECGEDGE_CONFIG");
+            builder.AddJsonFile(Path.GetFullPath(extra), optional: false, reloadOnChange: false);
+        }
         builder.AddEnvironmentVariables("ECGEDGE_");
         builder.AddCommandLine(args, SwitchMappings);
     }
@@ -44,7 +51,9 @@ public static class AppConfiguration
     {
         var b = new ConfigurationBuilder();
         AddSources(b, args);
-        return b.Build();
+        var root = b.Build();
+        ConfigurationCheck.Check(root);
+        return root;
     }
 
     /// <summary>Binds and validates the pipeline's stage options.</summary>

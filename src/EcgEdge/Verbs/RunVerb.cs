@@ -40,6 +40,7 @@ public static class RunVerb
         });
         builder.Configuration.Sources.Clear();
         AppConfiguration.AddSources(builder.Configuration, args);
+        ConfigurationCheck.Check(builder.Configuration);
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         // Under systemd (Type=notify): READY=1 once started, STOPPING=1 on stop, journald-friendly console format.
         builder.Services.AddSystemd();

@@ -47,7 +47,7 @@ public class ConfigurationFuzzTests
     private static readonly string[] Keys = Sections.SelectMany(s => KeysOf(s.Type, s.Section, depth: 0)).Distinct().ToArray();
 
     private static bool InvalidConfiguration(Exception e) =>
-        e is OptionsValidationException or Ads1298ConfigurationException or InvalidOperationException;
+        e is OptionsValidationException or Ads1298ConfigurationException or InvalidOperationException or EcgEdge.Verbs.ConfigurationException;
 
     [Fact]
     public void Random_overrides_bind_or_are_reported_as_invalid_configuration()
@@ -67,7 +67,12 @@ public class ConfigurationFuzzTests
             },
             args =>
             {
-                IConfiguration config = AppConfiguration.Build(args);
+                // The sources without the check, so that the binders still see what the check would refuse; the check on
+                // its own may only refuse with ConfigurationException (a clean exit 2).
+                var builder = new ConfigurationBuilder();
+                AppConfiguration.AddSources(builder, args);
+                var config = builder.Build();
+                Try(() => { EcgEdge.Verbs.ConfigurationCheck.Check(config); return config; });
                 // Every binder on its own, so that an early refusal does not hide a later crash.
                 Try(() => AppConfiguration.BindPipeline(config));
                 Try(() => AppConfiguration.BindReplay(config));

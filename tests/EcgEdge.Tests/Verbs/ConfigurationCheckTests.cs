@@ -1,0 +1,127 @@
+using System.Reflection;
+using EcgEdge.Verbs;
+using Microsoft.Extensions.Configuration;
+
+namespace EcgEdge.Tests.Verbs;
+
+public class ConfigurationCheckTests
+{
+    private static IConfigurationRoot Json(string json) =>
+        new ConfigurationBuilder().AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build();
+
+    private static ConfigurationException Refused(string json) => Assert.Throws<ConfigurationException>(() => ConfigurationCheck.Check(Json(json)));
+
+    [Fact]
+    public void The_shipped_defaults_pass()
+    {
+        var root = (IConfigurationRoot)AppConfiguration.Build([]);     // appsettings.json beside the tests is the product's (copied by the build)
+        Assert.NotEmpty(root.GetSection("Events").GetChildren());
+        ConfigurationCheck.Check(root);
+    }
+
+    [Fact]
+    public void An_object_where_a_number_belongs_is_refused_with_its_key()
+    {
+        var e = Refused("""{"Mqtt": {"KeepAliveSeconds": {"value": 30}}}""");
+        Assert.Equal("Mqtt:KeepAliveSeconds", e.Key);
+        Assert.Contains("whole number", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_misspelt_key_is_refused_and_the_valid_ones_are_listed()
+    {
+        var e = Refused("""{"Events": {"AsystoleSec": 8}}""");
+        Assert.Equal("Events:AsystoleSec", e.Key);
+        Assert.Contains("AsystoleS", e.Reason, StringComparison.Ordinal);
+        // keys are case-insensitive, as the binder reads them
+        ConfigurationCheck.Check(Json("""{"events": {"asystoles": 12}}"""));
+    }
+
+    [Theory]
+    [InlineData("""{"Events": {"PauseS": "three"}}""", "Events:PauseS")]
+    [InlineData("""{"Mqtt": {"Mode": "Sometimes"}}""", "Mqtt:Mode")]
+    [InlineData("""{"Mqtt": {"ConnectTimeout": "soon"}}""", "Mqtt:ConnectTimeout")]
+    [InlineData("""{"Mqtt": {"Tls": {"RequireTls": "yes"}}}""", "Mqtt:Tls:RequireTls")]
+    [InlineData("""{"Mqtt": {"Endpoints": "mqtt://127.0.0.1:1883"}}""", "Mqtt:Endpoints")]
+    [InlineData("""{"Mqtt": {"Tls": "on"}}""", "Mqtt:Tls")]
+    [InlineData("""{"Mqtt": {"Outbox": {"MaxBytes": 1, "Nope": 2}}}""", "Mqtt:Outbox:Nope")]
+    public void Wrong_types_and_shapes_are_refused(string json, string key) => Assert.Equal(key, Refused(json).Key);
+
+    [Fact]
+    public void Valid_values_of_every_kind_pass_and_unowned_sections_are_left_alone()
+    {
+        ConfigurationCheck.Check(Json("""
+            {"Events": {"PauseS": 3.5, "VtMinBeats": 4}, "Mqtt": {"Mode": "external", "ConnectTimeout": "00:00:05",
+             "Endpoints": ["mqtt://127.0.0.1:1883", "mqtt://127.0.0.1:1884"], "Tls": {"RequireTls": false}},
+             "Logging": {"LogLevel": {"Default": "Information"}}, "Anything": {"Else": 1}}
+            """));
+    }
+
+    [Fact]
+    public void The_source_of_a_bad_key_is_named()
+    {
+        var b = new ConfigurationBuilder().AddJsonStream(new MemoryStream("{}"u8.ToArray())).AddCommandLine(["--Events:PauseS=x"]);
+        var e = Assert.Throws<ConfigurationException>(() => ConfigurationCheck.Check(b.Build()));
+        Assert.Equal("command line", e.Origin);
+    }
+
+    [Fact]
+    public void A_malformed_or_missing_file_names_the_file_and_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("ecgedge-config-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "broken.json");
+            File.WriteAllText(path, "{\n  \"Mqtt\": {\n    \"KeepAliveSeconds\": 30,,\n  }\n}\n");
+            var e = Assert.Throws<ConfigurationException>(() => ConfigurationCheck.CheckJsonFile(path, "test"));
+            Assert.Equal(path, e.Origin);
+            Assert.Equal("line 3", e.Key);
+            File.WriteAllText(path, "[1, 2]");
+            Assert.Contains("one JSON object", Assert.Throws<ConfigurationException>(() => ConfigurationCheck.CheckJsonFile(path, "test")).Reason, StringComparison.Ordinal);
+            Assert.Contains("not found", Assert.Throws<ConfigurationException>(() => ConfigurationCheck.CheckJsonFile(path + ".missing", "test")).Reason, StringComparison.Ordinal);
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
+    public void Every_nested_options_class_is_kept_for_the_check_in_a_trimmed_build()
+    {
+        // Check reads public properties by reflection; OptionTypes lists what the trimmer must keep. A new nested options
+        // class that is not listed would lose its properties in a trimmed build and every key in it would be "unknown".
+        var seen = new HashSet<Type>();
+        void Walk(Type t)
+        {
+            t = Nullable.GetUnderlyingType(t) ?? t;
+            if (t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(TimeSpan) || t == typeof(decimal) || !seen.Add(t)) return;
+            if (t.IsGenericType) { foreach (var a in t.GetGenericArguments()) Walk(a); return; }
+            Assert.Contains(t, ConfigurationCheck.OptionTypes);
+            foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite)) Walk(p.PropertyType);
+        }
+        foreach (var t in ConfigurationCheck.Sections.Values) Walk(t);
+    }
+
+    [Fact]
+    public async Task The_worker_exits_2_naming_the_file_key_and_reason()
+    {
+        var dir = Directory.CreateTempSubdirectory("ecgedge-config-");
+        try
+        {
+            var broken = Path.Combine(dir.FullName, "broken.json");
+            File.WriteAllText(broken, """{"Mqtt": {"KeepAliveSeconds": 30,""");
+            var (code, output) = await EcgEdgeProcess.RunAsync(TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["ECGEDGE_CONFIG"] = broken }, "run");
+            Assert.Equal(2, code);
+            Assert.Contains(broken, output, StringComparison.Ordinal);
+
+            var wrong = Path.Combine(dir.FullName, "wrong.json");
+            File.WriteAllText(wrong, """{"Mqtt": {"KeepAliveSeconds": {"value": 30}}}""");
+            (code, output) = await EcgEdgeProcess.RunAsync(TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["ECGEDGE_CONFIG"] = wrong }, "run");
+            Assert.Equal(2, code);
+            Assert.Contains("Mqtt:KeepAliveSeconds", output, StringComparison.Ordinal);
+
+            (code, output) = await EcgEdgeProcess.RunAsync(TimeSpan.FromSeconds(60), "eval", "--db", dir.FullName, "--Events:PauseSeconds=3");
+            Assert.Equal(2, code);
+            Assert.Contains("command line: Events:PauseSeconds: unknown setting", output, StringComparison.Ordinal);
+        }
+        finally { dir.Delete(true); }
+    }
+}
