@@ -9,7 +9,11 @@
 #   tools/chaos/chaos.sh [--duration S] [--seed N] [--speed X] [--record PATH] [--json FILE] [--keep DIR] [--full-disk]
 #
 #   --full-disk    also fill the outbox's file system now and then (a 2-MB tmpfs in a private mount namespace; root
-#                  only) for 8-15 s: the worker must hold the alerts it cannot store and store them once space returns.
+#                  only) for 8-15 s: the worker stores alerts from its alert reserve (or without their strips, or holds
+#                  them in memory) and stores the rest once space returns; and, as a fault of its own, fill the disk with
+#                  the broker frozen (alerts pile up in the outbox), SIGKILL the worker while the disk is full, restart it
+#                  on the full disk, then give the space back. SIGKILL at random moments also lands inside fsync calls;
+#                  real power loss (the page cache lost) cannot be produced here: the outbox's torn-record tests cover it.
 #   --duration S   seconds of chaos (default 120; CI runs a short version)        --seed N   fault schedule (default 1)
 #   --speed X      replay speed, x real time (default 20)                            --json FILE  write the summary
 #   --record PATH  WFDB record (default: the bundled MIT-BIH 201)                    --keep DIR   keep logs there
@@ -32,7 +36,7 @@ while [[ $# -gt 0 ]]; do
     --json) json="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     --full-disk) full_disk=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "chaos.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -139,12 +143,12 @@ sleep 2
 start_worker
 
 RANDOM=$seed
-faults_broker_kill=0 faults_worker_kill=0 faults_broker_stop=0 faults_disk_full=0
+faults_broker_kill=0 faults_worker_kill=0 faults_broker_stop=0 faults_disk_full=0 faults_disk_full_kill=0
 t_end=$(( $(date +%s) + duration ))
 while (( $(date +%s) < t_end )); do
   sleep $(( 6 + RANDOM % 10 ))
   (( $(date +%s) >= t_end )) && break
-  case $(( RANDOM % (3 + full_disk) )) in
+  case $(( RANDOM % (3 + 2 * full_disk) )) in
     0) log "SIGKILL broker"; kill -9 "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true
        sleep $(( 2 + RANDOM % 4 )); start_broker; log "broker restarted"; faults_broker_kill=$((faults_broker_kill + 1)) ;;
     1) log "SIGKILL worker"; kill -9 "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true
@@ -153,6 +157,12 @@ while (( $(date +%s) < t_end )); do
        log "SIGCONT broker"; faults_broker_stop=$((faults_broker_stop + 1)) ;;
     3) log "disk full"; dd if=/dev/zero of="$disk/filler" bs=4k 2>/dev/null || true; sleep $(( 8 + RANDOM % 8 ))
        rm -f "$disk/filler"; log "disk space back"; faults_disk_full=$((faults_disk_full + 1)) ;;
+    4) log "broker frozen, disk full, then SIGKILL worker on the full disk"; kill -STOP "$broker_pid"
+       dd if=/dev/zero of="$disk/filler" bs=4k 2>/dev/null || true; sleep $(( 4 + RANDOM % 6 ))
+       kill -9 "$worker_pid" 2>/dev/null || true; wait "$worker_pid" 2>/dev/null || true
+       start_worker; sleep $(( 3 + RANDOM % 4 )); log "worker restarted on the full disk"
+       rm -f "$disk/filler"; kill -CONT "$broker_pid"; log "disk space back, broker resumed"
+       faults_disk_full_kill=$((faults_disk_full_kill + 1)) ;;
   esac
 done
 
@@ -168,9 +178,9 @@ sleep 3
 kill -TERM "$sub_pid" 2>/dev/null || true; sleep 1; kill -9 "$sub_pid" 2>/dev/null || true
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 
-python3 - "$w" "$json" "$faults_broker_kill" "$faults_worker_kill" "$faults_broker_stop" "$duration" "$seed" "$speed" "$faults_disk_full" <<'PY'
-import json, sys, statistics
-w, out, bk, wk, bs, duration, seed, speed, df = sys.argv[1:10]
+python3 - "$w" "$json" "$faults_broker_kill" "$faults_worker_kill" "$faults_broker_stop" "$duration" "$seed" "$speed" "$faults_disk_full" "$faults_disk_full_kill" <<'PY'
+import json, sys, statistics, collections
+w, out, bk, wk, bs, duration, seed, speed, df, dfk = sys.argv[1:11]
 def read(path):
     rows = {}
     for line in open(path, encoding="utf-8", errors="replace"):
@@ -191,7 +201,10 @@ for line in open(f"{w}/watch.err", errors="replace"):
         dups = int(line.split(",")[1].split()[0])
 res = {
     "duration_s": int(duration), "seed": int(seed), "replay_speed": float(speed),
-    "faults": {"broker_sigkill": int(bk), "worker_sigkill": int(wk), "broker_sigstop": int(bs), "disk_full": int(df)},
+    "faults": {"broker_sigkill": int(bk), "worker_sigkill": int(wk), "broker_sigstop": int(bs), "disk_full": int(df),
+               "disk_full_then_worker_sigkill": int(dfk)},
+    # where each alert went when it was produced, as the audit log says (outbox, outbox_without_strip, held_in_memory, ...)
+    "audit_storage": dict(collections.Counter(a.get("storage", "none") for _, a in produced.values())),
     "alerts_produced": len(produced), "alerts_received": len(received), "alerts_lost": len(lost), "lost_ids": lost,
     "received_not_in_audit_log": len(set(received) - set(produced)),
     "duplicates_dropped_by_subscriber": dups,

@@ -53,10 +53,37 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
         var payload = JsonSerializer.SerializeToUtf8Bytes(alert, MessageJsonContext.Default.Alert);
         RetryHeld();
         if (_active.Apply(alert)) _activeDirty = true;
-        if (_held.Count > 0) Hold(alert.Id, payload, alert.Onset.Utc, "earlier alerts are still waiting for the outbox");
+        if (_held.Count > 0)
+        {
+            Hold(alert.Id, payload, alert.Onset.Utc, "earlier alerts are still waiting for the outbox");
+        }
         else if (Store(alert.Id, publisher.Topics.Alerts, payload, MessagePriority.Alert, alert.Onset.Utc) is { } error)
-            Hold(alert.Id, payload, alert.Onset.Utc, error);
+        {
+            // The strip is most of an alert's bytes (8 leads x 10 s); the alarm itself matters more than its picture. An
+            // alert the outbox cannot take whole is stored without its strip (criteria say so) before it is held in memory,
+            // where a crash would lose it.
+            if (alert.Strip is not null && StripLess(alert) is var bare
+                && Store(bare.Id, publisher.Topics.Alerts, bare.Payload, MessagePriority.Alert, alert.Onset.Utc) is null)
+            {
+                LogStoredWithoutStrip(alert.Id, error);
+                LastAlertStorage = (alert.Id, AlertStorage.OutboxWithoutStrip);
+            }
+            else Hold(alert.Id, payload, alert.Onset.Utc, error);
+        }
+        else LastAlertStorage = (alert.Id, AlertStorage.Outbox);
         StoreActive();
+    }
+
+    /// <summary>Where the last alert published went (for the audit log, which writes it beside the alert).</summary>
+    public (string Id, AlertStorage Storage) LastAlertStorage { get; private set; }
+
+    /// <summary>Raised when an alert held in memory reaches the outbox at last.</summary>
+    public event Action<string>? HeldAlertStored;
+
+    private static (string Id, byte[] Payload) StripLess(Alert alert)
+    {
+        var bare = alert with { Strip = null, Criteria = alert.Criteria + " [strip left out: the outbox was full]" };
+        return (bare.Id, JsonSerializer.SerializeToUtf8Bytes(bare, MessageJsonContext.Default.Alert));
     }
 
     /// <summary>
@@ -96,11 +123,13 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
         if (_heldBytes + payload.Length > MaxHeldBytes)
         {
             AlertsNotStored++;
+            LastAlertStorage = (id, AlertStorage.NotStored);
             LogAlertNotStored(why + "; the in-memory hold is full too", System.Text.Encoding.UTF8.GetString(payload));
             return;
         }
         _held.Enqueue((id, payload, createdAt));
         _heldBytes += payload.Length;
+        LastAlertStorage = (id, AlertStorage.HeldInMemory);
         LogAlertHeld(id, why, _held.Count);
     }
 
@@ -114,6 +143,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
             _held.Dequeue();
             _heldBytes -= h.Payload.Length;
             stored++;
+            HeldAlertStored?.Invoke(h.Id);
         }
         if (stored > 0) LogHeldStored(stored, _held.Count);
     }
@@ -187,6 +217,9 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
         // Quality changes are carried by the lead-off / signal-quality alerts and the vitals' lead state.
     }
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Alert {Id} stored WITHOUT its strip ({Reason})")]
+    private partial void LogStoredWithoutStrip(string id, string reason);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "ALERT NOT STORED for delivery ({Reason}); alert: {Json}")]
     private partial void LogAlertNotStored(string reason, string json);
 
@@ -204,4 +237,19 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Trend not stored for delivery: {Reason}")]
     private partial void LogTrendNotStored(string reason);
+}
+
+/// <summary>Where an alert went when it was published (written into the audit log beside it).</summary>
+public enum AlertStorage
+{
+    /// <summary>Not published through the MQTT sink (MQTT off).</summary>
+    None,
+    /// <summary>In the outbox, fsync'd.</summary>
+    Outbox,
+    /// <summary>In the outbox without its strip (the outbox could not take it whole).</summary>
+    OutboxWithoutStrip,
+    /// <summary>Held in memory: lost if the worker dies before the outbox takes it.</summary>
+    HeldInMemory,
+    /// <summary>Given up (logged at Critical with its JSON).</summary>
+    NotStored,
 }

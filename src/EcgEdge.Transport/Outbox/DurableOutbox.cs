@@ -25,7 +25,9 @@ namespace EcgEdge.Transport.Outbox;
 /// Full policy (<see cref="DurableOutboxOptions.MaxBytes"/>): first reclaim acknowledged records (compaction); then
 /// evict the oldest pending <see cref="MessagePriority.Trend"/> messages (counted, logged as a warning); alerts are
 /// never evicted. If there is still no room the message is refused with <see cref="OutboxFullException"/>
-/// (counted, logged as critical): nothing is ever dropped silently.
+/// (counted, logged as critical): nothing is ever dropped silently. Alerts alone may also spend the alert reserve
+/// (<see cref="DurableOutboxOptions.AlertReserveBytes"/>, a pre-allocated file inside the size limit), both when the
+/// limit is reached and when the disk itself is full; the reserve is written back when acknowledgements free room.
 /// </para>
 /// Thread-safe: one lock guards all state; intended for one producer plus one sender.
 /// </summary>
@@ -39,6 +41,11 @@ public sealed partial class DurableOutbox : IDisposable
     private const int AckBodyBytes = 1 + 8;
     private const string SegmentSuffix = ".seg";
     private const string AckLogName = "acks.log";
+    /// <summary>The pre-allocated alert reserve (zeros; never read).</summary>
+    public const string ReserveFileName = "alert-reserve.bin";
+    private const int ReserveSlackBytes = 16 * 1024;   // freed beyond the frame: the new segment's inode, directory entry and extents
+    /// <summary>Alerts up to this frame size may spend the whole reserve (see EnsureRoom).</summary>
+    public const int SmallAlertFrameBytes = 16 * 1024;
 
     private readonly DurableOutboxOptions _options;
     private readonly ILogger _logger;
@@ -56,7 +63,9 @@ public sealed partial class DurableOutbox : IDisposable
     private int _pendingAlerts;
     private bool _disposed;
 
-    private long _enqueued, _acknowledged, _evicted, _rejected, _recovered, _torn, _corrupt, _segDeleted, _segRewritten;
+    private long _enqueued, _acknowledged, _evicted, _rejected, _recovered, _torn, _corrupt, _segDeleted, _segRewritten, _fromReserve;
+    private FileStream? _reserve;
+    private long _reserveLength;
 
     private sealed class Segment(long firstSequence, string path)
     {
@@ -91,7 +100,8 @@ public sealed partial class DurableOutbox : IDisposable
     /// <summary>Number of messages waiting for an acknowledgement.</summary>
     public int PendingCount { get { lock (_gate) return _pending.Count; } }
 
-    /// <summary>Bytes currently used on disk (segments + ack log).</summary>
+    /// <summary>Bytes the messages use on disk (segments + ack log); the alert reserve file, inside the same limit, is
+    /// <see cref="OutboxStatistics.ReserveBytes"/>.</summary>
     public long DiskBytes { get { lock (_gate) return DiskBytesLocked(); } }
 
     /// <summary>A snapshot of the counters.</summary>
@@ -107,6 +117,7 @@ public sealed partial class DurableOutbox : IDisposable
                     Recovered = _recovered, TornRecordsDropped = _torn, CorruptRecordsSkipped = _corrupt,
                     SegmentsDeleted = _segDeleted, SegmentsRewritten = _segRewritten,
                     Pending = _pending.Count, PendingAlerts = _pendingAlerts, PendingBytes = _pendingBytes, DiskBytes = DiskBytesLocked(),
+                    ReserveBytes = _reserveLength, AlertsStoredFromReserve = _fromReserve,
                 };
             }
         }
@@ -120,7 +131,7 @@ public sealed partial class DurableOutbox : IDisposable
         var copy = new DurableOutboxOptions
         {
             Directory = Path.GetFullPath(options.Directory), MaxBytes = options.MaxBytes, SegmentBytes = options.SegmentBytes,
-            MaxMessageBytes = options.MaxMessageBytes, AckLogCompactBytes = options.AckLogCompactBytes,
+            MaxMessageBytes = options.MaxMessageBytes, AckLogCompactBytes = options.AckLogCompactBytes, AlertReserveBytes = options.AlertReserveBytes,
         };
         UnixFs.CreatePrivateDirectory(copy.Directory);
         // One worker per outbox: an exclusive lock on outbox.lock (flock on Linux) held until Dispose.
@@ -150,6 +161,7 @@ public sealed partial class DurableOutbox : IDisposable
         try
         {
             outbox.Recover();
+            lock (outbox._gate) outbox.OpenReserve();
         }
         catch
         {
@@ -186,9 +198,32 @@ public sealed partial class DurableOutbox : IDisposable
             EncodeMessage(frame.AsSpan(HeaderBytes), sequence, message, idBytes, topicBytes);
             SealFrame(frame);
 
-            var segment = ActiveSegmentFor(frame.Length, sequence);
+            var isAlert = message.Priority == MessagePriority.Alert;
+            // Inside the size limit the reserve file gives way to the alert (it is part of the limit) ...
+            var usedReserve = isAlert && ShrinkReserveTo(Math.Min(_reserveLength, SegmentCapacity - SegmentBytesOnDisk() - frame.Length));
+            Segment segment;
+            while (true)
+            {
+                try
+                {
+                    segment = ActiveSegmentFor(frame.Length, sequence);
+                    AppendDurably(_active!, frame, segment.Length);
+                    break;
+                }
+                // ... and when the disk itself is full (another file grew), the reserve's blocks are freed for it.
+                catch (IOException e) when (isAlert && _reserveLength > 0)
+                {
+                    LogDiskFullReserve(message.Id, e.Message, _reserveLength);
+                    ShrinkReserveTo(Math.Max(0, _reserveLength - frame.Length - ReserveSlackBytes));
+                    usedReserve = true;
+                }
+            }
+            if (usedReserve)
+            {
+                _fromReserve++;
+                LogStoredFromReserve(message.Id, _reserveLength, _fromReserve);
+            }
             var offset = segment.Length;
-            AppendDurably(_active!, frame, segment.Length);
             segment.Length += frame.Length;
             segment.Live++;
             _nextSequence = sequence + 1;
@@ -270,6 +305,7 @@ public sealed partial class DurableOutbox : IDisposable
             _acknowledged++;
             DeleteEmptySealedSegments();
             if (_ackLog.Length > _options.AckLogCompactBytes) CompactAll();
+            RefillReserve();
             return true;
         }
     }
@@ -337,6 +373,7 @@ public sealed partial class DurableOutbox : IDisposable
             _disposed = true;
             _active?.Dispose();
             _ackLog.Dispose();
+            _reserve?.Dispose();
             _dirLock?.Dispose();
         }
         _available.Dispose();
@@ -363,15 +400,20 @@ public sealed partial class DurableOutbox : IDisposable
 
     private void EnsureRoom(int frameLength, TransportMessage message)
     {
-        if (SegmentBytesOnDisk() + frameLength <= SegmentCapacity) return;
+        // Other messages must leave the reserve whole; alerts may spend its first half, and small alerts (an alert stored
+        // without its strip, ~2 kB) all of it: an outbox full of undelivered alerts still takes a few hundred more alarms.
+        var reserve = _options.EffectiveAlertReserveBytes;
+        var capacity = message.Priority != MessagePriority.Alert ? SegmentCapacity - reserve
+            : frameLength <= SmallAlertFrameBytes ? SegmentCapacity : SegmentCapacity - reserve / 2;
+        if (SegmentBytesOnDisk() + frameLength <= capacity) return;
 
         // 1. Reclaim acknowledged records.
         CompactAll();
-        if (SegmentBytesOnDisk() + frameLength <= SegmentCapacity) return;
+        if (SegmentBytesOnDisk() + frameLength <= capacity) return;
 
         // 2. Evict the oldest trends until the live data plus the new message fits, then compact again.
         var evicted = 0;
-        while (_pendingBytes + frameLength > SegmentCapacity)
+        while (_pendingBytes + frameLength > capacity)
         {
             Entry? oldestTrend = null;
             foreach (var e in _pending.Values)
@@ -386,7 +428,7 @@ public sealed partial class DurableOutbox : IDisposable
         {
             LogEvicted(evicted, message.Id, _evicted);
             CompactAll();
-            if (SegmentBytesOnDisk() + frameLength <= SegmentCapacity) return;
+            if (SegmentBytesOnDisk() + frameLength <= capacity) return;
         }
 
         // 3. Refuse, loudly.
@@ -535,6 +577,60 @@ public sealed partial class DurableOutbox : IDisposable
         for (var i = 0; i < live.Count; i++) live[i].Offset = offsets[i];
         s.Dead = 0;
         _segRewritten++;
+    }
+
+    // ---------------------------------------------------------------- alert reserve
+
+    private void OpenReserve()
+    {
+        var path = Path.Combine(_options.Directory, ReserveFileName);
+        if (_options.EffectiveAlertReserveBytes == 0)
+        {
+            if (File.Exists(path)) File.Delete(path);
+            return;
+        }
+        _reserve = UnixFs.CreateOrOpenForAppend(path);
+        _reserveLength = _reserve.Length;
+        // A reserve longer than its share (a smaller limit configured since) gives the difference back.
+        ShrinkReserveTo(Math.Min(_reserveLength, ReserveTarget));
+        RefillReserve();
+        if (_reserveLength < _options.EffectiveAlertReserveBytes) LogReserveShort(_reserveLength, _options.EffectiveAlertReserveBytes);
+    }
+
+    /// <summary>The reserve's size when nothing of it is spent: its share, less what stored messages already occupy of it.</summary>
+    private long ReserveTarget => Math.Clamp(SegmentCapacity - SegmentBytesOnDisk(), 0, _options.EffectiveAlertReserveBytes);
+
+    /// <summary>Truncates the reserve file (its blocks go back to the file system, fsync'd); true when it shrank.</summary>
+    private bool ShrinkReserveTo(long length)
+    {
+        if (_reserve is null || length >= _reserveLength) return false;
+        length = Math.Max(0, length);
+        _reserve.SetLength(length);
+        _reserve.Flush(flushToDisk: true);
+        _reserveLength = length;
+        return true;
+    }
+
+    /// <summary>Writes the reserve back up to its target with real blocks (zeros, fsync'd; not a sparse extension, which would
+    /// reserve nothing). A disk still full leaves it short, tried again at the next acknowledgement.</summary>
+    private void RefillReserve()
+    {
+        if (_reserve is null) return;
+        var target = ReserveTarget;
+        if (_reserveLength >= target) return;
+        var zeros = new byte[Math.Min(64 * 1024, target - _reserveLength)];
+        try
+        {
+            _reserve.Position = _reserveLength;
+            while (_reserve.Position < target)
+                _reserve.Write(zeros, 0, (int)Math.Min(zeros.Length, target - _reserve.Position));
+            _reserve.Flush(flushToDisk: true);
+            _reserveLength = target;
+        }
+        catch (IOException)
+        {
+            try { _reserve.SetLength(_reserveLength); _reserve.Flush(true); } catch (IOException) { }
+        }
     }
 
     // ---------------------------------------------------------------- encoding
@@ -803,4 +899,13 @@ public sealed partial class DurableOutbox : IDisposable
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Outbox full: {Priority} message {Id} REFUSED; capacity {Capacity} bytes, {Alerts} alerts ({PendingBytes} bytes) pending; {Total} refused since start")]
     private partial void LogFull(MessagePriority priority, string id, long capacity, int alerts, long pendingBytes, long total);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Disk full while storing alert {Id} ({Reason}): freeing the alert reserve ({Reserve} bytes left)")]
+    private partial void LogDiskFullReserve(string id, string reason, long reserve);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert {Id} stored from the alert reserve ({Reserve} bytes of reserve left; {Total} alerts since start)")]
+    private partial void LogStoredFromReserve(string id, long reserve, long total);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alert reserve is {Length} of {Target} bytes (the disk is full); written back as acknowledgements free room")]
+    private partial void LogReserveShort(long length, long target);
 }

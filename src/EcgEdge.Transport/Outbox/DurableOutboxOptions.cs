@@ -9,6 +9,7 @@ public sealed class DurableOutboxOptions
     public const int DefaultSegmentBytes = 4 * 1024 * 1024;
     public const int DefaultMaxMessageBytes = 1024 * 1024;
     public const int DefaultAckLogCompactBytes = 64 * 1024;
+    public const long DefaultAlertReserveBytes = 4L * 1024 * 1024;
 
     /// <summary>Directory of the outbox (created with mode 0700). Required.</summary>
     [Required(AllowEmptyStrings = false)]
@@ -30,6 +31,20 @@ public sealed class DurableOutboxOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int AckLogCompactBytes { get; set; } = DefaultAckLogCompactBytes;
 
+    /// <summary>
+    /// Space inside <see cref="MaxBytes"/> that only alerts may use, held as a pre-allocated file (<c>alert-reserve.bin</c>)
+    /// so that it exists on the disk, not only in the accounting: when the outbox is at its size limit, or the disk is full
+    /// (other files grew), an alert is stored by shrinking the reserve file, and the reserve is written back once
+    /// acknowledgements free room. Alerts with a strip may spend half of it; the other half is kept for small alerts (an alert
+    /// stored without its strip when the outbox cannot take it whole), so an outbox full of undelivered alerts still stores
+    /// alarms. At most an eighth of <see cref="MaxBytes"/> is used (<see cref="EffectiveAlertReserveBytes"/>); 0 turns it off.
+    /// </summary>
+    [Range(0L, long.MaxValue)]
+    public long AlertReserveBytes { get; set; } = DefaultAlertReserveBytes;
+
+    /// <summary>The reserve actually kept: <see cref="AlertReserveBytes"/>, at most <see cref="MaxBytes"/> / 8.</summary>
+    public long EffectiveAlertReserveBytes => Math.Min(AlertReserveBytes, MaxBytes / 8);
+
     /// <summary>Returns every problem with these options (empty when valid).</summary>
     public IReadOnlyList<string> GetValidationErrors()
     {
@@ -39,6 +54,7 @@ public sealed class DurableOutboxOptions
         if (SegmentBytes < 4 * 1024) errors.Add($"Outbox: SegmentBytes must be at least 4096 (was {SegmentBytes}).");
         if (MaxMessageBytes < 1024) errors.Add($"Outbox: MaxMessageBytes must be at least 1024 (was {MaxMessageBytes}).");
         if (AckLogCompactBytes < 1024) errors.Add($"Outbox: AckLogCompactBytes must be at least 1024 (was {AckLogCompactBytes}).");
+        if (AlertReserveBytes < 0) errors.Add($"Outbox: AlertReserveBytes must be 0 (off) or positive (was {AlertReserveBytes}).");
         if (errors.Count == 0 && MaxBytes < (long)AckLogCompactBytes + 2L * (MaxMessageBytes + 2048))
             errors.Add($"Outbox: MaxBytes ({MaxBytes}) must hold the ack log ({AckLogCompactBytes}) plus two maximal messages ({MaxMessageBytes} each).");
         return errors;

@@ -45,4 +45,8 @@ public sealed record OutboxStatistics
     public int PendingAlerts { get; init; }
     public long PendingBytes { get; init; }
     public long DiskBytes { get; init; }
+    /// <summary>Bytes of the alert reserve file now (<see cref="DurableOutboxOptions.AlertReserveBytes"/>).</summary>
+    public long ReserveBytes { get; init; }
+    /// <summary>Alerts stored by spending the reserve (size limit reached, or the disk full).</summary>
+    public long AlertsStoredFromReserve { get; init; }
 }

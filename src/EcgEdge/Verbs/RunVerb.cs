@@ -226,7 +226,7 @@ public sealed partial class PipelineWorker(
             // No episode is open yet: replace whatever list of open episodes an earlier run left retained on the broker.
             mqttSink?.PublishActiveState();
             // Order: MQTT first (the alert is fsync'd in the outbox), then the audit file, then the console.
-            using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile);
+            using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile, mqttSink);
             var alertSinks = new List<IAlertSink>();
             if (mqttSink is not null) alertSinks.Add(mqttSink);
             if (audit is not null) alertSinks.Add(audit);
