@@ -163,6 +163,7 @@ public static class ManifestSignature
     }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+// A duplicated member is refused, not resolved (last wins by default): a signature file has one meaning.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(ManifestSignatureFile))]
 internal sealed partial class SignatureJsonContext : JsonSerializerContext;

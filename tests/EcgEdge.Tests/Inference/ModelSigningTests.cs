@@ -178,6 +178,20 @@ public class ModelSigningTests
     }
 
     [Fact]
+    public void A_signature_file_with_a_duplicated_member_is_refused_even_when_each_value_is_valid()
+    {
+        // found by the signature fuzzer: with "last wins" a file could carry a second, different member that one reader
+        // takes and another ignores; a signature file has one meaning or is refused
+        using var f = new ModelFiles();
+        var text = File.ReadAllText(f.Signature);
+        var keyIdLine = text.Split('\n').Single(l => l.Contains("\"keyId\"", StringComparison.Ordinal));
+        File.WriteAllText(f.Signature, text.Replace(keyIdLine, keyIdLine + "\n" + keyIdLine, StringComparison.Ordinal));
+        var e = Refusal(f.Manifest);
+        Assert.Equal(ModelLoadFailure.SignatureInvalid, e.Failure);
+        Assert.Contains("not valid JSON", e.Message);
+    }
+
+    [Fact]
     public void Configured_keys_replace_the_test_key_and_a_model_signed_with_one_loads()
     {
         using var f = new ModelFiles();
