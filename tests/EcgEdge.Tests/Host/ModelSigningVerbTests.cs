@@ -80,7 +80,7 @@ public class ModelSigningVerbTests
     {
         using var f = new ModelFiles();
         var prefix = Path.Combine(f.Dir, "enc");
-        var variable = "ECGEDGE_TEST_KEY_PASSWORD_" + Guid.NewGuid().ToString("N");
+        var variable = "SIGNING_TEST_PASSWORD_" + Guid.NewGuid().ToString("N"); // not ECGEDGE_: that prefix is configuration
         Environment.SetEnvironmentVariable(variable, "correct horse battery staple");
         try
         {
