@@ -58,6 +58,7 @@ if [ -n "$sign_key" ]; then
   [ -x "$host" ] || dotnet build src/EcgEdge -c Release -v q -nologo >/dev/null
   signed=$("$host" model sign "$stage/models/ecg-nat.manifest.json" --key "$sign_key" ${sign_pw_env:+--password-env "$sign_pw_env"})
   rm -f "$stage/models/keys/test-signing-key.pub.pem"
+  rmdir "$stage/models/keys" 2>/dev/null || true
   echo "publish.sh: model manifest signed with $sign_key ($(echo "$signed" | grep '^key id' | tr -s ' '))"
 fi
 mkdir -p "$out"

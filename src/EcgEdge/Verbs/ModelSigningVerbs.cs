@@ -67,12 +67,14 @@ public static class ModelSigningVerbs
         var a = new ArgReader(rest.Except(configArgs).ToArray(), ["--key", "--manifest"], []);
         var overrides = new List<string>(configArgs);
         if ((manifestArg ?? a.Get("--manifest")) is { } m) overrides.Add($"--Inference:Model={m}");
+        // --key stands for the device's trust list (so a default list that cannot be read here does not get in the way)
+        if (a.Get("--key") is { } k) overrides.Add($"--Inference:TrustedKeys:0={k}");
         InferenceOptions options;
         try { options = AppConfiguration.BindInference(AppConfiguration.Build([.. overrides])); }
         catch (OptionsValidationException e) { throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures)); }
         var manifestPath = ModelLoader.ManifestPathFor(options.Model);
         ModelTrust trust;
-        try { trust = ModelTrust.Load(a.Get("--key") is { } k ? [k] : options.TrustedKeys); }
+        try { trust = ModelTrust.Load(options.TrustedKeys); }
         catch (ModelLoadException e) { throw new UsageException(e.Message); }
         try
         {

@@ -47,6 +47,9 @@ public class ModelSigningVerbTests
         // a device configured with the site key accepts it
         (code, _) = await Model("verify", f.Manifest, $"--Inference:TrustedKeys:0={prefix}.pub.pem");
         Assert.Equal(0, code);
+        // --key replaces the configured list: an unreadable configured key (a production bundle has no test key) does not matter
+        (code, _) = await Model("verify", f.Manifest, "--key", prefix + ".pub.pem", "--Inference:TrustedKeys:0=/nonexistent.pub.pem");
+        Assert.Equal(0, code);
     }
 
     [Fact]
