@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the trimmed linux-arm64 bundle on an x86-64 machine: runs it under qemu-user and checks that `ecgedge eval`
 # on MIT-BIH 201 gives the same JSON as the linux-x64 bundle (latency fields aside), and that `model info` verifies the
-# shipped model. Needs qemu-user-static and arm64 libc/libstdc++/libssl/zlib (installed when root), and `unshare -m`
+# shipped model (its signature and its self-check).
+# Needs qemu-user-static and arm64 libc/libstdc++/libssl/zlib (installed when root), and `unshare -m`
 # to show ONNX Runtime an aarch64 /proc/cpuinfo (it parses the host's otherwise and crashes; ../shared/notes/platform.md).
 #
 #   deploy/check-arm64.sh [--db ../shared/data/mitdb]     exit 0 ok, 1 mismatch/failure, 77 skipped (prerequisites missing)
@@ -42,8 +43,9 @@ dbabs=$(cd "$db" && pwd)
 emu() { unshare -m sh -c "mount --bind '$work/cpuinfo' /proc/cpuinfo && exec qemu-aarch64-static -L / $*"; }
 start=$(date +%s)
 emu "$arm/ecgedge" model info --runs 2 > "$work/info.txt"
-grep -E "sha256|self-check|timing" "$work/info.txt"
+grep -E "sha256|signature|self-check|timing" "$work/info.txt"
 grep -q "self-check .*passed" "$work/info.txt" || { echo "check-arm64: the model self-check did not pass under qemu"; exit 1; }
+grep -q "^signature *verified" "$work/info.txt" || { echo "check-arm64: the model signature did not verify under qemu"; exit 1; }
 emu "$arm/ecgedge" eval --db "$dbabs" --records 201 --mains 60 --quiet --json "$work/arm64.json" >/dev/null
 echo "check-arm64: emulated eval took $(( $(date +%s) - start )) s"
 "$x64/ecgedge" eval --db "$dbabs" --records 201 --mains 60 --quiet --json "$work/x64.json" >/dev/null

@@ -29,6 +29,7 @@ install -d -m 0750 -o root -g ecgedge /etc/ecgedge
 {
   "Pipeline": { "Source": "Ads1298" },
   "Conditioning": { "MainsHz": 50 },
+  "Inference": { "TrustedKeys": [ "/etc/ecgedge/model-signing.pub.pem" ] },
   "Mqtt": { "Mode": "External", "DeviceId": "CHANGE-ME", "Endpoints": [ "mqtts://broker.example:8883" ],
             "Tls": { "RequireTls": true, "CaCertificateFile": "/etc/ecgedge/fleet-ca.pem",
                      "ClientCertificateFile": "/etc/ecgedge/device.pem", "ClientKeyFile": "/etc/ecgedge/device.key" },

@@ -2,15 +2,18 @@
 # Device bundle: trimmed, self-contained publish of the worker for a Linux RID, with the models and default config,
 # as a versioned tarball plus a SHA256SUMS list.
 #
-#   deploy/publish.sh [linux-arm64|linux-x64] [--single-file|--aot] [--gpu] [--out DIR]
+#   deploy/publish.sh [linux-arm64|linux-x64] [--single-file|--aot] [--gpu] [--out DIR] [--sign-key KEY.pem [--sign-password-env VAR]]
 #
 # --single-file  one executable (managed code compressed inside; ONNX Runtime's .so files stay beside it)
 # --aot          NativeAOT executable (x64 on x64; arm64 cross-compiles with clang, lld and Debian's aarch64 cross
 #                gcc/libc plus zlib1g-dev:arm64 — ../shared/notes/platform.md)
 # --gpu          Jetson flavour: managed-only ONNX Runtime; bring the device's CUDA/TensorRT libonnxruntime.so (deploy/README.md)
+# --sign-key     production: re-sign the bundled model manifest with the site's key (replacing the published test key's
+#                signature) and leave the test public key out of the bundle; devices list the site's public key in
+#                Inference:TrustedKeys (docs/model-signing.md). --sign-password-env names the variable with its password.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rid=linux-arm64; single=0; gpu=0; aot=0; out=dist
+rid=linux-arm64; single=0; gpu=0; aot=0; out=dist; sign_key=""; sign_pw_env=""
 while [ $# -gt 0 ]; do
   case "$1" in
     linux-arm64|linux-x64) rid=$1;;
@@ -18,7 +21,9 @@ while [ $# -gt 0 ]; do
     --aot) aot=1;;
     --gpu) gpu=1;;
     --out) out=$2; shift;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0;;
+    --sign-key) sign_key=$2; shift;;
+    --sign-password-env) sign_pw_env=$2; shift;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0;;
     *) echo "publish.sh: unknown argument '$1'" >&2; exit 2;;
   esac
   shift
@@ -45,6 +50,17 @@ warnings=$(grep -cE 'warning (IL|AOT)[0-9]{4}' "$log" || true)
 # Nothing foreign to the target: no Windows/macOS native files (older ONNX Runtime packages copied a win-arm64 dll).
 find "$stage" \( -name '*.dll' -path '*runtimes/win*' -o -name 'onnxruntime.dll' -o -name '*.dylib' -o -name '*.pdb' -o -name '*.dbg' -o -name '*.xml' \) -delete
 rm -f "$stage"/libmscordaccore.so "$stage"/libmscordbi.so   # debugger support, not needed on a device
+if [ -n "$sign_key" ]; then
+  # Signed with the build machine's own ecgedge (the bundle may be for another architecture); the signature is part of
+  # the bundle and of its SHA256SUMS. A device still configured with the default trust then refuses to start (exit 2)
+  # instead of silently trusting the published test key.
+  host=src/EcgEdge/bin/Release/net10.0/ecgedge
+  [ -x "$host" ] || dotnet build src/EcgEdge -c Release -v q -nologo >/dev/null
+  signed=$("$host" model sign "$stage/models/ecg-nat.manifest.json" --key "$sign_key" ${sign_pw_env:+--password-env "$sign_pw_env"})
+  rm -f "$stage/models/keys/test-signing-key.pub.pem"
+  rmdir "$stage/models/keys" 2>/dev/null || true
+  echo "publish.sh: model manifest signed with $sign_key ($(echo "$signed" | grep '^key id' | tr -s ' '))"
+fi
 mkdir -p "$out"
 (cd "$stage" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
 tar -C "$(dirname "$stage")" -czf "$out/$name.tar.gz" "$name"

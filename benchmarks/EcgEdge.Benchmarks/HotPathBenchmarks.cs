@@ -37,6 +37,10 @@ internal static class Signal
     public static string Record => Path.Combine(RepoRoot, "src", "EcgEdge", "Resources", "mitdb", "201");
     public static string Manifest => Path.Combine(RepoRoot, "models", "ecg-nat.manifest.json");
 
+    /// <summary>The key that signs the shipped manifest, by absolute path: the default (relative to the working directory or
+    /// the executable) is not found from BenchmarkDotNet's generated copy.</summary>
+    public static List<string> TrustedKeys => [Path.Combine(RepoRoot, "models", "keys", "test-signing-key.pub.pem")];
+
     /// <summary>The first <paramref name="seconds"/> of the record as raw 8-channel blocks, and the source description.</summary>
     public static (List<SampleBlock> Blocks, SourceInfo Info) Raw(double seconds)
     {
@@ -157,7 +161,7 @@ public class InferenceBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _model = ModelLoader.Load(Signal.Manifest, new InferenceOptions { Model = Signal.Manifest, Variant = Variant });
+        _model = ModelLoader.Load(Signal.Manifest, new InferenceOptions { Model = Signal.Manifest, Variant = Variant, TrustedKeys = Signal.TrustedKeys });
         var reference = Path.Combine(Signal.RepoRoot, "models", "reference");
         // Warm-up first: it runs on a zero window and would overwrite the inputs.
         _model.Warmup(2);
@@ -267,7 +271,7 @@ public class SerialisationBenchmarks
     {
         // A real alert with its 10-s strip: record 201 with the model until the first alert that carries a strip.
         var src = new ReplaySource(new ReplayOptions { Record = Signal.Record }, Signal.Rate);
-        using var model = ModelLoader.Load(Signal.Manifest, new InferenceOptions { Model = Signal.Manifest });
+        using var model = ModelLoader.Load(Signal.Manifest, new InferenceOptions { Model = Signal.Manifest, TrustedKeys = Signal.TrustedKeys });
         var p = new EcgEdge.Pipeline.EcgPipeline(src.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), Signal.BlockFrames);
         var sink = new FirstAlert();
         var engine = new EventEngine(new EventOptions(), "bench", Signal.Rate, src.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / Signal.Rate), model.VersionLabel, sink);

@@ -35,8 +35,12 @@ public static class Program
                   [--mains HZ] [--leads ...] [--Section:Key=value ...]
           pwave   validate the device's P-wave detection against reference marks: --db DIR --annotator q1c|ludb
                   [--records a,b] [--mains HZ] [--json FILE] [--jobs N] (QT Database q1c; LUDB per lead, all 12 leads)
-          model info [PATH]  the model manifest, ONNX Runtime providers, the provider chosen, a timing of one window.
-                  [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]
+          model info [PATH]  the model manifest, its signature and label, ONNX Runtime providers, the provider chosen,
+                  a timing of one window. [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]
+                  model keygen --out PREFIX [--password-env VAR]: a P-256 signing key pair (PREFIX.pem, PREFIX.pub.pem)
+                  model sign MANIFEST --key KEY.pem [--password-env VAR]: writes MANIFEST.sig (docs/model-signing.md)
+                  model verify [MANIFEST] [--key PUB.pem]: signature (default: Inference:TrustedKeys), contract and
+                  files; exit 1 when it does not verify
           watch   clinician side: subscribe to a fleet's alerts and print them live, de-duplicated by id.
                   --broker URL [--broker URL2 ...] [--prefix ecgedge] [--device ID|+] [--ca FILE] [--cert FILE --key FILE]
                   [--username U --password-env VAR] [--json] [--save-dir DIR] [--count N] [--timeout S] [--protocol 5|3.1.1]

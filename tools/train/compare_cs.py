@@ -13,8 +13,11 @@ classifies the reference beats at their annotated positions; the C# side classif
 (missed beats are not classified, extra detections are) — so the C# figure is computed on the matched beats and the
 EC57 figures (which also count missed and extra beats) are printed beside it.
 
+The fold manifests are signed with --sign-key (default: the published test key, which the device trusts by default:
+these are workstation experiments, never released models), because the device refuses an unsigned manifest.
+
 Usage: /usr/bin/python3 tools/train/compare_cs.py [--work tools/train/runs/full] [--db ../shared/data/mitdb]
-       [--ecgedge src/EcgEdge/bin/Release/net10.0/ecgedge] [--folds 0,1,2,3,4] [--out DIR]
+       [--ecgedge src/EcgEdge/bin/Release/net10.0/ecgedge] [--folds 0,1,2,3,4] [--out DIR] [--sign-key KEY.pem]
 """
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ def sha256(path):
     return h.hexdigest()
 
 
-def fold_manifest(fold_dir, fold):
+def fold_manifest(fold_dir, fold, sign_key=None, sign_password_env=None, ecgedge=None):
     man = json.load(open(os.path.join(ROOT, "models", "ecg-nat.manifest.json")))
     man["version"] += f"-cvfold{fold}"
     # the fold models may have another beat input than the shipped one: describe theirs
@@ -64,7 +67,10 @@ def fold_manifest(fold_dir, fold):
         p = os.path.join(fold_dir, name)
         man["files"][key] = {"path": name, "sha256": sha256(p), "bytes": os.path.getsize(p)}
     path = os.path.join(fold_dir, "ecg-nat.manifest.json")
-    json.dump(man, open(path, "w"), indent=2)
+    with open(path, "w") as f:
+        json.dump(man, f, indent=2)
+    from ecgnat import signing
+    signing.finish(path, sign_key, sign_password_env, ecgedge=ecgedge)
     return path
 
 
@@ -91,13 +97,16 @@ def main():
     ap.add_argument("--ecgedge", default=os.path.join(ROOT, "src", "EcgEdge", "bin", "Release", "net10.0", "ecgedge"))
     ap.add_argument("--folds", default="0,1,2,3,4")
     ap.add_argument("--out", default=os.path.join(HERE, "runs", "full", "crosscheck"))
+    sys.path.insert(0, HERE)
+    from ecgnat import signing
+    signing.add_arguments(ap, default_key=signing.TEST_KEY)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows, pooled = [], {}
     for fold in [int(f) for f in args.folds.split(",")]:
         res = json.load(open(os.path.join(args.work, "results", f"cv_pretrained_1_fold{fold}.json")))
         recs = res["test_records"]
-        man = fold_manifest(os.path.join(args.work, "cv_onnx", f"fold{fold}"), fold)
+        man = fold_manifest(os.path.join(args.work, "cv_onnx", f"fold{fold}"), fold, args.sign_key, args.sign_password_env, args.ecgedge)
         for variant, py_key in (("int8", "per_record_int8"), ("fp32", "per_record")):
             out = os.path.join(args.out, f"fold{fold}-{variant}.json")
             cmd = [args.ecgedge, "eval", "--db", args.db, "--records", ",".join(recs), "--mains", "60", "--from", "0",

@@ -2,9 +2,11 @@
 # ECG-NAT training pipeline: ../shared/data -> models/ (dataset build, MAE pretraining, SupCon+CE fine-tuning,
 # record-wise CV, ONNX fp32 export, int8 QDQ quantisation, validation, reference vectors, model card).
 #
-#   tools/train/train.sh [--smoke] [--out DIR] [--seed N] [--data DIR] [--work DIR] [--stages LIST]
+#   tools/train/train.sh [--smoke] [--out DIR] [--seed N] [--data DIR] [--work DIR] [--stages LIST] [--sign-key KEY.pem]
 #
 # --smoke  every stage on a tiny subset in a few minutes; writes to a temporary dir unless --out is given.
+# --sign-key  sign the written manifest with this key (`ecgedge model sign`; docs/model-signing.md): a device refuses
+#             an unsigned one. --sign-password-env VAR for an encrypted key.
 # Uses Debian's /usr/bin/python3 (torch, numpy, scipy, onnx) with one thread.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,7 +15,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS=1 OPENBLAS_NUM_TH
 SMOKE=0; HAVE_OUT=0; HAVE_WORK=0
 for a in "$@"; do
   case "$a" in --smoke) SMOKE=1;; --out|--out=*) HAVE_OUT=1;; --work|--work=*) HAVE_WORK=1;; -h|--help)
-    sed -n '2,9p' "$0"; exit 0;; esac
+    sed -n '2,11p' "$0"; exit 0;; esac
 done
 EXTRA=()
 if [ "$SMOKE" = 1 ]; then

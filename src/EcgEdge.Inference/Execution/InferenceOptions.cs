@@ -70,6 +70,23 @@ public sealed class InferenceOptions
     [Range(0.0, 3600.0)]
     public double WatchSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// Refuse a model whose manifest is not signed by one of <see cref="TrustedKeys"/> (at start and on a hot swap). Off: a
+    /// missing or failed signature is logged as an error and the model runs anyway, its label marked "signature not
+    /// verified" — for development only.
+    /// </summary>
+    public bool RequireSignedModel { get; set; } = true;
+
+    /// <summary>The repository's published test key (models/keys/README.md), trusted by default so the demo runs.</summary>
+    public const string PublishedTestKey = "models/keys/test-signing-key.pub.pem";
+
+    /// <summary>
+    /// Public keys (P-256, PEM SubjectPublicKeyInfo) trusted to sign model manifests: each entry is the path of a PEM file
+    /// (relative: working dir, then the executable's folder) or the PEM text. Configured entries replace the default, which
+    /// is the published test key: a production device lists its own key(s) here, and so no longer trusts the test key.
+    /// </summary>
+    public List<string> TrustedKeys { get; set; } = [PublishedTestKey];
+
     /// <summary>Run the model on the reference windows shipped with it before use, and refuse it when it does not reproduce them.</summary>
     public bool SelfCheck { get; set; } = true;
 
@@ -106,6 +123,10 @@ public sealed class InferenceOptions
     {
         if (string.IsNullOrWhiteSpace(Model)) yield return "Inference:Model must name a model manifest or .onnx file.";
         if (RhythmSmoothingWindows % 2 == 0) yield return $"Inference:RhythmSmoothingWindows {RhythmSmoothingWindows} must be odd (the decision is centred).";
+        if (RequireSignedModel && (TrustedKeys is null || TrustedKeys.Count == 0))
+            yield return "Inference:TrustedKeys is empty while Inference:RequireSignedModel is on: no model could be loaded; list the public key(s) that sign your models.";
+        else
+            foreach (var problem in global::EcgEdge.Inference.Model.ModelTrust.Problems(TrustedKeys)) yield return problem;
     }
 }
 

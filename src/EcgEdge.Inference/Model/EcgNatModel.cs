@@ -19,12 +19,14 @@ public sealed class EcgNatModel : IDisposable
     private readonly OrtValue[] _values;
     private readonly OrtIoBinding _binding;
 
-    internal EcgNatModel(ModelManifest manifest, string modelPath, string sha256, InferenceSession session, SessionOptions sessionOptions,
-        ExecutionSelection selection, ModelContract contract)
+    internal EcgNatModel(ModelManifest manifest, string modelPath, string sha256, string manifestSha256, SignatureStatus signature,
+        InferenceSession session, SessionOptions sessionOptions, ExecutionSelection selection, ModelContract contract)
     {
         Manifest = manifest;
         ModelPath = modelPath;
         Sha256 = sha256;
+        ManifestSha256 = manifestSha256;
+        Signature = signature;
         _session = session;
         _sessionOptions = sessionOptions;
         Selection = selection;
@@ -57,10 +59,29 @@ public sealed class EcgNatModel : IDisposable
     public ModelContract Contract { get; }
     public string ModelPath { get; }
     public string Sha256 { get; }
+
+    /// <summary>SHA-256 (hex) of the manifest's bytes: the signed content, which pins both model files and every
+    /// device-side parameter (fusion weights, thresholds).</summary>
+    public string ManifestSha256 { get; }
+
+    /// <summary>How the manifest was authenticated.</summary>
+    public SignatureStatus Signature { get; }
+
     public ExecutionSelection Selection { get; }
 
-    /// <summary>Model version for events and reports (manifest name and version).</summary>
-    public string VersionLabel => $"{Manifest.Name} {Manifest.Version} ({Path.GetFileName(ModelPath)})";
+    /// <summary>
+    /// Model version for alerts, status, logs and reports: name, version and the first 12 hex digits of the manifest's
+    /// sha256, e.g. <c>ecg-nat 0.3.0+sha256:1a2b3c4d5e6f (ecg-nat-int8.onnx)</c>. Two models that differ in any byte
+    /// (a model file, a fusion weight) have different labels even when their manifests give the same version. A version that
+    /// already has build metadata gets the hash as one more dot-separated part. An unverified model (signatures not
+    /// required) says so.
+    /// </summary>
+    public string VersionLabel => FormatLabel(Manifest.Name, Manifest.Version, ManifestSha256, Path.GetFileName(ModelPath), Signature.Verified);
+
+    /// <summary>The <see cref="VersionLabel"/> format.</summary>
+    public static string FormatLabel(string name, string version, string manifestSha256, string file, bool verified) =>
+        $"{name} {version}{(version.Contains('+', StringComparison.Ordinal) ? '.' : '+')}sha256:{manifestSha256[..Math.Min(12, manifestSha256.Length)]} " +
+        $"({file}{(verified ? "" : ", signature not verified")})";
 
     /// <summary>Result of the self-check on the reference windows shipped with the model (null: none shipped or not run).</summary>
     public SelfCheckResult? SelfCheck { get; internal set; }

@@ -26,9 +26,24 @@ public enum ModelLoadFailure
 
     /// <summary>The model does not reproduce the reference outputs shipped with it (self-check).</summary>
     SelfCheckFailed,
+
+    /// <summary>The manifest has no detached signature (<c>MANIFEST.sig</c>) while signed models are required.</summary>
+    SignatureMissing,
+
+    /// <summary>
+    /// The signature file is malformed, or its signature does not verify over the manifest's bytes under the trusted key
+    /// it names (the manifest was edited after signing, or the signature file was).
+    /// </summary>
+    SignatureInvalid,
+
+    /// <summary>The manifest was signed by a key that is not in <c>Inference:TrustedKeys</c>.</summary>
+    SignatureUntrusted,
+
+    /// <summary>A trusted key of the configuration cannot be used (missing file, not a P-256 public key).</summary>
+    TrustedKeysInvalid,
 }
 
-/// <summary>A model that must not be used: the worker refuses to start with it.</summary>
+/// <summary>A model that must not be used: the worker refuses to start with it, and a hot swap keeps the running model.</summary>
 public sealed class ModelLoadException(ModelLoadFailure failure, string message, Exception? inner = null)
     : Exception(message, inner)
 {

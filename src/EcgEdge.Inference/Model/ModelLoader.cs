@@ -9,7 +9,9 @@ using Microsoft.ML.OnnxRuntime;
 namespace EcgEdge.Inference.Model;
 
 /// <summary>
-/// Opens a model for the device, refusing anything that does not fit: the manifest must describe what the device
+/// Opens a model for the device, refusing anything that does not fit: the manifest must carry a valid signature by a key
+/// of <c>Inference:TrustedKeys</c> (checked over the bytes read, before they are parsed; docs/model-signing.md), it must
+/// describe what the device
 /// delivers (channel order I, II, V1..V6, a model rate dividing the pipeline rate, AAMI beat classes, known rhythm
 /// classes, window/hop/token geometry), the model file must have the manifest's size and sha256 (read once; the
 /// session is built from the very bytes that were hashed), and the ONNX graph's inputs and outputs must have the
@@ -23,7 +25,13 @@ public static partial class ModelLoader
         ArgumentNullException.ThrowIfNull(options);
         logger ??= NullLogger.Instance;
         OrtNativeLibrary.Configure(options.NativeLibraryPath);
-        var (manifestPath, manifest, entry) = Resolve(path, options.Variant);
+        var manifestPath = ManifestPathFor(path, out var onnxName);
+        // One read: the signature is verified over these bytes and these same bytes are parsed (no window in which the
+        // file could be swapped between the check and the use).
+        var manifestBytes = ReadManifestBytes(manifestPath);
+        var signature = Authenticate(manifestPath, manifestBytes, options, logger);
+        var manifest = ModelManifest.Parse(manifestBytes, manifestPath);
+        var entry = EntryFor(manifest, manifestPath, options.Variant, onnxName);
         ValidateManifest(manifest, manifestPath);
         var dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath)) ?? ".";
         var modelPath = Path.GetFullPath(Path.Combine(dir, entry.Path));
@@ -68,7 +76,8 @@ public static partial class ModelLoader
         try
         {
             var contract = ValidateGraph(session, manifest, modelPath);
-            model = new EcgNatModel(manifest, modelPath, entry.Sha256, session, sessionOptions, selection, contract);
+            model = new EcgNatModel(manifest, modelPath, entry.Sha256, Convert.ToHexStringLower(SHA256.HashData(manifestBytes)), signature,
+                session, sessionOptions, selection, contract);
             if (options.SelfCheck)
             {
                 var isInt8 = string.Equals(entry.Path, manifest.Files.GetValueOrDefault("int8")?.Path, StringComparison.Ordinal);
@@ -77,7 +86,7 @@ public static partial class ModelLoader
                     throw new ModelLoadException(ModelLoadFailure.SelfCheckFailed, $"model '{modelPath}' failed its self-check: {check}");
                 model.SelfCheck = check;
             }
-            LogLoaded(logger, manifest.Name, manifest.Version, Path.GetFileName(modelPath), selection.ToString());
+            LogLoaded(logger, model.VersionLabel, selection.ToString(), signature.ToString());
             return model;
         }
         catch
@@ -96,30 +105,99 @@ public static partial class ModelLoader
         $"the ONNX Runtime native library could not be loaded ({e.GetBaseException().Message}); with the managed-only build " +
         "(-p:EcgEdgeOnnxRuntime=Managed), install the device's libonnxruntime.so beside the executable or on LD_LIBRARY_PATH (deploy/README.md)", e);
 
-    /// <summary>Finds the manifest and the file entry to run.</summary>
+    /// <summary>Finds the manifest and the file entry to run (no signature check: for tools that only inspect a manifest).</summary>
     public static (string ManifestPath, ModelManifest Manifest, ModelFileEntry Entry) Resolve(string path, ModelVariant variant)
     {
-        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        var manifestPath = ManifestPathFor(path, out var onnxName);
+        var manifest = ModelManifest.Read(manifestPath);
+        return (manifestPath, manifest, EntryFor(manifest, manifestPath, variant, onnxName));
+    }
+
+    /// <summary>The manifest itself, or for an .onnx path the <c>*.manifest.json</c> beside it that lists the file.</summary>
+    public static string ManifestPathFor(string path) => ManifestPathFor(path, out _);
+
+    /// <summary>As <see cref="ManifestPathFor(string)"/>; <paramref name="onnxName"/> is the .onnx file name given (null for a manifest path).</summary>
+    private static string ManifestPathFor(string path, out string? onnxName)
+    {
+        onnxName = null;
+        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return path;
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full) ?? ".";
+        var name = onnxName = Path.GetFileName(full);
+        if (!Directory.Exists(dir))
+            throw new ModelLoadException(ModelLoadFailure.ModelMissing, $"model '{path}' not found");
+        // The candidates are parsed before any signature is checked, only to find the one naming the file; the manifest
+        // found is then read again, verified and parsed by Load like any other.
+        foreach (var m in Directory.EnumerateFiles(dir, "*.manifest.json").Order(StringComparer.Ordinal))
         {
-            var full = Path.GetFullPath(path);
-            var dir = Path.GetDirectoryName(full) ?? ".";
-            var name = Path.GetFileName(full);
-            if (!Directory.Exists(dir))
-                throw new ModelLoadException(ModelLoadFailure.ModelMissing, $"model '{path}' not found");
-            foreach (var m in Directory.EnumerateFiles(dir, "*.manifest.json").Order(StringComparer.Ordinal))
-            {
-                var manifest = ModelManifest.Read(m);
-                foreach (var e in manifest.Files.Values)
-                    if (string.Equals(Path.GetFileName(e.Path), name, StringComparison.Ordinal)) return (m, manifest, e);
-            }
-            throw new ModelLoadException(ModelLoadFailure.ManifestMissing,
-                $"no *.manifest.json beside '{path}' lists it: a model is only run with its manifest (contract and sha256)");
+            var manifest = ModelManifest.Read(m);
+            foreach (var e in manifest.Files.Values)
+                if (string.Equals(Path.GetFileName(e.Path), name, StringComparison.Ordinal)) return m;
         }
-        var man = ModelManifest.Read(path);
+        throw new ModelLoadException(ModelLoadFailure.ManifestMissing,
+            $"no *.manifest.json beside '{path}' lists it: a model is only run with its manifest (contract and sha256)");
+    }
+
+    /// <summary>The entry of the file named by an .onnx path (<paramref name="onnxName"/>), else the variant's.</summary>
+    private static ModelFileEntry EntryFor(ModelManifest manifest, string manifestPath, ModelVariant variant, string? onnxName)
+    {
+        if (onnxName is not null)
+        {
+            foreach (var e in manifest.Files.Values)
+                if (string.Equals(Path.GetFileName(e.Path), onnxName, StringComparison.Ordinal)) return e;
+            // the verified manifest is not the one that listed the file when it was found (replaced in between)
+            throw new ModelLoadException(ModelLoadFailure.ManifestMissing, $"model manifest '{manifestPath}' does not list '{onnxName}'");
+        }
         var key = variant == ModelVariant.Int8 ? "int8" : "fp32";
-        if (!man.Files.TryGetValue(key, out var entry) || string.IsNullOrEmpty(entry.Path))
-            throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{path}' has no '{key}' file entry");
-        return (path, man, entry);
+        if (!manifest.Files.TryGetValue(key, out var entry) || string.IsNullOrEmpty(entry.Path))
+            throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{manifestPath}' has no '{key}' file entry");
+        return entry;
+    }
+
+    private static byte[] ReadManifestBytes(string manifestPath)
+    {
+        try { return File.ReadAllBytes(manifestPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(ModelLoadFailure.ManifestMissing, $"cannot read model manifest '{manifestPath}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Checks the manifest's signature against the trusted keys. With <c>Inference:RequireSignedModel=false</c> a missing or
+    /// failed signature is logged as an error and the model is loaded anyway (its label then says so).
+    /// </summary>
+    private static SignatureStatus Authenticate(string manifestPath, byte[] manifestBytes, InferenceOptions options, ILogger logger)
+    {
+        try
+        {
+            var status = ManifestSignature.Verify(manifestPath, manifestBytes, ModelTrust.Load(options.TrustedKeys));
+            if (status.IsPublishedTestKey) LogTestKey(logger, manifestPath, status.KeyId!);
+            return status;
+        }
+        catch (ModelLoadException e) when (!options.RequireSignedModel && e.Failure is ModelLoadFailure.SignatureMissing
+            or ModelLoadFailure.SignatureInvalid or ModelLoadFailure.SignatureUntrusted or ModelLoadFailure.TrustedKeysInvalid)
+        {
+            LogUnverified(logger, manifestPath, e.Message);
+            return new SignatureStatus(false, null, false, e.Failure.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Checks that every file the manifest lists has its size and sha256 (for <c>ecgedge model sign</c> and
+    /// <c>verify</c>: a signer vouches for the files, so it only signs a manifest that describes them).
+    /// </summary>
+    public static void VerifyFiles(string manifestPath, ModelManifest manifest)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath)) ?? ".";
+        if (manifest.Files.Count == 0)
+            throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{manifestPath}' lists no files");
+        foreach (var entry in manifest.Files.Values)
+        {
+            if (string.IsNullOrEmpty(entry.Path))
+                throw new ModelLoadException(ModelLoadFailure.ManifestInvalid, $"model manifest '{manifestPath}' has a file entry without a path");
+            ReadVerified(Path.GetFullPath(Path.Combine(dir, entry.Path)), entry);
+        }
     }
 
     private static byte[] ReadVerified(string modelPath, ModelFileEntry entry)
@@ -251,8 +329,16 @@ public static partial class ModelLoader
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Name} {Version} ({File}) on {Selection}")]
-    private static partial void LogLoaded(ILogger logger, string name, string version, string file, string selection);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Label} on {Selection}; signature {Signature}")]
+    private static partial void LogLoaded(ILogger logger, string label, string selection, string signature);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model manifest {Path} is signed with the published TEST key {KeyId} " +
+        "(models/keys/README.md): for tests and the demo only; a production device trusts only its own key (Inference:TrustedKeys)")]
+    private static partial void LogTestKey(ILogger logger, string path, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "MODEL SIGNATURE NOT VERIFIED, loading anyway because Inference:RequireSignedModel " +
+        "is false: {Reason} ({Path}). Anyone able to write the model folder can change what this device detects.")]
+    private static partial void LogUnverified(ILogger logger, string path, string reason);
 }
 
 /// <summary>What the runtime needs of a validated manifest. <see cref="RrInput"/> and <see cref="Rr"/> are null for a

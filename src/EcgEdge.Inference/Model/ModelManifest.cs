@@ -268,6 +268,12 @@ public sealed class ModelManifest
         {
             throw new ModelLoadException(ModelLoadFailure.ManifestMissing, $"cannot read model manifest '{path}': {e.Message}", e);
         }
+        return Parse(bytes, path);
+    }
+
+    /// <summary>Parses manifest bytes already read (the loader verifies their signature first, then parses the same bytes).</summary>
+    public static ModelManifest Parse(byte[] bytes, string path)
+    {
         try
         {
             var manifest = JsonSerializer.Deserialize(bytes, ManifestJsonContext.Default.ModelManifest)

@@ -8,7 +8,7 @@ namespace EcgEdge.Inference.Model;
 /// <summary>
 /// Field model updates without a restart: polls the manifest and the model file it names; when either changed (and
 /// stayed unchanged for one more poll, so a copy in progress is not read half-way), loads the new model with every
-/// check of <see cref="ModelLoader"/> (manifest, sha256, graph contract, self-check on its reference windows) on this
+/// check of <see cref="ModelLoader"/> (signature, manifest, sha256, graph contract, self-check on its reference windows) on this
 /// background thread and hands it to the inference stage, which switches at the next window. A refused model is logged
 /// and the running one keeps going; the same files are not retried until they change again.
 /// </summary>
@@ -71,7 +71,7 @@ public sealed partial class ModelWatcher(string manifestPath, InferenceOptions o
         }
     }
 
-    /// <summary>Hash of the manifest plus size and time of every model file beside it.</summary>
+    /// <summary>Hash of the manifest and of its signature file, plus size and time of every model file beside it.</summary>
     private string Stamp()
     {
         try
@@ -79,6 +79,10 @@ public sealed partial class ModelWatcher(string manifestPath, InferenceOptions o
             var bytes = File.ReadAllBytes(manifestPath);
             var dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath)) ?? ".";
             var stamp = Convert.ToHexString(SHA256.HashData(bytes));
+            // A new signature alone (the same manifest re-signed, or a signature arriving after its manifest) is a change to
+            // try again: a model refused for its signature is retried once the right signature is in place.
+            var sig = ManifestSignature.PathFor(manifestPath);
+            stamp += File.Exists(sig) ? "|sig:" + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(sig))) : "|unsigned";
             foreach (var path in Directory.EnumerateFiles(dir, "*.onnx").Order(StringComparer.Ordinal))
             {
                 var f = new FileInfo(path);
@@ -86,7 +90,7 @@ public sealed partial class ModelWatcher(string manifestPath, InferenceOptions o
             }
             return stamp;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return "unreadable:" + e.Message;
         }

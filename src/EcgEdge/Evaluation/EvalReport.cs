@@ -98,7 +98,8 @@ public sealed record GrossReport(
 
 /// <summary>The model that was evaluated.</summary>
 public sealed record ModelJson(string Name, string Version, string File, string Sha256, string Provider, long Windows,
-    double? LatencyMsMean, double? LatencyMsP50, double? LatencyMsP99, double? LatencyMsMax);
+    double? LatencyMsMean, double? LatencyMsP50, double? LatencyMsP99, double? LatencyMsMax,
+    string? Label = null, string? ManifestSha256 = null, string? SignedBy = null);
 
 /// <summary>The eval JSON: <c>{"records":[{"record":..,"qrs":{..},"veb":..}],"gross":{"qrs":{..},..},"model":{..}}</c>.</summary>
 public sealed record EvalReport(IReadOnlyList<RecordReport> Records, GrossReport Gross, ModelJson? Model = null);

@@ -87,13 +87,18 @@ public static class AppConfiguration
     public static InferenceOptions BindInference(IConfiguration config)
     {
         var o = new InferenceOptions();
-        config.GetSection(InferenceOptions.Section).Bind(o);
+        var section = config.GetSection(InferenceOptions.Section);
+        // The binder appends configured list items to the default list: configured trusted keys must replace the default
+        // (the published test key), or a production device listing its own key would still accept test-signed models.
+        if (section.GetSection(nameof(InferenceOptions.TrustedKeys)).GetChildren().Any()) o.TrustedKeys = [];
+        section.Bind(o);
         var failures = new List<string>();
         PipelineSettings.Collect(new InferenceOptionsValidator().Validate(InferenceOptions.Section, o), failures);
         failures.AddRange(o.Problems());
         if (o.Model.Contains('\0')) failures.Add("Inference:Model must not contain a NUL character.");
         if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(InferenceOptions.Section, typeof(InferenceOptions), failures);
         o.Model = ResolveFile(o.Model);
+        o.TrustedKeys = o.TrustedKeys.Select(k => EcgEdge.Inference.Model.ModelTrust.IsPemText(k) ? k : EcgEdge.Inference.Model.ModelTrust.ResolvePath(k)).ToList();
         return o;
     }
 

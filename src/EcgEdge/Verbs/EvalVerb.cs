@@ -86,7 +86,8 @@ public static class EvalVerb
             using var probe = ModelLoader.Load(inference.Model, inference);
             membership = new TrainingMembership(probe.Manifest);
             modelInfo = new ModelJson(probe.Manifest.Name, probe.Manifest.Version, Path.GetFileName(probe.ModelPath), probe.Sha256,
-                probe.Selection.Provider.ToString(), 0, null, null, null, null);
+                probe.Selection.Provider.ToString(), 0, null, null, null, null,
+                probe.VersionLabel, probe.ManifestSha256, probe.Signature.Verified ? probe.Signature.KeyId : null);
         }
 
         var results = new ConcurrentDictionary<string, RecordResult>();
@@ -290,7 +291,7 @@ public static class EvalVerb
         TrainingMembership membership)
     {
         var inv = CultureInfo.InvariantCulture;
-        w.WriteLine($"Model {model.Name} {model.Version} ({model.File}, {model.Provider}): {model.Windows} windows, latency mean {model.LatencyMsMean?.ToString("F2", inv)} ms, p99 {model.LatencyMsP99?.ToString("F2", inv)} ms");
+        w.WriteLine($"Model {model.Label ?? $"{model.Name} {model.Version} ({model.File})"} on {model.Provider}: {model.Windows} windows, latency mean {model.LatencyMsMean?.ToString("F2", inv)} ms, p99 {model.LatencyMsP99?.ToString("F2", inv)} ms");
         w.WriteLine($"{"record",-10} {"VEB Se",7} {"VEB +P",7} {"SVEB Se",8} {"SVEB +P",8} {"AF epi Se",9} {"AF epi +P",9} {"AF dur Se",9} {"AF dur +P",9}  trained");
         var parts = new List<IReadOnlyList<string>?>();
         foreach (var r in rows)

@@ -6,13 +6,35 @@ using Microsoft.Extensions.Options;
 
 namespace EcgEdge.Verbs;
 
-/// <summary><c>ecgedge model info [PATH]</c>: the manifest, the providers of this ONNX Runtime build, the provider chosen, a timing of one window.</summary>
+/// <summary>
+/// <c>ecgedge model info|keygen|sign|verify</c>: the manifest, the providers of this ONNX Runtime build, the provider chosen,
+/// a timing of one window; and the manifest signing tools (docs/model-signing.md).
+/// </summary>
 public static class ModelVerb
 {
-    public static Task<int> RunAsync(string[] args)
+    public const string Usage =
+        "usage: ecgedge model info [PATH] [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]\n" +
+        "       ecgedge model keygen --out PREFIX [--password-env VAR]     (writes PREFIX.pem, private, and PREFIX.pub.pem)\n" +
+        "       ecgedge model sign [MANIFEST] --key KEY.pem [--password-env VAR]   (writes MANIFEST.sig)\n" +
+        "       ecgedge model verify [MANIFEST] [--key PUB.pem]   (default: the keys of Inference:TrustedKeys)";
+
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out);
+
+    public static Task<int> RunAsync(string[] args, TextWriter output)
     {
-        if (args.Length == 0 || args[0] != "info") throw new UsageException("usage: ecgedge model info [PATH] [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]");
-        var rest = args[1..];
+        ArgumentNullException.ThrowIfNull(args);
+        return args.Length == 0 ? throw new UsageException(Usage) : args[0] switch
+        {
+            "info" => InfoAsync(args[1..], output),
+            "keygen" => Task.FromResult(ModelSigningVerbs.Keygen(args[1..], output)),
+            "sign" => Task.FromResult(ModelSigningVerbs.Sign(args[1..], output)),
+            "verify" => Task.FromResult(ModelSigningVerbs.Verify(args[1..], output)),
+            _ => throw new UsageException(Usage),
+        };
+    }
+
+    private static Task<int> InfoAsync(string[] rest, TextWriter w)
+    {
         string? path = null;
         if (rest.Length > 0 && !rest[0].StartsWith('-')) { path = rest[0]; rest = rest[1..]; }
         var configArgs = rest.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
@@ -28,11 +50,13 @@ public static class ModelVerb
         if (runs < 1) throw new UsageException("--runs must be >= 1");
 
         var inv = CultureInfo.InvariantCulture;
-        var w = Console.Out;
         using var model = ModelLoader.Load(options.Model, options);
         var providers = new ExecutionProviderSelector().Available;
         var m = model.Manifest;
         w.WriteLine($"model        {m.Name} {m.Version}");
+        w.WriteLine($"label        {model.VersionLabel}");
+        w.WriteLine($"signature    {model.Signature}");
+        w.WriteLine($"manifest     sha256 {model.ManifestSha256}");
         w.WriteLine($"file         {model.ModelPath} ({new FileInfo(model.ModelPath).Length} bytes)");
         w.WriteLine($"sha256       {model.Sha256} (verified against the manifest)");
         foreach (var t in m.Inputs) w.WriteLine($"input        {t.Name} [{string.Join(", ", t.Shape.Select(d => d.ToString()))}] {t.Dtype}");

@@ -55,12 +55,41 @@ public class ModelManifestFuzzTests
             (rng, _) => rng.Next(2) == 0 ? Mutator.MutateText(seed, rng, JsonTokens) : Mutator.MutateJson(seed, rng, Values, mayReplaceRoot: false, mayRemoveArrayItems: true),
             text =>
             {
-                File.WriteAllText(files.Manifest, text);
+                files.WriteManifest(text); // signed: the fuzzer reaches the parser the way a trusted signer's manifest does
                 if (WouldBuildSession(files.Manifest) && ++sessions > MaxSessions) return;
                 ModelLoader.Load(files.Manifest, Cpu).Dispose();
             },
             e => e is ModelLoadException, text => text);
         Assert.True(executed >= 4000);
+    }
+
+    [Fact]
+    public void Mutated_signature_files_are_refused_with_a_ModelLoadException_and_never_accepted_changed()
+    {
+        // The signature file is read before anything else of a model: byte- and token-level mutations of the shipped one
+        // against the shipped manifest. A mutation may only verify when it still says the same thing (key id and signature
+        // bytes, e.g. whitespace added); any other outcome than a typed refusal fails.
+        using var files = new ModelFiles();
+        var manifestBytes = File.ReadAllBytes(files.Manifest);
+        var seed = File.ReadAllBytes(files.Signature);
+        var original = JsonNode.Parse(seed)!;
+        var trust = ModelTrust.Load([TestKeys.PublicPem]);
+        string[] tokens = ["\"keyId\"", "\"signature\"", "\"schema\"", "\"algorithm\"", "\"ECDSA-P256-SHA256\"", "\"ecgedge.manifest-signature/1\"",
+            "\"8726efb4413fcccf\"", "null", "\"\"", "{}", "[]", "\"AA==\"", "\"MAYCAQACAQA=\"", "\\u0000", "1e400", ",", ":", "\""];
+        int executed = Mutator.Check(seed: 29, count: 3000,
+            (rng, _) => rng.Next(2) == 0 ? Mutator.MutateBytes(seed, rng) : System.Text.Encoding.UTF8.GetBytes(Mutator.MutateText(System.Text.Encoding.UTF8.GetString(seed), rng, tokens)),
+            bytes =>
+            {
+                File.WriteAllBytes(files.Signature, bytes);
+                ManifestSignature.Verify(files.Manifest, manifestBytes, trust);
+                var accepted = JsonNode.Parse(bytes)!;
+                if (accepted["keyId"]!.GetValue<string>() != original["keyId"]!.GetValue<string>()
+                    || !Convert.FromBase64String(accepted["signature"]!.GetValue<string>()).AsSpan().SequenceEqual(Convert.FromBase64String(original["signature"]!.GetValue<string>())))
+                    throw new InvalidOperationException("a changed signature file was accepted");
+            },
+            e => e is ModelLoadException { Failure: ModelLoadFailure.SignatureInvalid or ModelLoadFailure.SignatureUntrusted or ModelLoadFailure.SignatureMissing },
+            Mutator.Hex);
+        Assert.True(executed >= 3000);
     }
 
     // ---- regressions for crashes found by the fuzzer ----

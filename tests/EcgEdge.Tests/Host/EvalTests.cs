@@ -33,6 +33,13 @@ public class EvalTests
         Assert.Equal(fn, gross.GetProperty("fn").GetInt64());
         Assert.Equal(fp, gross.GetProperty("fp").GetInt64());
         Assert.Equal(Math.Round(100.0 * tp / (tp + fn), 3), gross.GetProperty("se").GetDouble(), 6);
+        // The model block names the exact model: its label carries the manifest's hash, and the key that signed it.
+        var model = doc.RootElement.GetProperty("model");
+        var manifest = Path.Combine(TestData.RepoRoot, "models", "ecg-nat.manifest.json");
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(manifest)));
+        Assert.Equal($"ecg-nat {model.GetProperty("version").GetString()}+sha256:{hash[..12]} (ecg-nat-int8.onnx)", model.GetProperty("label").GetString());
+        Assert.Equal(hash, model.GetProperty("manifest_sha256").GetString());
+        Assert.Equal(EcgEdge.Inference.Model.ModelTrust.PublishedTestKeyId, model.GetProperty("signed_by").GetString());
 
         // The written annotations are standard WFDB files; re-scoring them with the same scorer gives the same figures.
         // With the model, beats carry its class (N, A, V, F, Q) and rhythm changes are '+' annotations with AUX strings.

@@ -304,4 +304,78 @@ public class InferenceStageTests
         await run;
         stage.Model.Dispose();
     }
+
+    [Fact]
+    public async Task The_watcher_refuses_unsigned_or_mis_signed_models_while_the_old_keeps_running_and_swaps_in_a_signed_one()
+    {
+        using var f = new ModelFiles(withReference: true);
+        var options = new InferenceOptions();
+        var initial = ModelLoader.Load(f.Manifest, options);
+        var initialLabel = initial.VersionLabel;
+        var sink = new Recorder();
+        var stage = new InferenceStage(initial, 500, 6, OnlyII, 3, sink);
+        var swapped = new List<string>();
+        stage.ModelSwapped += (o, n) => { swapped.Add(n.VersionLabel); o.Dispose(); };
+        var watcher = new ModelWatcher(f.Manifest, options, stage, TimeSpan.FromMilliseconds(50));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var run = watcher.RunAsync(cts.Token);
+        var ecg = Synthetic.Ecg(500, 60, Synthetic.Regular(70, 60));
+        long t = 0;
+        async Task Until(Func<bool> done)
+        {
+            while (!done() && !cts.IsCancellationRequested)
+            {
+                for (var k = 0; k < 60; k++, t += 50) stage.Push(Block(t, 50, ecg)); // 6 s of signal per step
+                await Task.Delay(30);
+            }
+        }
+        async Task StillRunningTheInitialModel()
+        {
+            var windows = sink.Windows.Count;
+            await Until(() => sink.Windows.Count > windows + 2);
+            Assert.True(sink.Windows.Count > windows + 2, "the stage stopped analysing");
+            Assert.Same(initial, stage.Model);
+            Assert.Equal(initialLabel, stage.Model.VersionLabel);
+            Assert.Empty(swapped);
+        }
+        var originalManifest = File.ReadAllBytes(f.Manifest);
+        var originalInt8 = File.ReadAllBytes(f.Int8);
+
+        // Issue 29: one bit flipped in the running model file, its new sha256 and size written into the manifest by someone
+        // without the signing key. Before signatures this was swapped in with an unchanged label.
+        var bytes = (byte[])originalInt8.Clone();
+        bytes[bytes.Length / 2] ^= 0x01;
+        f.ReplaceInt8(bytes, updateManifest: true, sign: false);
+        await Until(() => watcher.Refusals == 1);
+        Assert.Equal(1, watcher.Refusals);
+        Assert.Contains("does not verify", watcher.LastRefusal);
+        await StillRunningTheInitialModel();
+
+        // The same files signed with a key the device does not trust.
+        using (var stranger = TestKeys.Fresh()) f.SignWith(stranger);
+        await Until(() => watcher.Refusals == 2);
+        Assert.Contains("not in Inference:TrustedKeys", watcher.LastRefusal);
+        await StillRunningTheInitialModel();
+
+        // No signature at all.
+        File.Delete(f.Signature);
+        await Until(() => watcher.Refusals == 3);
+        Assert.Contains("not signed", watcher.LastRefusal);
+        await StillRunningTheInitialModel();
+
+        // A real update: the original model file, a new manifest version, signed with the trusted (test) key.
+        File.WriteAllBytes(f.Int8, originalInt8);
+        File.WriteAllBytes(f.Manifest, originalManifest);
+        f.EditManifest(m => m["version"] = "0.3.1-field-update");
+        await Until(() => swapped.Count == 1); // accepted by the watcher, taken over by the stage at the next window
+        Assert.Equal(1, watcher.Swaps);
+        Assert.Equal("0.3.1-field-update", stage.Model.Manifest.Version);
+        Assert.True(stage.Model.Signature.Verified);
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f.Manifest)));
+        Assert.Equal($"ecg-nat 0.3.1-field-update+sha256:{hash[..12]} (ecg-nat-int8.onnx)", Assert.Single(swapped));
+        Assert.Equal(3, watcher.Refusals);
+        await cts.CancelAsync();
+        await run;
+        stage.Model.Dispose();
+    }
 }

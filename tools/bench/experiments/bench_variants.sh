@@ -15,7 +15,10 @@ read -r -a ecgedge <<<"${ECGEDGE:-dotnet $root/src/EcgEdge/bin/Release/net10.0/e
 mkdir -p "$out/bench"
 declare -A man=([shipped]="$root/models/ecg-nat.manifest.json")
 for v in gather_matmul band_dense band_blocked band_lean; do
-  [[ -f "$out/$v/ecg-nat.manifest.json" ]] && man[$v]="$out/$v/ecg-nat.manifest.json"
+  [[ -f "$out/$v/ecg-nat.manifest.json" ]] || continue
+  man[$v]="$out/$v/ecg-nat.manifest.json"
+  # the device runs only signed manifests: these experiments are signed with the published test key (docs/model-signing.md)
+  "${ecgedge[@]}" model sign "${man[$v]}" --key "$root/models/keys/test-signing-key.pem" >/dev/null
 done
 for r in $(seq 1 "$rounds"); do
   for v in shipped gather_matmul band_dense band_blocked band_lean; do

@@ -1,7 +1,7 @@
 """Validation of the beat decision (S and V against the patient's own rhythm and dominant beat), and the fit that ships.
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/beats/validate.py --features DIR [--data ../shared/data]
-        [--json out.json] [--fit MANIFEST_IN --out MANIFEST_OUT]
+        [--json out.json] [--fit MANIFEST_IN --out MANIFEST_OUT [--sign-key KEY.pem]]
 
 DIR/beats/*.csv are the device's per-beat evidence (tools/train/rhythm/export_features.sh or export_oof.py: the latter
 with the network's beat posteriors out of fold). For every split — each labelled source held out (mitdb DS1, the
@@ -11,7 +11,8 @@ sources and decides the held-out beats. Compared on each: the network alone (the
 the textbook RR rule of the issue (S if RRpre < 0.85 x mean of the last 16 RR and RRpost/RRpre > 1.1, V from the
 network), and the fusion. VEB and SVEB Se/+P count missed beats (the detector's) as missed, like EC57.
 
---fit: fits on every source and writes the `beat_fusion` entry into a copy of the manifest.
+--fit: fits on every source and writes the `beat_fusion` entry into a copy of the manifest, signed with --sign-key
+(`ecgedge model sign`; unsigned without it, which a device refuses: docs/model-signing.md).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from ecgnat import beats as B  # noqa: E402
+from ecgnat import signing  # noqa: E402
 
 
 def main(argv=None):
@@ -35,7 +37,13 @@ def main(argv=None):
     ap.add_argument("--no-network", action="store_true", help="the beat evidence alone (the network's posteriors left out)")
     ap.add_argument("--fit")
     ap.add_argument("--out")
+    signing.add_arguments(ap)  # --fit: the written manifest is signed with it (a device refuses it unsigned)
     a = ap.parse_args(argv)
+    if a.fit and a.sign_key:
+        try:
+            signing.check_key(a.sign_key, a.sign_password_env)
+        except signing.SigningError as e:
+            ap.error(str(e))
 
     b = B.load(a.features, a.data)
     names = [n for n in b.names if not (a.no_network and n in B.NET)]
@@ -101,6 +109,7 @@ def main(argv=None):
         with open(a.out, "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
+        signing.finish(a.out, a.sign_key, a.sign_password_env)
         print(f"fit: wrote {a.out}")
 
 

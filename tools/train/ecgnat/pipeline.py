@@ -24,6 +24,7 @@ from . import export as X
 from . import feature_head as FH
 from . import s_gate as SG
 from . import signal as S
+from . import signing
 from . import train as T
 from .model import ARCHITECTURES, HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
 
@@ -580,8 +581,11 @@ def write_manifest(ctx, info):
         "reference_vectors": "reference/reference.json",
         "model_card": "MODEL_CARD.md",
     }
-    with open(os.path.join(ctx.args.out, "ecg-nat.manifest.json"), "w") as f:
+    path = os.path.join(ctx.args.out, "ecg-nat.manifest.json")
+    with open(path, "w") as f:
         json.dump(man, f, indent=2)
+    # the device runs only a manifest signed by a key it trusts (docs/model-signing.md)
+    signing.finish(path, ctx.args.sign_key, ctx.args.sign_password_env, log=ctx.log)
 
 
 def cv_runs(ctx):
@@ -683,7 +687,15 @@ def main(argv=None):
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
+    signing.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.sign_key:
+        # a bad key fails now, not after hours of training
+        try:
+            signing.check_key(args.sign_key, args.sign_password_env)
+            signing.ecgedge_command()
+        except signing.SigningError as e:
+            ap.error(str(e))
     if args.feature_head is None:
         args.feature_head = not args.morph_features
     if args.feature_head and args.morph_features:

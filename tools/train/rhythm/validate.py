@@ -1,7 +1,7 @@
 """Leave-one-database-out validation of the rhythm decision's AF model, and the fit that ships.
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/rhythm/validate.py --features DIR [--data ../shared/data]
-        [--json out.json] [--markdown out.md] [--fit MANIFEST_IN --out MANIFEST_OUT]
+        [--json out.json] [--markdown out.md] [--fit MANIFEST_IN --out MANIFEST_OUT [--sign-key KEY.pem]]
 
 For every split (each source held out; each mitdb record-wise fold held out) the AF model is fitted on the other
 sources, its threshold chosen on their out-of-fold predictions (an inner leave-one-source-out), and the held-out
@@ -12,7 +12,8 @@ issue's baseline), and the new decision.
 
 --fit: fits the model on every source, its threshold from the leave-one-source-out predictions, and writes its
 `rhythm_fusion` entry into a copy of the manifest (nothing else of the manifest changes but the version and the
-rhythm_fusion entry).
+rhythm_fusion entry). With --sign-key the written manifest is signed (`ecgedge model sign`); without it, it is unsigned
+and a device refuses it until it is signed (docs/model-signing.md).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from ecgnat import rhythm as R  # noqa: E402
+from ecgnat import signing  # noqa: E402
 
 # The evidence the model reads (RhythmFeatures names). The network's posterior is not among them: it was trained on
 # most of these sources, so its weight could not be fitted out of sample (see docs/experiments/rhythm-fusion.md).
@@ -182,11 +184,17 @@ def main(argv=None):
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--fit", help="manifest to copy the fitted rhythm_fusion into")
     ap.add_argument("--out", help="where --fit writes the manifest")
+    signing.add_arguments(ap)  # --fit: the written manifest is signed with it (a device refuses it unsigned)
     ap.add_argument("--version", help="the version written with --fit")
     ap.add_argument("--young", choices=["network", "short"], default="network",
                     help="who decides windows of streams younger than %g s: the network's own posterior (default, shipped) "
                          "or the short evidence model" % SHORT_BELOW_S)
     a = ap.parse_args(argv)
+    if a.fit and a.sign_key:
+        try:
+            signing.check_key(a.sign_key, a.sign_password_env)
+        except signing.SigningError as e:
+            ap.error(str(e))
 
     w = R.load(a.features, a.data)
     cols = columns(w, FEATURES)
@@ -269,6 +277,7 @@ def main(argv=None):
         with open(a.out, "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
+        signing.finish(a.out, a.sign_key, a.sign_password_env)
         for label, m, t in (("long", model.long, model.t_long), ("short", model.short, model.t_short)):
             print(f"fit {label}: threshold {t}, weights " + ", ".join(f"{n} {x:+.2f}" for n, x in zip(FEATURES, m[2])) + f", bias {m[3]:+.2f}")
         print(f"fit: wrote {a.out}")
