@@ -66,4 +66,5 @@ mkdir -p "$out"
 tar -C "$(dirname "$stage")" -czf "$out/$name.tar.gz" "$name"
 (cd "$out" && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
 echo "publish.sh: $out/$name.tar.gz ($(du -h "$out/$name.tar.gz" | cut -f1) compressed, $(du -sh "$stage" | cut -f1) unpacked, $warnings trim warnings)"
-du -sh "$stage"/* | sort -rh | head -6
+# The largest files (head closing the pipe early can SIGPIPE sort: that is not a failed publish).
+du -sh "$stage"/* | sort -rh | head -6 || true

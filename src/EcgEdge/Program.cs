@@ -12,7 +12,8 @@ public static class Program
 
         Verbs:
           run     (default) acquire, condition and detect beats continuously; with no configuration it replays the
-                  bundled MIT-BIH record 201 in real time. Options: --record PATH, --leads II,V1, --realtime true|false,
+                  bundled MIT-BIH record 201 in real time. Options: --record PATH, --from S, --to S (a segment of the
+                  record), --leads II,V1, --realtime true|false,
                   --loop true|false, --rate HZ, --mains 50|60|0, --source replay|ads1298|emulator, or any
                   --Section:Key=value (see appsettings.json; the ADS1298 wiring is in section Ads1298).
           eval    score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57).
@@ -32,7 +33,13 @@ public static class Program
                   bench graph --onnx A.onnx[,B.onnx...] [--windows DIR] [--runs N] [--rounds R] [--config k=v;...]   (model cost breakdowns)
           analyze Holter-style summary per record (no reference annotations needed): beats per AAMI class, heart rate,
                   rhythm episodes, AF/VEB/SVEB/noise burden. --db DIR [--records a,b] [--json FILE] [--model PATH]
-                  [--mains HZ] [--leads ...] [--Section:Key=value ...]
+                  [--from S] [--to S] [--annotations-out DIR] (WFDB beat and rhythm annotations, RECORD.ecgedge, for
+                  rdann/bxb/epicmp) [--mains HZ] [--leads ...] [--Section:Key=value ...]
+          report  a Holter report a clinician can print: RECORD|FOLDER -o OUT.pdf|OUT.png (PNG: one file per page)
+                  [--from S] [--to S] [--leads II,V1] [--mains HZ] [--records a,b] [--strips N] [--jobs N] [--model PATH]
+                  [--loop-hours H] [--quiet]: monitoring time and quality, heart-rate trend and HRV, beats and ectopy per
+                  period, AF burden, the device's alarm episodes, strips of the most significant events (25 mm/s,
+                  10 mm/mV); a folder gives one row per record and the folder's most significant strips. docs/report.md
           pwave   validate the device's P-wave detection against reference marks: --db DIR --annotator q1c|ludb
                   [--records a,b] [--mains HZ] [--json FILE] [--jobs N] (QT Database q1c; LUDB per lead, all 12 leads)
           model info [PATH]  the model manifest, its signature and label, ONNX Runtime providers, the provider chosen,
@@ -48,7 +55,8 @@ public static class Program
                   [--clinician NAME] [--web-root DIR]: serve the clinician web page (live devices, alerts, strips, acks;
                   the browser connects to the broker over WebSockets) on 127.0.0.1 only.
           strip   render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker):
-                  ecgedge strip ALERT.json -o OUT.png
+                  ecgedge strip ALERT.json -o OUT.png; or any moment of a record, through the device's conditioning:
+                  ecgedge strip --record R --at SECONDS [--seconds 10] [--leads II,V1] [--max-leads N] [--mains HZ] -o OUT.png
           fleet-sim  N simulated devices in one process on the real transport (outbox, reconnect, failover, status and
                   last will), replaying the alerts and vitals real recordings produced, plus a consumer that checks every
                   alert id arrives: --devices N --broker URL[,URL...] --duration S [--alert-rate PER_DEVICE_PER_MIN]
@@ -83,6 +91,7 @@ public static class Program
                 "model" => await ModelVerb.RunAsync(rest).ConfigureAwait(false),
                 "watch" => await WatchVerb.RunAsync(rest).ConfigureAwait(false),
                 "strip" => await StripVerb.RunAsync(rest).ConfigureAwait(false),
+                "report" => await ReportVerb.RunAsync(rest).ConfigureAwait(false),
                 "health" => await HealthVerb.RunAsync(rest).ConfigureAwait(false),
                 "fleet-sim" => await EcgEdge.Fleet.FleetSimVerb.RunAsync(rest).ConfigureAwait(false),
                 "help" or "--help" or "-h" => PrintUsage(Console.Out, 0),

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace EcgEdge.Acquisition.Replay;
 
 /// <summary>How a WFDB recording is replayed as if it came from the front-end.</summary>
-public sealed class ReplayOptions
+public sealed class ReplayOptions : IValidatableObject
 {
     /// <summary>Path of the record: the .hea file, or the record path without extension.</summary>
     [Required(AllowEmptyStrings = false)]
@@ -25,7 +25,29 @@ public sealed class ReplayOptions
     /// <summary>Start again at the beginning when the record ends (with a gap marker between passes).</summary>
     public bool Loop { get; set; }
 
+    /// <summary>
+    /// Where in the record the replay starts, seconds from its first sample (0: the beginning). The samples before it are
+    /// read and dropped (the signal files' checksums still cover them); record sample indices reported by the replay stay
+    /// those of the whole record. A loop starts every pass here.
+    /// </summary>
+    [Range(0.0, 1e9)]
+    public double FromSeconds { get; set; }
+
+    /// <summary>
+    /// Where the replay stops, seconds from the record's first sample (null: the record's end). With <see cref="Loop"/>,
+    /// each pass ends here. Must lie after <see cref="FromSeconds"/>.
+    /// </summary>
+    [Range(0.0, 1e9)]
+    public double? ToSeconds { get; set; }
+
     /// <summary>Frames read from the file per chunk.</summary>
     [Range(16, 65536)]
     public int ChunkFrames { get; set; } = 1024;
+
+    /// <summary>The cross-field rule: the segment is not empty.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ToSeconds is { } to && to <= FromSeconds)
+            yield return new ValidationResult($"Replay:ToSeconds ({to}) must lie after Replay:FromSeconds ({FromSeconds})", [nameof(ToSeconds)]);
+    }
 }

@@ -33,6 +33,9 @@ public sealed class ReplaySource : ISampleSource
     private long _nextIndex;
     private int _pendingGap;
     private long _startTicks = -1;
+    private readonly long _firstFrame;     // record frames dropped at the start of every pass (Replay:FromSeconds)
+    private readonly long _passFrames;     // record frames delivered per pass (long.MaxValue: to the record's end)
+    private long _passRead;                // record frames read in this pass (after the dropped ones)
     private long _paceOrigin;
 
     public ReplaySource(ReplayOptions options, double pipelineRateHz, TimeProvider? timeProvider = null)
@@ -63,6 +66,16 @@ public sealed class ReplaySource : ISampleSource
         _lastValid = new float[_in.Length];
         _invalidInChunk = new bool[_in.Length];
         _fifoInvalid = new bool[_in.Length];
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (!double.IsFinite(options.FromSeconds) || options.FromSeconds < 0)
+            throw new ArgumentException(string.Create(inv, $"the replay's start ({options.FromSeconds} s) must be a number >= 0"), nameof(options));
+        if (options.ToSeconds is { } end && !(end > options.FromSeconds))
+            throw new ArgumentException(string.Create(inv, $"the replay's end ({end} s) must lie after its start ({options.FromSeconds} s)"), nameof(options));
+        _firstFrame = (long)Math.Round(options.FromSeconds * RecordRateHz);
+        _passFrames = options.ToSeconds is { } to ? Math.Max(1, (long)Math.Round(to * RecordRateHz) - _firstFrame) : long.MaxValue;
+        if (_header.SampleCount is long total && total > 0 && _firstFrame >= total)
+            throw new ArgumentException(string.Create(inv,
+                $"the replay's start ({options.FromSeconds} s) lies after the end of record {_header.RecordName} ({total / RecordRateHz:0.###} s)"), nameof(options));
         _reader = WfdbSignalReader.Open(_header, WfdbChecksumPolicy.Warn);
         _zeroShift = new float[_header.Signals.Count];
         for (var s = 0; s < _zeroShift.Length; s++) _zeroShift[s] = ZeroShift(_header.Signals[s]);
@@ -114,11 +127,19 @@ public sealed class ReplaySource : ISampleSource
             if (!_warnings.Contains(w)) _warnings.Add(w);
     }
 
-    /// <summary>The record's sample index at pipeline index <paramref name="pipelineIndex"/> (nearest).</summary>
-    public long ToRecordSample(long pipelineIndex) => (long)Math.Round(pipelineIndex * RecordRateHz / PipelineRateHz);
+    /// <summary>The record's sample index at pipeline index <paramref name="pipelineIndex"/> (nearest; pipeline index 0 is
+    /// the record's sample at <see cref="ReplayOptions.FromSeconds"/>).</summary>
+    public long ToRecordSample(long pipelineIndex) => _firstFrame + (long)Math.Round(pipelineIndex * RecordRateHz / PipelineRateHz);
 
     /// <summary>The pipeline index at the record's sample <paramref name="recordSample"/> (nearest).</summary>
-    public long ToPipelineSample(long recordSample) => (long)Math.Round(recordSample * PipelineRateHz / RecordRateHz);
+    public long ToPipelineSample(long recordSample) => (long)Math.Round((recordSample - _firstFrame) * PipelineRateHz / RecordRateHz);
+
+    /// <summary>The record's first replayed sample (<see cref="ReplayOptions.FromSeconds"/> in samples).</summary>
+    public long FirstRecordSample => _firstFrame;
+
+    /// <summary>Record samples one pass replays: to <see cref="ReplayOptions.ToSeconds"/> or the record's end (null: unknown length).</summary>
+    public long? PassRecordSamples => _passFrames != long.MaxValue ? _passFrames
+        : _header.SampleCount is long n && n > 0 ? Math.Max(0, n - _firstFrame) : null;
 
     public async ValueTask<bool> ReadAsync(SampleBlock block, CancellationToken cancellationToken)
     {
@@ -170,12 +191,18 @@ public sealed class ReplaySource : ISampleSource
         Array.Clear(_invalidInChunk);
         var lanes = _in.Length;
         int frames = 0;
+        var nsig = _header.Signals.Count;
         if (!_ended)
         {
-            frames = _reader.ReadFrames(_frame);
-            if (frames == 0) _ended = true;
+            if (_passRead == 0 && !SkipToStart()) _ended = true;
+            else
+            {
+                var want = (int)Math.Min(_frame.Length / Math.Max(1, nsig), _passFrames - _passRead);
+                frames = want <= 0 ? 0 : _reader.ReadFrames(_frame.AsSpan(0, want * nsig));
+                _passRead += frames;
+                if (frames == 0) _ended = true;
+            }
         }
-        var nsig = _header.Signals.Count;
         for (var f = 0; f < frames; f++)
         {
             for (var s = 0; s < nsig; s++)
@@ -209,8 +236,22 @@ public sealed class ReplaySource : ISampleSource
         return true;
     }
 
+    /// <summary>Reads and drops the frames before <see cref="ReplayOptions.FromSeconds"/>. False when the record ends first.</summary>
+    private bool SkipToStart()
+    {
+        var nsig = Math.Max(1, _header.Signals.Count);
+        for (long left = _firstFrame; left > 0;)
+        {
+            var n = _reader.ReadFrames(_frame.AsSpan(0, (int)Math.Min(_frame.Length / nsig, left) * nsig));
+            if (n == 0) return false;
+            left -= n;
+        }
+        return true;
+    }
+
     private void Rewind()
     {
+        _passRead = 0;
         KeepWarnings();
         _reader.Dispose();
         _reader = WfdbSignalReader.Open(_header, WfdbChecksumPolicy.Warn);

@@ -49,6 +49,18 @@ public sealed class RecordRun
     public IReadOnlyList<(long RecordSample, float[] Inputs, BeatClass Decided)> BeatEvidence { get; init; } = [];
     /// <summary>Per-beat atrial measures (when asked for): the beat's R peak in record samples and the measure.</summary>
     public IReadOnlyList<(long RecordSample, AtrialMeasure Measure)> Atrial { get; init; } = [];
+
+    /// <summary>The record's first analysed sample (<c>--from</c>; 0: its beginning).</summary>
+    public long FirstSample { get; init; }
+
+    /// <summary>Record samples analysed (pipeline samples mapped back to the record's rate).</summary>
+    public long AnalysedSamples { get; init; }
+
+    /// <summary>Every change of the per-lead signal quality, at record samples, in the pipeline's lead order (Core.Signals.Leads).</summary>
+    public IReadOnlyList<(long RecordSample, SignalQuality[] Quality)> QualityChanges { get; init; } = [];
+
+    /// <summary>Which of the pipeline's leads the record feeds (Core.Signals.Leads order).</summary>
+    public IReadOnlyList<bool> Present { get; init; } = [];
 }
 
 /// <summary>One analysed window's rhythm evidence: its features, its rhythm posteriors after fusion, the fusion's P(AF) (NaN without one).</summary>
@@ -60,13 +72,25 @@ public sealed record WindowEvidence(long From, long To, float[] Features, float[
 /// model) and collects its output — the common part of <c>eval</c> and <c>analyze</c>. With
 /// <see cref="SourceKind.Emulator"/> the record feeds the ADS1298 emulator and the real driver delivers the frames.
 /// </summary>
+/// <summary>Which part of a record a run analyses.</summary>
+/// <param name="FromSeconds">Start, seconds from the record's first sample.</param>
+/// <param name="ToSeconds">End (null: the record's end); with <paramref name="Loop"/>, the end of every pass.</param>
+/// <param name="Loop">Replay the segment again and again (a gap between passes), until <paramref name="MaxSeconds"/>.</param>
+/// <param name="MaxSeconds">Stop after this much signal (null: at the segment's end; required with a loop).</param>
+public sealed record ReplaySegment(double FromSeconds = 0, double? ToSeconds = null, bool Loop = false, double? MaxSeconds = null);
+
 public static class RecordRunner
 {
     public static async Task<RecordRun> RunAsync(string recordPath, string? leads, PipelineSettings settings, InferenceOptions? inference,
         ProgressReporter? progress, CancellationToken ct, SourceKind sourceKind = SourceKind.Replay, Ads1298Options? ads = null,
-        bool atrial = false, EcgNatModel? sharedModel = null, EventOptions? events = null)
+        bool atrial = false, EcgNatModel? sharedModel = null, EventOptions? events = null, ReplaySegment? segment = null)
     {
-        var options = new ReplayOptions { Record = recordPath, Leads = leads, RealTime = false, Loop = false };
+        if (segment is { Loop: true, MaxSeconds: null }) throw new ArgumentException("a looped run needs MaxSeconds", nameof(segment));
+        var options = new ReplayOptions
+        {
+            Record = recordPath, Leads = leads, RealTime = false, Loop = segment?.Loop ?? false,
+            FromSeconds = segment?.FromSeconds ?? 0, ToSeconds = segment?.ToSeconds,
+        };
         var rate = settings.Pipeline.SampleRateHz;
         // The replay source also gives the record's header and the index mapping back to record samples.
         await using var replay = new ReplaySource(options, rate);
@@ -74,9 +98,12 @@ public static class RecordRunner
             ? null
             : AppConfiguration.OpenSource(sourceKind, options, ads ?? new Ads1298Options(), rate, TimeProvider.System);
         ISampleSource input = (ISampleSource?)source ?? replay;
+        if (segment?.MaxSeconds is { } most) input = new LimitedSource(input, (long)Math.Round(most * rate));
         var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
         var name = replay.Header.RecordName;
-        var collector = new Collector(progress, name, replay.Header.SampleCount is long n && n > 0 ? n * rate / replay.RecordRateHz : 0);
+        var expected = segment?.MaxSeconds is { } cap ? cap * rate
+            : replay.PassRecordSamples is long n && n > 0 ? n * rate / replay.RecordRateHz : 0;
+        var collector = new Collector(progress, name, expected);
         // A model shared by the caller (one ONNX session for many short runs) is borrowed, not disposed here.
         using var owned = sharedModel is null && inference is not null ? ModelLoader.Load(inference.Model, inference) : null;
         var model = sharedModel ?? owned;
@@ -122,6 +149,10 @@ public static class RecordRunner
             Alerts = raised.Alerts.Select(a => (ToRecord(a.Alert, replay), replay.ToRecordSample(a.At))).ToList(),
             BeatEvidence = collector.BeatEvidence.Select(b => (replay.ToRecordSample(b.Index), b.Inputs, b.Decided)).ToList(),
             Atrial = atrialBeats.Select(b => (replay.ToRecordSample((long)Math.Round(b.Position)), b.Measure)).ToList(),
+            FirstSample = replay.FirstRecordSample,
+            AnalysedSamples = (long)Math.Round(pipeline.Stats.Samples * replay.RecordRateHz / rate),
+            QualityChanges = collector.QualityChanges.Select(q => (replay.ToRecordSample(q.Index), q.Quality)).ToList(),
+            Present = input.Info.Present.ToArray(),
         };
     }
 
@@ -131,6 +162,24 @@ public static class RecordRunner
         Onset = a.Onset with { SampleIndex = replay.ToRecordSample(a.Onset.SampleIndex) },
         Offset = a.Offset is { } o ? o with { SampleIndex = replay.ToRecordSample(o.SampleIndex) } : null,
     };
+
+    /// <summary>Ends a source after <paramref name="samples"/> samples (a looped replay of a fixed length).</summary>
+    private sealed class LimitedSource(ISampleSource inner, long samples) : ISampleSource
+    {
+        private long _delivered;
+        public SourceInfo Info => inner.Info;
+
+        public async ValueTask<bool> ReadAsync(SampleBlock block, CancellationToken cancellationToken)
+        {
+            if (_delivered >= samples) { block.Count = 0; return false; }
+            if (!await inner.ReadAsync(block, cancellationToken).ConfigureAwait(false)) return false;
+            if (_delivered + block.Count > samples) block.Count = (int)(samples - _delivered);
+            _delivered += block.Count;
+            return block.Count > 0;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask; // the caller owns the inner source
+    }
 
     /// <summary>Keeps every alert with the pipeline index at which it was raised.</summary>
     private sealed class AlertCollector : IAlertSink
@@ -178,7 +227,13 @@ public static class RecordRunner
             Engine?.OnBeatClassified(beat);
         }
 
-        public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality) => Engine?.OnQualityChanged(sampleIndex, quality);
+        public List<(long Index, SignalQuality[] Quality)> QualityChanges { get; } = [];
+
+        public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
+        {
+            QualityChanges.Add((sampleIndex, quality.ToArray()));
+            Engine?.OnQualityChanged(sampleIndex, quality);
+        }
 
         public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
         {

@@ -167,21 +167,29 @@ public static class StripRenderer
     {
         ArgumentNullException.ThrowIfNull(alert);
         var signal = Parse(alert.Strip);
+        return Render(signal, HeaderText(alert), FooterDetails(alert, signal));
+    }
+
+    /// <summary>
+    /// Renders <paramref name="signal"/> with a header line and the footer's details (right of the paper speed and gain)
+    /// into a new bitmap — a strip of any record segment (<c>ecgedge strip --record</c>) as well as an alert's.
+    /// </summary>
+    /// <exception cref="StripFormatException">The signal is longer than <see cref="MaxDurationS"/> or has more than <see cref="MaxLeads"/> leads.</exception>
+    public static SKBitmap Render(StripSignal signal, string header, string footerDetails)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        var inv = CultureInfo.InvariantCulture;
+        if (signal.Leads.Count is < 1 or > MaxLeads) throw new StripFormatException(string.Create(inv, $"a strip has 1 to {MaxLeads} leads, not {signal.Leads.Count}"));
+        if (signal.DurationS > MaxDurationS) throw new StripFormatException(string.Create(inv, $"strip lasts {signal.DurationS:F1} s; at most {MaxDurationS} s are rendered"));
         var (width, height) = ImageSize(signal.DurationS, signal.Leads.Count);
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         try
         {
             using var canvas = new SKCanvas(bitmap);
             canvas.Clear(SKColors.White);
-            var gridBottom = RowTopPx(signal.Leads.Count);
-            DrawGrid(canvas, width, HeaderPx, gridBottom);
-            var markerX = MarkerX(signal);
-            // The marker goes under the traces so that it never hides the QRS it marks; its label goes over them.
-            if (markerX is float x) DrawMarkerLine(canvas, x, HeaderPx, gridBottom);
-            for (var lead = 0; lead < signal.Leads.Count; lead++) DrawRow(canvas, width, lead, signal);
-            if (markerX is float lx) DrawMarkerLabel(canvas, width, lx, HeaderPx);
-            DrawHeader(canvas, width, alert);
-            DrawFooter(canvas, width, height, alert, signal);
+            DrawBody(canvas, width, signal);
+            DrawHeader(canvas, width, header);
+            DrawFooter(canvas, width, height, footerDetails);
             canvas.Flush();
             return bitmap;
         }
@@ -191,6 +199,36 @@ public static class StripRenderer
             throw;
         }
     }
+
+    /// <summary>Encodes a bitmap as PNG.</summary>
+    public static byte[] EncodePng(SKBitmap bitmap)
+    {
+        ArgumentNullException.ThrowIfNull(bitmap);
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100) ?? throw new InvalidOperationException("SkiaSharp could not encode the strip as PNG");
+        return png.ToArray();
+    }
+
+    /// <summary>
+    /// Draws the paper, the rows (lead names, calibration pulses, traces) and the onset marker of <paramref name="signal"/>
+    /// — a strip without its header and footer bands — between y = <see cref="HeaderPx"/> and
+    /// <see cref="RowTopPx"/>(lead count), <paramref name="width"/> pixels wide (<see cref="ImageSize"/>). The report draws
+    /// its strips with it, scaled so that a millimetre of this paper is a millimetre of the printed page.
+    /// </summary>
+    public static void DrawBody(SKCanvas canvas, int width, StripSignal signal)
+    {
+        ArgumentNullException.ThrowIfNull(canvas);
+        ArgumentNullException.ThrowIfNull(signal);
+        var gridBottom = RowTopPx(signal.Leads.Count);
+        DrawGrid(canvas, width, HeaderPx, gridBottom);
+        var markerX = MarkerX(signal);
+        // The marker goes under the traces so that it never hides the QRS it marks; its label goes over them.
+        if (markerX is float x) DrawMarkerLine(canvas, x, HeaderPx, gridBottom);
+        for (var lead = 0; lead < signal.Leads.Count; lead++) DrawRow(canvas, width, lead, signal);
+        if (markerX is float lx) DrawMarkerLabel(canvas, width, lx, HeaderPx);
+    }
+
+    /// <summary>The sans-serif face the strips use (regular or bold), for other drawings that must match them.</summary>
+    public static SKTypeface Typeface(bool bold) => bold ? Bold.Value : Regular.Value;
 
     /// <summary>Checks a strip's fields and decodes its <c>data</c> into millivolts.</summary>
     /// <exception cref="StripFormatException">
@@ -385,27 +423,36 @@ public static class StripRenderer
         canvas.DrawText(Label, left, top + 4 * PixelsPerMm, SKTextAlign.Left, font, textPaint);
     }
 
-    private static void DrawHeader(SKCanvas canvas, int width, Alert alert)
+    private static string HeaderText(Alert alert)
     {
         var inv = CultureInfo.InvariantCulture;
         var onset = alert.Onset is { } o ? FormatUtc(o.Utc) : "n/a";
         var heartRate = alert.HeartRateBpm is double hr && double.IsFinite(hr) ? string.Create(inv, $"{hr:F0} bpm") : "n/a";
-        var text = $"{TypeName(alert.Type)}  ·  severity {Lower(alert.Severity)}  ·  phase {Lower(alert.Phase)}  ·  onset {onset}" +
-                   $"  ·  HR {heartRate}  ·  device {Or(alert.DeviceId)}  ·  model {Or(alert.ModelVersion)}";
+        return $"{TypeName(alert.Type)}  ·  severity {Lower(alert.Severity)}  ·  phase {Lower(alert.Phase)}  ·  onset {onset}" +
+               $"  ·  HR {heartRate}  ·  device {Or(alert.DeviceId)}  ·  model {Or(alert.ModelVersion)}";
+    }
+
+    private static string FooterDetails(Alert alert, StripSignal signal)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var start = alert.Strip?.Origin is { } origin ? FormatUtc(origin.Utc) : "n/a";
+        var details = string.Create(inv, $"strip {start}, {signal.DurationS:0.0#} s at {signal.SampleRateHz:0.#} Hz  ·  alert {Or(alert.Id)}");
+        if (signal.EventOffsetS < 0 || signal.EventOffsetS > signal.DurationS)
+            details = string.Create(inv, $"onset outside the strip ({signal.EventOffsetS:0.0#} s)  ·  ") + details;
+        return details;
+    }
+
+    private static void DrawHeader(SKCanvas canvas, int width, string text)
+    {
         using var font = NewFont(Bold.Value, 4f * PixelsPerMm);
         FitWidth(font, text, width - 2 * PixelsPerMm);
         using var paint = new SKPaint { Color = TextColor, IsAntialias = true };
         canvas.DrawText(text, 1 * PixelsPerMm, 9.5f * PixelsPerMm, SKTextAlign.Left, font, paint);
     }
 
-    private static void DrawFooter(SKCanvas canvas, int width, int height, Alert alert, StripSignal signal)
+    private static void DrawFooter(SKCanvas canvas, int width, int height, string details)
     {
-        var inv = CultureInfo.InvariantCulture;
         const string Scale = "25 mm/s  10 mm/mV";
-        var start = alert.Strip?.Origin is { } origin ? FormatUtc(origin.Utc) : "n/a";
-        var details = string.Create(inv, $"strip {start}, {signal.DurationS:0.0#} s at {signal.SampleRateHz:0.#} Hz  ·  alert {Or(alert.Id)}");
-        if (signal.EventOffsetS < 0 || signal.EventOffsetS > signal.DurationS)
-            details = string.Create(inv, $"onset outside the strip ({signal.EventOffsetS:0.0#} s)  ·  ") + details;
         using var paint = new SKPaint { Color = TextColor, IsAntialias = true };
         using var scaleFont = NewFont(Bold.Value, 3.5f * PixelsPerMm);
         float y = height - 3.5f * PixelsPerMm;

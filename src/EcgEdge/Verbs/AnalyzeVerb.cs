@@ -20,7 +20,7 @@ namespace EcgEdge.Verbs;
 public static class AnalyzeVerb
 {
     private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--mains", "--rate", "--jobs", "--model", "--variant",
-        "--rhythm-features", "--beat-features"];
+        "--rhythm-features", "--beat-features", "--from", "--to", "--annotations-out"];
 
     /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
     public const double HeartRateAverageSeconds = 10;
@@ -28,7 +28,7 @@ public static class AnalyzeVerb
     public static async Task<int> RunAsync(string[] args)
     {
         var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Except(configArgs).ToArray(), ValueOptions, ["--quiet"]);
+        var a = new ArgReader(args.Where(x => !configArgs.Contains(x)).ToArray(), ValueOptions, ["--quiet"]);
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
         var overrides = new List<string>(configArgs);
@@ -54,6 +54,8 @@ public static class AnalyzeVerb
         using (var probe = ModelLoader.Load(inference.Model, inference)) // refuse a bad model before reading any record
             membership = new TrainingMembership(probe.Manifest);
 
+        var segment = ReportVerb.Segment(a);
+        var annotationsOut = a.Get("--annotations-out");
         var records = a.Get("--records") is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : WfdbRecordPath.ListRecords(db).Where(n => File.Exists(WfdbRecordPath.ToHeaderPath(Path.Combine(db, n))))
@@ -70,7 +72,9 @@ public static class AnalyzeVerb
         {
             try
             {
-                var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct).ConfigureAwait(false);
+                var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct, segment: segment)
+                    .ConfigureAwait(false);
+                if (annotationsOut is not null) AnnotationExport.Write(annotationsOut, run);
                 results[rec] = Summarise(run) with { InTraining = membership.PartsTrainedOn(run.Signature) };
                 if (run.Warnings.Count > 0) warnings[rec] = run.Warnings;
                 if (featuresPath is not null || beatFeaturesPath is not null) evidence[rec] = run;
@@ -167,26 +171,32 @@ public static class AnalyzeVerb
 
         // Heart rate: min and max of 10-s averages (≥ 3 beats, RR from consecutive detections; intervals in noise-decided
         // stretches are skipped), and the mean of those intervals.
-        var noise = run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => new Interval(r.From, r.To)).ToList();
+        // One pass over the beats (they are sorted), so that a 24-hour recording costs no more than its beats.
+        var noise = run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => new Interval(r.From, r.To)).OrderBy(n => n.From).ToList();
         var rates = new List<double>();
         double rrSum = 0;
         long rrCount = 0;
         var binLen = (long)Math.Round(HeartRateAverageSeconds * fs);
-        for (long bin = 0; bin < run.RecordLength; bin += binLen)
+        var binSum = new Dictionary<long, (double Sum, int Count)>();
+        var open = new List<Interval>(); // noise intervals that started at or before the current beat
+        var next = 0;
+        for (var i = 1; i < run.Beats.Length; i++)
         {
-            var rr = new List<double>();
-            for (var i = 1; i < run.Beats.Length; i++)
-            {
-                if (run.Beats[i] < bin || run.Beats[i] >= bin + binLen) continue;
-                if (noise.Any(n => run.Beats[i] >= n.From && run.Beats[i] < n.To)) continue;
-                rr.Add((run.Beats[i] - run.Beats[i - 1]) / fs);
-            }
-            if (rr.Count >= 2)
-            {
-                rates.Add(60.0 / rr.Average());
-                rrSum += rr.Sum();
-                rrCount += rr.Count;
-            }
+            var t = run.Beats[i];
+            if (t < 0 || t >= run.RecordLength + binLen - 1 - (run.RecordLength + binLen - 1) % binLen) continue; // the bins cover [0, RecordLength) rounded up
+            while (next < noise.Count && noise[next].From <= t) open.Add(noise[next++]);
+            open.RemoveAll(n => n.To <= t);
+            if (open.Count > 0) continue;
+            var bin = t / binLen;
+            var (sum, count) = binSum.GetValueOrDefault(bin);
+            binSum[bin] = (sum + (t - run.Beats[i - 1]) / fs, count + 1);
+        }
+        foreach (var (_, (sum, count)) in binSum.OrderBy(kv => kv.Key))
+        {
+            if (count < 2) continue;
+            rates.Add(60.0 / (sum / count));
+            rrSum += sum;
+            rrCount += count;
         }
         // The mean of the same intervals the minimum and maximum are drawn from (a count-weighted mean of the bins), so that
         // min ≤ mean ≤ max always holds; a record shorter than one bin reports one rate three times.

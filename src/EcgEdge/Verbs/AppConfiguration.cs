@@ -20,6 +20,8 @@ public static class AppConfiguration
     public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.OrdinalIgnoreCase)
     {
         ["--source"] = "Pipeline:Source",
+        ["--from"] = "Replay:FromSeconds",
+        ["--to"] = "Replay:ToSeconds",
         ["--record"] = "Replay:Record",
         ["--leads"] = "Replay:Leads",
         ["--realtime"] = "Replay:RealTime",

@@ -31,7 +31,7 @@ public static class EvalVerb
     {
         // "--Section:Key=value" arguments override configuration (as for run); the rest are eval's own options.
         var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Except(configArgs).ToArray(), ValueOptions, ["--quiet", "--no-model"]);
+        var a = new ArgReader(args.Where(x => !configArgs.Contains(x)).ToArray(), ValueOptions, ["--quiet", "--no-model"]);
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
         var annotator = a.Get("--annotator") ?? "atr";
@@ -205,7 +205,6 @@ public static class EvalVerb
         var fromSample = (long)Math.Round(from * fs);
         var (episodes, alarms) = EpisodeScoring.Score(reference, run.Alerts, run.RecordLength, fs);
         ModelScores? scores = null;
-        List<(long Sample, RhythmClass Class)> rhythmChanges = [];
         if (run.Classes is { } classes)
         {
             var beats = hasBeats
@@ -222,21 +221,8 @@ public static class EvalVerb
                 windows[(int)RhythmScoring.WindowLabel(refAf, refVt, w.From, w.To, fs), (int)w.Class]++;
             }
             scores = new ModelScores(beats, af, windows, run.Windows.Select(w => w.LatencyS).ToList(), fs, run.BeatsClassified);
-            RhythmClass? last = null;
-            foreach (var d in run.Rhythm)
-            {
-                if (d.Class == last) continue;
-                rhythmChanges.Add((d.From, d.Class));
-                last = d.Class;
-            }
         }
-        if (annotationsOut is not null)
-        {
-            var anns = detected.Select((t, i) => new WfdbAnnotation(t, run.Classes is null ? AnnotationCode.Normal : BeatConfusion.MitCodeOf(run.Classes[i])))
-                .Concat(rhythmChanges.Select(c => new WfdbAnnotation(c.Sample, AnnotationCode.Rhythm, Aux: RhythmAux(c.Class))))
-                .OrderBy(x => x.Sample).ThenBy(x => x.Code == AnnotationCode.Rhythm ? 0 : 1);
-            AnnotationWriter.Write(Path.Combine(annotationsOut, run.Name + ".ecgedge"), anns);
-        }
+        if (annotationsOut is not null) AnnotationExport.Write(annotationsOut, run);
         return new RecordResult(run.Name, counts, run.DurationS, run.Leads, detected.Length, from, scores)
         {
             Signature = run.Signature, Warnings = run.Warnings, HasBeats = hasBeats, Episodes = episodes, Alarms = alarms,
@@ -244,13 +230,7 @@ public static class EvalVerb
     }
 
     /// <summary>MIT-BIH rhythm AUX string written for a rhythm class ("(N", "(AFIB", "(NOISE", "(VT").</summary>
-    public static string RhythmAux(RhythmClass c) => c switch
-    {
-        RhythmClass.AfAfl => "(AFIB",
-        RhythmClass.Noise => "(NOISE",
-        RhythmClass.VtVf => "(VT",
-        _ => "(N",
-    };
+    public static string RhythmAux(RhythmClass c) => AnnotationExport.RhythmAux(c);
 
     private static DetectionCounts AfWindowCounts(long[,] w)
     {

@@ -16,7 +16,7 @@ public static class SelftestVerb
     {
         // "--Section:Key=value" arguments override configuration (e.g. --Ads1298:SpiBus=1); the rest are verb options.
         var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Except(configArgs).ToArray(), ["--source"], []);
+        var a = new ArgReader(args.Where(x => !configArgs.Contains(x)).ToArray(), ["--source"], []);
         var config = AppConfiguration.Build(configArgs);
         Ads1298Options ads;
         PipelineSettings settings;

@@ -12,12 +12,12 @@ namespace EcgEdge.Verbs;
 public static class StripVerb
 {
     /// <summary>The verb's usage line.</summary>
-    public const string Usage = "usage: ecgedge strip ALERT.json -o OUT.png";
+    public const string Usage = "usage: ecgedge strip ALERT.json -o OUT.png | ecgedge strip --record R --at SECONDS [--seconds 10] [--leads II,V1] [--max-leads N] [--mains HZ] -o OUT.png";
 
     /// <summary>Largest alert file read; the longest strip rendered (<see cref="StripRenderer.MaxDurationS"/> s of 12 leads) at 1 kHz is about 2.5 MB.</summary>
     public const long MaxAlertFileBytes = 16L * 1024 * 1024;
 
-    private static readonly string[] OutOptions = ["-o", "--out"];
+    private static readonly string[] OutOptions = ["-o", "--out", "--record", "--at", "--seconds", "--leads", "--max-leads", "--mains"];
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -39,8 +39,13 @@ public static class StripVerb
             else options.Add(args[i]);
         }
         var a = new ArgReader([.. options], OutOptions, []);
-        if (input is null) throw new UsageException($"the alert file is missing; {Usage}");
         var output = a.Get("-o") ?? a.Get("--out") ?? throw new UsageException($"option -o is required; {Usage}");
+        if (a.Get("--record") is { } record)
+        {
+            if (input is not null) throw new UsageException($"give an alert file or --record, not both; {Usage}");
+            return await RecordStripAsync(a, record, output).ConfigureAwait(false);
+        }
+        if (input is null) throw new UsageException($"the alert file is missing; {Usage}");
 
         byte[] png;
         try
@@ -62,6 +67,57 @@ public static class StripVerb
             return 1; // bad input data (Program.Usage: exit 1)
         }
 
+        try
+        {
+            await File.WriteAllBytesAsync(output, png).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"ecgedge: strip: cannot write {output}: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+            return 1;
+        }
+        await Console.Out.WriteLineAsync($"ecgedge: strip: wrote {output} ({png.Length} bytes)").ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>
+    /// A strip of any moment of a record: <c>--at</c> seconds from its start, <c>--seconds</c> long (default 10), through
+    /// the device's conditioning (<see cref="RecordStrip"/>); all acquired leads unless <c>--max-leads</c> says fewer.
+    /// </summary>
+    private static async Task<int> RecordStripAsync(ArgReader a, string record, string output)
+    {
+        var at = a.Get("--at") is null ? throw new UsageException($"--record needs --at SECONDS; {Usage}") : a.GetDouble("--at", 0);
+        var seconds = a.GetDouble("--seconds", 10);
+        if (at < 0) throw new UsageException("--at must be >= 0 seconds");
+        if (!(seconds > 0 && seconds <= StripRenderer.MaxDurationS)) throw new UsageException($"--seconds must lie in (0, {StripRenderer.MaxDurationS}]");
+        var maxLeads = (int)a.GetDouble("--max-leads", StripRenderer.MaxLeads);
+        if (maxLeads < 1) throw new UsageException("--max-leads must be >= 1");
+        var path = AppConfiguration.ResolveRecord(record.EndsWith(".hea", StringComparison.OrdinalIgnoreCase) ? record[..^4] : record);
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build([$"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}"]));
+        StripSignal signal;
+        try
+        {
+            signal = await RecordStrip.ExtractAsync(path, a.Get("--leads"), at, seconds, settings, maxLeads).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync("ecgedge: strip: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var header = string.Create(inv, $"Record {Path.GetFileName(path)}  ·  {EcgEdge.Reports.HolterReport.Clock(at)} to {EcgEdge.Reports.HolterReport.Clock(at + signal.DurationS)} from its start");
+        var details = string.Create(inv, $"{signal.DurationS:0.0#} s at {signal.SampleRateHz:0.#} Hz, conditioned as on the device ({settings.Conditioning.MainsHz} Hz mains)");
+        byte[] png;
+        try
+        {
+            using var bitmap = StripRenderer.Render(signal, header, details);
+            png = StripRenderer.EncodePng(bitmap);
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
+        {
+            await Console.Error.WriteLineAsync("ecgedge: strip: rendering needs SkiaSharp's native library, which the device bundle does not include").ConfigureAwait(false);
+            return 1;
+        }
         try
         {
             await File.WriteAllBytesAsync(output, png).ConfigureAwait(false);

@@ -43,6 +43,51 @@ public class ReplaySourceTests
     }
 
     [Fact]
+    public async Task A_segment_starts_and_ends_where_asked_and_maps_back_to_record_samples()
+    {
+        var rec = WfdbRecord.Load(Bundled);
+        var options = new ReplayOptions { Record = Bundled, FromSeconds = 100, ToSeconds = 110 };
+        var (_, data, n) = await ReadAll(options, 360, 100_000);
+        Assert.Equal(3600, n); // 10 s at the record's own rate
+        for (var i = 0; i < 3600; i++)
+            Assert.Equal((rec.Samples[0][36_000 + i] - 1024) / 200.0 * 1000, data[(int)Lead.II][i], 3);
+        await using var src = new ReplaySource(options, 500);
+        Assert.Equal(36_000, src.FirstRecordSample);
+        Assert.Equal(36_000 + 360, src.ToRecordSample(500));
+        Assert.Equal(500, src.ToPipelineSample(36_000 + 360));
+        Assert.Equal(3600, src.PassRecordSamples);
+    }
+
+    [Fact]
+    public async Task A_looped_segment_starts_every_pass_at_its_start()
+    {
+        await using var src = new ReplaySource(new ReplayOptions { Record = Bundled, FromSeconds = 50, ToSeconds = 51, Loop = true }, 360);
+        var rec = WfdbRecord.Load(Bundled);
+        var block = new SampleBlock(360);
+        var firsts = new List<float>();
+        for (var pass = 0; pass < 3; pass++)
+        {
+            Assert.True(await src.ReadAsync(block, CancellationToken.None));
+            Assert.Equal(360, block.Count);
+            Assert.Equal(pass == 0 ? 0 : 1, block.GapBefore); // a new pass is not continuous with the last
+            firsts.Add(block.Channel((int)Lead.II)[0]);
+        }
+        Assert.All(firsts, v => Assert.Equal((rec.Samples[0][50 * 360] - 1024) / 200.0 * 1000, v, 3));
+    }
+
+    [Fact]
+    public void A_segment_outside_the_record_or_inverted_is_refused_with_its_reason()
+    {
+        var late = Assert.Throws<ArgumentException>(() => new ReplaySource(new ReplayOptions { Record = Bundled, FromSeconds = 5000 }, 360));
+        Assert.Contains("after the end of record 201", late.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new ReplaySource(new ReplayOptions { Record = Bundled, FromSeconds = 10, ToSeconds = 5 }, 360));
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        var bad = new ReplayOptions { Record = Bundled, FromSeconds = 10, ToSeconds = 10 };
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(bad, new(bad), results, validateAllProperties: true));
+        Assert.Contains(results, r => r.ErrorMessage!.Contains("Replay:ToSeconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Resampled_to_500_Hz_keeps_time_alignment()
     {
         var (_, at360, _) = await ReadAll(new ReplayOptions { Record = Bundled }, 360, 36000);
