@@ -2,7 +2,9 @@
 # A 3-node RabbitMQ cluster with the MQTT plugin, on loopback, in a folder of its own (nodes run as the current user,
 # not as a system service). For fleet tests (tools/fleet/fleet.sh); Debian's rabbitmq-server 3.10 speaks MQTT 3.1.1.
 #
-#   tools/fleet/rabbitmq-cluster.sh start DIR [BASE_PORT]   start 3 nodes and cluster them; prints the MQTT URLs
+#   tools/fleet/rabbitmq-cluster.sh start DIR [BASE_PORT] [NODES]  start NODES (default 3) nodes and cluster them;
+#                                                           prints the MQTT URLs
+#   tools/fleet/rabbitmq-cluster.sh ctl DIR N ARGS...       rabbitmqctl ARGS on node N (e.g. for deploy/rabbitmq/provision.sh)
 #   tools/fleet/rabbitmq-cluster.sh kill DIR N              SIGKILL node N (1..3): its Erlang VM, nothing graceful
 #   tools/fleet/rabbitmq-cluster.sh restart DIR N           start node N again on its data (rejoins the cluster)
 #   tools/fleet/rabbitmq-cluster.sh status DIR              cluster status as node 1 (or any live node) sees it
@@ -15,10 +17,12 @@
 #                                      acknowledged to the publisher survives the loss of the queue's node
 #   persistent sessions (clean session off) are the clients' side (the worker and fleet-sim use them)
 # ECGEDGE_RABBITMQ_QUEUE_TYPE=classic starts the cluster with RabbitMQ's default queue type instead, to show the loss.
+# ECGEDGE_RABBITMQ_ANONYMOUS=false: no anonymous MQTT login (every client needs a user made by deploy/rabbitmq/provision.sh),
+# as in the shipped deploy/rabbitmq/rabbitmq.conf; the default (true) is for fleet runs without users.
 set -euo pipefail
 
 cmd="${1:-}"; dir="${2:-}"
-[[ -z "$cmd" || -z "$dir" ]] && { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ -z "$cmd" || -z "$dir" ]] && { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 server=/usr/lib/rabbitmq/bin/rabbitmq-server
 ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
 [[ -x "$server" ]] || { echo "rabbitmq-cluster.sh: rabbitmq-server is not installed" >&2; exit 77; }
@@ -52,7 +56,7 @@ write_node_config() {
   cat > "$dir/node$i/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$((b + 100 + i - 1))
 mqtt.listeners.tcp.default = 127.0.0.1:$((b + i - 1))
-mqtt.allow_anonymous = true
+mqtt.allow_anonymous = ${ECGEDGE_RABBITMQ_ANONYMOUS:-true}
 mqtt.vhost = /
 mqtt.exchange = amq.topic
 mqtt.durable_queue_type = ${ECGEDGE_RABBITMQ_QUEUE_TYPE:-quorum}
@@ -81,15 +85,19 @@ wait_node() {
   done
 }
 
-mqtt_urls() { local b; b="$(base_port)"; echo "mqtt://127.0.0.1:$b,mqtt://127.0.0.1:$((b + 1)),mqtt://127.0.0.1:$((b + 2))"; }
+nodes() { cat "$dir/nodes" 2>/dev/null || echo 3; }
+
+mqtt_urls() { local b i urls=(); b="$(base_port)"; for ((i = 0; i < $(nodes); i++)); do urls+=("mqtt://127.0.0.1:$((b + i))"); done; (IFS=,; echo "${urls[*]}"); }
 
 case "$cmd" in
   start)
     echo "${3:-21883}" > "$dir/base_port"
+    n="${4:-3}"; [[ "$n" =~ ^[1-3]$ ]] || { echo "rabbitmq-cluster.sh: NODES must be 1..3" >&2; exit 2; }
+    echo "$n" > "$dir/nodes"
     [[ -f "$dir/.erlang.cookie" ]] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$dir/.erlang.cookie"; chmod 400 "$dir/.erlang.cookie"; }
-    for i in 1 2 3; do write_node_config "$i"; done
+    for ((i = 1; i <= n; i++)); do write_node_config "$i"; done
     start_node 1
-    for i in 2 3; do
+    for ((i = 2; i <= n; i++)); do
       start_node "$i"
       ( node_env "$i"; "$ctl" -q stop_app && "$ctl" -q join_cluster "ecgfleet1@$host" && "$ctl" -q start_app ) >/dev/null
     done
@@ -115,5 +123,9 @@ case "$cmd" in
     ( export ERL_EPMD_PORT=$(( $(base_port) + 300 )); epmd -kill >/dev/null 2>&1 ) || true
     ;;
   urls) mqtt_urls ;;
+  ctl)
+    i="$3"; shift 3
+    ( node_env "$i"; exec "$ctl" "$@" )
+    ;;
   *) echo "rabbitmq-cluster.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -123,6 +123,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
 
     public MqttConnectionState State => _state;
 
+    /// <summary>Why the last broker certificate was refused (revoked, CRL expired, untrusted …); null after an accepted one.</summary>
+    public CertificateFailure? LastCertificateFailure { get; private set; }
+
     /// <summary>The broker currently connected to, if any.</summary>
     public MqttEndpoint? ConnectedEndpoint => _state == MqttConnectionState.Connected ? _currentEndpoint : null;
 
@@ -415,8 +418,10 @@ public sealed partial class MqttPublisher : IAsyncDisposable
             LogUntrusted(errors.ToString());
             return true;
         }
-        var ok = TlsTrust.Validate(certificate, errors, _trustedRoots, _time.GetUtcNow().UtcDateTime, out var why);
-        if (!ok && why is not null) LogCertificateRejected(why);
+        var ok = TlsTrust.Validate(certificate, errors, _trustedRoots, _options.Tls.CrlFile, _time.GetUtcNow().UtcDateTime, out var failure);
+        LastCertificateFailure = failure;
+        if (failure is { Kind: CertificateFailureKind.Untrusted }) LogCertificateRejected(failure.Detail);
+        else if (failure is not null) LogCertificateRevocation(failure.Kind, failure.Detail);
         return ok;
     }
 
@@ -685,6 +690,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "MQTT broker certificate rejected by the configured CA: {Status}")]
     private partial void LogCertificateRejected(string status);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "MQTT broker certificate refused by the revocation check (Mqtt:Tls:CrlFile): {Kind}: {Detail}")]
+    private partial void LogCertificateRevocation(CertificateFailureKind kind, string detail);
 }
 
 /// <summary>The broker answered CONNECT with a failure code.</summary>

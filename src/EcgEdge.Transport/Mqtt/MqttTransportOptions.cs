@@ -36,6 +36,15 @@ public sealed class MqttTlsOptions
     /// <summary>Accept any broker certificate. Development only: logged as a warning at every connect.</summary>
     public bool AllowUntrusted { get; set; }
 
+    /// <summary>
+    /// CRL file (PEM "X509 CRL" blocks, or one DER CRL) of the CA(s) in <see cref="CaCertificateFile"/>: the broker's
+    /// certificate is refused when it is listed. Checked offline at every connect (the file is read again, so a new CRL
+    /// takes effect at the next connection). Fail closed: while the file is missing, unreadable, not signed by a
+    /// configured CA or past its nextUpdate, no broker is trusted (start-up refuses a file that is missing or invalid;
+    /// an expired one only stops connections: alerts stay in the outbox until a current CRL is installed).
+    /// </summary>
+    public string? CrlFile { get; set; }
+
     /// <summary>Host name expected in the broker certificate, when it differs from the endpoint's host.</summary>
     public string? ServerName { get; set; }
 }
@@ -181,8 +190,32 @@ public sealed class MqttTransportOptions
             errors.Add("Mqtt:Tls:AllowUntrusted contradicts Mqtt:Tls:CaCertificateFile; remove one.");
         if (Tls.AllowUntrusted && Tls.RequireTls)
             errors.Add("Mqtt:Tls:AllowUntrusted cannot be combined with Mqtt:Tls:RequireTls (production settings).");
-        foreach (var (name, file) in new[] { ("CaCertificateFile", Tls.CaCertificateFile), ("ClientCertificateFile", Tls.ClientCertificateFile), ("ClientKeyFile", Tls.ClientKeyFile) })
+        foreach (var (name, file) in new[] { ("CaCertificateFile", Tls.CaCertificateFile), ("ClientCertificateFile", Tls.ClientCertificateFile), ("ClientKeyFile", Tls.ClientKeyFile), ("CrlFile", Tls.CrlFile) })
             if (!string.IsNullOrEmpty(file) && !File.Exists(file)) errors.Add($"Mqtt:Tls:{name} '{file}' does not exist.");
+        if (!string.IsNullOrEmpty(Tls.CrlFile))
+        {
+            if (string.IsNullOrEmpty(Tls.CaCertificateFile))
+                errors.Add("Mqtt:Tls:CrlFile needs Mqtt:Tls:CaCertificateFile (the CA that signs the CRL).");
+            else if (File.Exists(Tls.CrlFile) && File.Exists(Tls.CaCertificateFile))
+            {
+                // Read and verified now, so that a wrong file stops the start (exit 2) instead of every connection later.
+                // Its time window is not a configuration error: an expired CRL refuses connections until a new one is installed.
+                try
+                {
+                    var cas = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                    cas.ImportFromPemFile(Tls.CaCertificateFile);
+                    RevocationList.LoadFile(Tls.CrlFile, cas);
+                }
+                catch (CertificateRevocationException e)
+                {
+                    errors.Add($"Mqtt:Tls:CrlFile: {e.Kind}: {e.Message}");
+                }
+                catch (System.Security.Cryptography.CryptographicException e)
+                {
+                    errors.Add($"Mqtt:Tls:CaCertificateFile '{Tls.CaCertificateFile}' cannot be read: {e.Message}");
+                }
+            }
+        }
         if (Outbox is null) errors.Add("Mqtt:Outbox is required.");
         else foreach (var e in Outbox.GetValidationErrors()) AddOnce(errors, "Mqtt:" + e.Replace("Outbox: ", "Outbox:", StringComparison.Ordinal));
         return errors;
@@ -211,7 +244,7 @@ public sealed class MqttTransportOptions
             $"MqttTransportOptions {{ DeviceId = {DeviceId}, TopicPrefix = {TopicPrefix}, ClientId = {EffectiveClientId}, Endpoints = [{string.Join(", ", (Endpoints ?? []).Select(Redact))}], " +
             $"ProtocolVersion = {ProtocolVersion}, KeepAliveSeconds = {KeepAliveSeconds}, Reconnect = {ReconnectMinDelay}..{ReconnectMaxDelay} ±{ReconnectJitter:P0}, " +
             $"SessionExpirySeconds = {SessionExpirySeconds}, Username = {Username ?? "(none)"}, Password = {(string.IsNullOrEmpty(Password) ? "(none)" : "***")}, " +
-            $"RequireTls = {Tls.RequireTls}, CaCertificateFile = {Tls.CaCertificateFile ?? "(system)"}, ClientCertificate = {Tls.ClientCertificateFile ?? "(none)"}, AllowUntrusted = {Tls.AllowUntrusted}, " +
+            $"RequireTls = {Tls.RequireTls}, CaCertificateFile = {Tls.CaCertificateFile ?? "(system)"}, ClientCertificate = {Tls.ClientCertificateFile ?? "(none)"}, CrlFile = {Tls.CrlFile ?? "(none)"}, AllowUntrusted = {Tls.AllowUntrusted}, " +
             $"Outbox = {Outbox?.Directory} ({Outbox?.MaxBytes} bytes) }}");
 
     /// <summary>Removes user info (user:password@) from a URI-like string before it is logged.</summary>
