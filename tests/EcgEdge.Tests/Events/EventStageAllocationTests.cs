@@ -59,6 +59,9 @@ public class EventStageAllocationTests
                 Assert.True(await source.ReadAsync(block, CancellationToken.None));
                 pipeline.ProcessBlock(block, observer);
                 var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                // The third stretch reaches the record's end: the looped replay opens the file again (its read buffers, once
+                // per 30-min pass — a test fixture's cost, not the pipeline's per-block one).
+                if (block.GapBefore != 0) continue;
                 if (sink.Messages == messages) { quiet += allocated; quietBlocks++; }
                 else emitting++;
             }
