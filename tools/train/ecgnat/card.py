@@ -367,7 +367,7 @@ if __name__ == "__main__":
                     help="the run had an S gate (train.sh --s-gate)")
     ap.add_argument("--arch", choices=list(ARCHITECTURES), default="base", help="the run's train.sh --arch")
     a = ap.parse_args()
-    from .pipeline import FULL, SMOKE
+    from .config import FULL, SMOKE
 
     class _C:
         pass

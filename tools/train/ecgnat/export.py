@@ -79,7 +79,7 @@ def export_fp32(model: EcgNat, path: str, form: str = "flat"):
 def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = None, note: str = ""):
     """Write module w (forward(ecg, lead_mask) -> (beat_logits, rhythm_logits)) as it is: the fp32 ONNX settings
     of export_fp32 (names, dynamic batch, opset, constant folding, producer) without any rewrite. Used by
-    export_fp32 and by the export-variant experiments (tools/bench/experiments/na_export_variants.py)."""
+    export_fp32 and by the export-variant experiments (docs/experiments/na-export-variants.md)."""
     x = torch.zeros(2, cfg.in_leads, cfg.win)
     m = torch.ones(2, cfg.in_leads)
     rr = torch.zeros(2, cfg.tokens()[0], cfg.rr_dim)
