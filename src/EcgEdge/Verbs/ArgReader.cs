@@ -16,7 +16,9 @@ public sealed class ArgReader
             if (a.StartsWith("--", StringComparison.Ordinal) && eq > 0) { name = a[..eq]; value = a[(eq + 1)..]; }
             else name = a;
             if (flags.Contains(name)) { _values[name] = value ?? "true"; continue; }
-            if (!valueOptions.Contains(name)) throw new UsageException($"unknown option '{a}'");
+            if (!valueOptions.Contains(name))
+                throw new UsageException(ConfigurationCheck.Nearest(name, valueOptions.Concat(flags)) is { } near
+                    ? $"unknown option '{a}'; did you mean '{near}'?" : $"unknown option '{a}'");
             if (value is null)
             {
                 if (i + 1 >= args.Length) throw new UsageException($"option {name} needs a value");

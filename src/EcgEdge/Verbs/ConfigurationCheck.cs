@@ -107,6 +107,11 @@ public static class ConfigurationCheck
     {
         foreach (var section in root.GetChildren())
         {
+            // A top-level section one or two letters away from one of the product's is a misspelling, not another
+            // component's settings: its keys would all be ignored.
+            if (!Sections.ContainsKey(section.Key) && section.Key.Length >= 4 && Nearest(section.Key, Sections.Keys) is { } near
+                && EditDistanceOf(section.Key, near) <= 2)
+                throw Error(root, section, $"unknown section; did you mean '{near}'? (its settings would otherwise be ignored)");
             if (Sections.TryGetValue(section.Key, out var type)) CheckNode(root, section, type);
         }
     }
@@ -142,9 +147,47 @@ public static class ConfigurationCheck
         foreach (var c in children)
         {
             if (!props.TryGetValue(c.Key, out var p))
-                throw Error(root, c, $"unknown setting (a misspelt key would otherwise be ignored and its default used); {node.Path} has: {string.Join(", ", props.Keys)}");
+                throw Error(root, c, (Nearest(c.Key, props.Keys) is { } near ? $"unknown setting; did you mean '{node.Path}:{near}'? " : "unknown setting ")
+                    + $"(a misspelt key would otherwise be ignored and its default used); {node.Path} has: {string.Join(", ", props.Keys)}");
             CheckNode(root, c, p.PropertyType);
         }
+    }
+
+    /// <summary>
+    /// The candidate closest to <paramref name="key"/> by edit distance (case-insensitive), when it is close enough to be a
+    /// misspelling (at most a third of the key's length, at least 2 edits allowed); null otherwise.
+    /// </summary>
+    public static string? Nearest(string key, IEnumerable<string> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var limit = Math.Max(2, key.Length / 3);
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var c in candidates)
+        {
+            var d = EditDistance(key.ToLowerInvariant(), c.ToLowerInvariant());
+            if (d < bestDistance) (best, bestDistance) = (c, d);
+        }
+        return bestDistance <= limit ? best : null;
+    }
+
+    private static int EditDistanceOf(string a, string b) => EditDistance(a.ToLowerInvariant(), b.ToLowerInvariant());
+
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions), two rows.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++) previous[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Only the option types of OptionTypes reach here; Check keeps their public properties (DynamicDependency).")]

@@ -37,6 +37,31 @@ public class ConfigurationCheckTests
         ConfigurationCheck.Check(Json("""{"events": {"asystoles": 12}}"""));
     }
 
+    [Fact]
+    public void A_misspelling_is_answered_with_the_nearest_valid_key_and_a_misspelt_section_is_refused()
+    {
+        // Issue 28's example: --Conditioning:MainHz=60 must name Conditioning:MainsHz.
+        var root = new ConfigurationBuilder().AddCommandLine(["--Conditioning:MainHz=60"]).Build();
+        var e = Assert.Throws<ConfigurationException>(() => ConfigurationCheck.Check(root));
+        Assert.Equal(("command line", "Conditioning:MainHz"), (e.Origin, e.Key));
+        Assert.Contains("did you mean 'Conditioning:MainsHz'?", e.Reason, StringComparison.Ordinal);
+        // A whole section misspelt would be ignored with all its keys.
+        var section = Refused("""{"Conditoning": {"MainsHz": 60}}""");
+        Assert.Equal("Conditoning", section.Key);
+        Assert.Contains("did you mean 'Conditioning'?", section.Reason, StringComparison.Ordinal);
+        // Far from every setting: no guess, the list only.
+        Assert.DoesNotContain("did you mean", Refused("""{"Events": {"Zzzzzzzzzzzz": 1}}""").Reason, StringComparison.Ordinal);
+        Assert.Equal("MainsHz", ConfigurationCheck.Nearest("mainhz", ["MainsHz", "NotchQ", "Mains"]));
+        Assert.Null(ConfigurationCheck.Nearest("Logging", ConfigurationCheck.Sections.Keys));
+    }
+
+    [Fact]
+    public void A_misspelt_verb_option_is_answered_with_the_nearest_one()
+    {
+        var e = Assert.Throws<UsageException>(() => new ArgReader(["--recrods", "201"], ["--records", "--db"], ["--quiet"]));
+        Assert.Contains("did you mean '--records'?", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"Events": {"PauseS": "three"}}""", "Events:PauseS")]
     [InlineData("""{"Mqtt": {"Mode": "Sometimes"}}""", "Mqtt:Mode")]
