@@ -89,7 +89,8 @@ campaign() {
   mkdir -p "$out/scratch"
   # In a container: no CPU frequency scaling to read, no core-dump handler to configure, no free core to pin to
   # (the machine is shared); no curses UI in a log; the runtime is not an AFL-instrumented binary (SharpFuzz speaks
-  # the fork-server protocol itself). The GC's hard limit keeps .NET's address-space reservation under -m.
+  # the fork-server protocol itself). The GC's hard limit keeps .NET's address-space reservation under -m. (Not "-t N+":
+  # AFL++ 4.04c then picks its own 60-ms timeout, far too short for a .NET child's first case.)
   # shellcheck disable=SC2046
   if ! env AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 \
       AFL_FORKSRV_INIT_TMOUT=60000 \
@@ -109,7 +110,7 @@ campaign() {
     "$t" "$(stat_of run_time "$stats")" "$(stat_of execs_done "$stats")" "$(stat_of execs_per_sec "$stats")" \
     "$(stat_of corpus_count "$stats")" "$(stat_of bitmap_cvg "$stats")" "$(stat_of edges_found "$stats")" "$crashes" "$hangs"
   [ "${hangs:-0}" != 0 ] && echo "fuzz: $t: $hangs input(s) ran past ${timeout_ms} ms (in $out/findings/default/hangs): replay them; a loaded machine also causes these"
-  rm -rf "$out/scratch"
+  rm -rf "$out/scratch" 2>/dev/null || true # a killed child may still be writing there
   if [ "${crashes:-0}" != 0 ]; then
     echo "fuzz: $t: crashes (inputs in $out/findings/default/crashes), replayed:"
     EEFUZZ_WORK="$out" dotnet "$publish/EcgEdge.Fuzz.dll" "$t" "$out/findings/default/crashes" | grep -A12 '^FINDING' | head -n 80 || true
