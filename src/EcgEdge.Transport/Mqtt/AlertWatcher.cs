@@ -181,8 +181,45 @@ public sealed class AlertWatcher : IAsyncDisposable
             return false;
         }
         if (alert.ValueKind != JsonValueKind.Object) return false;
+        // System.Text.Json unescapes strings only when they are read: a lone surrogate escape ("\ud800") in any name or
+        // string value passes Parse, then throws InvalidOperationException from TryGetProperty, GetString or the
+        // formatter, out of the message handler (found by fuzz/run.sh alert). Such a message is malformed.
+        if (!EveryStringDecodes(alert)) return false;
         id = alert.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.String ? idEl.GetString() : null;
         return id is not null;
+    }
+
+    private static bool EveryStringDecodes(JsonElement root)
+    {
+        try
+        {
+            Visit(root);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static void Visit(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var p in e.EnumerateObject())
+                    {
+                        _ = p.Name;
+                        Visit(p.Value);
+                    }
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in e.EnumerateArray()) Visit(item);
+                    break;
+                case JsonValueKind.String:
+                    _ = e.GetString();
+                    break;
+            }
+        }
     }
 
     /// <summary>Raised for a message that is not an alert JSON with an id.</summary>

@@ -79,6 +79,19 @@ public static class ConfigurationCheck
         {
             throw new ConfigurationException(path, e.LineNumber is { } l ? $"line {l + 1}" : "", $"not valid JSON: {e.Message}");
         }
+        // The configuration provider reads the file again with rules of its own that a well-formed JSON document can still
+        // break: keys are case-insensitive and flattened ("a": {"b": 1} is "a:b"), so "Mqtt" and "mqtt", or "a:b" beside
+        // "a": {"b"}, are duplicates; every string is decoded, so invalid UTF-8 or a lone surrogate escape inside a string
+        // fails. It throws an InvalidDataException for these, which no verb handles (found by fuzz/run.sh config: exit 134
+        // instead of 2). The same provider is run here so that whatever it refuses is a configuration error.
+        try
+        {
+            new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: false).Build();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ConfigurationException(path, "", $"not a valid configuration file: {e.GetBaseException().Message}");
+        }
     }
 
     /// <summary>The options classes reached from <see cref="Sections"/> (nested objects included): their public properties

@@ -10,6 +10,29 @@ namespace EcgEdge.Tests.Transport;
 /// <summary>The clinician-side subscriber (<c>ecgedge watch</c>) against a real mosquitto on loopback.</summary>
 public class AlertWatcherTests
 {
+    // ---- regressions for crashes found by coverage-guided fuzzing (fuzz/run.sh alert) ----
+
+    [Theory]
+    [InlineData("{\"id\":\"01a20c9ef66\\ud80071da0a1d431de73\",\"type\":\"af\"}")] // in the id: GetString threw
+    [InlineData("{\"id\":\"a\",\"criteria\":\"AF/flutter fo\\ud800r 32 s\"}")] // in another value: WatchVerb.Format threw
+    [InlineData("{\"i\\ud800d\":\"a\",\"sRrip\":{\"periodMs\":4}}")] // in a name: TryGetProperty threw
+    [InlineData("{\"id\":\"a\",\"strip\":{\"leads\":[\"II\", \"\\udc00\"]}}")] // a lone low surrogate, nested in a list
+    [InlineData("{\"id\":\"a\",\"x\":\"\\ud800\\ud800\"}")] // two high surrogates
+    public void A_payload_with_a_string_that_does_not_decode_is_malformed(string payload)
+    {
+        // Was: InvalidOperationException ("incomplete UTF-16 JSON text") out of the message handler or the formatter.
+        Assert.False(AlertWatcher.TryParseAlert(payload, out _, out var id));
+        Assert.Null(id);
+    }
+
+    [Fact]
+    public void A_valid_surrogate_pair_and_escapes_still_decode()
+    {
+        Assert.True(AlertWatcher.TryParseAlert("{\"id\":\"a\\ud83d\\udc93\",\"criteria\":\"\\u2265 30 s\"}", out var alert, out var id));
+        Assert.Equal("a\U0001F493", id);
+        Assert.Contains("\u2265 30 s", WatchVerb.Format(alert), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task Two_watchers_on_one_machine_each_receive_every_alert()
     {

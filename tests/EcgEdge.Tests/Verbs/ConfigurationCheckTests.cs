@@ -90,6 +90,34 @@ public class ConfigurationCheckTests
         Assert.Equal("command line", e.Origin);
     }
 
+    // ---- regressions for crashes found by coverage-guided fuzzing (fuzz/run.sh config) ----
+
+    [Theory]
+    // the input afl-fuzz saved: a raw byte 0x80 in one string and a lone surrogate escape in another
+    [InlineData("{\n  \n  \"Mqtt\": {\"Mode\": \"Exter\u0080al\", //br\n    \"Tls\": {\"RequireTls\": true}, \"Outbox\": {\"Directory\": \"/dg\\ud800e\"}},\n  \"Events\": {\"AsystoleS\": 4,},\n}", true, "")]
+    [InlineData("{\"Mqtt\": {\"Outbox\": {\"Directory\": \"/d\\ud800e\"}}}", false, "")] // a lone surrogate escape
+    [InlineData("{\"Mqtt\": {\"Mode\": \"Off\"}, \"mqtt\": {\"Mode\": \"External\"}}", false, "duplicate")] // keys are case-insensitive
+    [InlineData("{\"Events\": {\"AsystoleS\": 4, \"asystoles\": 5}}", false, "duplicate")]
+    [InlineData("{\"Events:AsystoleS\": 4, \"Events\": {\"AsystoleS\": 5}}", false, "duplicate")] // flattened keys collide
+    public void A_well_formed_JSON_file_the_configuration_provider_refuses_is_a_configuration_error(string json, bool rawByte, string reason)
+    {
+        // Was: CheckJsonFile passed it, then the JSON configuration provider threw an unhandled InvalidDataException (exit 134).
+        var dir = Directory.CreateTempSubdirectory("ecgedge-config-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "fuzzed.json");
+            var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+            if (rawByte) bytes = System.Text.Encoding.Latin1.GetBytes(json); // U+0080 written as the single byte 0x80
+            File.WriteAllBytes(path, bytes);
+            Assert.Throws<InvalidDataException>(() => new ConfigurationBuilder().AddJsonFile(path).Build()); // what the check guards against
+            var e = Assert.Throws<ConfigurationException>(() => ConfigurationCheck.CheckJsonFile(path, "test"));
+            Assert.Equal(path, e.Origin);
+            Assert.Contains("not a valid configuration file", e.Reason, StringComparison.Ordinal);
+            Assert.Contains(reason, e.Reason, StringComparison.OrdinalIgnoreCase);
+        }
+        finally { dir.Delete(true); }
+    }
+
     [Fact]
     public void A_malformed_or_missing_file_names_the_file_and_line()
     {
