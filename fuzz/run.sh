@@ -63,8 +63,8 @@ echo "fuzz: publishing fuzz/EcgEdge.Fuzz"
 dotnet publish fuzz/EcgEdge.Fuzz/EcgEdge.Fuzz.csproj -c Release -o "$publish" -nologo -v quiet >/dev/null
 # The product's own assemblies carry the coverage map (the harness, the framework and the packages do not: their edges
 # would be noise, or cost speed for little).
-for dll in ecgedge EcgEdge.Core EcgEdge.Wfdb EcgEdge.Acquisition EcgEdge.Conditioning EcgEdge.Detection EcgEdge.Inference \
-           EcgEdge.Events EcgEdge.Transport; do
+for dll in ecgedge EcgEdge.Core EcgEdge.Wfdb EcgEdge.Contracts EcgEdge.Acquisition EcgEdge.Conditioning EcgEdge.Detection EcgEdge.Inference \
+           EcgEdge.Events EcgEdge.Transport EcgEdge.Pipeline; do
   "$sharpfuzz" "$publish/$dll.dll" >/dev/null
 done
 echo "fuzz: instrumented the product assemblies with sharpfuzz"

@@ -3,7 +3,6 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
-using EcgEdge.Bench;
 using EcgEdge.Conditioning;
 using EcgEdge.Core.Dsp;
 using EcgEdge.Core.Signals;
@@ -13,6 +12,7 @@ using EcgEdge.Events.Alerts;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
+using EcgEdge.Pipeline;
 using EcgEdge.Transport.Mqtt;
 
 namespace EcgEdge.Benchmarks;

@@ -121,4 +121,23 @@ public static class Synthetic
         var u2 = rng.NextDouble();
         return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
+
+    /// <summary>VF-like: a quasi-sinusoid whose frequency wanders (random walk within ±1 Hz of <paramref name="hz"/>) and
+    /// whose amplitude wanders (0.6–1.4 ×), plus white noise.</summary>
+    public static float[] Vf(double hz, int seed, double amplitudeUv, double noiseUv, int n, double fs)
+    {
+        var r = new Random(seed);
+        var x = new float[n];
+        double phase = r.NextDouble() * 2 * Math.PI, f = hz, a = 1;
+        for (var i = 0; i < n; i++)
+        {
+            f = Math.Clamp(f + 0.02 * VfGauss(r) * Math.Sqrt(250 / fs), hz - 1, hz + 1);
+            a = Math.Clamp(a + 0.01 * VfGauss(r) * Math.Sqrt(250 / fs), 0.6, 1.4);
+            phase += 2 * Math.PI * f / fs;
+            x[i] = (float)(amplitudeUv * a * Math.Sin(phase) + noiseUv * VfGauss(r));
+        }
+        return x;
+    }
+
+    private static double VfGauss(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
 }

@@ -614,38 +614,9 @@ public sealed partial class MqttPublisher : IAsyncDisposable
         return builder.Build();
     }
 
-    /// <summary>JSON of the status topic (see docs/mqtt.md).</summary>
-    internal byte[] StatusPayload(bool online, string? reason)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("state", online ? "online" : "offline");
-            w.WriteString("deviceId", _options.DeviceId);
-            w.WriteString("clientId", _options.EffectiveClientId);
-            if (reason is not null) w.WriteString("reason", reason);
-            w.WriteString("at", _time.GetUtcNow());
-            w.WriteString("startedAt", _status.StartedAt);
-            // What a clinician must know first: is anybody watching this patient? The last will (connection lost) cannot
-            // know why the device vanished, so it says interrupted; a clean stop that was not told otherwise says stopped.
-            var (monitoring, why) = (online, reason) switch
-            {
-                (true, _) => (_status.Monitoring, _status.MonitoringReason),
-                (false, "connection-lost") => (MqttStatusInfo.MonitoringInterrupted, "the device lost its connection (crash, power or network loss)"),
-                _ => _status.Monitoring == MqttStatusInfo.MonitoringActive
-                    ? (MqttStatusInfo.MonitoringStopped, "the device shut down")
-                    : (_status.Monitoring, _status.MonitoringReason),
-            };
-            w.WriteString("monitoring", monitoring);
-            if (why is not null) w.WriteString("monitoringReason", why);
-            w.WriteStartObject("versions");
-            foreach (var (k, v) in _status.Versions) w.WriteString(k, v);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    /// <summary>JSON of the status topic (<see cref="StatusMessage"/>, docs/mqtt.md).</summary>
+    internal byte[] StatusPayload(bool online, string? reason) =>
+        StatusMessage.Write(online, _options.DeviceId, _options.EffectiveClientId, reason, _time.GetUtcNow(), _status);
 
     // ------------------------------------------------------------------ logging (no secrets: endpoints never carry credentials)
 

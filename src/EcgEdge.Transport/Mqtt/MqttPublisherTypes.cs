@@ -53,19 +53,6 @@ public sealed record MqttPublisherCounters
     public long BestEffortDropped { get; init; }
 }
 
-/// <summary>What the retained "online" status message says about this device.</summary>
-/// <param name="StartedAt">When the service started.</param>
-/// <param name="Versions">Software/model versions to publish (e.g. "ecgedge" → "0.1.0", "model" → "ecg-nat-3").</param>
-/// <param name="Monitoring">Whether the device is analysing the patient's signal: <see cref="MonitoringActive"/>, or, once the
-/// pipeline has ended, <see cref="MonitoringStopped"/> / <see cref="MonitoringInterrupted"/> with <paramref name="MonitoringReason"/>.</param>
-public sealed record MqttStatusInfo(DateTimeOffset StartedAt, IReadOnlyDictionary<string, string> Versions,
-    string Monitoring = MqttStatusInfo.MonitoringActive, string? MonitoringReason = null)
-{
-    public const string MonitoringActive = "active";
-    public const string MonitoringStopped = "stopped";
-    public const string MonitoringInterrupted = "interrupted";
-}
-
 /// <summary>Reconnect delay: exponential backoff with jitter.</summary>
 public static class ReconnectBackoff
 {

@@ -96,7 +96,7 @@ public static class RecordRunner
         await using var replay = new ReplaySource(options, rate);
         await using var source = sourceKind == SourceKind.Replay
             ? null
-            : AppConfiguration.OpenSource(sourceKind, options, ads ?? new Ads1298Options(), rate, TimeProvider.System);
+            : SourceFactory.Open(sourceKind, options, ads ?? new Ads1298Options(), rate, TimeProvider.System);
         ISampleSource input = (ISampleSource?)source ?? replay;
         if (segment?.MaxSeconds is { } most) input = new LimitedSource(input, (long)Math.Round(most * rate));
         var pipeline = new EcgPipeline(input.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);

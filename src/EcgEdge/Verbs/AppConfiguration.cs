@@ -150,18 +150,6 @@ public static class AppConfiguration
         return o;
     }
 
-    /// <summary>
-    /// Opens the configured source: a replayed record, the ADS1298 on its SPI bus, or the ADS1298 driver against the
-    /// emulator fed with the replay record (same lead mapping and pace settings).
-    /// </summary>
-    public static ISampleSource OpenSource(SourceKind kind, ReplayOptions replay, Ads1298Options ads, double rateHz, TimeProvider time) => kind switch
-    {
-        SourceKind.Replay => new ReplaySource(replay, rateHz, time),
-        SourceKind.Ads1298 => Ads1298Driver.OpenHardware(ads, rateHz, time),
-        SourceKind.Emulator => Ads1298Driver.OpenEmulator(ads, rateHz, replay.Record, replay.Leads, replay.RealTime, timeProvider: time),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown source"),
-    };
-
     public static string ResolveRecord(string record)
     {
         if (Path.IsPathRooted(record)) return record;

@@ -105,7 +105,7 @@ public static class RunVerb
         ISampleSource openedSource;
         try
         {
-            openedSource = AppConfiguration.OpenSource(settings.Pipeline.Source, replay, ads, settings.Pipeline.SampleRateHz, TimeProvider.System);
+            openedSource = SourceFactory.Open(settings.Pipeline.Source, replay, ads, settings.Pipeline.SampleRateHz, TimeProvider.System);
         }
         catch (Exception e) when (e is WfdbFormatException or IOException or UnauthorizedAccessException or Ads1298Exception)
         {

@@ -14,7 +14,7 @@ public class EventEngineTests
 
     private sealed class Harness
     {
-        public readonly EventEngineRecordTests.Collect Sink = new();
+        public readonly CollectingAlertSink Sink = new();
         public readonly EventEngine Engine;
         private readonly SampleBlock _block = new(50);
         public long Now;

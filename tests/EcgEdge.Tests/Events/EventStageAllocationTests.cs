@@ -1,5 +1,4 @@
 using EcgEdge.Acquisition.Replay;
-using EcgEdge.Bench;
 using EcgEdge.Conditioning;
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;

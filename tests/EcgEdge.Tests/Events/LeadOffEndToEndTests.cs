@@ -25,7 +25,7 @@ public class LeadOffEndToEndTests
         var emu = Ads1298Emulator.ForRecord(record, 500, options: new Ads1298EmulatorOptions { LogWire = false });
         using var driver = Ads1298Driver.OpenEmulated(emu, Ads1298TestKit.FastOptions(500), 500);
         var pipeline = new EcgPipeline(driver.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
-        var alerts = new EventEngineRecordTests.Collect();
+        var alerts = new CollectingAlertSink();
         var engine = new EventEngine(new EventOptions(), "dev", 500, driver.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), null, alerts);
         var observer = new Observer(engine);
         var block = new SampleBlock(50);

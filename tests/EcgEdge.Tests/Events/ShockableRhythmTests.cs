@@ -16,22 +16,9 @@ public class ShockableRhythmTests
 
     private static double Gauss(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
 
-    /// <summary>VF-like: a quasi-sinusoid whose frequency wanders (random walk within ±1 Hz of <paramref name="hz"/>) and
-    /// whose amplitude wanders (0.6–1.4 ×), plus white noise.</summary>
-    internal static float[] Vf(double hz, int seed, double amplitudeUv = 500, double noiseUv = 20, int n = N, double fs = Fs)
-    {
-        var r = new Random(seed);
-        var x = new float[n];
-        double phase = r.NextDouble() * 2 * Math.PI, f = hz, a = 1;
-        for (var i = 0; i < n; i++)
-        {
-            f = Math.Clamp(f + 0.02 * Gauss(r) * Math.Sqrt(250 / fs), hz - 1, hz + 1);
-            a = Math.Clamp(a + 0.01 * Gauss(r) * Math.Sqrt(250 / fs), 0.6, 1.4);
-            phase += 2 * Math.PI * f / fs;
-            x[i] = (float)(amplitudeUv * a * Math.Sin(phase) + noiseUv * Gauss(r));
-        }
-        return x;
-    }
+    /// <summary>VF-like signal (<see cref="Synthetic.Vf"/>) at this class's rate and length by default.</summary>
+    internal static float[] Vf(double hz, int seed, double amplitudeUv = 500, double noiseUv = 20, int n = N, double fs = Fs) =>
+        Synthetic.Vf(hz, seed, amplitudeUv, noiseUv, n, fs);
 
     /// <summary>Beats at <paramref name="bpm"/>: Gaussian P (optional), QRS of about <paramref name="qrsS"/> and T.</summary>
     private static float[] Beats(double bpm, double qrsS, double rUv, double tUv, bool p, int seed, double first = 0.3)

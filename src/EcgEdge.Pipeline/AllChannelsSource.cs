@@ -1,6 +1,6 @@
 using EcgEdge.Core.Signals;
 
-namespace EcgEdge.Bench;
+namespace EcgEdge.Pipeline;
 
 /// <summary>
 /// Benchmark source: a recording with fewer leads than the ADS1298 (MIT-BIH has two) presented as a full 8-channel

@@ -31,7 +31,7 @@ public sealed record PipelineSettings(PipelineOptions Pipeline, ConditioningOpti
         if (failures.Count > 0) throw new OptionsValidationException("EcgEdge", typeof(PipelineSettings), failures);
     }
 
-    internal static void Collect(ValidateOptionsResult r, List<string> failures)
+    public static void Collect(ValidateOptionsResult r, List<string> failures)
     {
         if (r.Failed) failures.AddRange(r.Failures ?? [r.FailureMessage]);
     }

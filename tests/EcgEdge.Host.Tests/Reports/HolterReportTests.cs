@@ -6,7 +6,7 @@ using SkiaSharp;
 namespace EcgEdge.Tests.Reports;
 
 /// <summary>
-/// The report's layout against golden pages (tests/EcgEdge.Tests/Resources/report-golden-*.png), with a pixel
+/// The report's layout against golden pages (tests/EcgEdge.Host.Tests/Resources/report-golden-*.png), with a pixel
 /// tolerance for anti-aliasing and font-rasteriser differences between machines. A deliberate layout change
 /// regenerates them: <c>ECGEDGE_UPDATE_GOLDEN=1 dotnet test --filter HolterReportTests</c>, then look at the pages.
 /// </summary>
@@ -65,7 +65,7 @@ public class HolterReportTests
         var content = Content(folder);
         var pages = HolterReport.Pages(content);
         using var actual = HolterReport.RenderBitmap(pages[page]);
-        var path = Path.Combine(TestData.RepoRoot, "tests", "EcgEdge.Tests", "Resources", golden);
+        var path = Path.Combine(TestData.RepoRoot, "tests", "EcgEdge.Host.Tests", "Resources", golden);
         if (Environment.GetEnvironmentVariable("ECGEDGE_UPDATE_GOLDEN") == "1")
         {
             using var png = actual.Encode(SKEncodedImageFormat.Png, 100);

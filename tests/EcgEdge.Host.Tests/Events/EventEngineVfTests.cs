@@ -75,7 +75,7 @@ public class EventEngineVfTests
         Synthetic.Ecg(Fs, seconds, Synthetic.Regular(bpm, seconds, 0.3), 1000, noiseUv: noiseUv, seed: seed);
 
     private static float[] Vf(double seconds, double hz = 5, int seed = 1, double amplitudeUv = 500) =>
-        ShockableRhythmTests.Vf(hz, seed, amplitudeUv, noiseUv: 20, n: (int)(seconds * Fs), fs: Fs);
+        Synthetic.Vf(hz, seed, amplitudeUv, noiseUv: 20, n: (int)(seconds * Fs), fs: Fs);
 
     [Fact]
     public void A_vf_stretch_raises_a_high_priority_alarm_within_6_s_and_ends_about_8_s_after_it()

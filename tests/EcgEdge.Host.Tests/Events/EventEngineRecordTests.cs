@@ -15,14 +15,6 @@ namespace EcgEdge.Tests.Events;
 /// <summary>The event engine on real recordings through the device pipeline and the shipped model.</summary>
 public class EventEngineRecordTests
 {
-    internal sealed class Collect : IAlertSink
-    {
-        public List<Alert> Alerts { get; } = [];
-        public List<EctopyTrend> Trends { get; } = [];
-        public void Publish(Alert alert) { lock (Alerts) Alerts.Add(alert); }
-        public void Publish(EctopyTrend trend) { lock (Trends) Trends.Add(trend); }
-    }
-
     private sealed class Observer(EventEngine engine) : IPipelineObserver, IInferenceSink
     {
         public void OnBeat(in DetectedBeat beat) => engine.OnBeat(beat);
@@ -37,7 +29,7 @@ public class EventEngineRecordTests
         var replay = new ReplaySource(new ReplayOptions { Record = record }, 500);
         var pipeline = new EcgPipeline(replay.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
         using var model = ModelLoader.Load(Path.Combine(TestData.RepoRoot, "models", "ecg-nat.manifest.json"), new InferenceOptions());
-        var sink = new Collect();
+        var sink = new CollectingAlertSink();
         var t0 = new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
         var engine = new EventEngine(options ?? new EventOptions(), "test-device", 500, replay.Info.Present, i => t0.AddSeconds(i / 500.0), model.VersionLabel, sink);
         var observer = new Observer(engine);

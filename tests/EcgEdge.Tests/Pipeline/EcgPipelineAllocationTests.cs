@@ -5,10 +5,10 @@ using EcgEdge.Detection;
 using EcgEdge.Inference;
 using EcgEdge.Pipeline;
 
-namespace EcgEdge.Tests.Host;
+namespace EcgEdge.Tests.Pipeline;
 
 /// <summary>The hot path (source → conditioning → quality → detection → windows) allocates nothing per block.</summary>
-public class AllocationTests
+public class EcgPipelineAllocationTests
 {
     private sealed class Observer(WindowAssembler windows) : IPipelineObserver
     {
