@@ -59,6 +59,12 @@ public sealed class RecordRun
     /// <summary>Every change of the per-lead signal quality, at record samples, in the pipeline's lead order (Core.Signals.Leads).</summary>
     public IReadOnlyList<(long RecordSample, SignalQuality[] Quality)> QualityChanges { get; init; } = [];
 
+    /// <summary>The header's comment lines (age, sex, diagnoses, medication as the database wrote them) and its base date and time.</summary>
+    public IReadOnlyList<string> HeaderComments { get; init; } = [];
+
+    /// <summary>The header's base date and time as written ("25/12/2020 10:30:00"), or null.</summary>
+    public string? HeaderStart { get; init; }
+
     /// <summary>Which of the pipeline's leads the record feeds (Core.Signals.Leads order).</summary>
     public IReadOnlyList<bool> Present { get; init; } = [];
 }
@@ -153,6 +159,8 @@ public static class RecordRunner
             AnalysedSamples = (long)Math.Round(pipeline.Stats.Samples * replay.RecordRateHz / rate),
             QualityChanges = collector.QualityChanges.Select(q => (replay.ToRecordSample(q.Index), q.Quality)).ToList(),
             Present = input.Info.Present.ToArray(),
+            HeaderComments = replay.Header.Comments,
+            HeaderStart = string.Join(" ", new[] { replay.Header.BaseDate, replay.Header.BaseTime }.Where(x => !string.IsNullOrWhiteSpace(x))) is { Length: > 0 } t ? t : null,
         };
     }
 

@@ -62,6 +62,12 @@ public sealed record HolterAnalysis(
     /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
     public const double HeartRateAverageSeconds = 10;
 
+    /// <summary>What the record's header says of the patient (its comment lines, as the database wrote them), or null.</summary>
+    public string? PatientNotes { get; init; }
+
+    /// <summary>When the recording started, as its header writes it ("date time"), or null.</summary>
+    public string? RecordedAt { get; init; }
+
     /// <summary>Normal-to-normal intervals outside this range (seconds) are artefacts or pauses, not variability.</summary>
     public const double NnMinS = 0.3, NnMaxS = 2.0;
 
@@ -200,7 +206,11 @@ public sealed record HolterAnalysis(
             hrMin, hrMinAt, hrMean, hrMax, hrMaxAt, longestRr, longestRrAt,
             ComputeHrv(nn, nnSuccessive), ventricular, supraventricular,
             afS, afEpisodes.Count, afEpisodes.Count > 0 ? afEpisodes.Max(e => (e.To - e.From) / fs) : null, noiseS, leadOff,
-            binS, trend, episodes, Significant(episodes, ventricular, afEpisodes, fs, hrMax, hrMaxAt, hrMin, hrMinAt));
+            binS, trend, episodes, Significant(episodes, ventricular, afEpisodes, fs, hrMax, hrMaxAt, hrMin, hrMinAt))
+        {
+            PatientNotes = run.HeaderComments.Count > 0 ? string.Join(" · ", run.HeaderComments.Take(3)) : null,
+            RecordedAt = run.HeaderStart,
+        };
     }
 
     private sealed class BinAccumulator

@@ -225,7 +225,8 @@ public static class HolterReport
         }
 
         Section("Recording");
-        Line("Record", a.Record);
+        Line("Record", a.Record + (a.RecordedAt is { } at ? $", recorded {at}" : ""));
+        if (a.PatientNotes is { } notes) Line("Header notes", notes);
         Line("Leads", string.Join(", ", a.Leads));
         Line("Analysed", string.Create(inv, $"{Clock(a.FirstS)} to {Clock(a.FirstS + a.DurationS)} ({Duration(a.DurationS)}), {a.RecordRateHz:0.#} Hz")
             + (content.Looped ? ", the record replayed in a loop" : ""));

@@ -119,6 +119,21 @@ public class HolterAnalysisTests
     }
 
     [Fact]
+    public void The_headers_patient_notes_and_start_are_carried_to_the_report()
+    {
+        var run = Run(60, _ => 1.0);
+        var a = HolterAnalysis.Of(new RecordRun
+        {
+            Name = run.Name, RecordRateHz = Fs, RecordLength = run.RecordLength, DurationS = 60, Leads = run.Leads, Beats = run.Beats,
+            Classes = run.Classes, HeartRate = run.HeartRate, Rhythm = [], Windows = [], AnalysedSamples = run.AnalysedSamples, Present = run.Present,
+            HeaderComments = ["69 M 1085 1629 x1", "Aldomet, Inderal", "third line", "fourth line"], HeaderStart = "25/12/2020 10:30:00",
+        });
+        Assert.Equal("69 M 1085 1629 x1 · Aldomet, Inderal · third line", a.PatientNotes); // the first three lines
+        Assert.Equal("25/12/2020 10:30:00", a.RecordedAt);
+        Assert.Null(HolterAnalysis.Of(run).PatientNotes);
+    }
+
+    [Fact]
     public void A_segment_reports_record_times_and_a_run_without_the_model_is_refused()
     {
         var a = HolterAnalysis.Of(Run(600, _ => 1.0, first: (long)(1000 * Fs)));
