@@ -39,11 +39,8 @@ def main(argv=None):
     ap.add_argument("--out")
     signing.add_arguments(ap)  # --fit: the written manifest is signed with it (a device refuses it unsigned)
     a = ap.parse_args(argv)
-    if a.fit and a.sign_key:
-        try:
-            signing.check_key(a.sign_key, a.sign_password_env)
-        except signing.SigningError as e:
-            ap.error(str(e))
+    if a.fit:
+        signing.check_arguments(ap, a)
 
     b = B.load(a.features, a.data)
     names = [n for n in b.names if not (a.no_network and n in B.NET)]

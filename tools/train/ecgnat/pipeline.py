@@ -677,13 +677,7 @@ def main(argv=None):
                          "reproduce the exported files byte for byte)")
     signing.add_arguments(ap)
     args = ap.parse_args(argv)
-    if args.sign_key:
-        # a bad key fails now, not after hours of training
-        try:
-            signing.check_key(args.sign_key, args.sign_password_env)
-            signing.ecgedge_command()
-        except signing.SigningError as e:
-            ap.error(str(e))
+    signing.check_arguments(ap, args)
     if args.feature_head is None:
         args.feature_head = not args.morph_features
     if args.feature_head and args.morph_features:

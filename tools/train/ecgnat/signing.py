@@ -34,6 +34,17 @@ def add_arguments(ap, default_key=None):
                     help="environment variable holding the password of an encrypted --sign-key")
 
 
+def check_arguments(ap, args) -> None:
+    """After parse_args: an unusable --sign-key, or no ecgedge to sign with, is a usage error (argparse's exit 2) before
+    any work starts — not after hours of training."""
+    if args.sign_key:
+        try:
+            check_key(args.sign_key, args.sign_password_env)
+            ecgedge_command()
+        except SigningError as e:
+            ap.error(str(e))
+
+
 def signature_path(manifest: str) -> str:
     return manifest + ".sig"
 

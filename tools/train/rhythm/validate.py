@@ -190,11 +190,8 @@ def main(argv=None):
                     help="who decides windows of streams younger than %g s: the network's own posterior (default, shipped) "
                          "or the short evidence model" % SHORT_BELOW_S)
     a = ap.parse_args(argv)
-    if a.fit and a.sign_key:
-        try:
-            signing.check_key(a.sign_key, a.sign_password_env)
-        except signing.SigningError as e:
-            ap.error(str(e))
+    if a.fit:
+        signing.check_arguments(ap, a)
 
     w = R.load(a.features, a.data)
     cols = columns(w, FEATURES)
