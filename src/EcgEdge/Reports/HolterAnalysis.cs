@@ -94,9 +94,9 @@ public sealed record HolterAnalysis(
         var beats = run.Beats;
 
         // Noise-decided intervals, merged and sorted: beats inside them are counted but their intervals are not rates.
-        var noise = Merge(run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => (r.From, r.To)));
+        var noise = RhythmScoring.Merge(run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => new Interval(r.From, r.To)));
         // HRV describes sinus-node modulation: intervals inside AF/flutter are irregular for another reason and left out.
-        var af = Merge(run.Rhythm.Where(r => r.Class == RhythmClass.AfAfl).Select(r => (r.From, r.To)));
+        var af = RhythmScoring.Merge(run.Rhythm.Where(r => r.Class == RhythmClass.AfAfl).Select(r => new Interval(r.From, r.To)));
         var afIndex = 0;
         var binS = BinSecondsFor(durationS);
         var binCount = Math.Max(1, (int)Math.Ceiling(durationS / binS - 1e-9));
@@ -223,17 +223,6 @@ public sealed record HolterAnalysis(
         public double AfS, NoiseS;
     }
 
-    private static List<(long From, long To)> Merge(IEnumerable<(long From, long To)> intervals)
-    {
-        var merged = new List<(long From, long To)>();
-        foreach (var (from, to) in intervals.OrderBy(x => x.From))
-        {
-            if (merged.Count > 0 && from <= merged[^1].To) merged[^1] = (merged[^1].From, Math.Max(merged[^1].To, to));
-            else merged.Add((from, to));
-        }
-        return merged;
-    }
-
     private static HrvSummary ComputeHrv(List<double> nn, List<double> successive)
     {
         if (nn.Count < 2) return new HrvSummary(nn.Count, null, null, null, null);
@@ -301,7 +290,7 @@ public sealed record HolterAnalysis(
         return result;
     }
 
-    private static List<SignificantEvent> Significant(List<EpisodeRow> episodes, BeatRuns ventricular, List<(long From, long To)> af, double fs,
+    private static List<SignificantEvent> Significant(List<EpisodeRow> episodes, BeatRuns ventricular, List<Interval> af, double fs,
         double? hrMax, double? hrMaxAt, double? hrMin, double? hrMinAt)
     {
         var found = new List<SignificantEvent>();

@@ -88,15 +88,6 @@ public static class HolterReport
         document.Close();
     }
 
-    /// <summary>Renders page <paramref name="index"/> (0-based) as a PNG at <paramref name="pixelsPerMm"/>.</summary>
-    public static byte[] RenderPng(ReportContent content, int index, float pixelsPerMm = PngPixelsPerMm)
-    {
-        var pages = Pages(content);
-        using var bitmap = RenderBitmap(pages[index], pixelsPerMm);
-        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100) ?? throw new InvalidOperationException("SkiaSharp could not encode the page as PNG");
-        return png.ToArray();
-    }
-
     /// <summary>Renders one page into a new bitmap (the caller disposes it).</summary>
     public static SKBitmap RenderBitmap(Action<SKCanvas> page, float pixelsPerMm = PngPixelsPerMm)
     {

@@ -23,20 +23,15 @@ public static class AnalyzeVerb
         "--rhythm-features", "--beat-features", "--from", "--to", "--annotations-out"];
 
     /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
-    public const double HeartRateAverageSeconds = 10;
+    public const double HeartRateAverageSeconds = EcgEdge.Reports.HolterAnalysis.HeartRateAverageSeconds;
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Where(x => !configArgs.Contains(x)).ToArray(), ValueOptions, ["--quiet"]);
+        var (configArgs, own) = AppConfiguration.SplitArguments(args);
+        var a = new ArgReader(own, ValueOptions, ["--quiet"]);
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
-        var overrides = new List<string>(configArgs);
-        // Recordings come from anywhere: 50 Hz unless --mains says otherwise (appsettings.json's 60 Hz is the bundled demo's).
-        overrides.Add($"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}");
-        if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
-        if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
-        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
+        var overrides = AppConfiguration.RecordingOverrides(configArgs, a);
         PipelineSettings settings;
         InferenceOptions inference;
         try

@@ -32,6 +32,32 @@ public static class AppConfiguration
         ["--provider"] = "Inference:Provider",
     };
 
+    /// <summary>
+    /// A verb's arguments split into configuration overrides (<c>--Section:Key=value</c>, given to the configuration as
+    /// <c>run</c> does) and the verb's own options, each in its given order.
+    /// </summary>
+    public static (string[] Config, string[] Own) SplitArguments(IEnumerable<string> args)
+    {
+        static bool IsConfig(string x) => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal);
+        var all = args.ToArray();
+        return (all.Where(IsConfig).ToArray(), all.Where(x => !IsConfig(x)).ToArray());
+    }
+
+    /// <summary>
+    /// The overrides of the verbs that read recordings from anywhere (eval, analyze, report): the configuration arguments,
+    /// then 50-Hz mains unless <c>--mains</c> says otherwise (appsettings.json's 60 Hz is the bundled demo's), and
+    /// <c>--rate</c>, <c>--model</c>, <c>--variant</c> when given.
+    /// </summary>
+    public static List<string> RecordingOverrides(IEnumerable<string> configArgs, ArgReader a)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var overrides = new List<string>(configArgs) { $"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}" };
+        if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
+        if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
+        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
+        return overrides;
+    }
+
     public static void AddSources(IConfigurationBuilder builder, string[] args)
     {
         builder.SetBasePath(AppContext.BaseDirectory);

@@ -30,20 +30,15 @@ public static class EvalVerb
     public static async Task<int> RunAsync(string[] args)
     {
         // "--Section:Key=value" arguments override configuration (as for run); the rest are eval's own options.
-        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Where(x => !configArgs.Contains(x)).ToArray(), ValueOptions, ["--quiet", "--no-model"]);
+        var (configArgs, own) = AppConfiguration.SplitArguments(args);
+        var a = new ArgReader(own, ValueOptions, ["--quiet", "--no-model"]);
         var db = a.Require("--db");
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
         var annotator = a.Get("--annotator") ?? "atr";
         var from = a.GetDouble("--from", 300);
         if (from < 0) throw new UsageException("--from must be >= 0");
-        var overrides = new List<string>(configArgs);
-        // Recordings come from anywhere: 50 Hz unless --mains says otherwise (appsettings.json's 60 Hz is the bundled demo's).
-        overrides.Add($"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}");
-        if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
+        var overrides = AppConfiguration.RecordingOverrides(configArgs, a);
         if (a.Get("--ads-rate") is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={adsRate}");
-        if (a.Get("--model") is { } modelArg) overrides.Add($"--Inference:Model={modelArg}");
-        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
         if (a.Flag("--no-model")) overrides.Add("--Inference:Enabled=false");
         var sourceKind = (a.Get("--source") ?? "replay").ToLowerInvariant() switch
         {

@@ -63,8 +63,8 @@ public static class ModelSigningVerbs
     public static int Verify(string[] args, TextWriter w)
     {
         var (manifestArg, rest) = Positional(args);
-        var configArgs = rest.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(rest.Where(x => !configArgs.Contains(x)).ToArray(), ["--key", "--manifest"], []);
+        var (configArgs, own) = AppConfiguration.SplitArguments(rest);
+        var a = new ArgReader(own, ["--key", "--manifest"], []);
         var overrides = new List<string>(configArgs);
         if ((manifestArg ?? a.Get("--manifest")) is { } m) overrides.Add($"--Inference:Model={m}");
         // --key stands for the device's trust list (so a default list that cannot be read here does not get in the way)

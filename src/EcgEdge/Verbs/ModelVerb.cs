@@ -37,8 +37,8 @@ public static class ModelVerb
     {
         string? path = null;
         if (rest.Length > 0 && !rest[0].StartsWith('-')) { path = rest[0]; rest = rest[1..]; }
-        var configArgs = rest.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(rest.Where(x => !configArgs.Contains(x)).ToArray(), ["--variant", "--provider", "--runs"], []);
+        var (configArgs, own) = AppConfiguration.SplitArguments(rest);
+        var a = new ArgReader(own, ["--variant", "--provider", "--runs"], []);
         var overrides = new List<string>(configArgs);
         if (path is not null) overrides.Add($"--Inference:Model={path}");
         if (a.Get("--variant") is { } v) overrides.Add($"--Inference:Variant={v}");

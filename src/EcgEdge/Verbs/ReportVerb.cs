@@ -22,10 +22,9 @@ public static class ReportVerb
     public static async Task<int> RunAsync(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
+        var (configArgs, rest) = AppConfiguration.SplitArguments(args);
         string? input = null;
         var options = new List<string>();
-        var rest = args.Where(x => !configArgs.Contains(x)).ToArray();
         for (var i = 0; i < rest.Length; i++)
         {
             if (ValueOptions.Contains(rest[i])) { options.Add(rest[i]); if (i + 1 < rest.Length) options.Add(rest[++i]); }
@@ -42,12 +41,7 @@ public static class ReportVerb
         var ext = Path.GetExtension(output).ToLowerInvariant();
         if (ext is not (".pdf" or ".png")) throw new UsageException($"-o must name a .pdf or a .png file, not '{output}'");
 
-        var overrides = new List<string>(configArgs);
-        // Recordings come from anywhere: 50 Hz unless --mains says otherwise (appsettings.json's 60 Hz is the bundled demo's).
-        overrides.Add($"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}");
-        if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
-        if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
-        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
+        var overrides = AppConfiguration.RecordingOverrides(configArgs, a);
         ReportRequest request;
         try
         {
@@ -93,9 +87,8 @@ public static class ReportVerb
                 for (var i = 0; i < pages.Count; i++)
                 {
                     using var bitmap = HolterReport.RenderBitmap(pages[i]);
-                    using var png = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
                     var path = $"{stem}-{i + 1}.png";
-                    await File.WriteAllBytesAsync(path, png.ToArray()).ConfigureAwait(false);
+                    await File.WriteAllBytesAsync(path, EcgEdge.Strips.StripRenderer.EncodePng(bitmap)).ConfigureAwait(false);
                     written.Add(path);
                 }
             }

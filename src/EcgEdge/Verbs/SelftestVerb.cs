@@ -15,8 +15,8 @@ public static class SelftestVerb
     public static async Task<int> RunAsync(string[] args)
     {
         // "--Section:Key=value" arguments override configuration (e.g. --Ads1298:SpiBus=1); the rest are verb options.
-        var configArgs = args.Where(x => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal)).ToArray();
-        var a = new ArgReader(args.Where(x => !configArgs.Contains(x)).ToArray(), ["--source"], []);
+        var (configArgs, own) = AppConfiguration.SplitArguments(args);
+        var a = new ArgReader(own, ["--source"], []);
         var config = AppConfiguration.Build(configArgs);
         Ads1298Options ads;
         PipelineSettings settings;

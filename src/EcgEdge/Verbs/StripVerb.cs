@@ -93,7 +93,7 @@ public static class StripVerb
         var maxLeads = (int)a.GetDouble("--max-leads", StripRenderer.MaxLeads);
         if (maxLeads < 1) throw new UsageException("--max-leads must be >= 1");
         var path = AppConfiguration.ResolveRecord(record.EndsWith(".hea", StringComparison.OrdinalIgnoreCase) ? record[..^4] : record);
-        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build([$"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}"]));
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build([.. AppConfiguration.RecordingOverrides([], a)]));
         StripSignal signal;
         try
         {
