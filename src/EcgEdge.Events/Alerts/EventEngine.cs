@@ -1,6 +1,7 @@
 using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Inference;
+using EcgEdge.Inference.Rhythm;
 
 namespace EcgEdge.Events.Alerts;
 
@@ -48,7 +49,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
 
     private Episode? _af, _vt, _vf, _pause, _asystole, _brady, _tachy, _leadOff, _signal;
     // AF state
-    private double _afRunS, _nonAfRunS, _noiseRunS, _afConfidence;
+    private double _afRunS, _nonAfRunS, _noiseRunS, _vtRunS, _afConfidence;
     private long _afStart = -1, _nonAfStart = -1, _noiseStart = -1;
     // VT state
     private int _vRun, _runBeats, _runGap;   // ventricular beats in the run, all its beats, tolerated beats since its last V
@@ -208,6 +209,15 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         _noiseRunS = 0;
         _noiseStart = -1;
         if (_signal is not null) Close(ref _signal, d.FromIndex, "signal readable again");
+        // A ventricular tachyarrhythmia stretch of up to AfEpisodes.DefaultBridgeS neither starts nor ends an AF episode
+        // either (the atria go on fibrillating; the VT/VF alarms speak for the ventricles): the AF episode logic eval and
+        // the report score with (AfEpisodes).
+        if (d.Class == RhythmClass.VtVf)
+        {
+            _vtRunS += dur;
+            if (_vtRunS <= AfEpisodes.DefaultBridgeS) return;
+        }
+        else _vtRunS = 0;
 
         var af = d.Class == RhythmClass.AfAfl && d.Confidence >= _o.MinRhythmProbability;
         if (_af is null)

@@ -1,4 +1,5 @@
 using EcgEdge.Inference;
+using EcgEdge.Inference.Rhythm;
 using EcgEdge.Wfdb;
 
 namespace EcgEdge.Evaluation;
@@ -20,7 +21,8 @@ public static class AnnotationExport
         Directory.CreateDirectory(directory);
         var changes = new List<(long Sample, RhythmClass Class)>();
         RhythmClass? last = null;
-        foreach (var d in run.Rhythm)
+        // The AF episodes as eval scores them (AfEpisodes): rdann/epicmp see the same AF time.
+        foreach (var d in AfEpisodes.Relabel(run.Rhythm, run.RecordRateHz))
         {
             if (d.Class == last) continue;
             changes.Add((d.From, d.Class));

@@ -96,7 +96,9 @@ public sealed record HolterAnalysis(
         // Noise-decided intervals, merged and sorted: beats inside them are counted but their intervals are not rates.
         var noise = RhythmScoring.Merge(run.Rhythm.Where(r => r.Class == RhythmClass.Noise).Select(r => new Interval(r.From, r.To)));
         // HRV describes sinus-node modulation: intervals inside AF/flutter are irregular for another reason and left out.
-        var af = RhythmScoring.Merge(run.Rhythm.Where(r => r.Class == RhythmClass.AfAfl).Select(r => new Interval(r.From, r.To)));
+        // AF: the device's AF episodes (AfEpisodes), as eval scores them.
+        var rhythm = Inference.Rhythm.AfEpisodes.Relabel(run.Rhythm, fs);
+        var af = Inference.Rhythm.AfEpisodes.Intervals(run.Rhythm, fs).Select(i => new Interval(i.From, i.To)).ToList();
         var afIndex = 0;
         var binS = BinSecondsFor(durationS);
         var binCount = Math.Max(1, (int)Math.Ceiling(durationS / binS - 1e-9));
@@ -170,7 +172,7 @@ public sealed record HolterAnalysis(
 
         // Rhythm burden per period.
         double afS = 0, noiseS = 0;
-        foreach (var (from, to, cls) in run.Rhythm)
+        foreach (var (from, to, cls) in rhythm)
         {
             if (cls is not (RhythmClass.AfAfl or RhythmClass.Noise)) continue;
             for (var s = from; s < to;)

@@ -6,6 +6,7 @@ using EcgEdge.Evaluation;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
+using EcgEdge.Inference.Rhythm;
 using EcgEdge.Pipeline;
 using EcgEdge.Wfdb;
 using Microsoft.Extensions.Options;
@@ -198,14 +199,17 @@ public static class AnalyzeVerb
         double? mean = rrCount > 0 ? 60.0 / (rrSum / rrCount) : null;
 
         var episodes = new List<Episode>();
-        foreach (var r in run.Rhythm)
+        // Rhythm episodes and burdens with the AF episode logic (AfEpisodes), as eval scores AF; the noise skipped for
+        // heart rate above is the decisions' own.
+        var rhythm = AfEpisodes.Relabel(run.Rhythm, fs);
+        foreach (var r in rhythm)
         {
             var type = ClassNames.Of(r.Class);
             if (episodes.Count > 0 && episodes[^1].Type == type && Math.Abs(episodes[^1].OffsetS * fs - r.From) < 1)
                 episodes[^1] = episodes[^1] with { OffsetS = Math.Round(r.To / fs, 2) };
             else episodes.Add(new Episode(type, Math.Round(r.From / fs, 2), Math.Round(r.To / fs, 2)));
         }
-        double Share(RhythmClass k) => run.DurationS <= 0 ? 0 : 100.0 * run.Rhythm.Where(r => r.Class == k).Sum(r => (r.To - r.From) / fs) / run.DurationS;
+        double Share(RhythmClass k) => run.DurationS <= 0 ? 0 : 100.0 * rhythm.Where(r => r.Class == k).Sum(r => (r.To - r.From) / fs) / run.DurationS;
         return new RecordSummary(
             run.Name, Math.Round(run.DurationS, 2), run.Leads,
             new BeatCounts(counts[0], counts[1], counts[2], counts[3], counts[4]),

@@ -10,6 +10,7 @@ using EcgEdge.Events.Alerts;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
+using EcgEdge.Inference.Rhythm;
 using EcgEdge.Pipeline;
 using EcgEdge.Wfdb;
 using Microsoft.Extensions.Options;
@@ -207,7 +208,8 @@ public static class EvalVerb
                 : new BeatConfusion();
             var refAf = RhythmScoring.ReferenceIntervals(reference, run.RecordLength, RhythmScoring.IsAf);
             var refVt = RhythmScoring.ReferenceIntervals(reference, run.RecordLength, RhythmScoring.IsVt);
-            var detAf = RhythmScoring.Merge(run.Rhythm.Where(d => d.Class == RhythmClass.AfAfl).Select(d => new Interval(d.From, d.To)));
+            // Detected AF: the device's AF episodes (AfEpisodes: noise and VT/VF stretches between AF decisions bridged).
+            var detAf = AfEpisodes.Intervals(run.Rhythm, fs).Select(i => new Interval(i.From, i.To)).ToList();
             var af = RhythmScoring.CompareEpisodes(refAf, detAf, fromSample, run.RecordLength);
             var windows = new long[4, 4];
             foreach (var w in run.Windows)

@@ -211,6 +211,26 @@ public class EventEngineTests
     }
 
     [Fact]
+    public void A_ventricular_stretch_of_up_to_60_s_inside_af_neither_ends_nor_restarts_the_af_episode_a_longer_one_counts_as_non_af()
+    {
+        var h = new Harness();
+        h.Until(1, 90);
+        var t = 0.0;
+        void Feed(RhythmClass c, int n) { for (var i = 0; i < n; i++, t += 5) h.Engine.OnRhythm(D(t, c), [0.1f, 0.9f, 0, 0]); }
+        Feed(RhythmClass.AfAfl, 6);
+        Assert.Single(h.Of(AlertType.AtrialFibrillation));
+        Feed(RhythmClass.VtVf, 12);               // 60 s decided VT/VF (more than the 30-s AF offset): AF stays open
+        Feed(RhythmClass.AfAfl, 2);
+        var only = Assert.Single(h.Of(AlertType.AtrialFibrillation));
+        Assert.Equal(AlertPhase.Onset, only.Phase);
+        Feed(RhythmClass.VtVf, 12);               // 60 s: still bridged
+        Feed(RhythmClass.VtVf, 6);                // beyond 60 s the stretch is non-AF: 30 s of it close the episode
+        var offset = h.Of(AlertType.AtrialFibrillation).Last();
+        Assert.Equal(AlertPhase.Offset, offset.Phase);
+        Assert.Equal((t - 30) * Fs, offset.Offset!.SampleIndex); // where the non-AF part of the stretch began
+    }
+
+    [Fact]
     public void The_ectopy_burden_is_a_periodic_trend_message()
     {
         var h = new Harness(new EventOptions { TrendIntervalS = 60 });

@@ -266,10 +266,39 @@ def rule_probabilities(called_af: np.ndarray) -> np.ndarray:
     return out
 
 
-def decisions(w: Windows, probs: np.ndarray, smoothing: int = 3) -> list[tuple[str, str, float, float, bool]]:
+# AF episode logic (AfEpisodes in C#): a stretch decided noise or VT/VF between two AF decisions of a record, at most this
+# long, counts as AF. Unreadable signal is no evidence that AF stopped, and a ventricular run does not stop the atria
+# fibrillating; only a readable non-AF rhythm (sinus/other) ends an episode. 0.3.0 scored the decisions themselves.
+AF_BRIDGE_S = 60.0
+
+
+def bridge_af(decs: list, bridge_s: float = AF_BRIDGE_S) -> list[tuple[str, str, float, float, bool]]:
+    """(source, record, from, to, class index) decisions -> (source, record, from, to, is AF in an AF episode): runs of
+    noise/VT-VF decisions (classes 2, 3) with AF on both sides in the same record, lasting at most `bridge_s`, become AF."""
+    cls = [d[4] for d in decs]
+    out_af = [c == 1 for c in cls]
+    i = 0
+    while i < len(decs):
+        j = i
+        while j < len(decs) and cls[j] in (2, 3) and decs[j][:2] == decs[i][:2]:
+            j += 1
+        if j > i:
+            if (i > 0 and j < len(decs) and cls[i - 1] == 1 and cls[j] == 1 and decs[i - 1][:2] == decs[i][:2] == decs[j][:2]
+                    and decs[j - 1][3] - decs[i][2] <= bridge_s):
+                for k in range(i, j):
+                    out_af[k] = True
+            i = j
+        else:
+            i += 1
+    return [(d[0], d[1], d[2], d[3], af) for d, af in zip(decs, out_af)]
+
+
+def decisions(w: Windows, probs: np.ndarray, smoothing: int = 3,
+              bridge_s: float = AF_BRIDGE_S) -> list[tuple[str, str, float, float, bool]]:
     """The device's rhythm decisions (InferenceStage.Decide): each window's posteriors averaged with its neighbours
     (`smoothing` centred windows of the record), the most probable class wins; a decision covers its window's central
-    hop, the first from the record's start, the last to its end. Returns (source, record, from s, to s, is AF)."""
+    hop, the first from the record's start, the last to its end; then the AF episode logic (bridge_af; bridge_s=0: the
+    decisions alone). Returns (source, record, from s, to s, is AF)."""
     out = []
     half = smoothing // 2
     keys = list(dict.fromkeys(zip(w.source, w.record)))
@@ -287,9 +316,9 @@ def decisions(w: Windows, probs: np.ndarray, smoothing: int = 3) -> list[tuple[s
             a = prev_end
             b = t1[j] if j == len(idx) - 1 else min(centre + hop / 2, t1[j])
             if b > a:
-                out.append((s, r, a, b, bool(int(np.argmax(m)) == 1)))
+                out.append((s, r, a, b, int(np.argmax(m))))
                 prev_end = b
-    return out
+    return bridge_af(out, bridge_s)
 
 
 @dataclass

@@ -85,3 +85,24 @@ def test_beat_scores_count_missed_reference_beats_as_missed():
                 np.array(["r"] * 3), np.array([1, 2, 3]), {("mitdb", "r"): 360.0}, {("mitdb", "r"): {"V": 1}})
     s = B.score(b, np.array(["V", "V", "N"]))["mitdb"]["veb"]
     assert (s.tp, s.fn, s.fp) == (1, 2, 1)
+
+
+def test_af_episode_logic_bridges_noise_and_vt_between_af_only():
+    """The same cases as tests/EcgEdge.Tests/Inference/Rhythm/AfEpisodesTests.cs (AfEpisodes in C#)."""
+    S, A, N, V = 0, 1, 2, 3
+
+    def decs(*cls, rec="r"):
+        return [("mitdb", rec, 5.0 * i, 5.0 * (i + 1), c) for i, c in enumerate(cls)]
+
+    def af(d, bridge=R.AF_BRIDGE_S):
+        return [x[4] for x in R.bridge_af(d, bridge)]
+
+    assert af(decs(S, A, A, N, V, N, A, S)) == [False, True, True, True, True, True, True, False]
+    assert af(decs(S, A, N, N, S, S)) == [False, True, False, False, False, False]
+    assert af(decs(N, V, A, N)) == [False, False, True, False]
+    assert af(decs(A, N, S, N, A)) == [True, False, False, False, True]
+    assert all(af(decs(A, *[N] * 12, A)))                    # 60 s: bridged
+    assert not any(af(decs(A, *[V] * 13, A))[1:-1])          # 65 s: not
+    assert af(decs(A, N, A), bridge=0.0) == [True, False, True]
+    # another record's AF does not close a stretch
+    assert af(decs(A, N) + decs(A, rec="q")) == [True, False, True]
