@@ -63,7 +63,7 @@ class Model:
     short: tuple
     t_long: float = 0.5
     t_short: float = 0.5
-    young_by_network: bool = False
+    network_below_s: float = 0.0    # windows of streams younger than this keep the network's posterior (RhythmFusion)
 
 
 def fit(w: R.Windows, mask: np.ndarray, cols: list[int], C: float) -> Model:
@@ -82,8 +82,8 @@ def predict(model: Model, w: R.Windows, mask: np.ndarray, cols: list[int]) -> tu
     ps = R.predict(model.short, w.Xs[mask][:, cols])
     p = np.where(young, ps, 0.5 * (ps + R.predict(model.long, w.X[mask][:, cols])))
     t = np.where(young, model.t_short, model.t_long)
-    if model.young_by_network:
-        p = np.where(young, np.nan, p)          # the network's posterior stands
+    if model.network_below_s > 0:
+        p = np.where(w.stream[mask] < model.network_below_s, np.nan, p)   # the network's posterior stands
     return p, t
 
 
@@ -106,7 +106,7 @@ def _criterion(ws: R.Windows, probs: np.ndarray):
     return (float(np.mean(f1s)) if f1s else 0.0), (float(np.mean(fas)) if fas else 0.0)
 
 
-def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float, young_by_network: bool = False) -> tuple[float, float]:
+def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float, network_below_s: float = 0.0) -> tuple[float, float]:
     """The thresholds for the windows in `mask`, from out-of-source predictions: each source of the mask predicted by a
     model fitted on the mask's other sources. First the long model's, then the short model's (the long one fixed): the
     best mean AF-duration F1 over the sources with AF less FALSE_AF_PENALTY per percent of false AF time on the
@@ -119,11 +119,11 @@ def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float,
         if not tr.any() or len(np.unique(w.y[tr])) < 2 or len(np.unique(w.y[tr & (w.stream >= SHORT_BELOW_S)])) < 2:
             continue
         m = fit(w, tr, cols, C)
-        m.young_by_network = young_by_network
+        m.network_below_s = network_below_s
         p[te] = predict(m, w, te, cols)[0]
     ok = mask & ~np.isnan(p)
-    if young_by_network:  # young windows keep the network's posterior (p is NaN there by design)
-        ok = (mask & ~np.isnan(p)) | (mask & (w.stream < SHORT_BELOW_S))
+    if network_below_s > 0:  # those young windows keep the network's posterior (p is NaN there by design)
+        ok = ok | (mask & (w.stream < network_below_s))
     ws = w.subset(ok)
     pv, yv = p[ok], young[ok]
 
@@ -138,7 +138,7 @@ def choose_thresholds(w: R.Windows, mask: np.ndarray, cols: list[int], C: float,
         return choice[1]
 
     t_long = best(True, 0.5)
-    if young_by_network:
+    if network_below_s >= SHORT_BELOW_S:
         return t_long, 0.5
     t_short = best(False, t_long)
     return t_long, t_short
@@ -190,7 +190,15 @@ def main(argv=None):
     ap.add_argument("--young", choices=["network", "short"], default="network",
                     help="who decides windows of streams younger than %g s: the network's own posterior (default, shipped) "
                          "or the short evidence model" % SHORT_BELOW_S)
+    ap.add_argument("--network-below-s", type=float, default=None,
+                    help="with --young short: streams younger than this still keep the network's posterior (a 10-s "
+                         "record's windows are ~10 s old)")
     a = ap.parse_args(argv)
+    if a.network_below_s is not None and a.young != "short":
+        ap.error("--network-below-s goes with --young short")
+    network_below_s = SHORT_BELOW_S if a.young == "network" else (a.network_below_s or 0.0)
+    if not 0.0 <= network_below_s <= SHORT_BELOW_S:
+        ap.error(f"--network-below-s must lie in [0, {SHORT_BELOW_S:g}]")
     if a.fit:
         signing.check_arguments(ap, a)
 
@@ -210,8 +218,8 @@ def main(argv=None):
             print(f"{name:12s} skipped: its training sources lack AF or non-AF windows")
             continue
         model = fit(w, train, cols, a.C)
-        model.young_by_network = a.young == "network"
-        model.t_long, model.t_short = choose_thresholds(w, train, cols, a.C, model.young_by_network)
+        model.network_below_s = network_below_s
+        model.t_long, model.t_short = choose_thresholds(w, train, cols, a.C, network_below_s)
         ws = w.subset(test)
         p, t = predict(model, w, test, cols)
         rows = {}
@@ -245,8 +253,8 @@ def main(argv=None):
             raise SystemExit("--fit needs --out")
         everything = tested
         model = fit(w, everything, cols, a.C)
-        model.young_by_network = a.young == "network"
-        model.t_long, model.t_short = choose_thresholds(w, everything, cols, a.C, model.young_by_network)
+        model.network_below_s = network_below_s
+        model.t_long, model.t_short = choose_thresholds(w, everything, cols, a.C, network_below_s)
         with open(a.fit) as f:
             manifest = json.load(f)
 
@@ -263,6 +271,7 @@ def main(argv=None):
             "threshold": float(model.t_long),
             "short_threshold": float(model.t_short),
             "young": a.young,
+            **({"network_below_s": network_below_s} if a.young == "short" and network_below_s > 0 else {}),
             "definition": ("two logistic regressions over the device's rhythm evidence (RhythmFeatures): one over the last "
                            "30 s of beats, fitted on windows of streams at least %g s old (%d windows, %d AF), one over the "
                            "last 10 s, fitted on every window (%d, %d AF); a window of an older stream is decided by the "
@@ -270,7 +279,9 @@ def main(argv=None):
                            "weighted equally; thresholds from leave-one-source-out predictions (best mean AF-duration F1 less "
                            "%g per %% of false AF time); sources: %s; tools/train/rhythm/validate.py"
                            % (SHORT_BELOW_S, int(old.sum()), int(w.y[old].sum()), int(everything.sum()), int(w.y[everything].sum()),
-                              "the network's own posterior" if a.young == "network" else "the short model alone", a.C, FALSE_AF_PENALTY, ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
+                              "the network's own posterior" if a.young == "network" else
+                              ("the short model alone" if network_below_s <= 0 else
+                               "the network's own posterior below %g s and the short model alone from there" % network_below_s), a.C, FALSE_AF_PENALTY, ", ".join(s for s in R.SOURCES if (w.source == s).any()))),
         }
         manifest["training_records"] = {
             "network": network_training_signatures(a.data),
