@@ -72,9 +72,9 @@ public class ConfigurationCheckTests
     }
 
     [Fact]
-    public void A_misspelt_verb_option_is_answered_with_the_nearest_one()
+    public async Task A_misspelt_verb_option_is_answered_with_the_nearest_one()
     {
-        var e = Assert.Throws<UsageException>(() => new ArgReader(["--recrods", "201"], ["--records", "--db"], ["--quiet"]));
+        var e = await Assert.ThrowsAsync<UsageException>(() => Cli.RunAsync(EvalVerb.CreateCommand(), ["--recrods", "201"]));
         Assert.Contains("did you mean '--records'?", e.Message, StringComparison.Ordinal);
     }
 
