@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -92,19 +93,48 @@ public sealed partial class BenchJsonContext : JsonSerializerContext;
 /// </summary>
 public static class BenchVerb
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>bench's options.</summary>
+    private sealed class Options
     {
-        if (args.Length > 0 && args[0] == "inference") return await PeerBench.InferenceAsync(args[1..]).ConfigureAwait(false);
-        if (args.Length > 0 && args[0] == "conditioning") return await PeerBench.ConditioningAsync(args[1..]).ConfigureAwait(false);
-        if (args.Length > 0 && args[0] == "graph") return PeerBench.Graph(args[1..]);
-        var a = new ArgReader(args, ["--record", "--repeats", "--json", "--model", "--broker"], ["--no-model", "--no-worker"]);
-        var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
-        var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));
-        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
-        var options = AppConfiguration.BindInference(AppConfiguration.Build(a.Get("--model") is { } mp ? [$"--Inference:Model={mp}"] : []));
+        public Option<string?> Record { get; } = VerbOptions.Record("the record (default: the bundled MIT-BIH 201)");
+        public Option<int> Repeats { get; } = VerbOptions.Repeats();
+        public Option<string?> Json { get; } = VerbOptions.JsonFile();
+        public Option<string?> Model { get; } = VerbOptions.Model();
+        public Option<string?> Broker { get; } = VerbOptions.Broker("time alert delivery to PUBACK through this broker (default: an embedded one)");
+        public Option<bool> NoModel { get; } = VerbOptions.NoModel("time the pipeline without the model");
+        public Option<bool> NoWorker { get; } = new("--no-worker") { Description = "skip the start-up and working-set measurement of ecgedge run (child process)" };
 
-        using var int8 = a.Flag("--no-model") ? null : LoadWarm(options.WithVariant(ModelVariant.Int8));
-        using var fp32 = a.Flag("--no-model") ? null : LoadWarm(options.WithVariant(ModelVariant.Fp32));
+        public Option[] All => [Record, Repeats, Json, Model, Broker, NoModel, NoWorker];
+    }
+
+    /// <summary><c>ecgedge bench</c>'s command line, with inference, conditioning and graph.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("bench",
+            "time the whole pipeline (8 channels, model, events, serialisation) on a real record: real-time factor (1 thread; " +
+            "default threads), µs per signal-second per stage, model latency p50/p99 (int8, fp32), QRS detector per lead, " +
+            "allocations, and ecgedge run's start-up and peak working set (child process)")
+        {
+            PeerBench.InferenceCommand(), PeerBench.ConditioningCommand(), PeerBench.GraphCommand(),
+        };
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetVerbAction(p => RunAsync(p, o));
+        return command;
+    }
+
+    /// <summary>Runs bench with the command line <paramref name="args"/> (as <c>ecgedge bench ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o)
+    {
+        var record = AppConfiguration.ResolveRecord(p.GetValue(o.Record) ?? "Resources/mitdb/201");
+        var repeats = Math.Max(1, p.GetValue(o.Repeats));
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
+        var options = AppConfiguration.BindInference(AppConfiguration.Build(p.GetValue(o.Model) is { } mp ? [$"--Inference:Model={mp}"] : []));
+
+        using var int8 = p.GetValue(o.NoModel) ? null : LoadWarm(options.WithVariant(ModelVariant.Int8));
+        using var fp32 = p.GetValue(o.NoModel) ? null : LoadWarm(options.WithVariant(ModelVariant.Fp32));
 
         // The full pipeline: warm-up run (JIT, first windows), then timed runs on one thread and with the dedicated
         // inference thread; fp32 on one thread for its latency.
@@ -128,7 +158,7 @@ public static class BenchVerb
         stages["events"] = [.. inline.Select(x => x.EventSeconds * 1e6 / x.SignalSeconds)];
         var decode = Enumerable.Range(0, repeats).Select(_ => Ads1298FrameDecoder.MeasureFramesPerSecond(TimeSpan.FromSeconds(0.5))).ToList();
         var qrs = await QrsPerLead(record, settings, repeats).ConfigureAwait(false);
-        var worker = a.Flag("--no-worker") ? null : await WorkerProcess(Math.Min(repeats, 3)).ConfigureAwait(false);
+        var worker = p.GetValue(o.NoWorker) ? null : await WorkerProcess(Math.Min(repeats, 3)).ConfigureAwait(false);
 
         var first = inline[0];
         var rt1 = inline.Select(x => x.SignalSeconds / x.WallSeconds).ToList();
@@ -169,10 +199,10 @@ public static class BenchVerb
                 ["stage_us_per_signal_second.inference"] = MinMax(stages["inference"]),
             },
             inference,
-            await BenchAlertLatency(a.Get("--broker"), 20).ConfigureAwait(false),
+            await BenchAlertLatency(p.GetValue(o.Broker), 20).ConfigureAwait(false),
             worker);
         Print(report);
-        if (a.Get("--json") is { } json)
+        if (p.GetValue(o.Json) is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport)).ConfigureAwait(false);
         return 0;
     }

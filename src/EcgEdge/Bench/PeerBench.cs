@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -35,14 +36,37 @@ public sealed record PeerConditioningReport(string Record, int Channels, long Sa
 /// </summary>
 public static class PeerBench
 {
-    public static async Task<int> InferenceAsync(string[] args)
+    /// <summary>bench inference's options.</summary>
+    private sealed class InferenceOptionsCli
     {
-        var a = new ArgReader(args, ["--windows", "--runs", "--intra-op-threads", "--json", "--logits-out", "--model", "--profile"], []);
-        var options = AppConfiguration.BindInference(AppConfiguration.Build(a.Get("--model") is { } mp ? [$"--Inference:Model={mp}"] : []));
-        options.IntraOpThreads = (int)a.GetDouble("--intra-op-threads", 1);
-        options.ProfilePrefix = a.Get("--profile");
-        var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile(options.Model))!, "reference");
-        var runs = Math.Max(1, (int)a.GetDouble("--runs", 200));
+        public Option<string?> Windows { get; } = VerbOptions.Windows();
+        public Option<int> Runs { get; } = VerbOptions.Runs(200, "timed runs per model variant (the windows in turn)");
+        public Option<int> IntraOpThreads { get; } = new("--intra-op-threads") { Description = "ONNX Runtime intra-op threads", HelpName = "T", DefaultValueFactory = _ => 1 };
+        public Option<string?> Json { get; } = VerbOptions.JsonFile();
+        public Option<string?> LogitsOut { get; } = new("--logits-out") { Description = "write every window's beat and rhythm logits (float32) to DIR", HelpName = "DIR" };
+        public Option<string?> Model { get; } = VerbOptions.Model();
+        public Option<string?> Profile { get; } = new("--profile") { Description = "ONNX Runtime operator profile files with this prefix", HelpName = "PREFIX" };
+
+        public Option[] All => [Windows, Runs, IntraOpThreads, Json, LogitsOut, Model, Profile];
+    }
+
+    /// <summary><c>ecgedge bench inference</c>'s command line.</summary>
+    public static Command InferenceCommand()
+    {
+        var o = new InferenceOptionsCli();
+        var command = new Command("inference", "time the int8 and fp32 models on given windows, for the peer comparison (tools/bench/compare.sh)");
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetVerbAction(p => InferenceAsync(p, o));
+        return command;
+    }
+
+    private static async Task<int> InferenceAsync(ParseResult p, InferenceOptionsCli o)
+    {
+        var options = AppConfiguration.BindInference(AppConfiguration.Build(p.GetValue(o.Model) is { } mp ? [$"--Inference:Model={mp}"] : []));
+        options.IntraOpThreads = p.GetValue(o.IntraOpThreads);
+        options.ProfilePrefix = p.GetValue(o.Profile);
+        var dir = p.GetValue(o.Windows) ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile(options.Model))!, "reference");
+        var runs = Math.Max(1, p.GetValue(o.Runs));
         float[] ecg, mask, rr;
         try
         {
@@ -92,7 +116,7 @@ public static class PeerBench
             Array.Sort(times);
             report[variant] = new PeerLatency(runs, Math.Round(times.Average(), 4), Math.Round(Quantile(times, 0.5), 4), Math.Round(Quantile(times, 0.99), 4),
                 Math.Round(times[0], 4), Math.Round(times[^1], 4));
-            if (a.Get("--logits-out") is { } outDir)
+            if (p.GetValue(o.LogitsOut) is { } outDir)
             {
                 Directory.CreateDirectory(outDir);
                 var name = variant.ToString().ToLowerInvariant();
@@ -104,7 +128,7 @@ public static class PeerBench
         var inv = CultureInfo.InvariantCulture;
         foreach (var (k, v) in new[] { ("int8", result.Int8), ("fp32", result.Fp32) })
             Console.WriteLine(string.Create(inv, $"ONNX Runtime {k} ({provider}, {result.Threads} intra-op thread(s)), {n} windows × {runs} runs: p50 {v.P50:F3} ms, p99 {v.P99:F3}, mean {v.Mean:F3}, [{v.Min:F3}, {v.Max:F3}]"));
-        if (a.Get("--json") is { } json)
+        if (p.GetValue(o.Json) is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(result, BenchJsonContext.Default.PeerInferenceReport)).ConfigureAwait(false);
         return 0;
     }
@@ -117,15 +141,26 @@ public static class PeerBench
     /// consecutive runs each (one run each per turn would time them with cold caches). Prints min and p50 per graph.
     /// <c>--config</c> adds ONNX Runtime session config entries to every session, to time session options.
     /// </summary>
-    public static int Graph(string[] args)
+    public static Command GraphCommand()
     {
-        var a = new ArgReader(args, ["--onnx", "--windows", "--runs", "--rounds", "--config"], []);
-        var files = a.Require("--onnx").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var onnx = new Option<string>("--onnx") { Description = "the ONNX graphs to time, comma-separated", HelpName = "A.onnx,B.onnx,...", Required = true };
+        var windows = VerbOptions.Windows("inputs by name: DIR/<input>.bin, float32 (default: the model's reference windows)");
+        var runs = VerbOptions.Runs(1000, "timed runs per graph (at least 10)");
+        var rounds = new Option<int>("--rounds") { Description = "the graphs take turns in R rounds of N/R consecutive runs", HelpName = "R", DefaultValueFactory = _ => 10 };
+        var config = new Option<string?>("--config") { Description = "ONNX Runtime session config entries for every graph", HelpName = "k=v;..." };
+        var command = new Command("graph", "time arbitrary ONNX graphs on one window (model cost breakdowns)") { onnx, windows, runs, rounds, config };
+        command.SetVerbAction(p => Task.FromResult(Graph(p.GetValue(onnx)!, p.GetValue(windows), p.GetValue(runs), p.GetValue(rounds), p.GetValue(config))));
+        return command;
+    }
+
+    private static int Graph(string onnx, string? windows, int runsWanted, int roundsWanted, string? configEntries)
+    {
+        var files = onnx.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         // --config key=value[;key=value]: ONNX Runtime session config entries for every graph (to time session options)
-        var config = (a.Get("--config") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var config = (configEntries ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(e => e.Split('=', 2)).Select(kv => kv.Length == 2 ? (kv[0], kv[1]) : throw new UsageException($"--config: '{string.Join('=', kv)}' is not key=value")).ToArray();
-        var dir = a.Get("--windows") ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile("models/ecg-nat.manifest.json"))!, "reference");
-        var runs = Math.Max(10, (int)a.GetDouble("--runs", 1000));
+        var dir = windows ?? Path.Combine(Path.GetDirectoryName(AppConfiguration.ResolveFile("models/ecg-nat.manifest.json"))!, "reference");
+        var runs = Math.Max(10, runsWanted);
         var sessions = new List<(string File, Microsoft.ML.OnnxRuntime.InferenceSession Session, List<Microsoft.ML.OnnxRuntime.OrtValue> Inputs, string[] Names, string[] Outputs)>();
         try
         {
@@ -153,7 +188,7 @@ public static class PeerBench
             }
             // Rounds: each graph runs a block of consecutive runs (after 20 untimed ones) in turn, so its weights stay
             // in cache as in the product, while host noise still spreads over all graphs.
-            var rounds = Math.Clamp((int)a.GetDouble("--rounds", 10), 1, runs);
+            var rounds = Math.Clamp(roundsWanted, 1, runs);
             var times = sessions.Select(_ => new double[runs]).ToArray();
             using var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
             var done = new int[sessions.Count];
@@ -187,11 +222,24 @@ public static class PeerBench
         }
     }
 
-    public static async Task<int> ConditioningAsync(string[] args)
+    public static Command ConditioningCommand()
     {
-        var a = new ArgReader(args, ["--record", "--repeats", "--json", "--dump"], []);
-        var record = AppConfiguration.ResolveRecord(a.Get("--record") ?? "Resources/mitdb/201");
-        var repeats = Math.Max(1, (int)a.GetDouble("--repeats", 5));
+        var record = VerbOptions.Record("the record (default: the bundled MIT-BIH 201)");
+        var repeats = VerbOptions.Repeats();
+        var json = VerbOptions.JsonFile();
+        var dump = new Option<string?>("--dump") { Description = "write the conditioner's input, output and SOS design to DIR", HelpName = "DIR" };
+        var command = new Command("conditioning", "time the streaming conditioner over a whole record, for the peer comparison (tools/bench/compare.sh)")
+        {
+            record, repeats, json, dump,
+        };
+        command.SetVerbAction(p => ConditioningAsync(p.GetValue(record), p.GetValue(repeats), p.GetValue(json), p.GetValue(dump)));
+        return command;
+    }
+
+    private static async Task<int> ConditioningAsync(string? recordPath, int repeatsWanted, string? jsonPath, string? dumpDir)
+    {
+        var record = AppConfiguration.ResolveRecord(recordPath ?? "Resources/mitdb/201");
+        var repeats = Math.Max(1, repeatsWanted);
         var settings = AppConfiguration.BindPipeline(AppConfiguration.Build(["--Conditioning:MainsHz=60"]));
         var rate = settings.Pipeline.SampleRateHz;
         var (blocks, _) = await BenchVerb.PreRead(record, settings).ConfigureAwait(false);
@@ -211,7 +259,7 @@ public static class PeerBench
             cond = c;
             perSecond.Add(us / (samples / rate));
         }
-        if (a.Get("--dump") is { } dump)
+        if (dumpDir is { } dump)
         {
             Directory.CreateDirectory(dump);
             await WritePlanar(Path.Combine(dump, "input.f32"), blocks, samples).ConfigureAwait(false);
@@ -224,7 +272,7 @@ public static class PeerBench
             Math.Round(BenchVerb.Median(perSecond), 3), BenchVerb.MinMax(perSecond, 3));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"our conditioning ({cond!.Sections.Length} sections, {Leads.Count} channels, {settings.Pipeline.BlockFrames}-frame blocks): {result.UsPerSignalSecond:F2} µs per signal-second [{result.Spread[0]:F2}, {result.Spread[1]:F2}]"));
-        if (a.Get("--json") is { } json)
+        if (jsonPath is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(result, BenchJsonContext.Default.PeerConditioningReport)).ConfigureAwait(false);
         return 0;
     }

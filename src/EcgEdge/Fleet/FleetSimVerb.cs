@@ -1,7 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EcgEdge.Inference.Model;
 using EcgEdge.Pipeline;
+using EcgEdge.Transport.Mqtt;
 using EcgEdge.Verbs;
 using Microsoft.Extensions.Options;
 
@@ -14,29 +16,69 @@ namespace EcgEdge.Fleet;
 /// </summary>
 public static class FleetSimVerb
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>fleet-sim's options; their defaults are <see cref="FleetSimOptions"/>'s.</summary>
+    private sealed class Options
     {
-        var a = new ArgReader(args, ["--devices", "--broker", "--duration", "--alert-rate", "--vitals-interval", "--protocol", "--prefix",
-            "--records", "--json", "--outbox", "--seed", "--drain-timeout", "--ramp", "--keep-alive", "--consumer-id"], ["--no-model", "--quiet"]);
+        private static readonly FleetSimOptions Defaults = new();
+
+        public Option<int> Devices { get; } = new("--devices") { Description = "simulated devices, each with its own connection, outbox, status and last will", HelpName = "N", DefaultValueFactory = _ => Defaults.Devices };
+        public Option<string?> Brokers { get; } = VerbOptions.Broker("the brokers (mqtt://host:port), comma-separated: device i starts on broker i mod n and fails over to the next");
+        public Option<double> Duration { get; } = new("--duration") { Description = "seconds during which devices emit (then the run drains and checks)", HelpName = "S", DefaultValueFactory = _ => Defaults.DurationSeconds };
+        public Option<double> AlertRate { get; } = new("--alert-rate") { Description = "alerts per device per minute (a seeded Poisson process per device)", HelpName = "PER_MIN", DefaultValueFactory = _ => Defaults.AlertsPerDevicePerMinute };
+        public Option<double> VitalsInterval { get; } = new("--vitals-interval") { Description = "seconds between a device's vitals messages", HelpName = "S", DefaultValueFactory = _ => Defaults.VitalsIntervalSeconds };
+        public Option<MqttProtocolLevel> Protocol { get; } = VerbOptions.Protocol();
+        public Option<string> Prefix { get; } = new("--prefix") { Description = "the simulated fleet's topic prefix (kept apart from real devices')", HelpName = "PREFIX", DefaultValueFactory = _ => Defaults.TopicPrefix };
+        public Option<string?> Records { get; } = new("--records") { Description = "the recordings whose alerts and vitals the devices replay (default: Replay:Record)", HelpName = "PATH,..." };
+        public Option<string?> Json { get; } = VerbOptions.JsonFile("also write the report to FILE as JSON");
+        public Option<string?> Outbox { get; } = new("--outbox") { Description = "folder for one outbox per device (default: a temporary folder, deleted afterwards)", HelpName = "DIR" };
+        public Option<int> Seed { get; } = new("--seed") { Description = "seed of the alert processes", HelpName = "N", DefaultValueFactory = _ => Defaults.Seed };
+        public Option<double> DrainTimeout { get; } = new("--drain-timeout") { Description = "seconds to wait, after emitting stops, for every outbox to drain and every alert to arrive", HelpName = "S", DefaultValueFactory = _ => Defaults.DrainTimeoutSeconds };
+        public Option<double> Ramp { get; } = new("--ramp") { Description = "seconds over which device connections start", HelpName = "S", DefaultValueFactory = _ => Defaults.RampSeconds };
+        public Option<int> KeepAlive { get; } = new("--keep-alive") { Description = "device keep-alive in seconds (the last will comes after 1.5 x this)", HelpName = "S", DefaultValueFactory = _ => Defaults.KeepAliveSeconds };
+        public Option<string?> ConsumerId { get; } = new("--consumer-id") { Description = "client id of the checking consumer (default: a fresh one per run)", HelpName = "ID" };
+        public Option<bool> NoModel { get; } = VerbOptions.NoModel("build the event streams without the model (rate and pause alerts only)");
+        public Option<bool> Quiet { get; } = VerbOptions.Quiet();
+
+        public Option[] All => [Devices, Brokers, Duration, AlertRate, VitalsInterval, Protocol, Prefix, Records, Json, Outbox, Seed, DrainTimeout, Ramp,
+            KeepAlive, ConsumerId, NoModel, Quiet];
+    }
+
+    /// <summary><c>ecgedge fleet-sim</c>'s command line.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("fleet-sim",
+            "N simulated devices in one process on the real transport (outbox, reconnect, failover, status and last will), " +
+            "replaying the alerts and vitals real recordings produced, plus a consumer that checks every alert id arrives (tools/fleet)");
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetVerbAction(p => RunAsync(p, o));
+        return command;
+    }
+
+    /// <summary>Runs fleet-sim with the command line <paramref name="args"/> (as <c>ecgedge fleet-sim ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o)
+    {
         var options = new FleetSimOptions
         {
-            Devices = (int)a.GetDouble("--devices", 100),
-            Brokers = [.. (a.Get("--broker") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-            DurationSeconds = a.GetDouble("--duration", 60),
-            AlertsPerDevicePerMinute = a.GetDouble("--alert-rate", 2),
-            VitalsIntervalSeconds = a.GetDouble("--vitals-interval", 10),
-            ProtocolVersion = a.GetProtocol(),
-            TopicPrefix = a.Get("--prefix") ?? "ecgfleet",
-            OutboxRoot = a.Get("--outbox"),
-            Seed = (int)a.GetDouble("--seed", 1),
-            DrainTimeoutSeconds = a.GetDouble("--drain-timeout", 120),
-            RampSeconds = a.GetDouble("--ramp", 5),
-            KeepAliveSeconds = (int)a.GetDouble("--keep-alive", 15),
-            ConsumerClientId = a.Get("--consumer-id"),
+            Devices = p.GetValue(o.Devices),
+            Brokers = [.. (p.GetValue(o.Brokers) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+            DurationSeconds = p.GetValue(o.Duration),
+            AlertsPerDevicePerMinute = p.GetValue(o.AlertRate),
+            VitalsIntervalSeconds = p.GetValue(o.VitalsInterval),
+            ProtocolVersion = p.GetValue(o.Protocol),
+            TopicPrefix = p.GetValue(o.Prefix)!,
+            OutboxRoot = p.GetValue(o.Outbox),
+            Seed = p.GetValue(o.Seed),
+            DrainTimeoutSeconds = p.GetValue(o.DrainTimeout),
+            RampSeconds = p.GetValue(o.Ramp),
+            KeepAliveSeconds = p.GetValue(o.KeepAlive),
+            ConsumerClientId = p.GetValue(o.ConsumerId),
         };
         try { options.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
-        var quiet = a.Flag("--quiet");
+        var quiet = p.GetValue(o.Quiet);
         var log = quiet ? null : Console.Error;
 
         // The event streams: the device pipeline (with the model) over real recordings, once, before any device starts.
@@ -52,9 +94,9 @@ public static class FleetSimVerb
         {
             throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures));
         }
-        var records = (a.Get("--records") ?? AppConfiguration.BindReplay(config).Record)
+        var records = (p.GetValue(o.Records) ?? AppConfiguration.BindReplay(config).Record)
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(AppConfiguration.ResolveRecord).ToList();
-        using var model = a.Flag("--no-model") || !inference.Enabled ? null : ModelLoader.Load(inference.Model, inference);
+        using var model = p.GetValue(o.NoModel) || !inference.Enabled ? null : ModelLoader.Load(inference.Model, inference);
         log?.WriteLine($"fleet-sim: building event streams from {records.Count} recording(s) ({(model is null ? "no model" : model.VersionLabel)})");
         var streams = await FleetEventStreams.BuildAsync(records, settings, model, inference.RhythmSmoothingWindows, CancellationToken.None).ConfigureAwait(false);
         foreach (var s in streams)
@@ -75,7 +117,7 @@ public static class FleetSimVerb
             throw new UsageException(e.Message);
         }
         Print(Console.Out, report);
-        if (a.Get("--json") is { } json)
+        if (p.GetValue(o.Json) is { } json)
             await File.WriteAllTextAsync(json, JsonSerializer.Serialize(report, FleetJsonContext.Default.FleetReport)).ConfigureAwait(false);
         return report.AlertsLost == 0 && report.AlertsSent > 0 ? 0 : 1;
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -20,19 +21,54 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class AnalyzeVerb
 {
-    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--mains", "--rate", "--jobs", "--model", "--variant",
-        "--rhythm-features", "--beat-features", "--from", "--to", "--annotations-out"];
+    /// <summary>analyze's options.</summary>
+    private sealed class Options
+    {
+        public Option<string> Db { get; } = VerbOptions.Db();
+        public Option<string?> Records { get; } = VerbOptions.Records();
+        public Option<string?> Json { get; } = VerbOptions.JsonFile();
+        public Option<string?> Model { get; } = VerbOptions.Model();
+        public Option<string?> Variant { get; } = VerbOptions.Variant();
+        public Option<double?> From { get; } = VerbOptions.From("analyse from this many seconds into each record");
+        public Option<double?> To { get; } = VerbOptions.To("analyse up to this many seconds into each record");
+        public Option<string?> AnnotationsOut { get; } = VerbOptions.AnnotationsOut(
+            "write WFDB beat and rhythm annotations (RECORD.ecgedge) for rdann, bxb and epicmp");
+        public Option<double> Mains { get; } = VerbOptions.RecordingMains();
+        public Option<double?> Rate { get; } = VerbOptions.Rate();
+        public Option<string?> Leads { get; } = VerbOptions.Leads();
+        public Option<int> Jobs { get; } = VerbOptions.Jobs();
+        public Option<string?> RhythmFeatures { get; } = new("--rhythm-features")
+        { Description = "developer output: the rhythm evidence of every window as CSV (tools/train/rhythm)", HelpName = "FILE" };
+        public Option<string?> BeatFeatures { get; } = new("--beat-features")
+        { Description = "developer output: the evidence of every beat as CSV (tools/train/beats)", HelpName = "FILE" };
+        public Option<bool> Quiet { get; } = VerbOptions.Quiet();
+
+        public Option[] All => [Db, Records, Json, Model, Variant, From, To, AnnotationsOut, Mains, Rate, Leads, Jobs, RhythmFeatures, BeatFeatures, Quiet];
+    }
 
     /// <summary>Seconds over which the heart rate is averaged for its minimum and maximum (Holter convention: short averages, not single RR).</summary>
     public const double HeartRateAverageSeconds = EcgEdge.Reports.HolterAnalysis.HeartRateAverageSeconds;
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>ecgedge analyze</c>'s command line.</summary>
+    public static Command CreateCommand()
     {
-        var (configArgs, own) = AppConfiguration.SplitArguments(args);
-        var a = new ArgReader(own, ValueOptions, ["--quiet"]);
-        var db = a.Require("--db");
+        var o = new Options();
+        var command = new Command("analyze",
+            "a Holter-style summary per record, no reference annotations needed: beats per AAMI class, heart rate, rhythm " +
+            "episodes, AF/VEB/SVEB/noise burden. Any --Section:Key=value sets a configuration key.");
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetConfigurableAction((p, configuration) => RunAsync(p, o, configuration));
+        return command;
+    }
+
+    /// <summary>Runs analyze with the command line <paramref name="args"/> (as <c>ecgedge analyze ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o, string[] configArgs)
+    {
+        var db = p.GetValue(o.Db)!;
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
-        var overrides = AppConfiguration.RecordingOverrides(configArgs, a);
+        var overrides = AppConfiguration.RecordingOverrides(configArgs, p.GetValue(o.Mains), p.GetValue(o.Rate), p.GetValue(o.Model), p.GetValue(o.Variant));
         PipelineSettings settings;
         InferenceOptions inference;
         try
@@ -50,25 +86,26 @@ public static class AnalyzeVerb
         using (var probe = ModelLoader.Load(inference.Model, inference)) // refuse a bad model before reading any record
             membership = new TrainingMembership(probe.Manifest);
 
-        var segment = ReportVerb.Segment(a);
-        var annotationsOut = a.Get("--annotations-out");
-        var records = a.Get("--records") is { } list
+        var segment = ReportVerb.Segment(p.GetValue(o.From), p.GetValue(o.To), loopHours: null);
+        var annotationsOut = p.GetValue(o.AnnotationsOut);
+        var records = p.GetValue(o.Records) is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : WfdbRecordPath.ListRecords(db).Where(n => File.Exists(WfdbRecordPath.ToHeaderPath(Path.Combine(db, n))))
                 .Distinct().Order(StringComparer.Ordinal).ToList();
-        var jobs = (int)a.GetDouble("--jobs", Environment.ProcessorCount);
-        var progress = new ProgressReporter(records.Count, !Console.IsErrorRedirected && !a.Flag("--quiet"));
+        var jobs = p.GetValue(o.Jobs);
+        var leads = p.GetValue(o.Leads);
+        var progress = new ProgressReporter(records.Count, !Console.IsErrorRedirected && !p.GetValue(o.Quiet));
         var results = new ConcurrentDictionary<string, RecordSummary>();
         var evidence = new ConcurrentDictionary<string, RecordRun>();
         var warnings = new ConcurrentDictionary<string, IReadOnlyList<string>>();
-        var featuresPath = a.Get("--rhythm-features");
-        var beatFeaturesPath = a.Get("--beat-features");
+        var featuresPath = p.GetValue(o.RhythmFeatures);
+        var beatFeaturesPath = p.GetValue(o.BeatFeatures);
         var errors = new ConcurrentDictionary<string, string>();
         await Parallel.ForEachAsync(records, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, jobs) }, async (rec, ct) =>
         {
             try
             {
-                var run = await RecordRunner.RunAsync(Path.Combine(db, rec), a.Get("--leads"), settings, inference, progress, ct, segment: segment)
+                var run = await RecordRunner.RunAsync(Path.Combine(db, rec), leads, settings, inference, progress, ct, segment: segment)
                     .ConfigureAwait(false);
                 if (annotationsOut is not null) AnnotationExport.Write(annotationsOut, run);
                 results[rec] = Summarise(run) with { InTraining = membership.PartsTrainedOn(run.Signature) };
@@ -90,7 +127,7 @@ public static class AnalyzeVerb
             foreach (var warning in found) Console.Error.WriteLine($"ecgedge: record {rec}: warning (read anyway, as WFDB reads it): {warning}");
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
-        if (a.Get("--json") is { } jsonPath)
+        if (p.GetValue(o.Json) is { } jsonPath)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
             if (dir is not null) Directory.CreateDirectory(dir);

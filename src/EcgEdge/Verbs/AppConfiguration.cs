@@ -12,11 +12,11 @@ namespace EcgEdge.Verbs;
 /// <summary>
 /// Configuration sources, lowest precedence first: appsettings.json beside the executable, an optional file named by
 /// ECGEDGE_CONFIG, environment variables prefixed ECGEDGE_ (sections separated by "__"), then the command line
-/// (--Section:Key=value, plus the short switches in <see cref="SwitchMappings"/>).
+/// (--Section:Key=value, and the short options of <see cref="SwitchMappings"/> turned into such keys by <see cref="Cli.SwitchOverrides"/>).
 /// </summary>
 public static class AppConfiguration
 {
-    /// <summary>Short command-line switches.</summary>
+    /// <summary>The short command-line options that stand for a configuration key (<see cref="VerbOptions"/> defines them).</summary>
     public static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.OrdinalIgnoreCase)
     {
         ["--source"] = "Pipeline:Source",
@@ -33,28 +33,17 @@ public static class AppConfiguration
     };
 
     /// <summary>
-    /// A verb's arguments split into configuration overrides (<c>--Section:Key=value</c>, given to the configuration as
-    /// <c>run</c> does) and the verb's own options, each in its given order.
+    /// The overrides of the verbs that read recordings from anywhere (eval, analyze, report, strip): the configuration
+    /// arguments, then the mains frequency (<see cref="VerbOptions.RecordingMains"/>: 50 Hz unless <c>--mains</c> says
+    /// otherwise; appsettings.json's 60 Hz is the bundled demo's), and <c>--rate</c>, <c>--model</c>, <c>--variant</c> when given.
     /// </summary>
-    public static (string[] Config, string[] Own) SplitArguments(IEnumerable<string> args)
+    public static List<string> RecordingOverrides(IEnumerable<string> configArgs, double mainsHz, double? rateHz = null, string? model = null,
+        string? variant = null)
     {
-        static bool IsConfig(string x) => x.StartsWith("--", StringComparison.Ordinal) && x.Contains(':', StringComparison.Ordinal);
-        var all = args.ToArray();
-        return (all.Where(IsConfig).ToArray(), all.Where(x => !IsConfig(x)).ToArray());
-    }
-
-    /// <summary>
-    /// The overrides of the verbs that read recordings from anywhere (eval, analyze, report): the configuration arguments,
-    /// then 50-Hz mains unless <c>--mains</c> says otherwise (appsettings.json's 60 Hz is the bundled demo's), and
-    /// <c>--rate</c>, <c>--model</c>, <c>--variant</c> when given.
-    /// </summary>
-    public static List<string> RecordingOverrides(IEnumerable<string> configArgs, ArgReader a)
-    {
-        ArgumentNullException.ThrowIfNull(a);
-        var overrides = new List<string>(configArgs) { $"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}" };
-        if (a.Get("--rate") is { } rate) overrides.Add($"--Pipeline:SampleRateHz={rate}");
-        if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
-        if (a.Get("--variant") is { } variant) overrides.Add($"--Inference:Variant={variant}");
+        var overrides = new List<string>(configArgs) { $"--Conditioning:MainsHz={VerbOptions.Invariant(mainsHz)}" };
+        if (rateHz is { } rate) overrides.Add($"--Pipeline:SampleRateHz={VerbOptions.Invariant(rate)}");
+        if (model is not null) overrides.Add($"--Inference:Model={model}");
+        if (variant is not null) overrides.Add($"--Inference:Variant={variant}");
         return overrides;
     }
 
@@ -72,7 +61,7 @@ public static class AppConfiguration
             builder.AddJsonFile(Path.GetFullPath(extra), optional: false, reloadOnChange: false);
         }
         builder.AddEnvironmentVariables("ECGEDGE_");
-        builder.AddCommandLine(args, SwitchMappings);
+        builder.AddCommandLine(args);
     }
 
     public static IConfiguration Build(string[] args)

@@ -127,7 +127,23 @@ public static class ConfigurationCheck
                 throw Error(root, section, $"unknown section; did you mean '{near}'? (its settings would otherwise be ignored)");
             if (Sections.TryGetValue(section.Key, out var type)) CheckNode(root, section, type);
         }
+        // What the command line sets is meant for the product, and nothing else reads it: a section that is not one of the
+        // product's (or the host's Logging) is a mistake, however far from every name.
+        foreach (var provider in root.Providers.OfType<CommandLineConfigurationProvider>())
+        {
+            foreach (var key in provider.GetChildKeys([], null).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                if (Sections.ContainsKey(key) || key.Equals(LoggingSection, StringComparison.OrdinalIgnoreCase)) continue;
+                var known = Sections.Keys.Append(LoggingSection).ToList();
+                throw new ConfigurationException("command line", key,
+                    (Nearest(key, known) is { } near ? $"unknown section; did you mean '{near}'? " : "unknown section ")
+                    + $"(nothing reads it); the sections are: {string.Join(", ", known)}");
+            }
+        }
     }
+
+    /// <summary>The host's logging section (<c>ecgedge run</c>), the one section besides the product's that the command line may set.</summary>
+    public const string LoggingSection = "Logging";
 
     private static void CheckNode(IConfigurationRoot root, IConfigurationSection node, Type type)
     {

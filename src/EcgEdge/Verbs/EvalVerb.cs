@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EcgEdge.Acquisition.Ads1298;
@@ -26,22 +27,56 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class EvalVerb
 {
-    private static readonly string[] ValueOptions = ["--db", "--records", "--leads", "--json", "--annotations-out", "--annotator", "--from", "--mains", "--rate", "--jobs", "--source", "--ads-rate", "--model", "--variant"];
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>eval's options.</summary>
+    private sealed class Options
     {
-        // "--Section:Key=value" arguments override configuration (as for run); the rest are eval's own options.
-        var (configArgs, own) = AppConfiguration.SplitArguments(args);
-        var a = new ArgReader(own, ValueOptions, ["--quiet", "--no-model"]);
-        var db = a.Require("--db");
+        public Option<string> Db { get; } = VerbOptions.Db("a folder of WFDB records with reference annotations");
+        public Option<string?> Records { get; } = VerbOptions.Records();
+        public Option<string?> Leads { get; } = VerbOptions.Leads();
+        public Option<string?> Json { get; } = VerbOptions.JsonFile();
+        public Option<string?> AnnotationsOut { get; } = VerbOptions.AnnotationsOut("write the device's beats as WFDB annotation files (RECORD.ecgedge) for bxb/rdann");
+        public Option<string> Annotator { get; } = new("--annotator") { Description = "the reference annotation files' extension", HelpName = "atr", DefaultValueFactory = _ => "atr" };
+        public Option<double> From { get; } = new("--from") { Description = "score beats from this many seconds into each record (EC57: 300)", HelpName = "S", DefaultValueFactory = _ => 300 };
+        public Option<double> Mains { get; } = VerbOptions.RecordingMains();
+        public Option<double?> Rate { get; } = VerbOptions.Rate();
+        public Option<int> Jobs { get; } = VerbOptions.Jobs();
+        public Option<string?> Source { get; } = VerbOptions.Source("replay the recordings, or drive the ADS1298 emulator with them", "replay", "emulator");
+        public Option<double?> AdsRate { get; } = new("--ads-rate") { Description = "the emulated ADS1298's data rate in samples per second (Ads1298:DataRateHz)", HelpName = "SPS" };
+        public Option<string?> Model { get; } = VerbOptions.Model();
+        public Option<string?> Variant { get; } = VerbOptions.Variant();
+        public Option<bool> NoModel { get; } = VerbOptions.NoModel("score QRS detection only, without the model");
+        public Option<bool> Quiet { get; } = VerbOptions.Quiet();
+
+        public Option[] All => [Db, Records, Leads, Json, AnnotationsOut, Annotator, From, Mains, Rate, Jobs, Source, AdsRate, Model, Variant, NoModel, Quiet];
+    }
+
+    /// <summary><c>ecgedge eval</c>'s command line.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("eval",
+            "score the pipeline's beats against a WFDB database's reference annotations (ANSI/AAMI EC57): QRS detection, and " +
+            "with the model (default) VEB and SVEB beat by beat and AF (episodes, duration, windows). Any --Section:Key=value " +
+            "sets a configuration key (e.g. --ads-rate 8000 --Ads1298:SpiClockHz=4096000).");
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetConfigurableAction((p, configuration) => RunAsync(p, o, configuration));
+        return command;
+    }
+
+    /// <summary>Runs eval with the command line <paramref name="args"/> (as <c>ecgedge eval ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o, string[] configArgs)
+    {
+        var db = p.GetValue(o.Db)!;
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
-        var annotator = a.Get("--annotator") ?? "atr";
-        var from = a.GetDouble("--from", 300);
+        var annotator = p.GetValue(o.Annotator)!;
+        var from = p.GetValue(o.From);
         if (from < 0) throw new UsageException("--from must be >= 0");
-        var overrides = AppConfiguration.RecordingOverrides(configArgs, a);
-        if (a.Get("--ads-rate") is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={adsRate}");
-        if (a.Flag("--no-model")) overrides.Add("--Inference:Enabled=false");
-        var sourceKind = (a.Get("--source") ?? "replay").ToLowerInvariant() switch
+        var overrides = AppConfiguration.RecordingOverrides(configArgs, p.GetValue(o.Mains), p.GetValue(o.Rate), p.GetValue(o.Model), p.GetValue(o.Variant));
+        if (p.GetValue(o.AdsRate) is { } adsRate) overrides.Add($"--Ads1298:DataRateHz={VerbOptions.Invariant(adsRate)}");
+        if (p.GetValue(o.NoModel)) overrides.Add("--Inference:Enabled=false");
+        var sourceKind = (p.GetValue(o.Source) ?? "replay").ToLowerInvariant() switch
         {
             "replay" => SourceKind.Replay,
             "emulator" => SourceKind.Emulator,
@@ -66,14 +101,15 @@ public static class EvalVerb
             throw new UsageException("invalid configuration: " + e.Message);
         }
 
-        var explicitRecords = a.Get("--records") is { } list
+        var explicitRecords = p.GetValue(o.Records) is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : null;
         var records = explicitRecords ?? ListRecords(db);
-        var jobs = (int)a.GetDouble("--jobs", Environment.ProcessorCount);
-        var annOut = a.Get("--annotations-out");
+        var jobs = p.GetValue(o.Jobs);
+        var annOut = p.GetValue(o.AnnotationsOut);
         if (annOut is not null) Directory.CreateDirectory(annOut);
-        var interactive = !Console.IsErrorRedirected && !a.Flag("--quiet");
+        var leads = p.GetValue(o.Leads);
+        var interactive = !Console.IsErrorRedirected && !p.GetValue(o.Quiet);
         ModelJson? modelInfo = null;
         var membership = new TrainingMembership(null);
         if (inference.Enabled)
@@ -100,7 +136,7 @@ public static class EvalVerb
             }
             try
             {
-                results[rec] = await EvaluateRecordAsync(Path.Combine(db, rec), annPath, a.Get("--leads"), settings, from, annOut, progress, ct,
+                results[rec] = await EvaluateRecordAsync(Path.Combine(db, rec), annPath, leads, settings, from, annOut, progress, ct,
                     sourceKind, ads, inference.Enabled ? inference : null).ConfigureAwait(false);
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException or Ads1298Exception)
@@ -168,7 +204,7 @@ public static class EvalVerb
             foreach (var warning in r.Warnings) Console.Error.WriteLine($"ecgedge: record {r.Record}: warning (read anyway, as WFDB reads it): {warning}");
         foreach (var (rec, msg) in errors.OrderBy(e => e.Key, StringComparer.Ordinal))
             Console.Error.WriteLine($"ecgedge: record {rec}: {msg}");
-        if (a.Get("--json") is { } jsonPath)
+        if (p.GetValue(o.Json) is { } jsonPath)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
             if (dir is not null) Directory.CreateDirectory(dir);

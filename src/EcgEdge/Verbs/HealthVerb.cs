@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using EcgEdge.Hosting;
 
@@ -11,11 +12,28 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class HealthVerb
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>ecgedge health</c>'s command line.</summary>
+    public static Command CreateCommand()
     {
-        var a = new ArgReader(args, ["--file", "--max-age"], ["--json"]);
-        var path = a.Get("--file") ?? Path.Combine(Path.GetDirectoryName(RunTransport.DefaultOutboxDirectory())!, "health.json");
-        var maxAge = a.GetDouble("--max-age", 30);
+        var file = new Option<string?>("--file")
+        { Description = "the worker's health file (default: health.json beside the outbox folder)", HelpName = "PATH" };
+        var maxAge = new Option<double>("--max-age")
+        { Description = "a health file older than this many seconds means the worker is not running", HelpName = "S", DefaultValueFactory = _ => 30 };
+        var json = VerbOptions.JsonOutput("print the health snapshot as JSON");
+        var command = new Command("health", "for scripts: reads the running worker's health file and exits 0 (healthy) or 1")
+        {
+            file, maxAge, json,
+        };
+        command.SetVerbAction(p => RunAsync(p.GetValue(file), p.GetValue(maxAge), p.GetValue(json)));
+        return command;
+    }
+
+    /// <summary>Runs health with the command line <paramref name="args"/> (as <c>ecgedge health ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(string? file, double maxAge, bool json)
+    {
+        var path = file ?? Path.Combine(Path.GetDirectoryName(RunTransport.DefaultOutboxDirectory())!, "health.json");
         HealthSnapshot? h;
         try { h = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(path).ConfigureAwait(false), HealthJsonContext.Default.HealthSnapshot); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
@@ -28,7 +46,7 @@ public static class HealthVerb
         var problems = new List<string>();
         if (age > maxAge) problems.Add($"health file is {age:F0} s old (> {maxAge:F0} s): worker not running");
         if (h.Status != "running") problems.Add($"pipeline {h.Status}");
-        Console.WriteLine(a.Flag("--json") ? JsonSerializer.Serialize(h, HealthJsonContext.Default.HealthSnapshot)
+        Console.WriteLine(json ? JsonSerializer.Serialize(h, HealthJsonContext.Default.HealthSnapshot)
             : $"{(problems.Count == 0 ? "healthy" : "UNHEALTHY: " + string.Join("; ", problems))} | {h.SamplesPerSecond:F0} samples/s, {h.Beats} beats, " +
               $"{h.Windows} windows ({h.InferenceMsMean:F2} ms), {h.Alerts} alerts, broker {h.Broker}, outbox {h.OutboxPending}, frames lost {h.GapSamples}, model {h.Model ?? "none"}");
         return problems.Count == 0 ? 0 : 1;

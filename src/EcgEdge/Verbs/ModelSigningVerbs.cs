@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Security.Cryptography;
 using EcgEdge.Inference.Execution;
 using EcgEdge.Inference.Model;
@@ -13,15 +14,56 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class ModelSigningVerbs
 {
-    /// <summary>Creates a P-256 key pair: PREFIX.pem (PKCS#8 private key, mode 0600, encrypted with --password-env) and PREFIX.pub.pem.</summary>
-    public static int Keygen(string[] args, TextWriter w)
+    /// <summary>The commands keygen, sign and verify of <c>ecgedge model</c>.</summary>
+    /// <param name="output">Where they print (standard output by default).</param>
+    public static IEnumerable<Command> CreateCommands(TextWriter? output = null)
     {
-        var a = new ArgReader(args, ["--out", "--password-env"], []);
-        var prefix = a.Require("--out");
+        const string PasswordEnv = "the environment variable that holds the private key's password (never the password itself)";
+        {
+            var prefix = new Option<string>("--out") { Description = "writes PREFIX.pem (private, mode 0600) and PREFIX.pub.pem", HelpName = "PREFIX", Required = true };
+            var password = VerbOptions.PasswordEnv(PasswordEnv + "; the private key is then encrypted");
+            var keygen = new Command("keygen", "a P-256 signing key pair for model manifests") { prefix, password };
+            keygen.SetVerbAction(p => Task.FromResult(Keygen(p.GetValue(prefix)!, p.GetValue(password), output ?? Console.Out)));
+            yield return keygen;
+        }
+        {
+            var manifest = new Argument<string?>("MANIFEST") { Description = "the model manifest to sign", Arity = ArgumentArity.ZeroOrOne };
+            var manifestOption = new Option<string?>("--manifest") { Description = "the manifest, when not given first", HelpName = "MANIFEST" };
+            var key = new Option<string>("--key") { Description = "the P-256 private key (PEM)", HelpName = "KEY.pem", Required = true };
+            var password = VerbOptions.PasswordEnv(PasswordEnv);
+            var sign = new Command("sign",
+                "writes MANIFEST.sig for a manifest that fits the device and whose files have their listed sizes and sha256, and checks that it verifies")
+            {
+                manifest, manifestOption, key, password,
+            };
+            sign.SetVerbAction(p => Task.FromResult(Sign(p.GetValue(manifest) ?? p.GetValue(manifestOption), p.GetValue(key)!, p.GetValue(password),
+                output ?? Console.Out)));
+            yield return sign;
+        }
+        {
+            var manifest = new Argument<string?>("MANIFEST") { Description = "the model manifest (default: Inference:Model)", Arity = ArgumentArity.ZeroOrOne };
+            var manifestOption = new Option<string?>("--manifest") { Description = "the manifest, when not given first", HelpName = "MANIFEST" };
+            var key = new Option<string?>("--key") { Description = "trust this public key (PEM) instead of Inference:TrustedKeys", HelpName = "PUB.pem" };
+            var verify = new Command("verify",
+                "checks a manifest's signature, its contract and its files; exit 1 when it does not verify. Any --Section:Key=value " +
+                "sets a configuration key.")
+            {
+                manifest, manifestOption, key,
+            };
+            verify.SetConfigurableAction((p, configuration) =>
+                Task.FromResult(Verify(p.GetValue(manifest) ?? p.GetValue(manifestOption), p.GetValue(key), configuration, output ?? Console.Out)));
+            yield return verify;
+        }
+    }
+
+    /// <summary>Creates a P-256 key pair: PREFIX.pem (PKCS#8 private key, mode 0600, encrypted with --password-env) and PREFIX.pub.pem.</summary>
+    public static int Keygen(string prefix, string? passwordEnv, TextWriter w)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
         string privatePath = prefix + ".pem", publicPath = prefix + ".pub.pem";
         foreach (var p in new[] { privatePath, publicPath })
             if (File.Exists(p)) throw new UsageException($"'{p}' exists: keygen never overwrites a key");
-        var password = Password(a);
+        var password = Password(passwordEnv);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var privatePem = password is null
             ? key.ExportPkcs8PrivateKeyPem()
@@ -39,12 +81,11 @@ public static class ModelSigningVerbs
     /// Signs a manifest with --key: only a manifest that parses, fits the device contract and whose every listed file has
     /// its size and sha256 (a signature vouches for those files). Writes MANIFEST.sig and checks it verifies.
     /// </summary>
-    public static int Sign(string[] args, TextWriter w)
+    public static int Sign(string? manifestFile, string keyPath, string? passwordEnv, TextWriter w)
     {
-        var (manifestArg, rest) = Positional(args);
-        var a = new ArgReader(rest, ["--key", "--password-env", "--manifest"], []);
-        var manifestPath = Path.GetFullPath(manifestArg ?? a.Get("--manifest") ?? throw new UsageException("model sign: give the manifest to sign"));
-        using var key = LoadPrivateKey(a.Require("--key"), Password(a));
+        ArgumentNullException.ThrowIfNull(keyPath);
+        var manifestPath = Path.GetFullPath(manifestFile ?? throw new UsageException("model sign: give the manifest to sign"));
+        using var key = LoadPrivateKey(keyPath, Password(passwordEnv));
         var manifest = ModelManifest.Read(manifestPath);
         ModelLoader.ValidateManifest(manifest, manifestPath);
         ModelLoader.VerifyFiles(manifestPath, manifest);
@@ -60,15 +101,12 @@ public static class ModelSigningVerbs
     }
 
     /// <summary>Verifies a manifest's signature (against --key, else Inference:TrustedKeys), its contract and its files.</summary>
-    public static int Verify(string[] args, TextWriter w)
+    public static int Verify(string? manifestFile, string? publicKey, string[] configArgs, TextWriter w)
     {
-        var (manifestArg, rest) = Positional(args);
-        var (configArgs, own) = AppConfiguration.SplitArguments(rest);
-        var a = new ArgReader(own, ["--key", "--manifest"], []);
         var overrides = new List<string>(configArgs);
-        if ((manifestArg ?? a.Get("--manifest")) is { } m) overrides.Add($"--Inference:Model={m}");
+        if (manifestFile is { } m) overrides.Add($"--Inference:Model={m}");
         // --key stands for the device's trust list (so a default list that cannot be read here does not get in the way)
-        if (a.Get("--key") is { } k) overrides.Add($"--Inference:TrustedKeys:0={k}");
+        if (publicKey is { } k) overrides.Add($"--Inference:TrustedKeys:0={k}");
         InferenceOptions options;
         try { options = AppConfiguration.BindInference(AppConfiguration.Build([.. overrides])); }
         catch (OptionsValidationException e) { throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures)); }
@@ -134,13 +172,10 @@ public static class ModelSigningVerbs
         }
     }
 
-    private static string? Password(ArgReader a)
+    private static string? Password(string? name)
     {
-        if (a.Get("--password-env") is not { } name) return null;
+        if (name is null) return null;
         var value = Environment.GetEnvironmentVariable(name);
         return string.IsNullOrEmpty(value) ? throw new UsageException($"--password-env {name}: the variable is not set") : value;
     }
-
-    private static (string? Path, string[] Others) Positional(string[] args) =>
-        args.Length > 0 && !args[0].StartsWith('-') ? (args[0], args[1..]) : (null, args);
 }

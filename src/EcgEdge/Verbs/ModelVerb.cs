@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using EcgEdge.Inference.Execution;
@@ -12,41 +13,51 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class ModelVerb
 {
-    public const string Usage =
-        "usage: ecgedge model info [PATH] [--variant int8|fp32] [--provider auto|cpu|cuda|tensorrt] [--runs N]\n" +
-        "       ecgedge model keygen --out PREFIX [--password-env VAR]     (writes PREFIX.pem, private, and PREFIX.pub.pem)\n" +
-        "       ecgedge model sign [MANIFEST] --key KEY.pem [--password-env VAR]   (writes MANIFEST.sig)\n" +
-        "       ecgedge model verify [MANIFEST] [--key PUB.pem]   (default: the keys of Inference:TrustedKeys)";
-
-    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out);
-
-    public static Task<int> RunAsync(string[] args, TextWriter output)
+    /// <summary><c>ecgedge model</c>'s command line: info, keygen, sign, verify.</summary>
+    /// <param name="output">Where the commands print (standard output by default).</param>
+    public static Command CreateCommand(TextWriter? output = null)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        return args.Length == 0 ? throw new UsageException(Usage) : args[0] switch
+        var command = new Command("model",
+            "the model: its manifest, signature and timing (info), and manifest signing (keygen, sign, verify; docs/model-signing.md)")
         {
-            "info" => InfoAsync(args[1..], output),
-            "keygen" => Task.FromResult(ModelSigningVerbs.Keygen(args[1..], output)),
-            "sign" => Task.FromResult(ModelSigningVerbs.Sign(args[1..], output)),
-            "verify" => Task.FromResult(ModelSigningVerbs.Verify(args[1..], output)),
-            _ => throw new UsageException(Usage),
+            InfoCommand(output),
         };
+        foreach (var c in ModelSigningVerbs.CreateCommands(output)) command.Subcommands.Add(c);
+        return command;
     }
 
-    private static Task<int> InfoAsync(string[] rest, TextWriter w)
+    /// <summary>Runs model with the command line <paramref name="args"/> (as <c>ecgedge model ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, Console.Out);
+
+    /// <summary>Runs model with the command line <paramref name="args"/>, printing to <paramref name="output"/>.</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output) => Cli.RunAsync(CreateCommand(output), args, output);
+
+    private static Command InfoCommand(TextWriter? output)
     {
-        string? path = null;
-        if (rest.Length > 0 && !rest[0].StartsWith('-')) { path = rest[0]; rest = rest[1..]; }
-        var (configArgs, own) = AppConfiguration.SplitArguments(rest);
-        var a = new ArgReader(own, ["--variant", "--provider", "--runs"], []);
+        var path = new Argument<string?>("PATH") { Description = "a model manifest or ONNX file (default: Inference:Model)", Arity = ArgumentArity.ZeroOrOne };
+        var variant = VerbOptions.Variant();
+        var provider = VerbOptions.Provider();
+        var runs = VerbOptions.Runs(50, "timed runs of one window");
+        var command = new Command("info",
+            "the model manifest, its signature and label, ONNX Runtime providers, the provider chosen, a timing of one window. " +
+            "Any --Section:Key=value sets a configuration key.")
+        {
+            path, variant, provider, runs,
+        };
+        command.SetConfigurableAction((p, configuration) =>
+            InfoAsync(p.GetValue(path), p.GetValue(variant), p.GetValue(provider), p.GetValue(runs), configuration, output ?? Console.Out));
+        return command;
+    }
+
+    private static Task<int> InfoAsync(string? path, string? variant, string? provider, int runs, string[] configArgs, TextWriter w)
+    {
         var overrides = new List<string>(configArgs);
         if (path is not null) overrides.Add($"--Inference:Model={path}");
-        if (a.Get("--variant") is { } v) overrides.Add($"--Inference:Variant={v}");
-        if (a.Get("--provider") is { } p) overrides.Add($"--Inference:Provider={p}");
+        if (variant is not null) overrides.Add($"--Inference:Variant={variant}");
+        if (provider is not null) overrides.Add($"--Inference:Provider={provider}");
         InferenceOptions options;
         try { options = AppConfiguration.BindInference(AppConfiguration.Build([.. overrides])); }
         catch (OptionsValidationException e) { throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures)); }
-        var runs = (int)a.GetDouble("--runs", 50);
         if (runs < 1) throw new UsageException("--runs must be >= 1");
 
         var inv = CultureInfo.InvariantCulture;

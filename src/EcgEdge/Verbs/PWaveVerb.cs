@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EcgEdge.Evaluation;
@@ -21,15 +22,50 @@ public static class PWaveVerb
 {
     private static readonly string[] LudbLeads = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6"];
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>pwave's options.</summary>
+    private sealed class Options
     {
-        var a = new ArgReader(args, ["--db", "--annotator", "--records", "--mains", "--json", "--jobs", "--model"], ["--quiet"]);
-        var db = a.Require("--db");
+        public Option<string> Db { get; } = VerbOptions.Db("a folder of WFDB records with reference P-wave marks");
+        public Option<string> Annotator { get; } = new("--annotator")
+        {
+            Description = "the reference marks: q1c (QT Database, first annotator) or ludb (LUDB, per lead, all 12 leads)",
+            HelpName = "q1c|ludb",
+            DefaultValueFactory = _ => "q1c",
+        };
+        public Option<string?> Records { get; } = VerbOptions.Records();
+        public Option<double> Mains { get; } = VerbOptions.RecordingMains();
+        public Option<string?> Json { get; } = VerbOptions.JsonFile();
+        public Option<int> Jobs { get; } = VerbOptions.Jobs();
+        public Option<string?> Model { get; } = VerbOptions.Model();
+        public Option<bool> Quiet { get; } = VerbOptions.Quiet();
+
+        public Options() => Annotator.AcceptOnlyFromAmong("q1c", "ludb");
+
+        public Option[] All => [Db, Annotator, Records, Mains, Json, Jobs, Model, Quiet];
+    }
+
+    /// <summary><c>ecgedge pwave</c>'s command line.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("pwave",
+            "validate the device's P-wave detection against reference marks: found, missed and false P waves, peak and onset " +
+            "errors per lead");
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetVerbAction(p => RunAsync(p, o));
+        return command;
+    }
+
+    /// <summary>Runs pwave with the command line <paramref name="args"/> (as <c>ecgedge pwave ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o)
+    {
+        var db = p.GetValue(o.Db)!;
         if (!Directory.Exists(db)) throw new UsageException($"--db '{db}' is not a directory");
-        var annotator = a.Get("--annotator") ?? "q1c";
-        if (annotator is not ("q1c" or "ludb")) throw new UsageException("--annotator must be q1c (QT Database) or ludb (LUDB, per lead)");
-        List<string> overrides = [$"--Conditioning:MainsHz={a.Get("--mains") ?? "50"}"];
-        if (a.Get("--model") is { } model) overrides.Add($"--Inference:Model={model}");
+        var annotator = p.GetValue(o.Annotator)!;
+        List<string> overrides = [$"--Conditioning:MainsHz={VerbOptions.Invariant(p.GetValue(o.Mains))}"];
+        if (p.GetValue(o.Model) is { } model) overrides.Add($"--Inference:Model={model}");
         PipelineSettings settings;
         InferenceOptions inference;
         try
@@ -42,7 +78,7 @@ public static class PWaveVerb
         {
             throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures));
         }
-        var records = a.Get("--records") is { } list
+        var records = p.GetValue(o.Records) is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : WfdbRecordPath.ListRecords(db).Where(n => File.Exists(Path.Combine(db, n + (annotator == "ludb" ? ".ii" : ".q1c"))))
                 .Distinct().Order(StringComparer.Ordinal).ToList();
@@ -65,8 +101,8 @@ public static class PWaveVerb
                 }
             }
         }
-        var jobs = Math.Max(1, (int)a.GetDouble("--jobs", Environment.ProcessorCount));
-        var progress = new ProgressReporter(runs.Count, !Console.IsErrorRedirected && !a.Flag("--quiet"));
+        var jobs = Math.Max(1, p.GetValue(o.Jobs));
+        var progress = new ProgressReporter(runs.Count, !Console.IsErrorRedirected && !p.GetValue(o.Quiet));
         var tallies = new ConcurrentDictionary<string, PWaveTally>();
         var errors = new ConcurrentBag<string>();
         // One model (ONNX session) per worker: a session's bound buffers serve one run at a time.
@@ -110,7 +146,7 @@ public static class PWaveVerb
         foreach (var (k, t) in order.Select(k => (k, tallies[k])).Append(("all", all)))
             Console.WriteLine(Row(k, t));
         foreach (var e in errors.Order(StringComparer.Ordinal)) Console.Error.WriteLine($"ecgedge pwave: {e}");
-        if (a.Get("--json") is { } json)
+        if (p.GetValue(o.Json) is { } json)
         {
             var rows = order.Select(k => (k, tallies[k])).Append(("all", all)).Select(x => Json(x.Item1, x.Item2)).ToList();
             var dir = Path.GetDirectoryName(Path.GetFullPath(json));

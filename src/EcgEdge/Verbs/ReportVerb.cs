@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using EcgEdge.Evaluation;
 using EcgEdge.Reports;
@@ -13,35 +14,57 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class ReportVerb
 {
-    public const string Usage = "usage: ecgedge report RECORD|FOLDER -o OUT.pdf|OUT.png [--from S] [--to S] [--leads II,V1] [--mains HZ] " +
-        "[--records a,b] [--strips N] [--jobs N] [--model PATH] [--loop-hours H] [--quiet] [--Section:Key=value ...]";
-
-    private static readonly string[] ValueOptions = ["-o", "--out", "--from", "--to", "--leads", "--mains", "--rate", "--records", "--strips", "--jobs",
-        "--model", "--variant", "--loop-hours"];
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>report's options.</summary>
+    private sealed class Options
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var (configArgs, rest) = AppConfiguration.SplitArguments(args);
-        string? input = null;
-        var options = new List<string>();
-        for (var i = 0; i < rest.Length; i++)
+        public Argument<string> Input { get; } = new("RECORD|FOLDER") { Description = "a WFDB record (path without extension), or a folder of records" };
+        public Option<string> Out { get; } = VerbOptions.Out("the report: a PDF, or PNG pages (OUT-1.png, OUT-2.png ...)", "OUT.pdf|OUT.png");
+        public Option<double?> From { get; } = VerbOptions.From("report from this many seconds into the record");
+        public Option<double?> To { get; } = VerbOptions.To("report up to this many seconds into the record");
+        public Option<string?> Leads { get; } = VerbOptions.Leads();
+        public Option<double> Mains { get; } = VerbOptions.RecordingMains();
+        public Option<double?> Rate { get; } = VerbOptions.Rate();
+        public Option<string?> Records { get; } = VerbOptions.Records("with a folder: only these records (comma-separated names)");
+        public Option<int> Strips { get; } = new("--strips")
+        { Description = "strips of the most significant events", HelpName = "N", DefaultValueFactory = _ => HolterAnalysis.MaxEvents };
+        public Option<int> Jobs { get; } = VerbOptions.Jobs();
+        public Option<string?> Model { get; } = VerbOptions.Model();
+        public Option<string?> Variant { get; } = VerbOptions.Variant();
+        public Option<double?> LoopHours { get; } = new("--loop-hours")
+        { Description = "replay the record in a loop for this many hours (soak and benchmark: a long recording from a short one)", HelpName = "H" };
+        public Option<bool> Quiet { get; } = VerbOptions.Quiet();
+
+        public Option[] All => [Out, From, To, Leads, Mains, Rate, Records, Strips, Jobs, Model, Variant, LoopHours, Quiet];
+    }
+
+    /// <summary><c>ecgedge report</c>'s command line.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("report",
+            "a Holter report a clinician can print: monitoring time and quality, heart-rate trend and HRV, beats and ectopy per " +
+            "period, AF burden, the device's alarm episodes, strips of the most significant events (25 mm/s, 10 mm/mV); a folder " +
+            "gives one row per record and the folder's most significant strips (docs/report.md). Any --Section:Key=value sets a " +
+            "configuration key.")
         {
-            if (ValueOptions.Contains(rest[i])) { options.Add(rest[i]); if (i + 1 < rest.Length) options.Add(rest[++i]); }
-            else if (!rest[i].StartsWith('-'))
-            {
-                if (input is not null) throw new UsageException($"unexpected argument '{rest[i]}'; {Usage}");
-                input = rest[i];
-            }
-            else options.Add(rest[i]);
-        }
-        var a = new ArgReader([.. options], ValueOptions, ["--quiet"]);
-        if (input is null) throw new UsageException($"the record or folder is missing; {Usage}");
-        var output = a.Get("-o") ?? a.Get("--out") ?? throw new UsageException($"option -o is required; {Usage}");
+            o.Input,
+        };
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetConfigurableAction((p, configuration) => RunAsync(p, o, configuration));
+        return command;
+    }
+
+    /// <summary>Runs report with the command line <paramref name="args"/> (as <c>ecgedge report ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o, string[] configArgs)
+    {
+        var input = p.GetValue(o.Input)!;
+        var output = p.GetValue(o.Out)!;
         var ext = Path.GetExtension(output).ToLowerInvariant();
         if (ext is not (".pdf" or ".png")) throw new UsageException($"-o must name a .pdf or a .png file, not '{output}'");
 
-        var overrides = AppConfiguration.RecordingOverrides(configArgs, a);
+        var overrides = AppConfiguration.RecordingOverrides(configArgs, p.GetValue(o.Mains), p.GetValue(o.Rate), p.GetValue(o.Model), p.GetValue(o.Variant));
         ReportRequest request;
         try
         {
@@ -50,17 +73,17 @@ public static class ReportVerb
             var inference = AppConfiguration.BindInference(config);
             var events = AppConfiguration.BindEvents(config);
             if (!inference.Enabled) throw new UsageException("report needs the model (Inference:Enabled=true)");
-            var segment = Segment(a);
-            var (title, records, isFolder) = Inputs(input, a.Get("--records"));
-            request = new ReportRequest(title, records, a.Get("--leads"), settings, inference, events, segment,
-                (int)a.GetDouble("--jobs", Environment.ProcessorCount), isFolder, (int)a.GetDouble("--strips", HolterAnalysis.MaxEvents));
+            var segment = Segment(p.GetValue(o.From), p.GetValue(o.To), p.GetValue(o.LoopHours));
+            var (title, records, isFolder) = Inputs(input, p.GetValue(o.Records));
+            request = new ReportRequest(title, records, p.GetValue(o.Leads), settings, inference, events, segment,
+                p.GetValue(o.Jobs), isFolder, p.GetValue(o.Strips));
         }
         catch (OptionsValidationException e)
         {
             throw new UsageException("invalid configuration: " + string.Join("; ", e.Failures));
         }
 
-        var progress = new ProgressReporter(request.Records.Count, !Console.IsErrorRedirected && !a.Flag("--quiet"));
+        var progress = new ProgressReporter(request.Records.Count, !Console.IsErrorRedirected && !p.GetValue(o.Quiet));
         var content = await ReportBuilder.BuildAsync(request, progress, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
         progress.Finish();
         foreach (var problem in content.Problems) Console.Error.WriteLine($"ecgedge: report: {problem}");
@@ -112,13 +135,12 @@ public static class ReportVerb
     }
 
     /// <summary>The <c>--from/--to</c> segment, or a loop of <c>--loop-hours</c> (soak and benchmark: a long recording from a short one).</summary>
-    public static ReplaySegment? Segment(ArgReader a)
+    public static ReplaySegment? Segment(double? fromSeconds, double? to, double? loopHours)
     {
-        var from = a.GetDouble("--from", 0);
-        double? to = a.Get("--to") is null ? null : a.GetDouble("--to", 0);
+        var from = fromSeconds ?? 0;
         if (from < 0) throw new UsageException("--from must be >= 0 seconds");
         if (to is { } t && t <= from) throw new UsageException($"--to ({t}) must lie after --from ({from})");
-        double? loop = a.Get("--loop-hours") is null ? null : a.GetDouble("--loop-hours", 0);
+        var loop = loopHours;
         if (loop is { } h && !(h > 0 && h <= 24 * 14)) throw new UsageException("--loop-hours must lie in (0, 336]");
         if (from == 0 && to is null && loop is null) return null;
         return new ReplaySegment(from, to, loop is not null, loop * 3600);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Acquisition.Replay;
 using EcgEdge.Core.Signals;
@@ -30,8 +31,39 @@ public static class RunVerb
         ["model"] = model ?? "none",
     });
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>ecgedge run</c>'s command line: the short forms of the configuration keys a run is usually given.</summary>
+    public static Command CreateCommand()
     {
+        Option[] switches =
+        [
+            VerbOptions.Record(),
+            VerbOptions.From(),
+            VerbOptions.To(),
+            VerbOptions.Leads(),
+            new Option<bool?>("--realtime") { Description = "deliver samples at the recording's pace (true) or as fast as possible (false) (Replay:RealTime)", HelpName = "true|false" },
+            new Option<bool?>("--loop") { Description = "start the record again at its end (Replay:Loop)", HelpName = "true|false" },
+            VerbOptions.Rate(),
+            VerbOptions.Mains(),
+            VerbOptions.Source("where samples come from (Pipeline:Source; the ADS1298 wiring is in section Ads1298)", "replay", "ads1298", "emulator"),
+            VerbOptions.Model(),
+            VerbOptions.Provider(),
+        ];
+        var command = new Command("run",
+            "the worker (the default verb): acquire, condition and detect beats continuously, classify them and the rhythm " +
+            "with the model, raise alarms and publish them over MQTT. With no configuration it replays the bundled MIT-BIH " +
+            "record 201 in real time. Any --Section:Key=value sets a configuration key (see appsettings.json).");
+        foreach (var o in switches) command.Options.Add(o);
+        // The configuration overrides first, then the short forms: --record R wins over --Replay:Record=R2.
+        command.SetConfigurableAction((p, configuration) => RunAsync(configuration, [.. Cli.SwitchOverrides(p, switches)]));
+        return command;
+    }
+
+    /// <summary>Runs the worker with the command line <paramref name="args"/> (as <c>ecgedge run ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(string[] configuration, string[] switches)
+    {
+        string[] args = [.. configuration, .. switches];
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = [],

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using EcgEdge.Acquisition.Ads1298;
 using EcgEdge.Pipeline;
 
@@ -12,11 +13,26 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class SelftestVerb
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary><c>ecgedge selftest</c>'s command line.</summary>
+    public static Command CreateCommand()
     {
-        // "--Section:Key=value" arguments override configuration (e.g. --Ads1298:SpiBus=1); the rest are verb options.
-        var (configArgs, own) = AppConfiguration.SplitArguments(args);
-        var a = new ArgReader(own, ["--source"], []);
+        var source = VerbOptions.Source("test the ADS1298 hardware, or the register-level emulator (default: the hardware when Pipeline:Source is Ads1298)",
+            "ads1298", "emulator");
+        var command = new Command("selftest",
+            "ADS1298 self-test: ID, internal test signal on every channel, shorted-input noise floor, lead-off; exit 0 pass, " +
+            "1 fail. Any --Section:Key=value sets a configuration key (e.g. --Ads1298:SpiBus=1).")
+        {
+            source,
+        };
+        command.SetConfigurableAction((p, configuration) => RunAsync(p.GetValue(source), configuration));
+        return command;
+    }
+
+    /// <summary>Runs selftest with the command line <paramref name="args"/> (as <c>ecgedge selftest ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(string? source, string[] configArgs)
+    {
         var config = AppConfiguration.Build(configArgs);
         Ads1298Options ads;
         PipelineSettings settings;
@@ -30,13 +46,13 @@ public static class SelftestVerb
             Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
             return 2;
         }
-        var kind = (a.Get("--source") ?? (settings.Pipeline.Source == SourceKind.Ads1298 ? "ads1298" : "emulator")).ToLowerInvariant() switch
+        var kind = (source ?? (settings.Pipeline.Source == SourceKind.Ads1298 ? "ads1298" : "emulator")).ToLowerInvariant() switch
         {
             "ads1298" => SourceKind.Ads1298,
             "emulator" => SourceKind.Emulator,
             var other => throw new UsageException($"--source '{other}': selftest runs on 'ads1298' or 'emulator'"),
         };
-        if (a.Get("--source") is null && kind == SourceKind.Emulator)
+        if (source is null && kind == SourceKind.Emulator)
             Console.Error.WriteLine("ecgedge selftest: no --source given and Pipeline:Source is not Ads1298: testing the EMULATOR, not hardware " +
                 "(use --source ads1298 on the device)");
         try

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using EcgEdge.Events.Alerts;
 using EcgEdge.Strips;
@@ -11,41 +12,56 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class StripVerb
 {
-    /// <summary>The verb's usage line.</summary>
-    public const string Usage = "usage: ecgedge strip ALERT.json -o OUT.png | ecgedge strip --record R --at SECONDS [--seconds 10] [--leads II,V1] [--max-leads N] [--mains HZ] -o OUT.png";
-
     /// <summary>Largest alert file read; the longest strip rendered (<see cref="StripRenderer.MaxDurationS"/> s of 12 leads) at 1 kHz is about 2.5 MB.</summary>
     public const long MaxAlertFileBytes = 16L * 1024 * 1024;
 
-    private static readonly string[] OutOptions = ["-o", "--out", "--record", "--at", "--seconds", "--leads", "--max-leads", "--mains"];
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>strip's options.</summary>
+    private sealed class Options
     {
-        ArgumentNullException.ThrowIfNull(args);
-        string? input = null;
-        var options = new List<string>();
-        for (var i = 0; i < args.Length; i++)
+        public Argument<string?> Alert { get; } = new("ALERT.json")
+        { Description = "an alert as published on the alerts topic (or saved by ecgedge watch --save-dir)", Arity = ArgumentArity.ZeroOrOne };
+        public Option<string> Out { get; } = VerbOptions.Out("the PNG written", "OUT.png");
+        public Option<string?> Record { get; } = VerbOptions.Record("instead of an alert: a moment of this WFDB record, through the device's conditioning");
+        public Option<double?> At { get; } = new("--at") { Description = "with --record: where the strip starts, seconds from the record's start", HelpName = "S" };
+        public Option<double> Seconds { get; } = new("--seconds")
+        { Description = $"with --record: the strip's length in seconds (at most {StripRenderer.MaxDurationS})", HelpName = "S", DefaultValueFactory = _ => 10 };
+        public Option<string?> Leads { get; } = VerbOptions.Leads();
+        public Option<int> MaxLeads { get; } = new("--max-leads")
+        { Description = "with --record: at most this many of the acquired leads", HelpName = "N", DefaultValueFactory = _ => StripRenderer.MaxLeads };
+        public Option<double> Mains { get; } = VerbOptions.RecordingMains();
+
+        public Option[] All => [Out, Record, At, Seconds, Leads, MaxLeads, Mains];
+    }
+
+    /// <summary><c>ecgedge strip</c>'s command line.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("strip",
+            "render an alert's ECG strip as an ECG printout PNG (25 mm/s, 10 mm/mV, grid, lead labels, onset marker): " +
+            "ecgedge strip ALERT.json -o OUT.png; or any moment of a record, through the device's conditioning: " +
+            "ecgedge strip --record R --at SECONDS -o OUT.png")
         {
-            if (OutOptions.Contains(args[i]))
-            {
-                options.Add(args[i]);
-                if (i + 1 < args.Length) options.Add(args[++i]);
-            }
-            else if (!args[i].StartsWith('-'))
-            {
-                if (input is not null) throw new UsageException($"unexpected argument '{args[i]}'; {Usage}");
-                input = args[i];
-            }
-            else options.Add(args[i]);
-        }
-        var a = new ArgReader([.. options], OutOptions, []);
-        var output = a.Get("-o") ?? a.Get("--out") ?? throw new UsageException($"option -o is required; {Usage}");
-        if (a.Get("--record") is { } record)
+            o.Alert,
+        };
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetVerbAction(p => RunAsync(p, o));
+        return command;
+    }
+
+    /// <summary>Runs strip with the command line <paramref name="args"/> (as <c>ecgedge strip ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o)
+    {
+        var input = p.GetValue(o.Alert);
+        var output = p.GetValue(o.Out)!;
+        if (p.GetValue(o.Record) is { } record)
         {
-            if (input is not null) throw new UsageException($"give an alert file or --record, not both; {Usage}");
-            return await RecordStripAsync(a, record, output).ConfigureAwait(false);
+            if (input is not null) throw new UsageException("give an alert file or --record, not both");
+            return await RecordStripAsync(p, o, record, output).ConfigureAwait(false);
         }
-        if (input is null) throw new UsageException($"the alert file is missing; {Usage}");
+        if (input is null) throw new UsageException("the alert file is missing (or give --record R --at SECONDS)");
 
         byte[] png;
         try
@@ -64,7 +80,7 @@ public static class StripVerb
         catch (StripFormatException e)
         {
             await Console.Error.WriteLineAsync("ecgedge: strip: " + e.Message.ReplaceLineEndings(" ")).ConfigureAwait(false);
-            return 1; // bad input data (Program.Usage: exit 1)
+            return 1; // bad input data (exit 1)
         }
 
         try
@@ -84,20 +100,20 @@ public static class StripVerb
     /// A strip of any moment of a record: <c>--at</c> seconds from its start, <c>--seconds</c> long (default 10), through
     /// the device's conditioning (<see cref="RecordStrip"/>); all acquired leads unless <c>--max-leads</c> says fewer.
     /// </summary>
-    private static async Task<int> RecordStripAsync(ArgReader a, string record, string output)
+    private static async Task<int> RecordStripAsync(ParseResult p, Options o, string record, string output)
     {
-        var at = a.Get("--at") is null ? throw new UsageException($"--record needs --at SECONDS; {Usage}") : a.GetDouble("--at", 0);
-        var seconds = a.GetDouble("--seconds", 10);
+        var at = p.GetValue(o.At) ?? throw new UsageException("--record needs --at SECONDS");
+        var seconds = p.GetValue(o.Seconds);
         if (at < 0) throw new UsageException("--at must be >= 0 seconds");
         if (!(seconds > 0 && seconds <= StripRenderer.MaxDurationS)) throw new UsageException($"--seconds must lie in (0, {StripRenderer.MaxDurationS}]");
-        var maxLeads = (int)a.GetDouble("--max-leads", StripRenderer.MaxLeads);
+        var maxLeads = p.GetValue(o.MaxLeads);
         if (maxLeads < 1) throw new UsageException("--max-leads must be >= 1");
         var path = AppConfiguration.ResolveRecord(record.EndsWith(".hea", StringComparison.OrdinalIgnoreCase) ? record[..^4] : record);
-        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build([.. AppConfiguration.RecordingOverrides([], a)]));
+        var settings = AppConfiguration.BindPipeline(AppConfiguration.Build([.. AppConfiguration.RecordingOverrides([], p.GetValue(o.Mains))]));
         StripSignal signal;
         try
         {
-            signal = await RecordStrip.ExtractAsync(path, a.Get("--leads"), at, seconds, settings, maxLeads).ConfigureAwait(false);
+            signal = await RecordStrip.ExtractAsync(path, p.GetValue(o.Leads), at, seconds, settings, maxLeads).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {

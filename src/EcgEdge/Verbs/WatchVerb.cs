@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EcgEdge.Transport.Mqtt;
@@ -10,40 +11,94 @@ namespace EcgEdge.Verbs;
 /// </summary>
 public static class WatchVerb
 {
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>watch's options: the alert watcher's, the web page's (<c>--web</c>), and both's.</summary>
+    private sealed class Options
     {
-        ArgumentNullException.ThrowIfNull(args);
-        // --web: serve the clinician page instead (the browser subscribes itself; see WebWatchVerb).
-        if (args.Contains("--web")) return await WebWatchVerb.RunAsync(args).ConfigureAwait(false);
-        var brokers = new List<string>();
-        var rest = new List<string>();
-        for (var i = 0; i < args.Length; i++)
+        public Option<bool> Web { get; } = new("--web")
+        { Description = "serve the clinician web page on 127.0.0.1 instead (live devices, alerts, strips, acks; the browser connects to the broker over WebSockets)" };
+        public Option<string[]> Brokers { get; } = new("--broker")
         {
-            if (args[i] == "--broker" && i + 1 < args.Length) brokers.Add(args[++i]);
-            else rest.Add(args[i]);
+            Description = "the broker, mqtt:// or mqtts:// (repeat for failover); with --web a ws:// or wss:// URL (default: the embedded broker of ecgedge run on this machine)",
+            HelpName = "URL",
+        };
+        public Option<string?> Prefix { get; } = VerbOptions.Prefix("the fleet's topic prefix (default ecgedge)");
+        public Option<string?> Device { get; } = VerbOptions.Device("one device's alerts (default: every device, +)");
+        public Option<string?> Username { get; } = VerbOptions.Username("the broker login (with --web the page asks for the password)");
+        public Option<double> Timeout { get; } = VerbOptions.Timeout();
+        // the watcher's own
+        public Option<string?> ClientId { get; } = new("--client-id") { Description = "the MQTT client id (a persistent session)", HelpName = "ID" };
+        public Option<string?> Ca { get; } = new("--ca") { Description = "trust this CA certificate (PEM) for mqtts://", HelpName = "FILE" };
+        public Option<string?> Cert { get; } = new("--cert") { Description = "client certificate (PEM), with --key", HelpName = "FILE" };
+        public Option<string?> Key { get; } = new("--key") { Description = "the client certificate's private key (PEM)", HelpName = "FILE" };
+        public Option<string?> PasswordEnv { get; } = VerbOptions.PasswordEnv("the environment variable that holds the broker password (never the password itself)");
+        public Option<int> Count { get; } = new("--count") { Description = "exit 0 after N distinct alerts (1 if fewer came)", HelpName = "N", DefaultValueFactory = _ => 0 };
+        public Option<string?> SaveDir { get; } = new("--save-dir") { Description = "save every alert as DIR/ID.json (folder 0700, files 0600)", HelpName = "DIR" };
+        public Option<MqttProtocolLevel> Protocol { get; } = VerbOptions.Protocol();
+        public Option<bool> Json { get; } = VerbOptions.JsonOutput("print each alert as it came (JSON), one per line");
+        // the web page's own
+        public Option<int> Port { get; } = new("--port")
+        { Description = "with --web: the page's HTTP port on 127.0.0.1 (0: any free port)", HelpName = "PORT", DefaultValueFactory = _ => WebWatchVerb.DefaultPort };
+        public Option<string?> Clinician { get; } = new("--clinician")
+        { Description = "with --web: the name acknowledgements go out under (default: the login, else this machine's user)", HelpName = "NAME" };
+        public Option<string?> WebRoot { get; } = new("--web-root") { Description = "with --web: serve the page from this folder instead of the embedded one", HelpName = "DIR" };
+
+        public Option[] All => [Web, Brokers, Prefix, Device, Username, Timeout, ClientId, Ca, Cert, Key, PasswordEnv, Count, SaveDir, Protocol, Json, Port, Clinician, WebRoot];
+        public Option[] WatcherOnly => [ClientId, Ca, Cert, Key, PasswordEnv, Count, SaveDir, Protocol, Json];
+        public Option[] WebOnly => [Port, Clinician, WebRoot];
+    }
+
+    /// <summary><c>ecgedge watch</c>'s command line.</summary>
+    public static Command CreateCommand()
+    {
+        var o = new Options();
+        var command = new Command("watch",
+            "clinician side: subscribe to a fleet's alerts and print them live, de-duplicated by id; with --web, serve the " +
+            "clinician web page on 127.0.0.1 only");
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetVerbAction(p => RunAsync(p, o));
+        return command;
+    }
+
+    /// <summary>Runs watch with the command line <paramref name="args"/> (as <c>ecgedge watch ARGS</c>).</summary>
+    public static Task<int> RunAsync(string[] args) => Cli.RunAsync(CreateCommand(), args);
+
+    private static async Task<int> RunAsync(ParseResult p, Options o)
+    {
+        var web = p.GetValue(o.Web);
+        foreach (var option in web ? o.WatcherOnly : o.WebOnly)
+            if (p.GetResult(option) is { Implicit: false })
+                throw new UsageException(web ? $"{option.Name} is not an option of watch --web" : $"{option.Name} needs --web");
+        var brokers = p.GetValue(o.Brokers) ?? [];
+        // --web: serve the clinician page instead (the browser subscribes itself; see WebWatchVerb).
+        if (web)
+        {
+            return await WebWatchVerb.RunAsync(new WebWatchArguments
+            {
+                Port = p.GetValue(o.Port), Broker = brokers.LastOrDefault(), Prefix = p.GetValue(o.Prefix), Device = p.GetValue(o.Device),
+                Username = p.GetValue(o.Username), Clinician = p.GetValue(o.Clinician), WebRoot = p.GetValue(o.WebRoot), TimeoutSeconds = p.GetValue(o.Timeout),
+            }).ConfigureAwait(false);
         }
-        var a = new ArgReader([.. rest], ["--prefix", "--device", "--client-id", "--ca", "--cert", "--key", "--username", "--password-env", "--count", "--timeout", "--save-dir", "--protocol"], ["--json"]);
-        if (brokers.Count == 0) throw new UsageException("watch needs --broker mqtt://host:port (or mqtts://; repeat for failover)");
+        if (brokers.Length == 0) throw new UsageException("watch needs --broker mqtt://host:port (or mqtts://; repeat for failover)");
         var options = new AlertWatcherOptions
         {
-            Brokers = brokers,
-            TopicPrefix = a.Get("--prefix") ?? "ecgedge",
-            Device = a.Get("--device") ?? "+",
-            CaCertificateFile = a.Get("--ca"),
-            ClientCertificateFile = a.Get("--cert"),
-            ClientKeyFile = a.Get("--key"),
-            Username = a.Get("--username"),
+            Brokers = [.. brokers],
+            TopicPrefix = p.GetValue(o.Prefix) ?? "ecgedge",
+            Device = p.GetValue(o.Device) ?? "+",
+            CaCertificateFile = p.GetValue(o.Ca),
+            ClientCertificateFile = p.GetValue(o.Cert),
+            ClientKeyFile = p.GetValue(o.Key),
+            Username = p.GetValue(o.Username),
             // The password comes from an environment variable, never from the command line (visible in ps).
-            Password = a.Get("--password-env") is { } env ? Environment.GetEnvironmentVariable(env) : null,
+            Password = p.GetValue(o.PasswordEnv) is { } env ? Environment.GetEnvironmentVariable(env) : null,
         };
-        if (a.Get("--client-id") is { } cid) options.ClientId = cid;
-        options.ProtocolVersion = a.GetProtocol();
-        var count = (int)a.GetDouble("--count", 0);
-        var timeout = a.GetDouble("--timeout", 0);
-        var saveDir = a.Get("--save-dir");
+        if (p.GetValue(o.ClientId) is { } cid) options.ClientId = cid;
+        options.ProtocolVersion = p.GetValue(o.Protocol);
+        var count = p.GetValue(o.Count);
+        var timeout = p.GetValue(o.Timeout);
+        var saveDir = p.GetValue(o.SaveDir);
         // Saved alerts carry patient ECG strips: a new folder is created 0700, every file 0600.
         if (saveDir is not null) EcgEdge.Transport.PrivateFiles.CreateDirectory(saveDir);
-        var json = a.Flag("--json");
+        var json = p.GetValue(o.Json);
 
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };

@@ -19,20 +19,17 @@ public static class WebWatchVerb
     /// two commands of the README's demo need nothing else (the worker logs the exact command when it had to use another port).</summary>
     public static readonly string DefaultBroker = $"ws://127.0.0.1:{MqttTransportOptions.DefaultEmbeddedWebSocketPort}{MqttWebSocketBridge.UrlPath}";
 
-    public const string Usage = "usage: ecgedge watch --web [--port N] [--broker ws://host:port/path|wss://…] [--prefix ecgedge] " +
-        "[--device ID|+] [--username U] [--clinician NAME] [--web-root DIR] [--timeout S]";
-
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>Serves the page as <c>ecgedge watch --web</c> with <paramref name="a"/> (<see cref="WatchVerb"/> parses them).</summary>
+    public static async Task<int> RunAsync(WebWatchArguments a)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var a = new ArgReader(args, ["--port", "--broker", "--prefix", "--device", "--username", "--clinician", "--web-root", "--timeout"], ["--web"]);
-        var port = (int)a.GetDouble("--port", DefaultPort);
-        if (port is < 0 or > 65535) throw new UsageException($"--port must be 0 to 65535; {Usage}");
+        ArgumentNullException.ThrowIfNull(a);
+        var port = a.Port;
+        if (port is < 0 or > 65535) throw new UsageException("--port must be 0 to 65535");
         var config = PageConfig(a, Environment.UserName);
-        var localDemo = a.Get("--broker") is null;
+        var localDemo = a.Broker is null;
         var broker = config.Broker!;
         IWebAssets assets;
-        if (a.Get("--web-root") is { } root)
+        if (a.WebRoot is { } root)
         {
             try { assets = new DirectoryWebAssets(root); }
             catch (DirectoryNotFoundException e) { throw new UsageException(e.Message); }
@@ -58,7 +55,7 @@ public static class WebWatchVerb
         }
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-        var timeout = a.GetDouble("--timeout", 0);
+        var timeout = a.TimeoutSeconds;
         if (timeout > 0) cts.CancelAfter(TimeSpan.FromSeconds(timeout));
         Console.WriteLine($"ecgedge watch: clinician page on {server.Url} (loopback only; Ctrl+C stops); broker {broker}" +
             (localDemo ? " (the embedded broker of `ecgedge run` on this machine; --broker for another)" : ""));
@@ -70,23 +67,23 @@ public static class WebWatchVerb
 
     /// <summary>The page's <c>config.json</c> from the options (refuses a broker that is not ws:// or wss://).</summary>
     /// <param name="localUser">This machine's user name: the clinician name without a login (see below).</param>
-    public static WebPageConfig PageConfig(ArgReader a, string? localUser)
+    public static WebPageConfig PageConfig(WebWatchArguments a, string? localUser)
     {
         ArgumentNullException.ThrowIfNull(a);
-        var broker = a.Get("--broker") ?? DefaultBroker;
+        var broker = a.Broker ?? DefaultBroker;
         if (!(Uri.TryCreate(broker, UriKind.Absolute, out var uri) && uri.Scheme is "ws" or "wss"))
             throw new UsageException($"--broker for the web page must be a ws:// or wss:// URL (MQTT over WebSockets), not '{broker}'");
-        var username = a.Get("--username");
+        var username = a.Username;
         return new WebPageConfig
         {
             Broker = broker,
-            Prefix = a.Get("--prefix"),
-            Device = a.Get("--device"),
+            Prefix = a.Prefix,
+            Device = a.Device,
             Username = username,
             // With a login, acks go out under the user name (the page's default; the broker's ACL binds it). Without one (an
             // anonymous broker such as the embedded one, where nothing binds the name anyway) under this machine's user
             // name, so that the demo can acknowledge at once.
-            Clinician = a.Get("--clinician") ?? (username is null ? LocalClinicianName(localUser) : null),
+            Clinician = a.Clinician ?? (username is null ? LocalClinicianName(localUser) : null),
             // Without a user name nothing needs typing: connect as soon as the page opens.
             Autoconnect = username is null,
         };
@@ -98,6 +95,27 @@ public static class WebWatchVerb
         var name = new string((userName ?? "").Where(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-').Take(64).ToArray());
         return name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) ? name : "clinician";
     }
+}
+
+/// <summary>The options of <c>ecgedge watch --web</c>.</summary>
+public sealed record WebWatchArguments
+{
+    /// <summary>The page's HTTP port on 127.0.0.1 (0: any free port).</summary>
+    public int Port { get; init; } = WebWatchVerb.DefaultPort;
+
+    /// <summary>The broker's ws:// or wss:// URL; null: <see cref="WebWatchVerb.DefaultBroker"/>.</summary>
+    public string? Broker { get; init; }
+
+    public string? Prefix { get; init; }
+    public string? Device { get; init; }
+    public string? Username { get; init; }
+    public string? Clinician { get; init; }
+
+    /// <summary>A folder to serve instead of the embedded page.</summary>
+    public string? WebRoot { get; init; }
+
+    /// <summary>Stop after this many seconds (0: on Ctrl+C only).</summary>
+    public double TimeoutSeconds { get; init; }
 }
 
 /// <summary>The page's <c>config.json</c> (see web/src/config.ts); absent fields are left to the page's defaults.</summary>

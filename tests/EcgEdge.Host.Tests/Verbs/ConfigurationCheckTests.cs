@@ -38,6 +38,22 @@ public class ConfigurationCheckTests
     }
 
     [Fact]
+    public void On_the_command_line_a_section_nothing_reads_is_refused_in_files_and_the_environment_it_is_left_alone()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => ConfigurationCheck.Check(new ConfigurationBuilder().AddCommandLine(["--Foo:Bar=1"]).Build()));
+        Assert.Equal(("command line", "Foo"), (e.Origin, e.Key));
+        Assert.Contains("unknown section", e.Reason, StringComparison.Ordinal);
+        Assert.Contains("Conditioning", e.Reason, StringComparison.Ordinal);   // the sections are listed
+        // Far from every section, but near one still gets its guess.
+        Assert.Contains("did you mean 'Events'?",
+            Assert.Throws<ConfigurationException>(() => ConfigurationCheck.Check(new ConfigurationBuilder().AddCommandLine(["--Evnts=1"]).Build())).Reason,
+            StringComparison.Ordinal);
+        // The host's logging settings are read (by run); another component's settings in a file are not the product's business.
+        ConfigurationCheck.Check(new ConfigurationBuilder().AddCommandLine(["--Logging:LogLevel:Default=Debug", "--Mqtt:Mode=Off"]).Build());
+        ConfigurationCheck.Check(Json("""{"Foo": {"Bar": 1}}"""));
+    }
+
+    [Fact]
     public void A_misspelling_is_answered_with_the_nearest_valid_key_and_a_misspelt_section_is_refused()
     {
         // Issue 28's example: --Conditioning:MainHz=60 must name Conditioning:MainsHz.
@@ -56,9 +72,9 @@ public class ConfigurationCheckTests
     }
 
     [Fact]
-    public void A_misspelt_verb_option_is_answered_with_the_nearest_one()
+    public async Task A_misspelt_verb_option_is_answered_with_the_nearest_one()
     {
-        var e = Assert.Throws<UsageException>(() => new ArgReader(["--recrods", "201"], ["--records", "--db"], ["--quiet"]));
+        var e = await Assert.ThrowsAsync<UsageException>(() => Cli.RunAsync(EvalVerb.CreateCommand(), ["--recrods", "201"]));
         Assert.Contains("did you mean '--records'?", e.Message, StringComparison.Ordinal);
     }
 

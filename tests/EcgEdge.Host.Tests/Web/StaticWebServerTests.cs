@@ -171,31 +171,30 @@ public sealed class StaticWebServerTests : IAsyncLifetime
         Assert.Equal(0, await WatchVerb.RunAsync(["--web", "--port", "0", "--broker", "wss://broker.example:8884/mqtt", "--timeout", "0.5"]));
     }
 
-    private static WebPageConfig PageConfig(string localUser, params string[] args) =>
-        WebWatchVerb.PageConfig(new ArgReader(args, ["--port", "--broker", "--prefix", "--device", "--username", "--clinician", "--web-root", "--timeout"], ["--web"]), localUser);
+    private static WebPageConfig PageConfig(string localUser, WebWatchArguments arguments) => WebWatchVerb.PageConfig(arguments, localUser);
 
     [Fact]
     public void Watch_web_without_a_broker_connects_to_the_local_embedded_broker_and_acknowledges_as_the_local_user()
     {
         // The README's demo: `ecgedge run` (embedded broker, WebSockets on 9001) and `ecgedge watch --web`.
-        var demo = PageConfig("alice", "--web");
+        var demo = PageConfig("alice", new());
         Assert.Equal($"ws://127.0.0.1:{new EcgEdge.Transport.Mqtt.MqttTransportOptions().EmbeddedWebSocketPort}/mqtt", demo.Broker);
         Assert.Equal("ws://127.0.0.1:9001/mqtt", WebWatchVerb.DefaultBroker);
         Assert.True(demo.Autoconnect);
         Assert.Equal("alice", demo.Clinician);
         // The command the worker logs when it had to take another port: the same, on that port.
-        Assert.Equal(("ws://127.0.0.1:40123/mqtt", "alice"), (PageConfig("alice", "--web", "--broker", "ws://127.0.0.1:40123/mqtt") is var c ? (c.Broker, c.Clinician) : default));
+        Assert.Equal(("ws://127.0.0.1:40123/mqtt", "alice"), (PageConfig("alice", new() { Broker = "ws://127.0.0.1:40123/mqtt" }) is var c ? (c.Broker, c.Clinician) : default));
         // With a login the page asks for the password and acknowledges under the user name (bound by the broker's ACL).
-        var login = PageConfig("alice", "--web", "--broker", "wss://broker.example:8884", "--username", "clinician-ward-a");
+        var login = PageConfig("alice", new() { Broker = "wss://broker.example:8884", Username = "clinician-ward-a" });
         Assert.False(login.Autoconnect);
         Assert.Null(login.Clinician);
-        Assert.Equal("bob", PageConfig("alice", "--web", "--clinician", "bob").Clinician);
+        Assert.Equal("bob", PageConfig("alice", new() { Clinician = "bob" }).Clinician);
         // A local user name that is not one topic level is cleaned up, or replaced.
         Assert.Equal("j.doe", WebWatchVerb.LocalClinicianName("j.doe"));
         Assert.Equal("ab", WebWatchVerb.LocalClinicianName("a/b#"));
         Assert.Equal("clinician", WebWatchVerb.LocalClinicianName("_x"));
         Assert.Equal("clinician", WebWatchVerb.LocalClinicianName(null));
-        Assert.Throws<UsageException>(() => PageConfig("alice", "--web", "--broker", "mqtt://127.0.0.1:1883"));
+        Assert.Throws<UsageException>(() => PageConfig("alice", new() { Broker = "mqtt://127.0.0.1:1883" }));
     }
 
     [Theory]
