@@ -2,5 +2,5 @@
   "schema": "ecgedge.manifest-signature/1",
   "algorithm": "ECDSA-P256-SHA256",
   "keyId": "8726efb4413fcccf",
-  "signature": "MEUCIA5FQsw6dpHDZX6yBPjy3UVeXID+gsu1/Iv4shQOLp5/AiEAxUkAUS8aTxCnGBXdU/Tv2jG5Z+x3bSG30yRqzQNK/ao="
+  "signature": "MEYCIQC44jCICZNzfbG44FP0uBi90k9b7mK7Nxy1BEHnsNhEqgIhAPXOJRvBxXRtbm+z9JECDGKDUKZ7ZBAL0LZx2u4nEOm0"
 }

@@ -85,6 +85,8 @@ public sealed class RhythmFusionSpec
     [JsonPropertyName("short_threshold")] public double ShortThreshold { get; set; } = 0.5;
     /// <summary>"network": windows of young streams keep the network's rhythm posterior; "short" (default): the short model decides them.</summary>
     public string? Young { get; set; }
+    /// <summary>With <see cref="Young"/> "short": streams younger than this still keep the network's posterior (default 0).</summary>
+    [JsonPropertyName("network_below_s")] public double? NetworkBelowS { get; set; }
     /// <summary>How it was fitted and validated (free text for the card and `model info`).</summary>
     public string? Definition { get; set; }
 
@@ -99,7 +101,12 @@ public sealed class RhythmFusionSpec
         problem = Rhythm.RhythmFusion.Problem(l.ContextSeconds, sm.ContextSeconds, BelowS, Threshold, ShortThreshold);
         if (problem is not null) { problem = "rhythm_fusion: " + problem; return null; }
         if (Young is not (null or "short" or "network")) { problem = $"rhythm_fusion.young must be \"short\" or \"network\", not \"{Young}\""; return null; }
-        return new Rhythm.RhythmFusion(l, sm, BelowS, Threshold, ShortThreshold, Young == "network");
+        if (NetworkBelowS is { } nb && (Young == "network" || !(nb >= 0 && nb <= BelowS)))
+        {
+            problem = "rhythm_fusion.network_below_s goes with young \"short\" and must lie between 0 and below_s";
+            return null;
+        }
+        return new Rhythm.RhythmFusion(l, sm, BelowS, Threshold, ShortThreshold, Young == "network" ? BelowS : NetworkBelowS ?? 0);
     }
 }
 

@@ -71,12 +71,14 @@ public sealed class LogisticModel
 public sealed class RhythmFusion
 {
     public RhythmFusion(LogisticModel longModel, LogisticModel shortModel, double belowSeconds, double threshold, double shortThreshold,
-        bool youngStreamsByNetwork = false)
+        double networkBelowSeconds = 0)
     {
-        YoungStreamsByNetwork = youngStreamsByNetwork;
         ArgumentNullException.ThrowIfNull(longModel);
         ArgumentNullException.ThrowIfNull(shortModel);
         if (Problem(longModel.ContextSeconds, shortModel.ContextSeconds, belowSeconds, threshold, shortThreshold) is { } p) throw new ArgumentException(p);
+        if (!(networkBelowSeconds >= 0 && networkBelowSeconds <= belowSeconds))
+            throw new ArgumentException("network_below_s must lie between 0 and below_s", nameof(networkBelowSeconds));
+        NetworkBelowSeconds = networkBelowSeconds;
         Long = longModel;
         Short = shortModel;
         BelowSeconds = belowSeconds;
@@ -98,10 +100,16 @@ public sealed class RhythmFusion
     public double ShortThreshold { get; }
 
     /// <summary>
-    /// A young stream's window keeps the network's own rhythm posterior (the fusion decides older streams only): out of
-    /// fold, neither the short model nor the network was better on 10-s records, so these keep the network's decision.
+    /// Windows of a stream younger than this keep the network's own rhythm posterior; from here to
+    /// <see cref="BelowSeconds"/> the short model decides. 0.3.0 left every young stream to the network
+    /// (= <see cref="BelowSeconds"/>); 0.3.1 only the first 15 s, so that a 10-s record keeps the network's decision (out
+    /// of fold the short model was no better on 10-s records) while a 30-s recording's later young windows get the
+    /// evidence model (out of fold much better on 30-s excerpts; docs/rhythm.md).
     /// </summary>
-    public bool YoungStreamsByNetwork { get; }
+    public double NetworkBelowSeconds { get; }
+
+    /// <summary>Every young stream's window keeps the network's posterior (the fusion decides older streams only).</summary>
+    public bool YoungStreamsByNetwork => NetworkBelowSeconds >= BelowSeconds;
 
     /// <summary>Why these parameters cannot make a model, or null.</summary>
     public static string? Problem(double longContext, double shortContext, double belowSeconds, double threshold, double shortThreshold)
@@ -118,7 +126,7 @@ public sealed class RhythmFusion
     /// </summary>
     public double Probability(ReadOnlySpan<float> longFeatures, ReadOnlySpan<float> shortFeatures, double streamSeconds, out double threshold)
     {
-        if (streamSeconds < BelowSeconds && YoungStreamsByNetwork)
+        if (streamSeconds < NetworkBelowSeconds)
         {
             threshold = double.NaN;
             return double.NaN;   // the network's posterior stands

@@ -101,7 +101,7 @@ public class ModelSigningTests
         var changed = how switch
         {
             "append" => text + " ",
-            "version" => text.Replace("\"version\": \"0.3.0\"", "\"version\": \"0.3.1\"", StringComparison.Ordinal),
+            "version" => System.Text.RegularExpressions.Regex.Replace(text, "\"version\": \"([^\"]+)\"", "\"version\": \"$1.1\""),
             "sha" => text.Replace("\"sha256\": \"8351", "\"sha256\": \"9351", StringComparison.Ordinal),
             "weight" => text.Replace("1.1146877510193993", "1.1146877510193994", StringComparison.Ordinal),
             _ => throw new ArgumentOutOfRangeException(nameof(how)),

@@ -227,7 +227,7 @@ def main(argv=None):
         # logic (R.bridge_af).
         fused = probabilities(ws, p, t)
         for label, probs, bridge in (("network", ws.N, 0.0), ("rr_rule", R.rule_probabilities(irr32[test] >= rr_t), 0.0),
-                                     ("fusion_0_3_0", fused, 0.0), ("fusion", fused, R.AF_BRIDGE_S)):
+                                     ("fusion_decisions", fused, 0.0), ("fusion", fused, R.AF_BRIDGE_S)):
             by, per_rec = R.score(ws, R.decisions(ws, probs, bridge_s=bridge), per_record=True)
             rows[label] = {s: x.as_dict() for s, x in by.items()}
             rows[label + "_records"] = {f"{k[0]}/{k[1]}": x.as_dict() for k, x in per_rec.items()
@@ -302,7 +302,7 @@ def markdown(report) -> str:
     out = ["| held out | windows decided by | AF dur Se | AF dur +P | F1 | false AF (% of non-AF time) | non-AF records with false AF | threshold |",
            "|---|---|---|---|---|---|---|---|"]
     for name, sp in report["splits"].items():
-        for label in ("network", "rr_rule", "fusion_0_3_0", "fusion"):
+        for label in ("network", "rr_rule", "fusion_decisions", "fusion"):
             for src, x in sp[label].items():
                 def f(v, d=1):
                     return "–" if v is None else f"{v:.{d}f}"
@@ -312,8 +312,8 @@ def markdown(report) -> str:
     return "\n".join(out) + "\n"
 
 
-LABELS = (("network", "0.2.0 recipe OOF"), ("rr_rule", "RR rule"), ("fusion_0_3_0", "0.3.0 decisions"),
-          ("fusion", "with AF episode logic"))
+LABELS = (("network", "0.2.0 recipe OOF"), ("rr_rule", "RR rule"), ("fusion_decisions", "fusion, decisions alone"),
+          ("fusion", "fusion with the AF episode logic (shipped)"))
 
 
 def records_markdown(report) -> str:

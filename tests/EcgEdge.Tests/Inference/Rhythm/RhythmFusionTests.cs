@@ -40,7 +40,8 @@ public class RhythmFusionTests
     [Fact]
     public void With_young_streams_left_to_the_network_a_young_window_gets_no_fused_probability()
     {
-        var fusion = new RhythmFusion(Model(-3, 30), Model(1, 10), belowSeconds: 25, threshold: 0.55, shortThreshold: 0.5, youngStreamsByNetwork: true);
+        var fusion = new RhythmFusion(Model(-3, 30), Model(1, 10), belowSeconds: 25, threshold: 0.55, shortThreshold: 0.5, networkBelowSeconds: 25);
+        Assert.True(fusion.YoungStreamsByNetwork);
         var f = new float[RhythmFeatures.Count];
         Assert.True(double.IsNaN(fusion.Probability(f, f, 10, out var t)));
         Assert.True(double.IsNaN(t));
@@ -48,6 +49,35 @@ public class RhythmFusionTests
         Assert.Equal(0.55, t2);
         Assert.Null(new RhythmFusionSpec { Long = new LogisticModelSpec(), Short = new LogisticModelSpec(), Young = "maybe" }.ToFusion(out var why));
         Assert.NotNull(why);
+    }
+
+    [Fact]
+    public void With_network_below_15_s_a_young_stream_keeps_the_network_below_15_s_and_gets_the_short_model_from_there()
+    {
+        var fusion = new RhythmFusion(Model(-3, 30), Model(1, 10), belowSeconds: 25, threshold: 0.55, shortThreshold: 0.6, networkBelowSeconds: 15);
+        Assert.False(fusion.YoungStreamsByNetwork);
+        var f = new float[RhythmFeatures.Count];
+        f[RhythmFeatures.Irr] = 0.5f;
+        Assert.True(double.IsNaN(fusion.Probability(f, f, 10, out _)));           // a 10-s record: the network
+        Assert.Equal(fusion.Short.Probability(f), fusion.Probability(f, f, 15, out var t), 12);
+        Assert.Equal(0.6, t);
+        Assert.Equal(0.5 * (fusion.Short.Probability(f) + fusion.Long.Probability(f)), fusion.Probability(f, f, 25, out var t2), 12);
+        Assert.Equal(0.55, t2);
+        Assert.Throws<ArgumentException>(() => new RhythmFusion(Model(-3, 30), Model(1, 10), 25, 0.5, 0.5, networkBelowSeconds: 30));
+        // in a manifest: only with young "short", and within [0, below_s]
+        var spec = new RhythmFusionSpec
+        {
+            Long = new LogisticModelSpec { Features = ["irr"], Mean = [0], Scale = [1], Weights = [1], ContextS = 30 },
+            Short = new LogisticModelSpec { Features = ["irr"], Mean = [0], Scale = [1], Weights = [1], ContextS = 10 },
+            BelowS = 25, Young = "short", NetworkBelowS = 15,
+        };
+        Assert.Equal(15, spec.ToFusion(out _)!.NetworkBelowSeconds);
+        spec.Young = "network";
+        Assert.Null(spec.ToFusion(out var why));
+        Assert.Contains("network_below_s", why, StringComparison.Ordinal);
+        spec.Young = "short";
+        spec.NetworkBelowS = 26;
+        Assert.Null(spec.ToFusion(out _));
     }
 
     [Theory]
