@@ -24,9 +24,10 @@ run "$data/qtdb" 60 sel16265,sel16272 qtdb
 cp "$here"/models/ecg-nat-*.onnx "$out/m/"
 cp -r "$here/models/reference" "$out/m/"
 PYTHONPATH="$here/tools/train" "$py" "$here/tools/train/rhythm/validate.py" --features "$out/f" --data "$data" \
-  --fit "$here/models/ecg-nat.manifest.json" --out "$out/m/ecg-nat.manifest.json" --version 0.0.0-smoke \
+  --young short --network-below-s 15 --fit "$here/models/ecg-nat.manifest.json" --out "$out/m/ecg-nat.manifest.json" --version 0.0.0-smoke \
   --sign-key "$here/models/keys/test-signing-key.pem"
 PYTHONPATH="$here/tools/train" "$py" "$here/tools/train/beats/validate.py" --features "$out/f" --data "$data" >/dev/null
+"$py" -c "import json,sys; f=json.load(open(sys.argv[1]))['rhythm_fusion']; assert f['young']=='short' and f['network_below_s']==15.0, f" "$out/m/ecg-nat.manifest.json"
 # the device runs only a signed manifest: the fitted one verifies under the (default-trusted) test key
 "$exe" model verify "$out/m/ecg-nat.manifest.json" >/dev/null
 "$exe" model info "$out/m/ecg-nat.manifest.json" --runs 3 >/dev/null
