@@ -47,14 +47,12 @@ def fold_manifest(fold_dir, fold, sign_key=None, sign_password_env=None, ecgedge
     # the fold models may have another beat input than the shipped one: describe theirs
     sys.path.insert(0, HERE)
     from ecgnat.data import RR_DIM_BASE
-    from ecgnat.from_onnx import architecture_of, beat_input_channels, feature_head_of
-    from ecgnat.model import ARCHITECTURES, ModelConfig
+    from ecgnat.from_onnx import beat_input_channels, config_of, feature_head_of
     from ecgnat.pipeline import feature_head_manifest, shape_manifest
     fp32 = os.path.join(fold_dir, "ecg-nat-fp32.onnx")
+    cfg = config_of(fp32)        # refuses the graphs of removed experiments (from_onnx.REMOVED)
     channels = beat_input_channels(fp32)
     man["inputs"][2]["shape"][2] = channels
-    # and their token grid (train.sh --arch)
-    cfg = ModelConfig(**ARCHITECTURES[architecture_of(fp32)])
     man["token_stride"], man["fine_tokens"] = cfg.stem_stride, cfg.tokens()[0]
     man["inputs"][2]["shape"][1] = man["outputs"][0]["shape"][1] = cfg.tokens()[0]
     man["rr_features"].pop("shape", None)

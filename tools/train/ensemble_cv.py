@@ -73,9 +73,12 @@ def main():
     torch.set_num_threads(1)
     runs = a.runs.split(",")
     work = os.path.join(a.runs_dir, "ensemble")
+    # the runs' models read the shape channels when they carry a feature head (the shipped recipe): load them then
+    probe = os.path.join(a.runs_dir, runs[0], "cv_onnx", "fold0", "ecg-nat-fp32.onnx")
+    shape = from_onnx.beat_input_channels(probe) > D.RR_DIM_BASE
+    D.set_beat_features(shape)
     args = SimpleNamespace(work=work, data=a.data, cache=os.path.join(HERE, "cache"), seed=a.seed, smoke=False,
-                           beat_jitter=D.BEAT_JITTER, beat_context=False, n_beat_sources=False,
-                           n_beat_max_rr_dev=None, wide_n_weight=0.0, morph_features=False, out=work)
+                           beat_jitter=D.BEAT_JITTER, feature_head=shape, out=work)
     ctx = P.Ctx(args, P.FULL)
     P.stage_build(ctx)
     pooled = {e: [] for e in a.ensembles}

@@ -64,8 +64,6 @@ class BeatSlotExport(A.FlatExport):
         m, cfg, K = self.m, self.m.cfg, self.K
         L1, L2, L3 = cfg.tokens()
         D, R, C = cfg.dims, cfg.rr_dim, cfg.n_beat
-        if m.beat_ctx is not None:
-            raise ValueError("beat-slot export does not implement beat_context")
         x = ecg * lead_mask.unsqueeze(-1)
         t = (m.stem(x).transpose(1, 2) + m.mask_emb(lead_mask).unsqueeze(1)).reshape(-1, D[0])
         f1 = m.stages[0](m.stem_norm(t))
@@ -90,8 +88,6 @@ class BeatSlotExport(A.FlatExport):
             e = torch.cat([e, e.amax(dim=-1, keepdim=True)], dim=-1)
             logits = (1.0 - a) * F.log_softmax(logits, dim=-1) + e * (a * rr_all[:, :1])
         beat = logits.reshape(-1, K, C)
-        if m.sg is not None:
-            beat = m.gate_s(beat, stats)
         beat = beat * flag.unsqueeze(-1)                                                # 0 at non-beat tokens
         tok = (idx.unsqueeze(-1) * C + torch.arange(C)).reshape(-1, K * C)
         out = torch.zeros(beat_rr.shape[0], L1 * C).scatter(1, tok, beat.reshape(-1, K * C))

@@ -12,7 +12,7 @@ from . import data as D
 from . import evaluate as E
 from . import signal as S
 from . import __version__
-from .model import ARCHITECTURES, ModelConfig
+from .model import ModelConfig
 
 
 def f1(v, nd=1):
@@ -150,10 +150,7 @@ def write_card(ctx):
           "(concatenate pairs + Linear); NA with edge windows shifted inward and a relative position bias, trained as "
           "constant-index Gather and exported as grouped band attention (same neighbours and softmax); fine, mid and coarse features fused at fine resolution for the beat head, "
           "which adds an MLP embedding (4→16→32) of the beat's RR features before its hidden layer and a linear RR "
-          "term to its logits" + ("; the beat head's hidden layer also receives a linear map of the mean fused feature "
-          "over all beat tokens of the window (window context: most beats of a window are the patient's dominant "
-          "beat, so a beat is judged against the patient's own usual morphology; initialised as minus half the beat "
-          "projection)" if cfg.beat_context else "") + "; mean+max pooled coarse tokens plus five window RR statistics (mean |post − pre|, mean "
+          "term to its logits; mean+max pooled coarse tokens plus five window RR statistics (mean |post − pre|, mean "
           "|pre|, mean pre², mean median offset over the beats, beat count) for the rhythm head. The RR input enters "
           "only the heads: the backbone (and its pretraining) sees the signal alone.")
     w("")
@@ -324,16 +321,10 @@ def write_card(ctx):
       "in the paper's setting of unlabelled pretraining data).")
     w("")
     w("## Recipe of this run")
-    w(f"- Code version {__version__}; beat context (`--beat-context`): {'on' if cfg.beat_context else 'off'}; training "
-      f"beat jitter (`--beat-jitter`): ±{ctx.args.beat_jitter} samples; N-beat sources (`--n-beat-sources`): "
-      f"{'on' if ctx.args.n_beat_sources else 'off'}; wide-QRS N weight (`--wide-n-weight`): "
-      f"{ctx.args.wide_n_weight:g}; N-source max RR deviation (`--n-beat-max-rr-dev`): "
-      f"{'off' if ctx.args.n_beat_max_rr_dev is None else ctx.args.n_beat_max_rr_dev}; beat shape features "
-      f"(`--morph-features`): {'on' if ctx.args.morph_features else 'off'}; per-beat feature head "
-      f"(`--feature-head`): "
+    w(f"- Code version {__version__}; training beat jitter (`--beat-jitter`): ±{ctx.args.beat_jitter} samples; "
+      f"per-beat feature head (`--feature-head`): "
       + (f"on, {cfg.feature_head} wide, weight {cfg.feature_weight:g} (beat_logits are fused scores: "
          "docs/experiments/feature-head.md)" if cfg.feature_head else "off")
-      + f"; S gate (`--s-gate`): {'on' if cfg.s_gate else 'off'}"
       + "; int8 fp32 layers: "
       + (", ".join(exp["int8"].get("fp32_layers", [])) if exp else "–") + ".")
     w("")
@@ -353,19 +344,11 @@ if __name__ == "__main__":
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--beat-context", action="store_true", help="the run used train.sh --beat-context")
     ap.add_argument("--beat-jitter", type=int, default=D.BEAT_JITTER, help="the run's train.sh --beat-jitter")
-    ap.add_argument("--n-beat-sources", action="store_true", help="the run used train.sh --n-beat-sources")
-    ap.add_argument("--wide-n-weight", type=float, default=0.0, help="the run's train.sh --wide-n-weight")
-    ap.add_argument("--n-beat-max-rr-dev", type=float, default=None, help="the run's train.sh --n-beat-max-rr-dev")
-    ap.add_argument("--morph-features", action="store_true", help="the run used train.sh --morph-features")
-    ap.add_argument("--feature-head", action=argparse.BooleanOptionalAction, default=False,
-                    help="the run had a per-beat feature head (train.sh --feature-head)")
+    ap.add_argument("--feature-head", action=argparse.BooleanOptionalAction, default=True,
+                    help="the run had a per-beat feature head (train.sh --feature-head, the default)")
     ap.add_argument("--feature-hidden", type=int, default=32, help="its width")
     ap.add_argument("--feature-weight", type=float, default=0.7, help="its weight")
-    ap.add_argument("--s-gate", action=argparse.BooleanOptionalAction, default=False,
-                    help="the run had an S gate (train.sh --s-gate)")
-    ap.add_argument("--arch", choices=list(ARCHITECTURES), default="base", help="the run's train.sh --arch")
     a = ap.parse_args()
     from .config import FULL, SMOKE
 
@@ -373,9 +356,9 @@ if __name__ == "__main__":
         pass
     c = _C()
     c.work, c.cfg, c.args = a.work, (SMOKE if a.smoke else FULL), a
-    c.model_cfg = ModelConfig(**ARCHITECTURES[a.arch], beat_context=a.beat_context,
-                              feature_head=a.feature_hidden if a.feature_head else 0,
-                              feature_weight=a.feature_weight if a.feature_head else 0.0, s_gate=a.s_gate)
+    D.set_beat_features(a.feature_head)
+    c.model_cfg = ModelConfig(rr_dim=D.RR_DIM, feature_head=a.feature_hidden if a.feature_head else 0,
+                              feature_weight=a.feature_weight if a.feature_head else 0.0)
     c.rpath = lambda n: os.path.join(a.work, "results", n)
     c.have = lambda n: os.path.exists(c.rpath(n))
     c.load = lambda n: json.load(open(c.rpath(n)))

@@ -50,32 +50,14 @@ RR_CLIP = (-1.0, 3.0)
 RR_MED_CLIP = (-0.6, 1.2)
 RR_MED_CENTRE = 0.8
 # Shape features: three more beat_rr channels per beat, its QRS shape against the patient's own recent beats
-# (morph_features), read by the per-beat feature head (--feature-head, shipped since 0.2.0) or by the network itself
-# (--morph-features, experiment); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features; both constants live in
-# model.py).
+# (morph_features), read by the per-beat feature head (--feature-head, shipped since 0.2.0; the network reads only the
+# RR channels); RR_DIM becomes RR_DIM_BASE + MORPH_DIM (set_beat_features; both constants live in model.py).
 MORPH_BEFORE, MORPH_AFTER = 25, 38          # snippet -100 ms .. +148 ms around the beat at 250 Hz
 MORPH_HISTORY = 16                          # template = per-sample median of the previous 16 beats' snippets
 MORPH_MIN_HISTORY = 3                       # fewer complete snippets before the beat: its features are 0
 MORPH_SHIFT = 3                             # the beat is aligned to the template within +-3 samples
 MORPH_CLIP = ((0.0, 2.0), (0.0, 3.0), (-1.5, 1.5))
 SNOMED_AF = {"164889003", "164890007"}
-# Records whose every beat may be labelled N (--n-beat-sources): a sinus-rhythm statement and none of these.
-# PTB-XL SCP codes; CinC 2021 SNOMED CT codes (PAC, SVPB, PVC, VPB, AF, AFL, pacing, SVT, atrial tachycardia,
-# bigeminy, trigeminy, blocked PAC, 2nd/3rd-degree AV block, WPW); LUDB statements (lower case substrings).
-PTBXL_SINUS = {"SR", "SBRAD", "STACH", "SARRH"}
-PTBXL_NOT_N = {"PVC", "PAC", "AFIB", "AFLT", "PACE", "SVTAC", "PSVT", "SVARR", "BIGU", "TRIGU", "WPW", "2AVB", "3AVB"}
-SNOMED_SINUS = {"426783006", "427084000", "426177001", "427393009"}
-SNOMED_NOT_N = {"284470004", "63593006", "427172004", "17338001", "164889003", "164890007", "10370003", "426761007",
-                "713422000", "11157007", "251180001", "251170000", "195042002", "27885002", "74390002"}
-# Wide-QRS conduction (complete/incomplete BBB, intraventricular conduction delay): --wide-n-weight samples the
-# n_beats records among these as their own group, the morphology DS1's false V beats come from (109, 207)
-PTBXL_WIDE = {"CLBBB", "CRBBB", "ILBBB", "IVCD"}
-SNOMED_WIDE = {"164909002", "733534002", "59118001", "713427006", "698252002"}
-LUDB_WIDE = ("complete left bundle branch block", "complete right bundle branch block", "incomplete left bundle",
-             "intravintricular conduction delay", "intraventricular conduction delay")
-LUDB_NOT_N = ("extrasystole", "pacing", "pacemaker", "ii degree", "iii degree", "wpw", "tachycardia:", "fibrillation",
-              "flutter")
-
 
 def fold_of_ds1(rec: int) -> int:
     for k, f in enumerate(DS1_FOLDS):
@@ -116,9 +98,6 @@ class RecSpec:
     fold: int          # -1 = never a test record (paced, nst, noise)
     ann: str | None = None
     rhythm: int | None = None   # record-level rhythm label (10-s datasets)
-    n_beats: bool = False       # 10-s record whose statements say sinus rhythm without ectopy, pacing, AV block or
-                                # pre-excitation: every beat is AAMI N (beat labels only with --n-beat-sources)
-    wide_qrs: bool = False      # its statements name a bundle-branch block or intraventricular conduction delay
 
 
 def catalogue(data_root: str) -> list[RecSpec]:
@@ -146,9 +125,7 @@ def catalogue(data_root: str) -> list[RecSpec]:
             rh = R_AF if ("AFIB" in codes or "AFLT" in codes) else R_SINUS
             pid = str(int(float(row["patient_id"])))
             R.append(RecSpec("ptbxl", row["ecg_id"], os.path.join(px, row["filename_hr"]), 50.0, "ptbxl", f"ptbxl{pid}",
-                             hashed_fold(f"ptbxl{pid}"), None, rh,
-                             n_beats=bool(set(codes) & PTBXL_SINUS) and not set(codes) & PTBXL_NOT_N,
-                             wide_qrs=bool(set(codes) & PTBXL_WIDE)))
+                             hashed_fold(f"ptbxl{pid}"), None, rh))
     cc = os.path.join(data_root, "cinc2021-sample")
     for h in sorted(os.listdir(cc)):
         if h.endswith(".hea"):
@@ -159,9 +136,7 @@ def catalogue(data_root: str) -> list[RecSpec]:
                 if c.startswith("Dx:"):
                     dx = {x.strip() for x in c[3:].split(",")}
             R.append(RecSpec("cinc2021", r, os.path.join(cc, r), 60.0 if r.startswith("E") else 50.0, "cinc",
-                             f"cinc{r}", hashed_fold(f"cinc{r}"), None, R_AF if dx & SNOMED_AF else R_SINUS,
-                             n_beats=bool(dx & SNOMED_SINUS) and not dx & SNOMED_NOT_N,
-                             wide_qrs=bool(dx & SNOMED_WIDE)))
+                             f"cinc{r}", hashed_fold(f"cinc{r}"), None, R_AF if dx & SNOMED_AF else R_SINUS))
     lu = os.path.join(data_root, "ludb", "data")
     for i in range(1, 201):
         p = os.path.join(lu, str(i))
@@ -170,10 +145,7 @@ def catalogue(data_root: str) -> list[RecSpec]:
         hdr = wfdb.read_header(p)
         low = [c.lower() for c in hdr.comments]
         rh = R_AF if any(c.startswith("rhythm:") and ("fibrillation" in c or "flutter" in c) for c in low) else R_SINUS
-        sinus = any(c.startswith("rhythm: sinus") for c in low)
-        R.append(RecSpec("ludb", str(i), p, 50.0, "ludb", f"ludb{i}", hashed_fold(f"ludb{i}"), None, rh,
-                         n_beats=sinus and not any(w in c for c in low for w in LUDB_NOT_N),
-                         wide_qrs=any(c.strip().startswith(w) for c in low for w in LUDB_WIDE)))
+        R.append(RecSpec("ludb", str(i), p, 50.0, "ludb", f"ludb{i}", hashed_fold(f"ludb{i}"), None, rh))
     return R
 
 
@@ -224,8 +196,7 @@ class Record:
     __slots__ = ("spec", "sig", "chans", "beat_pos", "beat_cls", "rhy_start", "rhy_cls", "n", "rhy_cov_cache",
                  "rr_pos", "rr_feat")
 
-    def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None, n_beat_sources: bool = False,
-                 n_beat_max_rr_dev: float | None = None, morph: bool = False):
+    def __init__(self, spec: RecSpec, d: dict, max_len: int | None = None, morph: bool = False):
         self.spec = spec
         sig = d["sig"]
         if max_len:
@@ -239,17 +210,6 @@ class Record:
         self.beat_cls = d["beat_cls"].astype(np.int64)[keep]
         self.rhy_start = d["rhy_start"].astype(np.int64)
         self.rhy_cls = d["rhy_cls"].astype(np.int64)
-        # --n-beat-sources: a 10-s record in sinus rhythm without ectopy statements (RecSpec.n_beats) gets its
-        # detected beats (refined to the QRS peak) as labelled N beats
-        # (n_beat_max_rr_dev: only if every beat's RR ratio pre/med - 1 and post/med - 1 stays within +-this, so
-        # that no premature-looking beat is taught as N)
-        if n_beat_sources and spec.n_beats and not len(self.beat_pos):
-            pos = refine_peaks(self.sig, detect_beats(self.sig))
-            pos = pos[pos >= N_SOURCE_SKIP]
-            if n_beat_max_rr_dev is None or (len(pos) > 1 and
-                                              np.abs(rr_features(pos)[:, :2]).max() <= n_beat_max_rr_dev):
-                self.beat_pos = pos
-                self.beat_cls = np.zeros(len(pos), np.int64)
         # beats for the RR input: the reference annotations where there are any (the labelled beats), otherwise
         # a simple detector (10-s datasets without beat annotations; noise records have none)
         if len(self.beat_pos) or spec.group == "noise":
@@ -257,7 +217,7 @@ class Record:
         else:
             self.rr_pos = detect_beats(self.sig)
         self.rr_feat = rr_features(self.rr_pos)
-        if morph:
+        if morph:           # the shape channels after the RR ones (for a feature head: set_beat_features)
             self.rr_feat = np.concatenate([self.rr_feat, morph_features(self.sig, self.chans, self.rr_pos)], axis=1)
 
     @property
@@ -314,15 +274,8 @@ class Record:
         return np.array(st)
 
 
-TOKENS = ModelConfig().tokens()[0]          # fine tokens per window (312; set_token_grid for another architecture)
+TOKENS = ModelConfig().tokens()[0]          # fine tokens per window (312)
 TOKEN_STRIDE = ModelConfig().stem_stride    # samples per fine token (8)
-
-
-def set_token_grid(cfg: ModelConfig):
-    """The fine-token grid of the model being trained (model.ARCHITECTURES): beat_rr inputs, beat targets and the
-    evaluation's beat queries use it."""
-    global TOKENS, TOKEN_STRIDE
-    TOKENS, TOKEN_STRIDE = cfg.tokens()[0], cfg.stem_stride
 
 
 def rr_features(pos: np.ndarray, fs: float = FS) -> np.ndarray:
@@ -407,21 +360,16 @@ def morph_features(sig: np.ndarray, chans: np.ndarray, pos: np.ndarray) -> np.nd
     return out
 
 
-# Whether the network reads the shape channels (--morph-features) or only a feature head does (--feature-head).
-NETWORK_READS_SHAPE = False
-
-
-def set_beat_features(morph: bool, network_reads_shape: bool = True):
-    """beat_rr width for this process: RR only, or RR + shape features; network_reads_shape False when only a feature
-    head reads them (the network's training then draws exactly the random numbers of the RR-only recipe)."""
-    global RR_DIM, NETWORK_READS_SHAPE
-    RR_DIM = RR_DIM_BASE + (MORPH_DIM if morph else 0)
-    NETWORK_READS_SHAPE = morph and network_reads_shape
+def set_beat_features(shape: bool):
+    """beat_rr width for this process: RR only, or RR + the shape features a feature head reads (the network reads
+    the RR channels only, so its training draws exactly the random numbers of the RR-only recipe)."""
+    global RR_DIM
+    RR_DIM = RR_DIM_BASE + (MORPH_DIM if shape else 0)
 
 
 def rr_tensor(pos_in_window: np.ndarray, feat: np.ndarray, tokens: int | None = None) -> np.ndarray:
     """Scatter per-beat RR features to fine tokens: [tokens, RR_DIM], channel 0 = 1 at beat tokens (default: the
-    token grid of set_token_grid)."""
+    model's token grid)."""
     tokens = TOKENS if tokens is None else tokens
     t = np.zeros((tokens, RR_DIM), np.float32)
     if len(pos_in_window):
@@ -445,35 +393,13 @@ def detect_beats(sig: np.ndarray, fs: float = FS) -> np.ndarray:
     return pk.astype(np.int64)
 
 
-# First samples of a 10-s record whose detected beats are not used as N labels (the conditioning's high-pass settles)
-N_SOURCE_SKIP = FS // 2
-
-
-def refine_peaks(sig: np.ndarray, pk: np.ndarray, fs: float = FS, half_s: float = 0.06) -> np.ndarray:
-    """Move each detector position to the largest summed |amplitude| of the leads within +-half_s: the R (or main
-    QRS) peak, where MIT-BIH annotates beats. Against LUDB's cardiologist QRS marks in lead II (200 records, after
-    the same conditioning; python -m ecgnat.check_beats) detect_beats + refine_peaks found 98.0 % of them within
-    +-12 samples, 98.6 % of its beats inside the annotated spans fell on one, and 92.8 % of the matches were within
-    +-2 samples (median offset 0)."""
-    h = int(half_s * fs)
-    a = np.abs(sig).sum(0)
-    out = np.empty(len(pk), np.int64)
-    for i, p in enumerate(pk):
-        lo, hi = max(0, int(p) - h), min(sig.shape[1], int(p) + h + 1)
-        out[i] = lo + int(np.argmax(a[lo:hi]))
-    return np.unique(out)
-
-
 def random_rr(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Beats a detector might report in an unreadable (heavy-noise) window: random intervals 0.25-1.5 s."""
     iv = rng.uniform(0.25, 1.5, size=64) * FS
     pos = (rng.uniform(0, 0.5) * FS + np.cumsum(iv)).astype(np.int64)
     pos = pos[pos < WIN]
     f = rr_features(pos)
-    if NETWORK_READS_SHAPE:         # shape features of noise "beats": anything, mostly unlike a template
-        f = np.concatenate([f, rng.uniform([0.0, 0.0, -1.5], [2.0, 3.0, 1.5], size=(len(pos), MORPH_DIM))
-                            .astype(np.float32)], axis=1)
-    elif RR_DIM > RR_DIM_BASE:      # only a feature head reads them, and never on these windows (no beat labels)
+    if RR_DIM > RR_DIM_BASE:        # only a feature head reads them, and never on these windows (no beat labels)
         f = np.concatenate([f, np.zeros((len(pos), MORPH_DIM), np.float32)], axis=1)
     return pos, f
 
@@ -495,12 +421,11 @@ def build_cache(data_root: str, cache_dir: str, specs: list[RecSpec], log=print)
 
 
 def load_records(cache_path: str, specs: list[RecSpec], max_len: int | None = None,
-                 n_beat_sources: bool = False, n_beat_max_rr_dev: float | None = None,
                  morph: bool = False) -> list[Record]:
     out = []
     for s in specs:
         with np.load(os.path.join(cache_path, f"{s.dataset}__{s.record}.npz")) as z:
-            out.append(Record(s, {k: z[k] for k in z.files}, max_len, n_beat_sources, n_beat_max_rr_dev, morph))
+            out.append(Record(s, {k: z[k] for k in z.files}, max_len, morph))
     return out
 
 
@@ -579,7 +504,7 @@ class Sampler:
 
     def __init__(self, recs: list[Record], rng: np.random.Generator, balance: bool, label_frac: float = 1.0,
                  noise: NoiseBank | None = None, aug: bool = True, p_noise_class: float = 0.08, p_mild: float = 0.3,
-                 group_w: dict | None = None, beat_jitter: int | None = None, group_of=None):
+                 group_w: dict | None = None, beat_jitter: int | None = None):
         self.recs, self.rng, self.noise, self.aug = recs, rng, noise, aug
         self.beat_jitter = BEAT_JITTER if beat_jitter is None else beat_jitter
         self.p_noise_class, self.p_mild = p_noise_class, p_mild
@@ -602,8 +527,7 @@ class Sampler:
         self.cand_s = np.array(cand_s)
         w = np.array(w, np.float64)
         if group_w:
-            gof = group_of or (lambda r: r.spec.group)
-            grp = np.array([gof(recs[i]) for i in cand_r])
+            grp = np.array([recs[i].spec.group for i in cand_r])
             for gname in set(grp):
                 sel = grp == gname
                 w[sel] *= group_w.get(gname, 0.0) / w[sel].sum()

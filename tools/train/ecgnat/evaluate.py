@@ -39,7 +39,7 @@ def record_windows(r: Record):
 
 def predict_records(recs: list[Record], predict, stride: int | None = None, T: int | None = None):
     """Per record: beat predictions (true, pred, logits) and window rhythm (true, pred). stride, T: the fine-token
-    grid (default data.set_token_grid's)."""
+    grid (default data.TOKEN_STRIDE, data.TOKENS)."""
     stride = D.TOKEN_STRIDE if stride is None else stride
     T = D.TOKENS if T is None else T
     out = []

@@ -20,7 +20,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .export_attention import band_attention_copy, flat_export_copy, lean_export_copy
-from .from_onnx import ARCHITECTURE_KEY, FEATURE_WEIGHT_KEY, FOLDED_SCALE_KEY
+from .from_onnx import FEATURE_WEIGHT_KEY, FOLDED_SCALE_KEY
 from .model import EcgNat, ExportWrapper
 from .onnx_np import Runner
 
@@ -68,8 +68,6 @@ def export_fp32(model: EcgNat, path: str, form: str = "flat"):
         meta = {FOLDED_SCALE_KEY: "true"}
         if model.cfg.feature_head:
             meta[FEATURE_WEIGHT_KEY] = repr(float(model.cfg.feature_weight))
-        if model.cfg.architecture != "base":          # base files stay as they were (no key = base)
-            meta[ARCHITECTURE_KEY] = model.cfg.architecture
         return export_module(w, model.cfg, path, metadata=meta, note=GRAPH_NOTES[form])
     else:
         raise ValueError(f"export form {form!r} not in {EXPORT_FORMS}")
@@ -99,15 +97,14 @@ def export_module(w: torch.nn.Module, cfg, path: str, metadata: dict | None = No
 # Layers the int8 graph leaves entirely in fp32, weights included (ONNX Runtime does not constant-fold a weight's
 # DequantizeLinear, so an fp32 op behind an int8 weight would dequantize that weight on every run):
 # - stem: the convolution's input is the raw signal in millivolts;
-# - mask_emb, beat_ctx, r_fc, r_out: one row per window, where int8 saves nothing and the activation's
+# - mask_emb, r_fc, r_out: one row per window, where int8 saves nothing and the activation's
 #   QuantizeLinear is pure overhead;
 # - rr_fc1, rr_out: 4 input features; ONNX Runtime ran rr_fc1 as an s8s8 QGemm with K = 4 (plus a QuantizeLinear of
 #   beat_rr), the most expensive node of the heads in an operator profile.
 # Measured on 0.1.x's weights: the int8 file runs 2-3 % faster (docs/performance.md, session 6).
 # Everything else with a weight (every Linear of the backbone, the fusion and the beat head) is int8 QDQ.
 # - fh_fc1, fh_fc2, fh_out: the per-beat feature head (6 input features; small enough to stay exact).
-# - sg: the S gate's logistic model (5 window statistics -> 1; its sign decides, so it stays exact).
-FP32_LAYERS = ("stem", "mask_emb", "beat_ctx", "r_fc", "r_out", "rr_fc1", "rr_out", "fh_fc1", "fh_fc2", "fh_out", "sg")
+FP32_LAYERS = ("stem", "mask_emb", "r_fc", "r_out", "rr_fc1", "rr_out", "fh_fc1", "fh_fc2", "fh_out")
 
 
 def _top_layer(n) -> str | None:

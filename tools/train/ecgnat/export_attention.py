@@ -243,8 +243,7 @@ class LeanExport(nn.Module):
         s = m.f1(f1).reshape(-1, L3, 2, 2, F_) + m.f2(f2).reshape(-1, L3, 2, 1, F_)
         fused = m.fnorm((s + m.f3(f3).reshape(-1, L3, 1, 1, F_)).reshape(-1, L1, F_))
         bh, rh = m.beat_hidden(fused, beat_rr), m.rhythm_hidden(f3, beat_rr)  # EcgNat.forward's order
-        beat = m.fuse_features(m.beat_out(bh) + m.rr_out(m.net_rr(beat_rr)), beat_rr)
-        return (m.gate_s(beat, m.rr_stats(beat_rr)) if m.sg is not None else beat), m.r_out(rh)
+        return m.fuse_features(m.beat_out(bh) + m.rr_out(m.net_rr(beat_rr)), beat_rr), m.r_out(rh)
 
 
 def lean_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> LeanExport:
@@ -316,7 +315,7 @@ class FlatExport(nn.Module):
     def _rr_stats(self, beat_rr):
         """EcgNat.rr_stats with the same operations in the same order on [B, L, 1] slices (one Split, no
         Squeeze/Unsqueeze per statistic): fewer small nodes; flat_export_copy checks it is bit-identical."""
-        if self.m.cfg.rr_dim > RR_DIM_BASE:      # shape features (--morph-features) follow; the statistics use RR only
+        if self.m.cfg.rr_dim > RR_DIM_BASE:      # shape features (for the feature head) follow; the statistics use RR only
             beat_rr = beat_rr[..., :RR_DIM_BASE]
         w, pre, post, med = torch.split(beat_rr, 1, dim=-1)
         n = w.sum(1) + 1.0                                                                 # B,1
@@ -339,18 +338,13 @@ class FlatExport(nn.Module):
         fused = m.fnorm((s + m.f3(f3).reshape(-1, 1, 1, F_)).reshape(-1, F_))
         rr_all = beat_rr.reshape(-1, cfg.rr_dim)
         rr = m.net_rr(rr_all)
-        h = m.beat_fc(fused) + m.rr_fc2(F.gelu(m.rr_fc1(rr)))                             # EcgNat.beat_hidden
-        if m.beat_ctx is not None:
-            # window mean over beat tokens on [B, L, F], mapped on [B, F] rows (one small Gemm per window)
-            ctx = m.beat_ctx(m.beat_mean(fused.reshape(-1, L1, F_), beat_rr).reshape(-1, F_))
-            h = (h.reshape(-1, L1, F_) + ctx.unsqueeze(1)).reshape(-1, F_)
-        bh = F.gelu(h)
+        bh = F.gelu(m.beat_fc(fused) + m.rr_fc2(F.gelu(m.rr_fc1(rr))))                  # EcgNat.beat_hidden
         z = m.rnorm(f3).reshape(-1, L3, D[2])                                             # EcgNat.rhythm_hidden
         zm, zx = z.mean(1), z.amax(1)
-        stats = self._rr_stats(beat_rr)          # traced in this order, so a model without S gate exports as before
+        stats = self._rr_stats(beat_rr)          # traced in this order: the shipped graph's node order
         rh = F.gelu(m.r_fc(torch.cat([zm, zx, stats], dim=-1)))
         beat = m.fuse_features(m.beat_out(bh) + m.rr_out(rr), rr_all)                       # flat rows, as EcgNat
-        return m.gate_s(beat.reshape(-1, L1, cfg.n_beat), stats), m.r_out(rh)
+        return beat.reshape(-1, L1, cfg.n_beat), m.r_out(rh)
 
 
 def flat_export_copy(model: EcgNat, check_input=None, tol: float = 1e-4) -> FlatExport:

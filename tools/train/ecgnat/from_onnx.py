@@ -38,7 +38,7 @@ from onnx import numpy_helper
 
 from .data import RR_DIM_BASE
 from .export_attention import rpb_from_band_bias
-from .model import ARCHITECTURES, EcgNat, ModelConfig
+from .model import EcgNat, ModelConfig
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -46,7 +46,13 @@ TRAINING_ONLY = ("mae_dec", "beat_proj", "rhy_proj")
 PREFIX = "m."  # the export wrappers hold the model as `m`
 FOLDED_SCALE_KEY = "ecgedge.query_scale_folded"  # metadata: q rows of every qkv carry the scale dh^-0.5
 FEATURE_WEIGHT_KEY = "ecgedge.feature_weight"    # metadata: weight a of a per-beat feature head (model.fuse_features)
-ARCHITECTURE_KEY = "ecgedge.architecture"        # metadata: model.ARCHITECTURES name; absent = "base"
+ARCHITECTURE_KEY = "ecgedge.architecture"        # metadata of the stride16 experiment's files; absent = "base"
+# Graph parts of experiments whose code left the pipeline (the last commit with it: 1617441; findings in
+# docs/experiments/): this module refuses such files instead of rebuilding a different model.
+REMOVED = {"beat_ctx": "the beat-context experiment (docs/experiments/beat-context.md)",
+           "sg": "the S gate experiment (docs/experiments/af-rr.md)",
+           "architecture": "the stride16 experiment (docs/experiments/stride16.md)",
+           "shape_input": "the network reading the shape features, --morph-features (docs/experiments/beat-shape.md)"}
 
 
 def _consumers(graph):
@@ -189,7 +195,7 @@ def _invert_rpb(table: np.ndarray, rel: np.ndarray, k: int) -> np.ndarray:
 
 
 def beat_input_channels(onnx_path: str) -> int:
-    """Channels of the graph's beat_rr input: RR only (data.RR_DIM_BASE) or RR + shape (train.sh --morph-features)."""
+    """Channels of the graph's beat_rr input: RR only (data.RR_DIM_BASE) or RR + shape (with a feature head)."""
     rr = [i for i in onnx.load(onnx_path, load_external_data=False).graph.input if i.name == "beat_rr"]
     return rr[0].type.tensor_type.shape.dim[2].dim_value if rr else RR_DIM_BASE
 
@@ -206,19 +212,37 @@ def feature_head_of(onnx_path: str) -> tuple[int, float] | None:
     return int(head[0]), float(meta[FEATURE_WEIGHT_KEY])
 
 
-def architecture_of(onnx_path: str) -> str:
-    """The backbone geometry (model.ARCHITECTURES) the graph was exported with; files without the key are "base"."""
+def removed_experiment_of(onnx_path: str) -> str | None:
+    """Which removed experiment (REMOVED) the graph was exported with, or None for a graph this code rebuilds: the
+    window context of the beat head (nodes under /beat_ctx/), the S gate (initializer m.sg.weight), another
+    backbone geometry (ARCHITECTURE_KEY in the metadata) or shape channels the network reads (beat_rr wider than
+    RR_DIM_BASE without a feature head)."""
     proto = onnx.load(onnx_path, load_external_data=False)
-    name = {p.key: p.value for p in proto.metadata_props}.get(ARCHITECTURE_KEY, "base")
-    if name not in ARCHITECTURES:
-        raise ValueError(f"{onnx_path}: unknown architecture {name!r} in its metadata")
-    return name
+    if any("/beat_ctx/" in n.name for n in proto.graph.node):
+        return REMOVED["beat_ctx"]
+    if any(t.name == PREFIX + "sg.weight" for t in proto.graph.initializer):
+        return REMOVED["sg"]
+    arch = {p.key: p.value for p in proto.metadata_props}.get(ARCHITECTURE_KEY, "base")
+    if arch != "base":
+        return f"{REMOVED['architecture']}: {arch}"
+    if beat_input_channels(onnx_path) > RR_DIM_BASE and feature_head_of(onnx_path) is None:
+        return REMOVED["shape_input"]
+    return None
 
 
-def has_s_gate(onnx_path: str) -> bool:
-    """Whether the graph gates S calls by its window RR statistics (train.sh --s-gate, model.EcgNat.gate_s)."""
-    proto = onnx.load(onnx_path, load_external_data=False)
-    return any(t.name == PREFIX + "sg.weight" for t in proto.graph.initializer)
+def check_supported(onnx_path: str):
+    """ValueError if the graph comes from a removed experiment (removed_experiment_of)."""
+    what = removed_experiment_of(onnx_path)
+    if what:
+        raise ValueError(f"{onnx_path} was exported by {what}; that code left the pipeline after commit 1617441 "
+                         f"(git show 1617441:tools/train/ecgnat/from_onnx.py)")
+
+
+def config_of(onnx_path: str) -> ModelConfig:
+    """The ModelConfig of an fp32 ONNX export: the base backbone, its beat_rr width and its feature head, if any."""
+    check_supported(onnx_path)
+    hidden, weight = feature_head_of(onnx_path) or (0, 0.0)
+    return ModelConfig(rr_dim=beat_input_channels(onnx_path), feature_head=hidden, feature_weight=weight)
 
 
 def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> EcgNat:
@@ -226,12 +250,7 @@ def load_model(onnx_path: str | None = None, cfg: ModelConfig | None = None) -> 
     onnx_path = onnx_path or os.path.join(REPO, "models", "ecg-nat-fp32.onnx")
     torch.manual_seed(0)  # training-only heads are left at a deterministic init; they are never run here
     if cfg is None:
-        # models up to 0.1.x have no window context in the beat head
-        names = {n.name for n in onnx.load(onnx_path, load_external_data=False).graph.node}
-        hidden, weight = feature_head_of(onnx_path) or (0, 0.0)
-        cfg = ModelConfig(**ARCHITECTURES[architecture_of(onnx_path)],
-                          beat_context=any("/beat_ctx/" in nm for nm in names), rr_dim=beat_input_channels(onnx_path),
-                          feature_head=hidden, feature_weight=weight, s_gate=has_s_gate(onnx_path))
+        cfg = config_of(onnx_path)
     model = EcgNat(cfg)
     state = extract_state(onnx_path, model)
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32)) for k, v in state.items()},

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 # beat_rr channels 0..3: beat flag, pre/med - 1, post/med - 1, med - 0.8 s (data.rr_features)
 RR_DIM_BASE = 4
-MORPH_DIM = 3                      # shape channels after them (data.morph_features; train.sh --morph-features)
+MORPH_DIM = 3                      # shape channels after them (data.morph_features), read by the feature head
 FEATURE_HEAD_INPUTS = RR_DIM_BASE - 1 + MORPH_DIM   # beat_rr channels 1..6: three RR numbers, three shape numbers
 FEATURE_HEAD_CLASSES = 4           # N, S, V, F (the feature head knows no Q)
 HEAD_BEATS = 50                    # beats per window the feature head reads: 10 s at 300 bpm
@@ -42,17 +42,12 @@ class ModelConfig:
     rr_dim: int = 4                # beat_rr input channels per fine token (data.RR_DIM)
     rr_hidden: int = 16
     rr_stats: int = 5              # RR statistics pooled over a window for the rhythm head
-    beat_context: bool = False     # beat head also sees the mean fine feature over the window's beats (experiment)
     # Per-beat feature head (train.sh --feature-head): width of an MLP on each beat's 3 RR + 3 shape numbers (beat_rr
     # channels 1..6; rr_dim must be RR_DIM_BASE + MORPH_DIM), trained apart from the network (feature_head.py), fused
     # with the network's beat logits as a product of experts with weight feature_weight (EcgNat.fuse_features). 0 = none.
-    # The network itself then reads only the RR channels (net_rr_dim).
+    # The network itself then reads only the RR channels (net_rr_dim). Without a feature head rr_dim is RR_DIM_BASE.
     feature_head: int = 0
     feature_weight: float = 0.0
-    # S gate (train.sh --s-gate, an experiment, not shipped): a logistic model on the window RR statistics (rr_stats)
-    # that the rhythm head also reads; where it says AF, no beat is called S (EcgNat.gate_s). In AF every beat is
-    # AAMI N: irregular, not premature. Fitted apart (s_gate.py); the rhythm output is not changed by it.
-    s_gate: bool = False
 
     @property
     def net_rr_dim(self) -> int:
@@ -68,27 +63,6 @@ class ModelConfig:
 
     def to_dict(self):
         return asdict(self)
-
-    @property
-    def architecture(self) -> str:
-        """The name in ARCHITECTURES whose token grid and attention layers this configuration has."""
-        for name, over in ARCHITECTURES.items():
-            ref = ModelConfig(**over)
-            if (self.stem_kernel, self.stem_stride, self.layers) == (ref.stem_kernel, ref.stem_stride, ref.layers):
-                return name
-        raise ValueError(f"no architecture has stem kernel {self.stem_kernel}, stride {self.stem_stride}, layers "
-                         f"{self.layers}")
-
-
-# Backbone geometries (train.sh --arch). "base" is the shipped one: 32-ms fine tokens (stem stride 8 at 250 Hz), 312 /
-# 156 / 78 tokens per stage. "stride16" (an experiment, session 12, not shipped): 64-ms fine tokens from a stride-16
-# stem (kernel 24), 156 / 78 / 39 tokens, the dilations fitted to the shorter stages so every dilation group is whole.
-# ONNX Runtime int8 runs it in 0.45-0.54 ms per window against 0.76-0.80 ms; in record-wise CV it gained VEB +P but
-# lost SVEB and AF +P (docs/experiments/stride16.md).
-ARCHITECTURES = {
-    "base": {},
-    "stride16": {"stem_kernel": 24, "stem_stride": 16, "layers": (((15, 1),), ((13, 1), (13, 3)), ((13, 1), (13, 3)))},
-}
 
 
 def na_index(L: int, k: int, d: int):
@@ -174,7 +148,7 @@ def upsample(x, f: int, L: int):
 
 def with_config(model: "EcgNat", cfg: ModelConfig, fitted_apart: str) -> "EcgNat":
     """A new EcgNat of cfg holding model's weights, except the parameters whose names start with fitted_apart (a part
-    fitted apart from the network: feature head "fh_", S gate "sg."), which the caller fills in."""
+    fitted apart from the network, e.g. the feature head "fh_"), which the caller fills in."""
     out = EcgNat(cfg)
     state = {k: v for k, v in copy.deepcopy(model.state_dict()).items() if not k.startswith(fitted_apart)}
     missing, unexpected = out.load_state_dict(state, strict=False)
@@ -219,20 +193,14 @@ class EcgNat(nn.Module):
         nn.init.trunc_normal_(self.rr_fc1.weight, std=0.5)
         nn.init.trunc_normal_(self.rr_fc2.weight, std=0.1)
         nn.init.zeros_(self.rr_out.weight)
-        # Window context of the beat head (an experiment, train.sh --beat-context): a linear map of the mean fused
-        # feature over the window's beat tokens, added to each beat's own. Most beats of a 10-s window are the
-        # patient's dominant beat, so the head can judge a beat relative to the patient's usual morphology
-        # (inter-patient generalisation). Created last and without drawing random numbers, so every other initial
-        # weight is the same as without it.
-        self.beat_ctx = None
-        if cfg.beat_context:
-            with torch.random.fork_rng(devices=[]):
-                self.beat_ctx = nn.Linear(F_, F_, bias=False)
-            self.reset_beat_context()
         # Per-beat feature head (fuse_features): top-level modules, so the int8 pass can keep them fp32
         # (export.FP32_LAYERS). Created last without drawing random numbers from the global stream; its weights come
         # from train_feature_head, never from the network's training.
         self.fh_fc1 = self.fh_fc2 = self.fh_out = None
+        if not cfg.feature_head and cfg.rr_dim != RR_DIM_BASE:
+            # the network reads only the RR channels; shape channels are for a feature head (the experiment with the
+            # network reading them, --morph-features, is in docs/experiments/beat-shape.md)
+            raise ValueError(f"without a feature head beat_rr has the {RR_DIM_BASE} RR channels, got {cfg.rr_dim}")
         if cfg.feature_head:
             if cfg.rr_dim != RR_DIM_BASE + MORPH_DIM:
                 raise ValueError(f"a feature head needs beat_rr with the shape channels (rr_dim "
@@ -245,21 +213,6 @@ class EcgNat(nn.Module):
                 self.fh_fc1 = nn.Linear(FEATURE_HEAD_INPUTS, cfg.feature_head)
                 self.fh_fc2 = nn.Linear(cfg.feature_head, cfg.feature_head)
                 self.fh_out = nn.Linear(cfg.feature_head, FEATURE_HEAD_CLASSES)
-
-        # S gate (gate_s): created last, without drawing random numbers; its weights come from s_gate.fit_s_gate
-        self.sg = None
-        if cfg.s_gate:
-            if cfg.n_beat < 2:
-                raise ValueError("the S gate needs the beat classes N, S first")
-            with torch.random.fork_rng(devices=[]):
-                self.sg = nn.Linear(cfg.rr_stats, 1)
-
-    def reset_beat_context(self):
-        """beat_ctx = -0.5 x beat_fc: the beat's projection minus half the window mean's, i.e. relative to the
-        dominant beat from the first step (the fine-tuning calls it again after loading pretrained weights)."""
-        if self.beat_ctx is not None:
-            with torch.no_grad():
-                self.beat_ctx.weight.copy_(-0.5 * self.beat_fc.weight)
 
     @staticmethod
     def _init(m):
@@ -279,20 +232,9 @@ class EcgNat(nn.Module):
         fused = self.fnorm(self.f1(f1) + upsample(self.f2(f2), 2, L[0]) + upsample(self.f3(f3), 4, L[0]))
         return fused, f3
 
-    @staticmethod
-    def beat_mean(fused, beat_rr):
-        """[B, 1, F] mean fused feature over the window's beat tokens (channel 0 of beat_rr = beat present; a
-        window without beats gives zeros)."""
-        w = beat_rr[..., :1]
-        return (fused * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp(min=1.0)
-
     def beat_hidden(self, fused, beat_rr):
-        """Per fine token: signal features plus the embedded RR features of a beat at that token (plus, with
-        beat_context, the mapped window mean over the beat tokens)."""
-        h = self.beat_fc(fused) + self.rr_fc2(F.gelu(self.rr_fc1(self.net_rr(beat_rr))))
-        if self.beat_ctx is not None:
-            h = h + self.beat_ctx(self.beat_mean(fused, beat_rr))
-        return F.gelu(h)
+        """Per fine token: signal features plus the embedded RR features of a beat at that token."""
+        return F.gelu(self.beat_fc(fused) + self.rr_fc2(F.gelu(self.rr_fc1(self.net_rr(beat_rr)))))
 
     def net_rr(self, beat_rr):
         """The beat_rr channels the network reads (ModelConfig.net_rr_dim)."""
@@ -324,21 +266,6 @@ class EcgNat(nn.Module):
         flat = flat.scatter(1, tok, flat.gather(1, tok) + m)
         return flat.reshape(-1, C) if logits.dim() == 2 else flat.reshape(-1, L, C)
 
-    def gate_s(self, logits, stats):
-        """With an S gate: in each window whose gate score sg(stats) >= 0 (the RR statistics at least as likely under
-        AF as under other rhythms: s_gate.fit_s_gate), the N and S scores of every token trade places where S is above
-        N, so no beat there is called S and a beat that was is called N with S's score. Other classes and windows are
-        unchanged. logits are [B, L, C] or flat [B * L, C] rows; stats = rr_stats(beat_rr), [B, 5]. Without a gate:
-        logits unchanged."""
-        if self.sg is None:
-            return logits
-        L, C = self.cfg.tokens()[0], self.cfg.n_beat
-        x = logits.reshape(-1, L, C)
-        gate = (self.sg(stats) >= 0).unsqueeze(-1)                                     # B,1,1
-        n, s, rest = torch.split(x, [1, 1, C - 2], dim=-1)
-        x = torch.where(gate, torch.cat([torch.maximum(n, s), torch.minimum(n, s), rest], dim=-1), x)
-        return x.reshape(-1, C) if logits.dim() == 2 else x
-
     @staticmethod
     def rr_stats(beat_rr):
         """[B, 5] window RR statistics over beat tokens (channel 0 = beat present): mean |post - pre| / med,
@@ -360,8 +287,7 @@ class EcgNat(nn.Module):
         fused, f3 = self.features(ecg, lead_mask)
         bh = self.beat_hidden(fused, beat_rr)
         rh = self.rhythm_hidden(f3, beat_rr)
-        beat = self.fuse_features(self.beat_out(bh) + self.rr_out(self.net_rr(beat_rr)), beat_rr)
-        return (self.gate_s(beat, self.rr_stats(beat_rr)) if self.sg is not None else beat), self.r_out(rh)
+        return self.fuse_features(self.beat_out(bh) + self.rr_out(self.net_rr(beat_rr)), beat_rr), self.r_out(rh)
 
     def forward_train(self, ecg, lead_mask, beat_rr):
         fused, f3 = self.features(ecg, lead_mask)

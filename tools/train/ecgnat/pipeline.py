@@ -22,11 +22,10 @@ from . import evaluate as E
 from . import from_onnx
 from . import export as X
 from . import feature_head as FH
-from . import s_gate as SG
 from . import signal as S
 from . import signing
 from . import train as T
-from .model import ARCHITECTURES, HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
+from .model import HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
 
 # The run configurations live in config.py (the model card reads them too, without importing the pipeline).
 from .config import FINETUNE_GROUPS, FULL, PRETRAIN_GROUPS, SMOKE  # noqa: E402,F401
@@ -133,8 +132,7 @@ def stage_build(ctx):
         # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
         pass
     cache = D.build_cache(ctx.args.data, ctx.args.cache, specs, ctx.log)
-    recs = D.load_records(cache, specs, ctx.cfg["max_len"], ctx.args.n_beat_sources, ctx.args.n_beat_max_rr_dev,
-                          ctx.args.morph_features or ctx.args.feature_head)
+    recs = D.load_records(cache, specs, ctx.cfg["max_len"], ctx.args.feature_head)
     ctx.n_folds = nf or D.N_FOLDS
     ctx.recs = recs
     ctx.byname = {r.spec.record: r for r in recs if r.spec.dataset in ("mitdb", "nstdb")}
@@ -195,18 +193,9 @@ def with_feature_head(ctx, model, fold, tag):
     return out
 
 
-def with_s_gate(ctx, model, fold, tag):
-    """The model with an S gate fitted on the fold's training records (fold None: all labelled records;
-    train.sh --s-gate, s_gate.py); unchanged without."""
-    if not ctx.args.s_gate:
-        return model
-    tr, _ = pools(ctx, fold)
-    return SG.attach_s_gate(model, tr, run_seed(ctx.args.seed, "s_gate", fold), ctx.log)
-
-
 def with_heads(ctx, model, fold, tag):
-    """What is fitted apart from the network: the feature head, then the S gate."""
-    return with_s_gate(ctx, with_feature_head(ctx, model, fold, tag), fold, tag)
+    """What is fitted apart from the network: the feature head."""
+    return with_feature_head(ctx, model, fold, tag)
 
 
 def new_model(ctx):
@@ -252,17 +241,6 @@ def _weights(smp, n=30):
     return T.class_weights(bc), T.class_weights(rc)
 
 
-def finetune_groups(ctx):
-    """Fine-tuning group weights and the record -> group map of the sampler. With --wide-n-weight W > 0 the wide-QRS
-    N-beat sources (data.RecSpec.wide_qrs, labelled by --n-beat-sources) form their own group "wide_n" of weight W;
-    otherwise every record samples with its dataset group (the shipped recipe)."""
-    w = ctx.args.wide_n_weight
-    if not w:
-        return FINETUNE_GROUPS, None
-    return ({**FINETUNE_GROUPS, "wide_n": w},
-            lambda r: "wide_n" if r.spec.wide_qrs and r.spec.n_beats and r.has_beats else r.spec.group)
-
-
 def finetune_run(ctx, fold, frac, init, tag):
     """Fine-tune one model; returns (model, info)."""
     cfg = ctx.cfg
@@ -270,11 +248,10 @@ def finetune_run(ctx, fold, frac, init, tag):
     seed_all(seed)
     tr, _ = pools(ctx, fold)
     rng = np.random.default_rng(seed)
-    group_w, group_of = finetune_groups(ctx)
     smp = D.Sampler(tr, rng, balance=True, label_frac=frac, noise=ctx.bank_train, aug=True,
-                    group_w=group_w, beat_jitter=ctx.args.beat_jitter, group_of=group_of)
+                    group_w=FINETUNE_GROUPS, beat_jitter=ctx.args.beat_jitter)
     bw, rw = _weights(D.Sampler(tr, np.random.default_rng(seed + 1), balance=True, label_frac=frac,
-                                noise=ctx.bank_train, aug=True, group_w=group_w, group_of=group_of))
+                                noise=ctx.bank_train, aug=True, group_w=FINETUNE_GROUPS))
     model = new_model(ctx)
     if init == "pretrained":
         sd = torch.load(os.path.join(ctx.work, "ckpt", "pretrained.pt"))
@@ -282,7 +259,6 @@ def finetune_run(ctx, fold, frac, init, tag):
         # the heads are not pretrained (MAE trains the backbone and its decoder); keep matching tensors only
         sd = {k: v for k, v in sd.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(sd, strict=False)
-        model.reset_beat_context()      # relative to the beat projection just loaded (model.EcgNat.reset_beat_context)
     steps = max(2, int(round(cfg["ft_steps"] * cfg["frac_steps"][frac])))
     ctx.log(f"[{tag}] train records {len(tr)}, labelled windows {smp.n_windows()}, steps {steps}, "
             f"beat w {np.round(bw, 2).tolist()}, rhythm w {np.round(rw, 2).tolist()}")
@@ -366,7 +342,7 @@ def stage_head(ctx):
     (head_records), and the fused model is exported, calibrated, validated and written with reference vectors and
     manifest as stage_final does. The CV results and the model card are not touched (stage_headcv gives the CV)."""
     if not ctx.args.feature_head:
-        raise SystemExit("stage head needs --feature-head (the S gate, if on, is fitted after the head)")
+        raise SystemExit("stage head needs --feature-head")
     src = os.path.join(ctx.args.out, "ecg-nat-fp32.onnx")
     t = time.time()
     net = from_onnx.load_model(src)
@@ -498,14 +474,6 @@ def feature_head_manifest(mc: dict) -> dict:
                           "(1 - weight) * log_softmax(network logits)"}
 
 
-def s_gate_manifest() -> dict:
-    """s_gate: how a model with an S gate changes beat_logits (model.EcgNat.gate_s)."""
-    return {"inputs": "window RR statistics of beat_rr channels 0..3 (the rhythm head's)",
-            "definition": "per window, a logistic model on the RR statistics (AF vs not AF, fitted on the training "
-                          "windows); where its score is >= 0, every token's N and S scores trade places where S is "
-                          "above N, so no beat of that window is called S. The rhythm output is unchanged."}
-
-
 def write_manifest(ctx, info):
     cfg = ctx.model_cfg
     (lo, hi), (mlo, mhi) = D.RR_CLIP, D.RR_MED_CLIP
@@ -548,7 +516,6 @@ def write_manifest(ctx, info):
         "decision": "argmax of logits (softmax for confidence)",
         **({"beat_feature_head": feature_head_manifest(info["model_config"])}
            if info["model_config"].get("feature_head") else {}),
-        **({"s_gate": s_gate_manifest()} if info["model_config"].get("s_gate") else {}),
         "thresholds": {"rhythm_noise_suppresses_alarms": True, "min_prob_alarm": 0.5, "beat_min_prob": 0.0},
         "files": {"fp32": info["fp32"], "int8": {k: info["int8"][k] for k in ("path", "sha256", "bytes")}},
         "quantization": {"scheme": "QDQ S8S8", "weights": f"int{info['int8']['weight_bits']} symmetric per-channel",
@@ -559,9 +526,7 @@ def write_manifest(ctx, info):
                          "fp32_layers": ", ".join(info["int8"].get("fp32_layers", [])) + " (weights, activations "
                                         "and biases fp32: the stem's input is the raw signal; the others have one "
                                         "row per window or 4 input features, where int8 costs more than it saves, "
-                                        "or form the small per-beat feature head"
-                                        + (" or the S gate" if "sg" in info["int8"].get("fp32_layers", []) else "")
-                                        + ")"},
+                                        "or form the small per-beat feature head)"},
         "macs_per_window": info["macs_per_window"], "params": info["params"],
         "training_data": ["MIT-BIH Arrhythmia DS1 + paced (ODC-By 1.0)", "MIT-BIH NSTDB bw/ma/118e* (ODC-By 1.0)",
                           "CPSC 2021 sample (CC BY 4.0)", "PTB-XL 1.0.3 ecg_id 1-500 (CC BY 4.0)",
@@ -639,26 +604,10 @@ def main(argv=None):
     ap.add_argument("--cache", default=None)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--beat-context", action="store_true",
-                    help="experiment: the beat head also sees the window's mean beat feature (model.EcgNat.beat_ctx)")
     ap.add_argument("--beat-jitter", type=int, default=D.BEAT_JITTER,
                     help=f"uniform jitter of training beat positions, samples at 250 Hz (default {D.BEAT_JITTER})")
-    ap.add_argument("--n-beat-sources", action="store_true",
-                    help="experiment: 10-s records in sinus rhythm without ectopy statements (PTB-XL, LUDB, CinC) "
-                         "get their detected beats as labelled N beats (data.RecSpec.n_beats)")
-    ap.add_argument("--n-beat-max-rr-dev", type=float, default=None,
-                    help="experiment (with --n-beat-sources): label a record's beats N only if every beat's "
-                         "pre/med - 1 and post/med - 1 lie within +-this (regular rhythm: no premature-looking beat "
-                         "taught as N)")
-    ap.add_argument("--wide-n-weight", type=float, default=0.0,
-                    help="experiment (with --n-beat-sources): sampling weight of the wide-QRS N-beat sources as their "
-                         f"own group (the other groups: {FINETUNE_GROUPS})")
-    ap.add_argument("--morph-features", action="store_true",
-                    help="experiment: beat_rr gets three shape features per beat, its QRS against the median of the "
-                         "patient's previous beats (data.morph_features); the model's RR input grows to "
-                         f"{D.RR_DIM_BASE + D.MORPH_DIM} channels, which the shipped C# contract does not compute")
-    ap.add_argument("--feature-head", action=argparse.BooleanOptionalAction, default=None,
-                    help="on by default (the shipped recipe since 0.2.0; off with --morph-features): beat_rr gets the "
+    ap.add_argument("--feature-head", action=argparse.BooleanOptionalAction, default=True,
+                    help="on by default (the shipped recipe since 0.2.0): beat_rr gets the "
                          "three shape channels but the network reads only the RR ones; a small MLP on each beat's 3 RR "
                          "+ 3 shape numbers, trained apart on the same records, is fused with the network's beat "
                          "logits in the graph (feature_head.py). --no-feature-head: the 0.1.x recipe")
@@ -666,27 +615,14 @@ def main(argv=None):
     ap.add_argument("--feature-weight", type=float, default=FH.WEIGHT,
                     help=f"weight a of the feature head in the fused beat scores (default {FH.WEIGHT}, chosen by "
                          "record-wise CV: docs/experiments/feature-head.md)")
-    ap.add_argument("--s-gate", action="store_true",
-                    help="experiment (not shipped): no S calls in windows whose RR statistics say AF, by a logistic "
-                         "model fitted apart on the training windows (s_gate.py; docs/experiments/af-rr.md)")
-    ap.add_argument("--arch", choices=list(ARCHITECTURES), default="base",
-                    help="backbone geometry (model.ARCHITECTURES): base (shipped, 32-ms fine tokens) or stride16 "
-                         "(experiment: 64-ms fine tokens)")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
     signing.add_arguments(ap)
     args = ap.parse_args(argv)
     signing.check_arguments(ap, args)
-    if args.feature_head is None:
-        args.feature_head = not args.morph_features
-    if args.feature_head and args.morph_features:
-        ap.error("--feature-head and --morph-features are alternatives: the head reads the shape channels, the "
-                 "network then only the RR ones")
     if args.feature_head and not 0.0 < args.feature_weight <= 1.0:
         ap.error(f"--feature-weight must be in (0, 1], got {args.feature_weight}")
-    if (args.wide_n_weight or args.n_beat_max_rr_dev is not None) and not args.n_beat_sources:
-        ap.error("--wide-n-weight and --n-beat-max-rr-dev need --n-beat-sources (they select among its records)")
     args.stages = args.stages or ("build,pretrain,final,cv100,card,cvlow,card" + (",reexport" if args.smoke else ""))
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))       # tools/train
     repo = os.path.dirname(os.path.dirname(here))
@@ -698,20 +634,14 @@ def main(argv=None):
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(args, cfg)
-    D.set_beat_features(args.morph_features or args.feature_head, network_reads_shape=args.morph_features)
-    ctx.model_cfg = ModelConfig(**ARCHITECTURES[args.arch], beat_context=args.beat_context, rr_dim=D.RR_DIM,
-                                feature_head=args.feature_hidden if args.feature_head else 0,
-                                feature_weight=args.feature_weight if args.feature_head else 0.0,
-                                s_gate=args.s_gate)
-    D.set_token_grid(ctx.model_cfg)
+    D.set_beat_features(args.feature_head)
+    ctx.model_cfg = ModelConfig(rr_dim=D.RR_DIM, feature_head=args.feature_hidden if args.feature_head else 0,
+                                feature_weight=args.feature_weight if args.feature_head else 0.0)
     ctx.log(f"[pipeline] {cfg['name']} seed {args.seed} data {args.data} out {args.out} work {args.work} "
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
-    ctx.log(f"[recipe] beat context {args.beat_context}, beat jitter ±{args.beat_jitter} samples, "
-            f"N-beat sources {args.n_beat_sources}, wide-QRS N weight {args.wide_n_weight:g}, N-source max RR "
-            f"deviation {args.n_beat_max_rr_dev}, shape features {args.morph_features}, feature head "
-            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}, "
-            f"S gate {args.s_gate}" + (f", architecture {args.arch}" if args.arch != "base" else ""))
+    ctx.log(f"[recipe] beat jitter ±{args.beat_jitter} samples, feature head "
+            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):

@@ -101,7 +101,7 @@ def main():
     morph = beat_input_channels(probe) > D.RR_DIM_BASE
     if not morph:
         sys.exit("af_phead.py needs a run whose models read the shape channels (e.g. head_base2)")
-    D.set_beat_features(True, False)
+    D.set_beat_features(True)
     recs = D.load_records(cache, specs, morph=True)
     wins, lab_tr, lab_te, pc = {}, {}, {}, {}
     for r in recs:

@@ -134,9 +134,9 @@ def p_consistency(r, starts: np.ndarray, dominant_only: bool = False) -> np.ndar
 
 
 def train_lr(X: np.ndarray, y: np.ndarray, seed: int, epochs: int = 200) -> torch.nn.Module:
-    """Logistic regression (balanced classes), full-batch Adam. The pipeline's s_gate.fit_s_gate is the same fit with
-    another initialisation draw; this copy stays because the tables in docs/experiments/af-rr.md were made with it
-    (switching moves some of them by 0.1-0.4 points)."""
+    """Logistic regression (balanced classes), full-batch Adam. The pipeline's S gate (ecgnat/s_gate.py, removed after
+    commit 1617441) was the same fit with another initialisation draw; the tables in docs/experiments/af-rr.md were
+    made with this one."""
     g = torch.Generator().manual_seed(seed)
     mu, sd = X.mean(0), X.std(0) + 1e-6
     lin = torch.nn.Linear(X.shape[1], 1)
@@ -205,7 +205,7 @@ def main():
     cache = D.build_cache(a.data, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
     probe = os.path.join(TRAIN, "runs", a.run, "cv_onnx", "fold0", "ecg-nat-fp32.onnx")
     morph = beat_input_channels(probe) > D.RR_DIM_BASE
-    D.set_beat_features(morph, False)
+    D.set_beat_features(morph)
     recs = D.load_records(cache, specs, morph=morph)
     labels, wins = {}, {}
     for r in recs:
@@ -280,7 +280,7 @@ def in_sample_gate(data_root: str, onnx_path: str):
     specs = [s for s in D.catalogue(data_root) if s.group in ("ds1", "cpsc", "paced", "ptbxl", "cinc", "ludb")]
     cache = D.build_cache(data_root, os.path.join(TRAIN, "cache"), specs, log=lambda m: None)
     morph = beat_input_channels(onnx_path) > D.RR_DIM_BASE
-    D.set_beat_features(morph, False)
+    D.set_beat_features(morph)
     recs = D.load_records(cache, specs, morph=morph)
     predict = torch_predict(load_model(onnx_path))
     kinds = ("rr5", "rr8", "rr5p")
