@@ -14,6 +14,9 @@ network (never trained on them).
                 --work tools/train/runs/oof --out out/short
   evaluate: PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/short_records.py evaluate \
                 --features out/oof --short out/short [--json FILE]
+  agree:    PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/short_records.py agree --out DIR
+            (C# and Python decide the same: `ecgedge analyze` with the shipped manifest on 30-s excerpts of CPSC 2021 and
+            MIT-BIH vs the manifest's fusion applied in Python to the features of the same run; AF seconds per excerpt)
 
 evaluate: for each held-out source (leave-one-database-out, the same splits and fits as rhythm/validate.py on the
 long-record features), every excerpt of that source is decided by the device's logic (3-window smoothing, AF episode
@@ -189,9 +192,56 @@ def evaluate(a) -> None:
             json.dump(report, f, indent=1)
 
 
+def agree(a) -> None:
+    import validate as V
+    man = json.load(open(os.path.join(ROOT, "models", "ecg-nat.manifest.json")))["rhythm_fusion"]
+
+    def model(e):
+        return np.array(e["mean"]), np.array(e["scale"]), np.array(e["weights"]), e["bias"]
+
+    lm, sm = model(man["long"]), model(man["short"])
+    os.makedirs(os.path.join(a.out, "f"), exist_ok=True)
+    runs = (("cpsc2021", os.path.join(a.data, "cpsc2021-sample"), 50, None, 0),
+            ("mitdb", os.path.join(a.data, "mitdb"), 60, "201,203,106,119,208,233,210,221,222", 900))
+    for src, db, mains, recs, off in runs:
+        for k in range(6):
+            lo = off + k * EXCERPT_S
+            cmd = [EXE, "analyze", "--db", db, "--mains", str(mains), "--from", str(lo), "--to", str(lo + EXCERPT_S), "--quiet",
+                   "--json", os.path.join(a.out, f"{src}-{k}.json"), "--rhythm-features", os.path.join(a.out, "f", f"{src}-x{k}.csv")]
+            subprocess.run(cmd + (["--records", recs] if recs else []), capture_output=True, check=False)
+    w = R.load(os.path.join(a.out, "f"), a.data)
+    cols = V.columns(w, man["long"]["features"])
+    diffs, called = [], 0
+    for src, _, _, _, off in runs:
+        for k in range(6):
+            m = (w.source == src) & (w.t0 >= off + EXCERPT_S * k - 1e-6) & (w.t1 <= off + EXCERPT_S * (k + 1) + 1e-6)
+            if not m.any():
+                continue
+            ws = w.subset(m)
+            ws = R.Windows(ws.names, ws.X, ws.Xs, ws.stream, ws.N, ws.P, ws.y, ws.source,
+                           np.array([f"{r}@{k}" for r in ws.record]), ws.t0, ws.t1,
+                           {(src, f"{r}@{k}"): (EXCERPT_S, []) for r in set(ws.record)})
+            ps, pl = R.predict(sm, ws.Xs[:, cols]), R.predict(lm, ws.X[:, cols])
+            nb = man["below_s"] if man.get("young") == "network" else man.get("network_below_s", 0.0)
+            p = np.where(ws.stream < nb, np.nan, np.where(ws.stream < man["below_s"], ps, 0.5 * (ps + pl)))
+            t = np.where(ws.stream < man["below_s"], man["short_threshold"], man["threshold"])
+            py: dict = {}
+            for _, r, x0, x1, af in R.decisions(ws, V.probabilities(ws, p, t)):
+                py[r] = py.get(r, 0.0) + ((x1 - x0) if af else 0.0)
+            with open(os.path.join(a.out, f"{src}-{k}.json")) as f:
+                cs = {f"{x['record']}@{k}": x["burden"]["af"] * x["duration_s"] / 100 for x in json.load(f)["records"]}
+            for r, v in py.items():
+                diffs.append(abs(v - cs.get(r, float("nan"))))
+                called += v > 0
+    print(f"agree: {len(diffs)} excerpts ({called} with AF); |Python - C#| AF seconds per excerpt: max {max(diffs):.2f}, "
+          f"mean {float(np.mean(diffs)):.3f}")
+    if not max(diffs) <= EXCERPT_S / 6:     # one 5-s decision
+        sys.exit("agree: C# and Python differ by more than one decision")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["export", "evaluate"])
+    ap.add_argument("step", choices=["export", "evaluate", "agree"])
     ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
     ap.add_argument("--work", help="export: the CV run whose fold networks analyse the records (export_oof.py's --work)")
     ap.add_argument("--out", help="export: where the excerpt CSVs go")
@@ -202,7 +252,11 @@ def main(argv=None):
     ap.add_argument("--json")
     ap.add_argument("--C", type=float, default=1.0)
     a = ap.parse_args(argv)
-    if a.step == "export":
+    if a.step == "agree":
+        if not a.out:
+            ap.error("agree needs --out")
+        agree(a)
+    elif a.step == "export":
         if not (a.work and a.out):
             ap.error("export needs --work and --out")
         export(a)
