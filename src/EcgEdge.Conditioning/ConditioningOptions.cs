@@ -9,7 +9,7 @@ namespace EcgEdge.Conditioning;
 /// </summary>
 public sealed class ConditioningOptions
 {
-    public const string Section = "Conditioning";
+    public const string SectionName = "Conditioning";
 
     /// <summary>Baseline-wander high-pass cut-off (-3 dB), Hz.</summary>
     [Range(0.05, 5.0)]

@@ -5,7 +5,7 @@ namespace EcgEdge.Detection;
 /// <summary>QRS detector parameters (defaults in one place; see docs/signal-chain.md for the design).</summary>
 public sealed class QrsDetectorOptions
 {
-    public const string Section = "Detection";
+    public const string SectionName = "Detection";
 
     /// <summary>Lower cut-off of the QRS-enhancing band-pass, Hz.</summary>
     [Range(1.0, 20.0)] public double BandLowHz { get; set; } = 5;

@@ -21,9 +21,9 @@ public sealed record PipelineSettings(PipelineOptions Pipeline, ConditioningOpti
     public void Validate()
     {
         var failures = new List<string>();
-        Collect(new PipelineOptionsValidator().Validate(PipelineOptions.Section, Pipeline), failures);
-        Collect(new ConditioningOptionsValidator().Validate(ConditioningOptions.Section, Conditioning), failures);
-        Collect(new QrsDetectorOptionsValidator().Validate(QrsDetectorOptions.Section, Detection), failures);
+        Collect(new PipelineOptionsValidator().Validate(PipelineOptions.SectionName, Pipeline), failures);
+        Collect(new ConditioningOptionsValidator().Validate(ConditioningOptions.SectionName, Conditioning), failures);
+        Collect(new QrsDetectorOptionsValidator().Validate(QrsDetectorOptions.SectionName, Detection), failures);
         if (Conditioning.MainsHz > 0 && Conditioning.MainsHz >= Pipeline.SampleRateHz / 2)
             failures.Add($"Conditioning:MainsHz {Conditioning.MainsHz} must be below half of Pipeline:SampleRateHz.");
         if (Conditioning.LowPassHz >= Pipeline.SampleRateHz / 2)

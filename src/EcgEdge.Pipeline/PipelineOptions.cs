@@ -18,7 +18,7 @@ public enum SourceKind
 /// <summary>Pipeline-wide settings (defaults in one place).</summary>
 public sealed class PipelineOptions
 {
-    public const string Section = "Pipeline";
+    public const string SectionName = "Pipeline";
 
     /// <summary>The source of samples.</summary>
     public SourceKind Source { get; set; } = SourceKind.Replay;

@@ -6,9 +6,9 @@ namespace EcgEdge.Events.Alerts;
 /// Alarm criteria (section "Events"); defaults in one place, each with its source in docs/events.md. Durations are
 /// seconds of signal.
 /// </summary>
-public sealed class EventOptions
+public sealed class EventOptions : IValidatableObject
 {
-    public const string Section = "Events";
+    public const string SectionName = "Events";
 
     /// <summary>AF/flutter: onset after this much AF (model rhythm) without interruption by non-AF rhythm.</summary>
     [Range(5.0, 3600.0)] public double AfOnsetS { get; set; } = 30;
@@ -157,18 +157,21 @@ public sealed class EventOptions
     /// <summary>Optional local audit trail: every alert message appended as a JSON line to this file.</summary>
     public string AlertLogFile { get; set; } = "";
 
-    /// <summary>Lists problems beyond the DataAnnotations.</summary>
-    public IEnumerable<string> Problems()
+    /// <summary>
+    /// The cross-field rules, beyond the DataAnnotations: the source-generated validator (<c>EventOptionsValidator</c> in
+    /// EcgEdge.Pipeline) runs them with the attributes, so one validator says everything that is wrong.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (!(PauseS < PauseHighS && PauseHighS < AsystoleS)) yield return "Events: PauseS < PauseHighS < AsystoleS is required.";
-        if (BradyHighBpm >= BradyBpm) yield return "Events: BradyHighBpm must be below BradyBpm.";
-        if (TachyHighBpm <= TachyBpm) yield return "Events: TachyHighBpm must be above TachyBpm.";
-        if (VtAlarmBeats < VtMinBeats) yield return "Events: VtAlarmBeats must be at least VtMinBeats.";
-        if (VtAlarmRateBpm < VtMinRateBpm) yield return "Events: VtAlarmRateBpm must be at least VtMinRateBpm.";
-        if (VfHopS > VfSegmentLengthS) yield return "Events: VfHopS must not exceed VfSegmentLengthS (segments would leave signal unanalysed).";
+        if (!(PauseS < PauseHighS && PauseHighS < AsystoleS)) yield return new ValidationResult("Events: PauseS < PauseHighS < AsystoleS is required.");
+        if (BradyHighBpm >= BradyBpm) yield return new ValidationResult("Events: BradyHighBpm must be below BradyBpm.");
+        if (TachyHighBpm <= TachyBpm) yield return new ValidationResult("Events: TachyHighBpm must be above TachyBpm.");
+        if (VtAlarmBeats < VtMinBeats) yield return new ValidationResult("Events: VtAlarmBeats must be at least VtMinBeats.");
+        if (VtAlarmRateBpm < VtMinRateBpm) yield return new ValidationResult("Events: VtAlarmRateBpm must be at least VtMinRateBpm.");
+        if (VfHopS > VfSegmentLengthS) yield return new ValidationResult("Events: VfHopS must not exceed VfSegmentLengthS (segments would leave signal unanalysed).");
         if (VfSingleSegmentVotes != 0 && VfSingleSegmentVotes < VfMinVotes)
-            yield return "Events: VfSingleSegmentVotes must be 0 (off) or at least VfMinVotes.";
+            yield return new ValidationResult("Events: VfSingleSegmentVotes must be 0 (off) or at least VfMinVotes.");
         if (VfSingleSegmentVotes != 0 && VfSingleSegmentVotes < 2)
-            yield return "Events: VfSingleSegmentVotes needs both narrow-band votes: 0 (off) or at least 2.";
+            yield return new ValidationResult("Events: VfSingleSegmentVotes needs both narrow-band votes: 0 (off) or at least 2.");
     }
 }

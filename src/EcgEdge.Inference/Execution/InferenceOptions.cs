@@ -29,9 +29,9 @@ public enum ModelVariant
 }
 
 /// <summary>On-device inference settings (section "Inference"); defaults in one place.</summary>
-public sealed class InferenceOptions
+public sealed class InferenceOptions : IValidatableObject
 {
-    public const string Section = "Inference";
+    public const string SectionName = "Inference";
 
     /// <summary>Run the model. Off: beats get no class and no rhythm is reported (QRS and heart rate still work).</summary>
     public bool Enabled { get; set; } = true;
@@ -118,15 +118,19 @@ public sealed class InferenceOptions
         return copy;
     }
 
-    /// <summary>Lists every problem (beyond the DataAnnotations).</summary>
-    public IEnumerable<string> Problems()
+    /// <summary>
+    /// The cross-field rules, beyond the DataAnnotations: the source-generated validator (<c>InferenceOptionsValidator</c>
+    /// in EcgEdge.Pipeline) runs them with the attributes, so one validator says everything that is wrong.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrWhiteSpace(Model)) yield return "Inference:Model must name a model manifest or .onnx file.";
-        if (RhythmSmoothingWindows % 2 == 0) yield return $"Inference:RhythmSmoothingWindows {RhythmSmoothingWindows} must be odd (the decision is centred).";
+        if (string.IsNullOrWhiteSpace(Model)) yield return new ValidationResult("Inference:Model must name a model manifest or .onnx file.");
+        else if (Model.Contains('\0')) yield return new ValidationResult("Inference:Model must not contain a NUL character.");
+        if (RhythmSmoothingWindows % 2 == 0) yield return new ValidationResult($"Inference:RhythmSmoothingWindows {RhythmSmoothingWindows} must be odd (the decision is centred).");
         if (RequireSignedModel && (TrustedKeys is null || TrustedKeys.Count == 0))
-            yield return "Inference:TrustedKeys is empty while Inference:RequireSignedModel is on: no model could be loaded; list the public key(s) that sign your models.";
+            yield return new ValidationResult("Inference:TrustedKeys is empty while Inference:RequireSignedModel is on: no model could be loaded; list the public key(s) that sign your models.");
         else
-            foreach (var problem in global::EcgEdge.Inference.Model.ModelTrust.Problems(TrustedKeys)) yield return problem;
+            foreach (var problem in global::EcgEdge.Inference.Model.ModelTrust.Problems(TrustedKeys)) yield return new ValidationResult(problem);
     }
 }
 

@@ -77,11 +77,11 @@ public static class AppConfiguration
     public static PipelineSettings BindPipeline(IConfiguration config)
     {
         var p = new PipelineOptions();
-        config.GetSection(PipelineOptions.Section).Bind(p);
+        config.GetSection(PipelineOptions.SectionName).Bind(p);
         var c = new ConditioningOptions();
-        config.GetSection(ConditioningOptions.Section).Bind(c);
+        config.GetSection(ConditioningOptions.SectionName).Bind(c);
         var d = new QrsDetectorOptions();
-        config.GetSection(QrsDetectorOptions.Section).Bind(d);
+        config.GetSection(QrsDetectorOptions.SectionName).Bind(d);
         var s = new PipelineSettings(p, c, d);
         s.Validate();
         return s;
@@ -104,16 +104,14 @@ public static class AppConfiguration
     public static InferenceOptions BindInference(IConfiguration config)
     {
         var o = new InferenceOptions();
-        var section = config.GetSection(InferenceOptions.Section);
+        var section = config.GetSection(InferenceOptions.SectionName);
         // The binder appends configured list items to the default list: configured trusted keys must replace the default
         // (the published test key), or a production device listing its own key would still accept test-signed models.
         if (section.GetSection(nameof(InferenceOptions.TrustedKeys)).GetChildren().Any()) o.TrustedKeys = [];
         section.Bind(o);
         var failures = new List<string>();
-        PipelineSettings.Collect(new InferenceOptionsValidator().Validate(InferenceOptions.Section, o), failures);
-        failures.AddRange(o.Problems());
-        if (o.Model.Contains('\0')) failures.Add("Inference:Model must not contain a NUL character.");
-        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(InferenceOptions.Section, typeof(InferenceOptions), failures);
+        PipelineSettings.Collect(new InferenceOptionsValidator().Validate(InferenceOptions.SectionName, o), failures);
+        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(InferenceOptions.SectionName, typeof(InferenceOptions), failures);
         o.Model = ResolveFile(o.Model);
         o.TrustedKeys = o.TrustedKeys.Select(k => EcgEdge.Inference.Model.ModelTrust.IsPemText(k) ? k : EcgEdge.Inference.Model.ModelTrust.ResolvePath(k)).ToList();
         return o;
@@ -140,10 +138,9 @@ public static class AppConfiguration
     public static EcgEdge.Events.Alerts.EventOptions BindEvents(IConfiguration config)
     {
         var o = new EcgEdge.Events.Alerts.EventOptions();
-        config.GetSection(EcgEdge.Events.Alerts.EventOptions.Section).Bind(o);
+        config.GetSection(EcgEdge.Events.Alerts.EventOptions.SectionName).Bind(o);
         var failures = new List<string>();
-        PipelineSettings.Collect(new EventOptionsValidator().Validate(EcgEdge.Events.Alerts.EventOptions.Section, o), failures);
-        failures.AddRange(o.Problems());
+        PipelineSettings.Collect(new EventOptionsValidator().Validate(EcgEdge.Events.Alerts.EventOptions.SectionName, o), failures);
         if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException("Events", typeof(EcgEdge.Events.Alerts.EventOptions), failures);
         return o;
     }

@@ -46,12 +46,12 @@ public static class ConfigurationCheck
     /// <summary>The sections the product binds, with the options class each binds to.</summary>
     public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
     {
-        [PipelineOptions.Section] = typeof(PipelineOptions),
+        [PipelineOptions.SectionName] = typeof(PipelineOptions),
         ["Replay"] = typeof(ReplayOptions),
-        [ConditioningOptions.Section] = typeof(ConditioningOptions),
-        [QrsDetectorOptions.Section] = typeof(QrsDetectorOptions),
-        [InferenceOptions.Section] = typeof(InferenceOptions),
-        [EventOptions.Section] = typeof(EventOptions),
+        [ConditioningOptions.SectionName] = typeof(ConditioningOptions),
+        [QrsDetectorOptions.SectionName] = typeof(QrsDetectorOptions),
+        [InferenceOptions.SectionName] = typeof(InferenceOptions),
+        [EventOptions.SectionName] = typeof(EventOptions),
         [MqttTransportOptions.SectionName] = typeof(MqttTransportOptions),
         [Ads1298Options.SectionName] = typeof(Ads1298Options),
     };

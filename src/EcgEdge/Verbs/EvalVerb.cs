@@ -85,12 +85,16 @@ public static class EvalVerb
         PipelineSettings settings;
         Ads1298Options ads;
         InferenceOptions inference;
+        EventOptions events;
         try
         {
             var config = AppConfiguration.Build([.. overrides]);
             settings = AppConfiguration.BindPipeline(config);
             ads = AppConfiguration.BindAds1298(config);
             inference = AppConfiguration.BindInference(config);
+            // The alarms eval scores are the configured ones (--Events:... on the command line, the file, the environment),
+            // validated like run's: a changed threshold is never silently replaced by the default.
+            events = AppConfiguration.BindEvents(config);
         }
         catch (OptionsValidationException e)
         {
@@ -137,7 +141,7 @@ public static class EvalVerb
             try
             {
                 results[rec] = await EvaluateRecordAsync(Path.Combine(db, rec), annPath, leads, settings, from, annOut, progress, ct,
-                    sourceKind, ads, inference.Enabled ? inference : null).ConfigureAwait(false);
+                    sourceKind, ads, inference.Enabled ? inference : null, events).ConfigureAwait(false);
             }
             catch (Exception e) when (e is WfdbFormatException or IOException or ArgumentException or Ads1298Exception)
             {

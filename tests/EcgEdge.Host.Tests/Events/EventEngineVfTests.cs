@@ -206,13 +206,16 @@ public class EventEngineVfTests
 
     private static readonly float[] Sinus60 = Sinus(60, seed: 8);
 
+    /// <summary>What the worker's one validator (attributes and cross-field rules) says of <paramref name="o"/>.</summary>
+    private static IEnumerable<string> Failures(EventOptions o) => new EcgEdge.Pipeline.EventOptionsValidator().Validate(null, o).Failures ?? [];
+
     [Fact]
     public void Vf_options_are_validated_and_the_shipped_configuration_holds_the_defaults()
     {
-        Assert.Contains(new EventOptions { VfHopS = 5 }.Problems(), p => p.Contains("VfHopS"));
-        Assert.Contains(new EventOptions { VfSingleSegmentVotes = 2, VfMinVotes = 3 }.Problems(), p => p.Contains("VfSingleSegmentVotes"));
-        Assert.Empty(new EventOptions().Problems());
-        Assert.Empty(new EventOptions { VfSingleSegmentVotes = 0 }.Problems());
+        Assert.Contains(Failures(new EventOptions { VfHopS = 5 }), p => p.Contains("VfHopS"));
+        Assert.Contains(Failures(new EventOptions { VfSingleSegmentVotes = 2, VfMinVotes = 3 }), p => p.Contains("VfSingleSegmentVotes"));
+        Assert.Empty(Failures(new EventOptions()));
+        Assert.Empty(Failures(new EventOptions { VfSingleSegmentVotes = 0 }));
 
         var path = Path.Combine(TestData.RepoRoot, "src", "EcgEdge", "appsettings.json");
         var bound = AppConfiguration.BindEvents(new ConfigurationBuilder().AddJsonFile(path).Build());

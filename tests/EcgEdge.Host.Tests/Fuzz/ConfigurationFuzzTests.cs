@@ -24,14 +24,14 @@ public class ConfigurationFuzzTests
 {
     private static readonly (string Section, Type Type)[] Sections =
     [
-        (PipelineOptions.Section, typeof(PipelineOptions)),
-        (ConditioningOptions.Section, typeof(ConditioningOptions)),
-        (QrsDetectorOptions.Section, typeof(QrsDetectorOptions)),
+        (PipelineOptions.SectionName, typeof(PipelineOptions)),
+        (ConditioningOptions.SectionName, typeof(ConditioningOptions)),
+        (QrsDetectorOptions.SectionName, typeof(QrsDetectorOptions)),
         ("Replay", typeof(ReplayOptions)),
         (Ads1298Options.SectionName, typeof(Ads1298Options)),
-        (InferenceOptions.Section, typeof(InferenceOptions)),
+        (InferenceOptions.SectionName, typeof(InferenceOptions)),
         (MqttTransportOptions.SectionName, typeof(MqttTransportOptions)),
-        (EventOptions.Section, typeof(EventOptions)),
+        (EventOptions.SectionName, typeof(EventOptions)),
     ];
 
     private static readonly string[] Values =

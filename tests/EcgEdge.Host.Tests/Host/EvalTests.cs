@@ -82,6 +82,9 @@ public class EvalTests
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--mains", "55"]));
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--source", "ads1298"]));
         await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--Conditioning:LowPassHz=400"]));
+        // the alarm settings eval scores with are the configured ones, validated like run's (not silently the defaults)
+        var e = await Assert.ThrowsAsync<UsageException>(() => EvalVerb.RunAsync(["--db", ".", "--Events:BradyHighBpm=50"]));
+        Assert.Contains("BradyHighBpm must be below BradyBpm", e.Message, StringComparison.Ordinal);
     }
 
     [SkippableFact]

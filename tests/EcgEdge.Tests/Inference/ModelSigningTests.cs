@@ -240,12 +240,12 @@ public class ModelSigningTests
             var e = Assert.Throws<ModelLoadException>(() => ModelTrust.Load([entry]));
             Assert.Equal(ModelLoadFailure.TrustedKeysInvalid, e.Failure);
             Assert.Contains(reason, e.Message);
-            var problems = new InferenceOptions { TrustedKeys = [entry] }.Problems().ToList();
+            var problems = Failures(new InferenceOptions { TrustedKeys = [entry] }).ToList();
             Assert.Contains(problems, p => p.Contains(reason, StringComparison.Ordinal));
         }
         // signatures required with nothing trusted: no model could load, a configuration error
-        Assert.Contains(new InferenceOptions { TrustedKeys = [] }.Problems(), p => p.Contains("TrustedKeys is empty", StringComparison.Ordinal));
-        Assert.DoesNotContain(new InferenceOptions { TrustedKeys = [], RequireSignedModel = false }.Problems(), p => p.Contains("TrustedKeys", StringComparison.Ordinal));
+        Assert.Contains(Failures(new InferenceOptions { TrustedKeys = [] }), p => p.Contains("TrustedKeys is empty", StringComparison.Ordinal));
+        Assert.DoesNotContain(Failures(new InferenceOptions { TrustedKeys = [], RequireSignedModel = false }), p => p.Contains("TrustedKeys", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -302,4 +302,7 @@ public class ModelSigningTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>What the worker's one validator (attributes and cross-field rules) says of <paramref name="o"/>.</summary>
+    private static IEnumerable<string> Failures(InferenceOptions o) => new EcgEdge.Pipeline.InferenceOptionsValidator().Validate(null, o).Failures ?? [];
 }
