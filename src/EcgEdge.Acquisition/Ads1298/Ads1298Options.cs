@@ -44,7 +44,7 @@ public enum Ads1298TestSignal
 /// <see cref="Validate"/> checks everything DataAnnotations cannot and returns readable messages. The register
 /// values the options produce are given by <see cref="ToRegisters"/>.
 /// </summary>
-public sealed class Ads1298Options
+public sealed class Ads1298Options : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Ads1298";
@@ -224,17 +224,13 @@ public sealed class Ads1298Options
     /// <summary>µV per LSB of channel <paramref name="channel"/>: VREF / gain / 2^23.</summary>
     public double MicrovoltsPerLsb(int channel) => Ads1298FrameDecoder.MicrovoltsPerLsb(ReferenceVolts, GainOf(channel));
 
-    /// <summary>Checks the options; returns every problem found, or an empty list.</summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The public properties of Ads1298Options are kept by the DynamicDependency.")]
-    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(Ads1298Options))]
-    public IReadOnlyList<string> Validate()
+    /// <summary>
+    /// The cross-field rules, beyond the DataAnnotations. The source-generated <see cref="Ads1298OptionsValidator"/> runs them
+    /// with the attributes (reflection-free, trimming-safe), so one validator says everything that is wrong.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var errors = new List<string>();
-        var ctx = new ValidationContext(this);
-        var results = new List<ValidationResult>();
-        if (!Validator.TryValidateObject(this, ctx, results, validateAllProperties: true))
-            errors.AddRange(results.Select(r => $"{SectionName}: {r.ErrorMessage}"));
-
         if (DataRateCode < 0)
         {
             var valid = string.Join(", ", Enumerable.Range(0, 7).Select(dr => Ads1298Timing.DataRate(HighResolution, dr)).Reverse());
@@ -268,13 +264,17 @@ public sealed class Ads1298Options
             .Where(p => p.Item1 >= 0).ToList();
         foreach (var dup in pins.GroupBy(p => p.Item1).Where(g => g.Count() > 1))
             errors.Add($"{SectionName}: {string.Join(" and ", dup.Select(d => d.Item2))} use the same line {dup.Key}.");
-        return errors;
+        return errors.Select(e => new ValidationResult(e));
     }
+
+    /// <summary>Every problem <see cref="Ads1298OptionsValidator"/> finds (attributes and cross-field rules), or none.</summary>
+    public IReadOnlyList<string> Problems() =>
+        new Ads1298OptionsValidator().Validate(SectionName, this) is { Failed: true } r ? [.. r.Failures ?? [r.FailureMessage]] : [];
 
     /// <summary>Throws <see cref="Ads1298ConfigurationException"/> listing every problem when the options are invalid.</summary>
     public void ValidateOrThrow()
     {
-        var errors = Validate();
+        var errors = Problems();
         if (errors.Count > 0) throw new Ads1298ConfigurationException("Invalid ADS1298 options:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", errors));
     }
 
@@ -425,3 +425,8 @@ internal static class Ads1298WritePlan
     public const int SecondStart = (int)Ads1298Register.Config4;
     public const int SecondCount = (int)Ads1298Register.Wct2 - (int)Ads1298Register.Config4 + 1;
 }
+
+/// <summary>Source-generated (reflection-free, trimming-safe) validator of <see cref="Ads1298Options"/>: the DataAnnotations and the
+/// cross-field rules of <see cref="Ads1298Options.Validate(ValidationContext)"/>.</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+public sealed partial class Ads1298OptionsValidator : Microsoft.Extensions.Options.IValidateOptions<Ads1298Options>;
