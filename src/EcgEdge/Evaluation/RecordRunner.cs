@@ -124,7 +124,7 @@ public static class RecordRunner
         if (events is not null)
         {
             var rate0 = input.Info.SampleRateHz;
-            collector.Engine = new EventEngine(events, "eval", rate0, input.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / rate0),
+            collector.Engine = new EventEngine(events, "eval", rate0, input.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, rate0),
                 model?.VersionLabel, raised);
             raised.Engine = collector.Engine;
         }

@@ -250,11 +250,10 @@ public sealed partial class PipelineWorker(
             // Timestamps: signal time since the start. A replay paced at Replay:Speed S plays S signal-seconds per wall
             // second; its timestamps follow the wall clock (a clinician's page must not show onsets in the future), while
             // durations and rates stay in signal time. A replay at full speed (RealTime false) stamps signal time.
-            var wallScale = source is ReplaySource && replay.RealTime ? 1 / replay.Speed : 1;
-            DateTimeOffset Clock(long index) => startUtc.AddSeconds(index / rate * wallScale);
+            var clock = new SampleClock(startUtc, rate, source is ReplaySource && replay.RealTime ? 1 / replay.Speed : 1);
             var log = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), rate);
             var deviceId = transport.Options?.DeviceId ?? "ecgedge";
-            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>(), time) : null;
+            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, clock, loggerFactory.CreateLogger<MqttEventSink>(), time) : null;
             // No episode is open yet: replace whatever list of open episodes an earlier run left retained on the broker.
             mqttSink?.PublishActiveState();
             // Order: MQTT first (the alert is fsync'd in the outbox), then the audit file, then the console.
@@ -265,7 +264,7 @@ public sealed partial class PipelineWorker(
             alertSinks.Add(log);
             var sink = new FanOutSink(mqttSink is null ? [log] : [log, mqttSink], alertSinks);
             var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
-            var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
+            var engine = new EventEngine(events, deviceId, rate, source.Info.Present, clock, model.Model?.VersionLabel, sink);
             var engineModel = model.Model?.VersionLabel;
             using var health = new EcgEdge.Hosting.WorkerHealth
             {

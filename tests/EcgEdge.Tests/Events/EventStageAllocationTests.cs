@@ -36,7 +36,7 @@ public class EventStageAllocationTests
         var pipeline = new EcgPipeline(source.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
         var sink = new CountingSink();
         var observer = new Forward(new VitalsAggregator(500, 10, sink),
-            new EventEngine(new EventOptions(), "test", 500, source.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), null, sink));
+            new EventEngine(new EventOptions(), "test", 500, source.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, 500.0), null, sink));
         var block = new SampleBlock(50);
         for (var i = 0; i < 3000; i++) // 5 min warm-up
         {
