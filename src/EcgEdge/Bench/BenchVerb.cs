@@ -242,11 +242,10 @@ public static class BenchVerb
         var epoch = DateTimeOffset.UnixEpoch;
         var clock = new SampleClock(epoch, rate);
         var transport = new NullTransport("bench", clock);
-        var vitals = new VitalsAggregator(rate, s.Pipeline.VitalsIntervalSeconds, transport);
-        var engine = new EventEngine(new EventOptions(), "bench", rate, src.Info.Present, clock, model?.VersionLabel, transport);
-        var observer = new EventStageObserver(vitals, engine);
-        var windowSeconds = new List<double>(512);
-        observer.Window = w => windowSeconds.Add(w.LatencySeconds);
+        var windowSeconds = new WindowLatencies();
+        var observer = new EventStageObserver(new EventOptions(), "bench", src.Info.Present, clock, s.Pipeline.VitalsIntervalSeconds, model?.VersionLabel,
+            [transport], [transport], windowSeconds);
+        var engine = observer.Engine;
         InferenceStage? stage = model is null ? null : p.AttachInference(model, smoothing, observer, threading, InferenceOverload.Wait);
         var block = new SampleBlock(s.Pipeline.BlockFrames);
         var warm = (long)(60 * rate);
@@ -271,6 +270,16 @@ public static class BenchVerb
         return new FullRun(p.Stats.Samples / rate, wall, stage?.Windows ?? 0, windowSeconds.Sum(), observer.Seconds,
             hot, hotSamples / rate, emit, transport.Messages, transport.Messages - Math.Max(0, messagesAtWarm),
             p.InferenceThread?.Waits ?? 0, (stage?.Windows ?? 0) - windowsAtWarm, [.. windowSeconds]);
+    }
+
+    /// <summary>The model's latency per window (the only counter the bench reads from the event stage).</summary>
+    private sealed class WindowLatencies : List<double>, IStageCounters
+    {
+        public WindowLatencies() : base(512) { }
+        public void Samples(int n, int gapBefore) { }
+        public void Beat() { }
+        public void Window(double latencySeconds) => Add(latencySeconds);
+        public void Alert(Alert alert) { }
     }
 
     /// <summary>

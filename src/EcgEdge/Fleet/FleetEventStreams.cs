@@ -36,9 +36,8 @@ public static class FleetEventStreams
             var epoch = DateTimeOffset.UnixEpoch;
             var clock = new SampleClock(epoch, rate);
             var sink = new CapturingSink(clock);
-            var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
-            var engine = new EventEngine(new EventOptions(), "template", rate, source.Info.Present, clock, model?.VersionLabel, sink);
-            var observer = new EventStageObserver(vitals, engine);
+            var observer = new EventStageObserver(new EventOptions(), "template", source.Info.Present, clock, settings.Pipeline.VitalsIntervalSeconds,
+                model?.VersionLabel, [sink], [sink]);
             if (model is not null) pipeline.AttachInference(model, rhythmSmoothingWindows, observer, InferenceThreading.Inline, InferenceOverload.Wait);
             await pipeline.RunAsync(source, observer, cancellationToken).ConfigureAwait(false);
             result.Add(new FleetEventStream(Path.GetFileName(record), pipeline.Stats.Samples / rate, sink.Alerts, sink.Vitals));
