@@ -217,7 +217,7 @@ public class EventBenchmarks
         }
         var sink = new Sink();
         _vitals = new VitalsAggregator(Signal.Rate, 10, sink);
-        _engine = new EventEngine(new EventOptions(), "bench", Signal.Rate, info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / Signal.Rate), null, sink);
+        _engine = new EventEngine(new EventOptions(), "bench", Signal.Rate, info.Present, new SampleClock(DateTimeOffset.UnixEpoch, Signal.Rate), null, sink);
     }
 
     [Benchmark(Description = "vitals + event engine, 10 s of signal (100 blocks, ~12 beats)")]
@@ -274,7 +274,7 @@ public class SerialisationBenchmarks
         using var model = ModelLoader.Load(Signal.Manifest, new InferenceOptions { Model = Signal.Manifest, TrustedKeys = Signal.TrustedKeys });
         var p = new EcgEdge.Pipeline.EcgPipeline(src.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), Signal.BlockFrames);
         var sink = new FirstAlert();
-        var engine = new EventEngine(new EventOptions(), "bench", Signal.Rate, src.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / Signal.Rate), model.VersionLabel, sink);
+        var engine = new EventEngine(new EventOptions(), "bench", Signal.Rate, src.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, Signal.Rate), model.VersionLabel, sink);
         p.AttachInference(model, 3, engine);
         var block = new SampleBlock(Signal.BlockFrames);
         var observer = new Forward(engine);

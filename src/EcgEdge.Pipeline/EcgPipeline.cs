@@ -34,13 +34,13 @@ public sealed class PipelineStats
 /// source and the observers differ between uses. One block buffer is reused: nothing is allocated per sample, per
 /// block or per window.
 /// </summary>
-public sealed class EcgPipeline : IDisposable
+public sealed class EcgPipeline : IDisposable, IBeatSink
 {
     private readonly SignalConditioner _conditioner;
     private readonly QualityMonitor _quality;
     private readonly QrsDetector _detector;
     private readonly SampleBlock _block;
-    private readonly CountingSink _counting;
+    private IPipelineObserver? _observer;
     private InferenceWorker? _worker;
     private InferenceOverload _overload;
     private bool _qualityAnnounced;
@@ -54,7 +54,6 @@ public sealed class EcgPipeline : IDisposable
         _detector = new QrsDetector(detection, source.SampleRateHz, ConditioningDelaySamples, source.Present);
         _detector.UpdateQuality(_quality.Current);
         _block = new SampleBlock(blockFrames);
-        _counting = new CountingSink();
     }
 
     public SourceInfo Source { get; }
@@ -86,13 +85,11 @@ public sealed class EcgPipeline : IDisposable
             _overload = overload;
             _worker.ModelSwapped += (old, next) => ModelSwapped?.Invoke(old, next);
             Inference = _worker.Stage;
-            _counting.Worker = _worker;
         }
         else
         {
             Inference = new InferenceStage(model, Source.SampleRateHz, ConditioningDelaySamples, Source.Present, rhythmSmoothingWindows, sink);
             Inference.ModelSwapped += (old, next) => ModelSwapped?.Invoke(old, next);
-            _counting.Inference = Inference;
         }
         return Inference;
     }
@@ -109,8 +106,7 @@ public sealed class EcgPipeline : IDisposable
     /// <summary>Runs until the source ends or <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(ISampleSource source, IPipelineObserver observer, CancellationToken cancellationToken)
     {
-        _counting.Inner = observer;
-        _counting.Stats = Stats;
+        _observer = observer;
         while (await source.ReadAsync(_block, cancellationToken).ConfigureAwait(false))
         {
             ProcessBlock(_block, observer);
@@ -124,9 +120,8 @@ public sealed class EcgPipeline : IDisposable
     /// </summary>
     public void Complete(IPipelineObserver observer)
     {
-        _counting.Inner = observer;
-        _counting.Stats = Stats;
-        _detector.Flush(_counting);
+        _observer = observer;
+        _detector.Flush(this);
         if (_worker is not null) _worker.Flush();
         else Inference?.Flush();
     }
@@ -137,8 +132,7 @@ public sealed class EcgPipeline : IDisposable
     /// <summary>Processes one block from a source (in place). Exposed for benchmarks and tests.</summary>
     public void ProcessBlock(SampleBlock block, IPipelineObserver observer)
     {
-        _counting.Inner = observer;
-        _counting.Stats = Stats;
+        _observer = observer;
         if (block.GapBefore > 0) { Stats.Gaps++; Stats.GapSamples += block.GapBefore; }
         _quality.ObserveRaw(block);
         _conditioner.Process(block);
@@ -151,7 +145,7 @@ public sealed class EcgPipeline : IDisposable
             _detector.UpdateQuality(_quality.Current);
             observer.OnQualityChanged(block.StartIndex + block.Count, _quality.Current);
         }
-        _detector.Process(block, _counting);
+        _detector.Process(block, this);
         if (_worker is not null)
         {
             _worker.Push(block);
@@ -169,19 +163,13 @@ public sealed class EcgPipeline : IDisposable
         observer.OnBlockProcessed(block);
     }
 
-    private sealed class CountingSink : IBeatSink
+    // The detector's beats: counted, then to the observer and the model (its input ring, when it runs on its own thread).
+    // Explicit, so that only the detector, which is handed the pipeline, calls it.
+    void IBeatSink.OnBeat(in DetectedBeat beat)
     {
-        public IBeatSink? Inner;
-        public PipelineStats? Stats;
-        public InferenceStage? Inference;
-        public InferenceWorker? Worker;
-
-        public void OnBeat(in DetectedBeat beat)
-        {
-            Stats!.Beats++;
-            Inner!.OnBeat(beat);
-            Inference?.OnBeat(beat);
-            Worker?.OnBeat(beat);
-        }
+        Stats.Beats++;
+        _observer!.OnBeat(beat);
+        if (_worker is not null) _worker.OnBeat(beat);
+        else Inference?.OnBeat(beat);
     }
 }

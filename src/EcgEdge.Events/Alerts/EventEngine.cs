@@ -20,7 +20,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private readonly string _deviceId;
     private readonly double _fs;
     private readonly bool[] _present;
-    private readonly Func<long, DateTimeOffset> _clock;
+    private readonly SampleClock _clock;
     private string? _model;
     private readonly IAlertSink _sink;
     private readonly StripRecorder _strip;
@@ -65,7 +65,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private int _nsvtLongest;
 
     /// <param name="deviceId">Written into every alert (the MQTT device id).</param>
-    public EventEngine(EventOptions options, string deviceId, double sampleRateHz, IReadOnlyList<bool> present, Func<long, DateTimeOffset> clock,
+    public EventEngine(EventOptions options, string deviceId, double sampleRateHz, IReadOnlyList<bool> present, SampleClock clock,
         string? modelVersion, IAlertSink sink)
     {
         _deviceId = deviceId;
@@ -450,8 +450,8 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         var hours = (index - _trendStart) / _fs / 3600;
         if (_beats > 0)
         {
-            _sink.Publish(new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _deviceId, new TimePoint(_clock(_trendStart), _trendStart),
-                new TimePoint(_clock(index), index), Math.Round(hours, 4), _beats, _veb, _sveb, Math.Round(_veb / hours, 1), Math.Round(_sveb / hours, 1),
+            _sink.Publish(new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _deviceId, new TimePoint(_clock.At(_trendStart), _trendStart),
+                new TimePoint(_clock.At(index), index), Math.Round(hours, 4), _beats, _veb, _sveb, Math.Round(_veb / hours, 1), Math.Round(_sveb / hours, 1),
                 Math.Round(100.0 * _veb / _beats, 2), Math.Round(100.0 * _sveb / _beats, 2), _model) { NsvtRuns = _nsvt, LongestNsvtBeats = _nsvtLongest });
         }
         _trendStart = index;
@@ -543,12 +543,12 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
             leadState[Leads.Name(c)] = _present[c] ? Alert.LeadStateOf(_quality[c]) : "absent";
         var strip = withStrip ? _strip.Capture(onset, _o.StripPreS, _o.StripPostS, _clock) : null;
         var alert = new Alert(Alert.SchemaId, NewId(_now), _deviceId, ep.Type, phase, ep.Severity, ep.Id,
-            new TimePoint(_clock(onset), onset), offset is long o ? new TimePoint(_clock(o), o) : null,
+            new TimePoint(_clock.At(onset), onset), offset is long o ? new TimePoint(_clock.At(o), o) : null,
             offset is long o2 ? Math.Round((o2 - onset) / _fs, 2) : null,
             double.IsNaN(hr) ? null : Math.Round(hr, 1), Math.Round(Math.Clamp(ep.Confidence, 0, 1), 3), _model, leadState, why, strip, endedBy);
         AlertsPublished++;
         _sink.Publish(alert);
     }
 
-    private string NewId(long index) => Guid.CreateVersion7(_clock(index)).ToString("N");
+    private string NewId(long index) => Guid.CreateVersion7(_clock.At(index)).ToString("N");
 }

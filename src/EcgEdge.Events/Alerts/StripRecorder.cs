@@ -70,7 +70,7 @@ public sealed class StripRecorder
     /// A strip around <paramref name="eventIndex"/> (pipeline index): <paramref name="preS"/> before, <paramref name="postS"/>
     /// after, clipped to what is kept. Null when nothing is kept.
     /// </summary>
-    public Strip? Capture(long eventIndex, double preS, double postS, Func<long, DateTimeOffset> clock)
+    public Strip? Capture(long eventIndex, double preS, double postS, SampleClock clock)
     {
         if (_written == 0 || _channels.Length == 0) return null;
         var oldest = Math.Max(0, _written - Capacity);
@@ -90,7 +90,7 @@ public sealed class StripRecorder
                 sb.Append(_ring[k][(int)(t % Capacity)].ToString(CultureInfo.InvariantCulture));
             }
         var originIndex = _offset + from * _decimation;
-        return new Strip(new TimePoint(clock(originIndex), originIndex), 1000.0 / RateHz, CountMicrovolts / 1000.0, "mV",
+        return new Strip(new TimePoint(clock.At(originIndex), originIndex), 1000.0 / RateHz, CountMicrovolts / 1000.0, "mV",
             _channels.Select(Leads.Name).ToArray(), _channels.Length,
             Math.Round(Math.Clamp((eventIndex - originIndex) / (double)_decimation / RateHz, 0, (to - from) / RateHz), 3), sb.ToString());
     }

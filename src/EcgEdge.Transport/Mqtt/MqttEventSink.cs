@@ -16,7 +16,7 @@ namespace EcgEdge.Transport.Mqtt;
 /// alerts (<see cref="ActiveEpisodes"/>), go to <c>…/active</c> (QoS 1, retained, durable) after every alert that
 /// changes them, so a clinician page opened mid-episode sees the episode.
 /// </summary>
-public sealed partial class MqttEventSink(MqttPublisher publisher, string deviceId, Func<long, DateTimeOffset> clock,
+public sealed partial class MqttEventSink(MqttPublisher publisher, string deviceId, SampleClock clock,
     ILogger<MqttEventSink> logger, TimeProvider? time = null) : IAlertSink, IEventSink
 {
     /// <summary>Bytes of alert payloads held in memory while the outbox refuses them (then alerts are given up, loudly).</summary>
@@ -191,7 +191,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     {
         RetryHeld();
         StoreActive(); // nothing to do (and nothing allocated) unless the list changed and could not be stored then
-        var at = clock(vitals.EndIndex);
+        var at = clock.At(vitals.EndIndex);
         var message = VitalsMessageOf(vitals, deviceId, at);
         publisher.Publish(new TransportMessage
         {

@@ -240,13 +240,12 @@ public static class BenchVerb
         var rate = src.Info.SampleRateHz;
         using var p = new EcgPipeline(src.Info, s.Conditioning, s.Detection, s.Pipeline.BlockFrames);
         var epoch = DateTimeOffset.UnixEpoch;
-        DateTimeOffset Clock(long i) => epoch.AddSeconds(i / rate);
-        var transport = new NullTransport("bench", Clock);
-        var vitals = new VitalsAggregator(rate, s.Pipeline.VitalsIntervalSeconds, transport);
-        var engine = new EventEngine(new EventOptions(), "bench", rate, src.Info.Present, Clock, model?.VersionLabel, transport);
-        var observer = new EventStageObserver(vitals, engine);
-        var windowSeconds = new List<double>(512);
-        observer.Window = w => windowSeconds.Add(w.LatencySeconds);
+        var clock = new SampleClock(epoch, rate);
+        var transport = new NullTransport("bench", clock);
+        var windowSeconds = new WindowLatencies();
+        var observer = new EventStageObserver(new EventOptions(), "bench", src.Info.Present, clock, s.Pipeline.VitalsIntervalSeconds, model?.VersionLabel,
+            [transport], [transport], windowSeconds);
+        var engine = observer.Engine;
         InferenceStage? stage = model is null ? null : p.AttachInference(model, smoothing, observer, threading, InferenceOverload.Wait);
         var block = new SampleBlock(s.Pipeline.BlockFrames);
         var warm = (long)(60 * rate);
@@ -273,11 +272,21 @@ public static class BenchVerb
             p.InferenceThread?.Waits ?? 0, (stage?.Windows ?? 0) - windowsAtWarm, [.. windowSeconds]);
     }
 
+    /// <summary>The model's latency per window (the only counter the bench reads from the event stage).</summary>
+    private sealed class WindowLatencies : List<double>, IStageCounters
+    {
+        public WindowLatencies() : base(512) { }
+        public void Samples(int n, int gapBefore) { }
+        public void Beat() { }
+        public void Window(double latencySeconds) => Add(latencySeconds);
+        public void Alert(Alert alert) { }
+    }
+
     /// <summary>
     /// The transport replaced by a sink that does what the MQTT sink does up to the network: builds each message and
     /// serialises it to JSON (into one reused buffer), then drops it.
     /// </summary>
-    private sealed class NullTransport(string deviceId, Func<long, DateTimeOffset> clock) : IAlertSink, IEventSink
+    private sealed class NullTransport(string deviceId, SampleClock clock) : IAlertSink, IEventSink
     {
         private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
         private Utf8JsonWriter? _writer;
@@ -286,7 +295,7 @@ public static class BenchVerb
 
         public void Publish(Alert alert) => Write(alert, MessageJsonContext.Default.Alert);
         public void Publish(EctopyTrend trend) => Write(trend, MessageJsonContext.Default.EctopyTrend);
-        public void Publish(Vitals vitals) => Write(MqttEventSink.VitalsMessageOf(vitals, deviceId, clock(vitals.EndIndex)), MessageJsonContext.Default.VitalsMessage);
+        public void Publish(Vitals vitals) => Write(MqttEventSink.VitalsMessageOf(vitals, deviceId, clock.At(vitals.EndIndex)), MessageJsonContext.Default.VitalsMessage);
         // Not sent over MQTT (the lead state travels in vitals and lead-off alerts), but an event the stage emitted.
         public void Publish(QualityChange change) => Messages++;
 
@@ -473,11 +482,13 @@ public static class BenchVerb
             publisher.Acknowledged += id => { if (sent.TryRemove(id, out var t0)) latencies.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); };
             const double fs = 500;
             var present = new[] { false, true, false, false, false, false, false, false };
-            var mqtt = new MqttEventSink(publisher, "bench", i => DateTimeOffset.UtcNow, NullLogger<MqttEventSink>.Instance);
+            // Every message stamped with the time the bench started: it measures delivery, not time stamps.
+            var stamp = new SampleClock(DateTimeOffset.UtcNow, fs, WallScale: 0);
+            var mqtt = new MqttEventSink(publisher, "bench", stamp, NullLogger<MqttEventSink>.Instance);
             var store = new List<double>();
             long blockStart = 0;
             var sink = new TimingSink(mqtt, id => sent[id] = blockStart, store);
-            var engine = new EventEngine(new EventOptions(), "bench", fs, present, i => DateTimeOffset.UtcNow, null, sink);
+            var engine = new EventEngine(new EventOptions(), "bench", fs, present, stamp, null, sink);
             var block = new SampleBlock(50) { Count = 50 };
             long lastBeat = -1000;
             // Pauses recur every 20 s; the 60-s refractory period announces every third or fourth (bounded loop).

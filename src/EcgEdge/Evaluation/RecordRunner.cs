@@ -123,13 +123,13 @@ public static class RecordRunner
         var raised = new AlertCollector();
         if (events is not null)
         {
-            var rate0 = input.Info.SampleRateHz;
-            collector.Engine = new EventEngine(events, "eval", rate0, input.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / rate0),
-                model?.VersionLabel, raised);
-            raised.Engine = collector.Engine;
+            // The event stage as the worker builds it, with the alerts kept instead of published (no vitals sinks).
+            collector.Stage = new EventStageObserver(events, "eval", input.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, input.Info.SampleRateHz),
+                settings.Pipeline.VitalsIntervalSeconds, model?.VersionLabel, [], [raised]);
+            raised.Engine = collector.Stage.Engine;
         }
         await pipeline.RunAsync(input, collector, ct).ConfigureAwait(false);
-        collector.Engine?.EndMonitoring(collector.Engine.Now, interrupted: false, "end of the recording");
+        collector.Stage?.Engine.EndMonitoring(collector.Stage.Engine.Now, interrupted: false, "end of the recording");
 
         var order = Enumerable.Range(0, collector.Beats.Count).OrderBy(i => collector.Beats[i].SampleIndex).ToArray();
         var leadNames = new List<string>();
@@ -202,7 +202,7 @@ public static class RecordRunner
         IBeatEvidenceSink
     {
         /// <summary>The event stage, when the run raises alerts.</summary>
-        public EventEngine? Engine;
+        public EventStageObserver? Stage;
 
         public List<(long Index, float[] Inputs, BeatClass Decided)> BeatEvidence { get; } = [];
 
@@ -225,14 +225,14 @@ public static class RecordRunner
         public void OnBeat(in DetectedBeat beat)
         {
             Beats.Add(beat);
-            Engine?.OnBeat(beat);
+            Stage?.OnBeat(beat);
         }
 
         public void OnBeatClassified(in ClassifiedBeat beat)
         {
             Classes[beat.Beat.SampleIndex] = beat.Class;
             ClassifiedCount++;
-            Engine?.OnBeatClassified(beat);
+            Stage?.OnBeatClassified(beat);
         }
 
         public List<(long Index, SignalQuality[] Quality)> QualityChanges { get; } = [];
@@ -240,20 +240,20 @@ public static class RecordRunner
         public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
         {
             QualityChanges.Add((sampleIndex, quality.ToArray()));
-            Engine?.OnQualityChanged(sampleIndex, quality);
+            Stage?.OnQualityChanged(sampleIndex, quality);
         }
 
         public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
         {
             Rhythm.Add(decision);
-            Engine?.OnRhythm(decision, smoothedProbabilities);
+            Stage?.OnRhythm(decision, smoothedProbabilities);
         }
 
         public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Windows.Add(window);
 
         public void OnBlockProcessed(SampleBlock conditioned)
         {
-            Engine?.OnBlock(conditioned);
+            Stage?.OnBlockProcessed(conditioned);
             if (progress is not null && expectedSamples > 0)
                 progress.Update(name, (conditioned.StartIndex + conditioned.Count) / expectedSamples);
         }

@@ -34,11 +34,10 @@ public static class FleetEventStreams
             var rate = source.Info.SampleRateHz;
             using var pipeline = new EcgPipeline(source.Info, settings.Conditioning, settings.Detection, settings.Pipeline.BlockFrames);
             var epoch = DateTimeOffset.UnixEpoch;
-            DateTimeOffset Clock(long i) => epoch.AddSeconds(i / rate);
-            var sink = new CapturingSink(Clock);
-            var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
-            var engine = new EventEngine(new EventOptions(), "template", rate, source.Info.Present, Clock, model?.VersionLabel, sink);
-            var observer = new EventStageObserver(vitals, engine);
+            var clock = new SampleClock(epoch, rate);
+            var sink = new CapturingSink(clock);
+            var observer = new EventStageObserver(new EventOptions(), "template", source.Info.Present, clock, settings.Pipeline.VitalsIntervalSeconds,
+                model?.VersionLabel, [sink], [sink]);
             if (model is not null) pipeline.AttachInference(model, rhythmSmoothingWindows, observer, InferenceThreading.Inline, InferenceOverload.Wait);
             await pipeline.RunAsync(source, observer, cancellationToken).ConfigureAwait(false);
             result.Add(new FleetEventStream(Path.GetFileName(record), pipeline.Stats.Samples / rate, sink.Alerts, sink.Vitals));
@@ -46,13 +45,13 @@ public static class FleetEventStreams
         return result;
     }
 
-    private sealed class CapturingSink(Func<long, DateTimeOffset> clock) : IAlertSink, IEventSink
+    private sealed class CapturingSink(SampleClock clock) : IAlertSink, IEventSink
     {
         public List<Alert> Alerts { get; } = [];
         public List<VitalsMessage> Vitals { get; } = [];
         public void Publish(Alert alert) => Alerts.Add(alert);
         public void Publish(EctopyTrend trend) { /* trends are hourly: not part of the simulated traffic */ }
-        public void Publish(Vitals vitals) => Vitals.Add(MqttEventSink.VitalsMessageOf(vitals, "template", clock(vitals.EndIndex)));
+        public void Publish(Vitals vitals) => Vitals.Add(MqttEventSink.VitalsMessageOf(vitals, "template", clock.At(vitals.EndIndex)));
         public void Publish(QualityChange change) { /* carried by vitals and lead-off alerts */ }
     }
 }

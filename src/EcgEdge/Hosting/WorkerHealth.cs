@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EcgEdge.Events.Alerts;
+using EcgEdge.Pipeline;
 using EcgEdge.Transport.Mqtt;
 
 namespace EcgEdge.Hosting;
@@ -20,7 +21,7 @@ public sealed partial class HealthJsonContext : JsonSerializerContext;
 /// type, inference latency, outbox depth, broker connection — for `dotnet-counters` or an OpenTelemetry exporter) and a
 /// health file for scripts and supervisors (<c>ecgedge health</c>), replaced atomically every <c>period</c>.
 /// </summary>
-public sealed class WorkerHealth : IDisposable
+public sealed class WorkerHealth : IStageCounters, IDisposable
 {
     public const string MeterName = "EcgEdge";
     private readonly Meter _meter;
@@ -50,8 +51,12 @@ public sealed class WorkerHealth : IDisposable
     public Func<int>? OutboxPending { get; set; }
     public Func<MqttConnectionState>? BrokerState { get; set; }
 
+    /// <summary>The samples the systemd watchdog sees flowing (advanced with <see cref="Samples"/>), or null.</summary>
+    public PipelineProgress? Progress { get; init; }
+
     public void Samples(int n, int gapBefore)
     {
+        Progress?.Add(n);
         _samples.Add(n);
         Interlocked.Add(ref _sampleCount, n);
         if (gapBefore > 0)

@@ -115,12 +115,3 @@ public sealed partial class RunTransport : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "MQTT not drained: {Pending} alert(s) not acknowledged by the broker within {Seconds:F0} s; they are kept in the outbox {Directory} and sent by the next worker that opens it; {Counters}")]
     private static partial void LogNotDrained(ILogger logger, int pending, double seconds, string directory, string counters);
 }
-
-/// <summary>Fans the event stage's output out to several sinks (console + MQTT).</summary>
-public sealed class FanOutSink(IReadOnlyList<IEventSink> events, IReadOnlyList<IAlertSink> alerts) : IEventSink, IAlertSink
-{
-    public void Publish(Vitals vitals) { foreach (var s in events) s.Publish(vitals); }
-    public void Publish(QualityChange change) { foreach (var s in events) s.Publish(change); }
-    public void Publish(Alert alert) { foreach (var s in alerts) s.Publish(alert); }
-    public void Publish(EctopyTrend trend) { foreach (var s in alerts) s.Publish(trend); }
-}

@@ -250,30 +250,27 @@ public sealed partial class PipelineWorker(
             // Timestamps: signal time since the start. A replay paced at Replay:Speed S plays S signal-seconds per wall
             // second; its timestamps follow the wall clock (a clinician's page must not show onsets in the future), while
             // durations and rates stay in signal time. A replay at full speed (RealTime false) stamps signal time.
-            var wallScale = source is ReplaySource && replay.RealTime ? 1 / replay.Speed : 1;
-            DateTimeOffset Clock(long index) => startUtc.AddSeconds(index / rate * wallScale);
+            var clock = new SampleClock(startUtc, rate, source is ReplaySource && replay.RealTime ? 1 / replay.Speed : 1);
             var log = new LogEventSink(loggerFactory.CreateLogger<LogEventSink>(), rate);
             var deviceId = transport.Options?.DeviceId ?? "ecgedge";
-            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, Clock, loggerFactory.CreateLogger<MqttEventSink>(), time) : null;
+            MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, clock, loggerFactory.CreateLogger<MqttEventSink>(), time) : null;
             // No episode is open yet: replace whatever list of open episodes an earlier run left retained on the broker.
             mqttSink?.PublishActiveState();
             // Order: MQTT first (the alert is fsync'd in the outbox), then the audit file, then the console.
             using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile, mqttSink);
-            var alertSinks = new List<IAlertSink>();
-            if (mqttSink is not null) alertSinks.Add(mqttSink);
-            if (audit is not null) alertSinks.Add(audit);
-            alertSinks.Add(log);
-            var sink = new FanOutSink(mqttSink is null ? [log] : [log, mqttSink], alertSinks);
-            var vitals = new VitalsAggregator(rate, settings.Pipeline.VitalsIntervalSeconds, sink);
-            var engine = new EventEngine(events, deviceId, rate, source.Info.Present, Clock, model.Model?.VersionLabel, sink);
+            IAlertSink[] alertSinks = [.. new IAlertSink?[] { mqttSink, audit, log }.OfType<IAlertSink>()];
+            IEventSink[] eventSinks = mqttSink is null ? [log] : [log, mqttSink];
             var engineModel = model.Model?.VersionLabel;
             using var health = new EcgEdge.Hosting.WorkerHealth
             {
                 OutboxPending = transport.Outbox is { } ob ? () => ob.PendingCount : null,
                 BrokerState = transport.Publisher is { } bp ? () => bp.State : null,
+                Progress = progress,
             };
-            alertSinks.Insert(0, new HealthAlertSink(health));
-            var observer = new WorkerObserver(logger, rate, vitals, engine, progress, health);
+            // The event stage counts every alert in the health counters before it gives it to the sinks above.
+            var observer = new EventStageObserver(events, deviceId, source.Info.Present, clock, settings.Pipeline.VitalsIntervalSeconds,
+                model.Model?.VersionLabel, eventSinks, alertSinks, health, logger);
+            var engine = observer.Engine;
             var healthFile = string.IsNullOrEmpty(settings.Pipeline.HealthFile)
                 ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(transport.Options?.Outbox.Directory ?? RunTransport.DefaultOutboxDirectory()))!, "health.json")
                 : settings.Pipeline.HealthFile;
@@ -465,80 +462,5 @@ public sealed partial class PipelineWorker(
     private partial void LogBadInput(string reason);
 }
 
-/// <summary>Counts alert messages for the metrics.</summary>
-internal sealed class HealthAlertSink(EcgEdge.Hosting.WorkerHealth health) : IAlertSink
-{
-    public void Publish(Alert alert) => health.Alert(alert);
-    public void Publish(EctopyTrend trend) { }
-}
-
 /// <summary>The loaded model (null when inference is disabled) and its options; owned by <see cref="RunVerb"/>.</summary>
 public sealed record ModelHolder(EcgNatModel? Model, InferenceOptions Options);
-
-/// <summary>Feeds the pipeline's output to the event stage (vitals, quality changes, beat classes, rhythm) and logs beats at Debug.</summary>
-internal sealed partial class WorkerObserver(ILogger logger, double sampleRateHz, VitalsAggregator vitals, EventEngine engine,
-    EcgEdge.Hosting.PipelineProgress progress, EcgEdge.Hosting.WorkerHealth health) : IPipelineObserver, IInferenceSink
-{
-    public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => health.Window(window.LatencySeconds);
-
-    private RhythmClass? _rhythm;
-
-    public void OnBeatClassified(in ClassifiedBeat beat)
-    {
-        vitals.OnBeatClassified(beat);
-        engine.OnBeatClassified(beat);
-        if (logger.IsEnabled(LogLevel.Debug)) LogBeatClass(beat.Beat.SampleIndex / sampleRateHz, ClassNames.Of(beat.Class), beat.Confidence);
-    }
-
-    public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
-    {
-        vitals.OnRhythm(decision, smoothedProbabilities);
-        engine.OnRhythm(decision, smoothedProbabilities);
-        if (decision.Class == _rhythm) return;
-        _rhythm = decision.Class;
-        LogRhythm(decision.FromIndex / sampleRateHz, ClassNames.Of(decision.Class), decision.Confidence);
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F1}s rhythm {Rhythm} (p={P:F2})")]
-    private partial void LogRhythm(double t, string rhythm, float p);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s class {Class} (p={P:F2})")]
-    private partial void LogBeatClass(double t, string @class, float p);
-
-    public void OnBeat(in DetectedBeat beat)
-    {
-        vitals.OnBeat(beat);
-        engine.OnBeat(beat);
-        health.Beat();
-        if (logger.IsEnabled(LogLevel.Debug))
-            LogBeat(beat.SampleIndex / sampleRateHz, beat.RrSeconds * 1000, beat.HeartRateBpm);
-    }
-
-    public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
-    {
-        vitals.OnQualityChanged(sampleIndex, quality);
-        engine.OnQualityChanged(sampleIndex, quality);
-    }
-
-    private bool _started;
-
-    public void OnBlockProcessed(SampleBlock conditioned)
-    {
-        if (!_started)
-        {
-            _started = true;
-            using var self = System.Diagnostics.Process.GetCurrentProcess();
-            LogFirstSample((DateTime.Now - self.StartTime).TotalSeconds);
-        }
-        progress.Add(conditioned.Count);
-        health.Samples(conditioned.Count, conditioned.GapBefore);
-        vitals.Advance(conditioned.StartIndex + conditioned.Count);
-        engine.OnBlock(conditioned);
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "First sample processed {Seconds:F3} s after process start")]
-    private partial void LogFirstSample(double seconds);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s RR={Rr:F0}ms HR={Hr:F0}")]
-    private partial void LogBeat(double t, double rr, double hr);
-}

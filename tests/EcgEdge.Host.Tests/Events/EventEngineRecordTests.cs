@@ -31,7 +31,7 @@ public class EventEngineRecordTests
         using var model = ModelLoader.Load(Path.Combine(TestData.RepoRoot, "models", "ecg-nat.manifest.json"), new InferenceOptions());
         var sink = new CollectingAlertSink();
         var t0 = new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
-        var engine = new EventEngine(options ?? new EventOptions(), "test-device", 500, replay.Info.Present, i => t0.AddSeconds(i / 500.0), model.VersionLabel, sink);
+        var engine = new EventEngine(options ?? new EventOptions(), "test-device", 500, replay.Info.Present, new SampleClock(t0, 500.0), model.VersionLabel, sink);
         var observer = new Observer(engine);
         pipeline.AttachInference(model, 3, observer);
         await pipeline.RunAsync(replay, observer, CancellationToken.None);

@@ -39,7 +39,7 @@ public class EventEngineVfTests
         public Harness(bool withV1 = false, EventOptions? o = null)
         {
             _present = [false, true, withV1, false, false, false, false, false];
-            Engine = new EventEngine(o ?? new EventOptions(), "dev", Fs, _present, i => T0.AddSeconds(i / Fs), "test-model", Sink);
+            Engine = new EventEngine(o ?? new EventOptions(), "dev", Fs, _present, new SampleClock(T0, Fs), "test-model", Sink);
             Sink.Engine = Engine;
         }
 

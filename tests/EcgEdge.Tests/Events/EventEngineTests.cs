@@ -22,7 +22,7 @@ public class EventEngineTests
 
         public Harness(EventOptions? o = null)
         {
-            Engine = new EventEngine(o ?? new EventOptions(), "dev", Fs, OnlyII, i => T0.AddSeconds(i / Fs), "test-model", Sink);
+            Engine = new EventEngine(o ?? new EventOptions(), "dev", Fs, OnlyII, new SampleClock(T0, Fs), "test-model", Sink);
         }
 
         /// <summary>Runs time forward to <paramref name="seconds"/>, with a beat every 60/bpm s when bpm > 0.</summary>

@@ -11,11 +11,14 @@ namespace EcgEdge.Tests.Events;
 /// <summary>The event stage on the hot path: nothing allocated per block or per beat unless a message is emitted.</summary>
 public class EventStageAllocationTests
 {
-    private sealed class Forward(VitalsAggregator vitals, EventEngine engine) : IPipelineObserver
+    /// <summary>Counters as the worker's health keeps them: plain adds, nothing allocated.</summary>
+    private sealed class Counters : IStageCounters
     {
-        public void OnBeat(in DetectedBeat beat) { vitals.OnBeat(beat); engine.OnBeat(beat); }
-        public void OnBlockProcessed(SampleBlock b) { vitals.Advance(b.StartIndex + b.Count); engine.OnBlock(b); }
-        public void OnQualityChanged(long i, ReadOnlySpan<SignalQuality> q) { vitals.OnQualityChanged(i, q); engine.OnQualityChanged(i, q); }
+        public long SampleCount, BeatCount, WindowCount, AlertCount;
+        public void Samples(int n, int gapBefore) => SampleCount += n;
+        public void Beat() => BeatCount++;
+        public void Window(double latencySeconds) => WindowCount++;
+        public void Alert(Alert alert) => AlertCount++;
     }
 
     private sealed class CountingSink : IAlertSink, IEventSink
@@ -35,8 +38,10 @@ public class EventStageAllocationTests
         Assert.All(source.Info.Present, Assert.True);
         var pipeline = new EcgPipeline(source.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
         var sink = new CountingSink();
-        var observer = new Forward(new VitalsAggregator(500, 10, sink),
-            new EventEngine(new EventOptions(), "test", 500, source.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), null, sink));
+        // The event stage as the worker wires it (vitals, event engine, health counters, a fan-out to the sinks).
+        var counters = new Counters();
+        var observer = new EventStageObserver(new EventOptions(), "test", source.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, 500.0), 10, null,
+            [sink], [sink], counters);
         var block = new SampleBlock(50);
         for (var i = 0; i < 3000; i++) // 5 min warm-up
         {
@@ -72,5 +77,6 @@ public class EventStageAllocationTests
         Assert.True(emitting >= 60, $"{emitting} blocks emitted messages"); // vitals every 10 s at least
         Assert.True(quietBlocks > 5500);
         Assert.Equal(0, quiet);
+        Assert.True(counters.BeatCount > 0 && counters.SampleCount > 0);
     }
 }

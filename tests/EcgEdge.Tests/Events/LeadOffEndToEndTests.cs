@@ -26,7 +26,7 @@ public class LeadOffEndToEndTests
         using var driver = Ads1298Driver.OpenEmulated(emu, Ads1298TestKit.FastOptions(500), 500);
         var pipeline = new EcgPipeline(driver.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
         var alerts = new CollectingAlertSink();
-        var engine = new EventEngine(new EventOptions(), "dev", 500, driver.Info.Present, i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), null, alerts);
+        var engine = new EventEngine(new EventOptions(), "dev", 500, driver.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, 500.0), null, alerts);
         var observer = new Observer(engine);
         var block = new SampleBlock(50);
         const long detachAt = 120 * 500, reattachAt = 240 * 500, end = 300 * 500;

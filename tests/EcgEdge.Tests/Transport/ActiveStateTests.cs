@@ -1,3 +1,4 @@
+using EcgEdge.Core.Signals;
 using System.Text.Json;
 using EcgEdge.Events.Alerts;
 using EcgEdge.Transport.Mqtt;
@@ -79,7 +80,7 @@ public sealed class ActiveStateTests : IDisposable
         using var outbox = DurableOutbox.Open(options.Outbox);
         await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
         publisher.Start();
-        var sink = new MqttEventSink(publisher, "dev-active", i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), NullLogger<MqttEventSink>.Instance);
+        var sink = new MqttEventSink(publisher, "dev-active", new SampleClock(DateTimeOffset.UnixEpoch, 500.0), NullLogger<MqttEventSink>.Instance);
         var schema = await JsonSchema.FromFileAsync(Path.Combine(TestData.RepoRoot, "docs", "schemas", "active.schema.json"));
 
         // What a page connecting now (a new session) gets on …/active: the retained list, validated against its schema.

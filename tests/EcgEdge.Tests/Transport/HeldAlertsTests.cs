@@ -51,7 +51,7 @@ public sealed class HeldAlertsTests : IDisposable
         var acked = new List<string>();
         publisher.Acknowledged += id => { lock (acked) acked.Add(id); };
         publisher.Start();
-        var sink = new MqttEventSink(publisher, "dev-held", i => DateTimeOffset.UnixEpoch.AddSeconds(i / 500.0), NullLogger<MqttEventSink>.Instance);
+        var sink = new MqttEventSink(publisher, "dev-held", new SampleClock(DateTimeOffset.UnixEpoch, 500.0), NullLogger<MqttEventSink>.Instance);
 
         for (var n = 0; n < 6; n++) sink.Publish(BigAlert(n));  // 6 × 20 kB into a 64-kB outbox, link down
         Assert.True(sink.AlertsHeld >= 3, $"{sink.AlertsHeld} held");
@@ -93,7 +93,7 @@ public sealed class HeldAlertsTests : IDisposable
         };
         using var outbox = DurableOutbox.Open(options.Outbox);
         await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
-        var sink = new MqttEventSink(publisher, "dev-held", i => DateTimeOffset.UnixEpoch, NullLogger<MqttEventSink>.Instance);
+        var sink = new MqttEventSink(publisher, "dev-held", new SampleClock(DateTimeOffset.UnixEpoch, 500, WallScale: 0), NullLogger<MqttEventSink>.Instance);
         for (var n = 0; n < 6; n++) sink.Publish(BigAlert(n));
         var held = sink.AlertsHeld;
         Assert.True(held > 0);
@@ -133,7 +133,7 @@ public sealed class HeldAlertsTests : IDisposable
         using (var outbox = DurableOutbox.Open(options.Outbox))
         {
             await using var publisher = new MqttPublisher(options, outbox, new MqttStatusInfo(DateTimeOffset.UtcNow, new Dictionary<string, string>()));
-            var sink = new MqttEventSink(publisher, "dev-held", i => DateTimeOffset.UnixEpoch, NullLogger<MqttEventSink>.Instance);
+            var sink = new MqttEventSink(publisher, "dev-held", new SampleClock(DateTimeOffset.UnixEpoch, 500, WallScale: 0), NullLogger<MqttEventSink>.Instance);
             using var log = new AlertLogSink(audit, sink);
             for (var n = 0; n < 60; n++)
             {
