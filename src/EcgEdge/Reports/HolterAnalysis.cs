@@ -98,7 +98,7 @@ public sealed record HolterAnalysis(
         // HRV describes sinus-node modulation: intervals inside AF/flutter are irregular for another reason and left out.
         // AF: the device's AF episodes (AfEpisodes), as eval scores them.
         var rhythm = Inference.Rhythm.AfEpisodes.Relabel(run.Rhythm, fs);
-        var af = Inference.Rhythm.AfEpisodes.Intervals(run.Rhythm, fs).Select(i => new Interval(i.From, i.To)).ToList();
+        var af = RhythmScoring.Merge(rhythm.Where(r => r.Class == RhythmClass.AfAfl).Select(r => new Interval(r.From, r.To)));
         var afIndex = 0;
         var binS = BinSecondsFor(durationS);
         var binCount = Math.Max(1, (int)Math.Ceiling(durationS / binS - 1e-9));

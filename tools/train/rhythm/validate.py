@@ -298,11 +298,16 @@ def main(argv=None):
         print(f"fit: wrote {a.out}")
 
 
+# The designs the tables compare, in their order: (key in the report, column title).
+LABELS = (("network", "0.2.0 recipe OOF"), ("rr_rule", "RR rule"), ("fusion_decisions", "fusion, decisions alone"),
+          ("fusion", "fusion with the AF episode logic (shipped)"))
+
+
 def markdown(report) -> str:
     out = ["| held out | windows decided by | AF dur Se | AF dur +P | F1 | false AF (% of non-AF time) | non-AF records with false AF | threshold |",
            "|---|---|---|---|---|---|---|---|"]
     for name, sp in report["splits"].items():
-        for label in ("network", "rr_rule", "fusion_decisions", "fusion"):
+        for label, _ in LABELS:
             for src, x in sp[label].items():
                 def f(v, d=1):
                     return "–" if v is None else f"{v:.{d}f}"
@@ -310,10 +315,6 @@ def markdown(report) -> str:
                            f"{f(x['false_af_pct_of_non_af_time'], 2)} | {x['records_non_af_with_false_af']}/{x['records_non_af']} | "
                            f"{(str(sp['threshold_long']) + ' / ' + str(sp['threshold_short'])) if label.startswith('fusion') else (report['rr_rule_threshold'] if label == 'rr_rule' else '–')} |")
     return "\n".join(out) + "\n"
-
-
-LABELS = (("network", "0.2.0 recipe OOF"), ("rr_rule", "RR rule"), ("fusion_decisions", "fusion, decisions alone"),
-          ("fusion", "fusion with the AF episode logic (shipped)"))
 
 
 def records_markdown(report) -> str:
