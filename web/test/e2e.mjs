@@ -70,6 +70,8 @@ const startWorker = () => start(dotnet, [dll, 'run', '--record', record, '--real
   '--Mqtt:KeepAliveSeconds=5', '--Mqtt:ReconnectMinDelay=00:00:00.200', '--Mqtt:ReconnectMaxDelay=00:00:01',
   '--Pipeline:VitalsIntervalSeconds=60', `--Pipeline:HealthFile=${join(dir, 'health.json')}`], join(dir, 'worker.log'));
 const worker = startWorker();
+// On a failure, the worker's last words (its log file goes with the work folder).
+process.on('exit', code => { if (code !== 0 && code !== 77) console.error(`--- worker log (last 40 lines) ---\n${worker.output.split('\n').slice(-40).join('\n')}`); });
 
 const row = page.locator(`#device-rows tr[data-device="${device}"]`);
 await waitFor('device online on the page', async () => (await row.getAttribute('data-state').catch(() => null)) === 'online', 60_000, 200);
@@ -164,8 +166,10 @@ step(`reconnected and resubscribed: ${results.alertsListed} alert(s) listed, ${r
 
 // Worker stopped (SIGTERM) with an episode open: it closes the episode with an offset marked monitoring_stopped and
 // says "monitoring stopped" in its retained status; the page shows both, and the episode not as having ended.
-const openEpisode = page.locator(`#active-rows tr[data-device="${device}"][data-episode]`);
-await openEpisode.first().waitFor({ timeout: 60_000 });
+// The episode is an AF one: at 40x, 201's AF episodes stay open for 5-10 s of wall time (1598-1792 s, then 0-388 s of
+// the next loop), while a bradycardia episode may end within a second of being listed (a race the test lost before).
+const openEpisode = page.locator(`#active-rows tr[data-device="${device}"][data-episode][data-type="af"]`);
+await openEpisode.first().waitFor({ timeout: 90_000 });
 const openEpisodeId = await openEpisode.first().getAttribute('data-episode');
 await stop(worker, 'SIGTERM');
 check(worker.exitCode !== null || worker.signalCode !== null, 'the worker did not stop within 10 s of SIGTERM');
