@@ -65,7 +65,10 @@ public static class ClassNames
 /// <param name="Beat">The detector's beat (R peak at <see cref="DetectedBeat.SampleIndex"/>, pipeline rate).</param>
 /// <param name="Class">Argmax of the beat head at the beat's fine token.</param>
 /// <param name="Confidence">Softmax probability of <paramref name="Class"/>.</param>
-public readonly record struct ClassifiedBeat(DetectedBeat Beat, BeatClass Class, float Confidence);
+/// <param name="Qrs">The beat's QRS against the patient's dominant beat (<see cref="Rhythm.DominantBeat"/>; not
+/// <see cref="Rhythm.QrsMeasure.Valid"/> before one is learned or when the beat was not measured). The VT criterion reads
+/// it: a wide complex unlike the dominant beat is ventricular evidence the beat class may lack.</param>
+public readonly record struct ClassifiedBeat(DetectedBeat Beat, BeatClass Class, float Confidence, Rhythm.QrsMeasure Qrs = default);
 
 /// <summary>The rhythm decided for a stretch of signal (smoothed over neighbouring windows).</summary>
 /// <param name="FromIndex">First pipeline sample the decision covers.</param>

@@ -304,8 +304,11 @@ public sealed class InferenceStage : IBeatSink
             if (beatFusion is not null) decided = beatFusion.Decide(inputs, out confidence);
             _beatSink?.OnBeatEvidence(b, inputs, decided);
         }
+        // The QRS against the dominant beat goes with the class: the VT criterion counts a wide complex unlike the
+        // patient's dominant beat as ventricular when the network does not (its V misses VT in unseen patients).
+        _evidence.TryGetQrs(pos, out var qrs);
         BeatsClassified++;
-        _sink.OnBeatClassified(new ClassifiedBeat(b, decided, confidence));
+        _sink.OnBeatClassified(new ClassifiedBeat(b, decided, confidence, qrs));
     }
 
     /// <summary>Decides window <paramref name="j"/> of the run from windows j−half … <paramref name="last"/>.</summary>

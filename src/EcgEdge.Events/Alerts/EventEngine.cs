@@ -54,6 +54,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     // VT state
     private int _vRun, _runBeats, _runGap;   // ventricular beats in the run, all its beats, tolerated beats since its last V
     private long _vFirst = -1, _vLast = -1;
+    private double _dominantWidthS;   // the dominant beat's QRS width, learned outside ventricular runs (0: not yet)
     // rate state
     private long _bradySince = -1, _tachySince = -1, _bradyClearSince = -1, _tachyClearSince = -1;
     // VF state
@@ -138,7 +139,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         if (beat.Class == BeatClass.V) _veb++;
         else if (beat.Class == BeatClass.S) _sveb++;
         var t = beat.Beat.SampleIndex;
-        if (beat.Class == BeatClass.V)
+        if (IsVentricular(beat))
         {
             if (_vRun == 0) { _vFirst = t; _runBeats = 0; }
             _vRun++;
@@ -175,6 +176,27 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         {
             EndVentricularRun();
         }
+    }
+
+    /// <summary>
+    /// Ventricular for the VT criterion: the model's V, or a QRS outside the patient's dominant cluster at least
+    /// <see cref="EventOptions.VtWideQrsRatio"/> times as wide as the dominant beat. While a VT episode is open the
+    /// width is compared with the dominant beat from before the run as well: after ~140 beats of VT the online
+    /// clustering adopts the VT complex as the patient's dominant beat, and VT must not end on paper while it goes on.
+    /// </summary>
+    private bool IsVentricular(in ClassifiedBeat beat)
+    {
+        if (beat.Class == BeatClass.V) return true;
+        var ratio = _o.VtWideQrsRatio;
+        var q = beat.Qrs;
+        if (ratio <= 0 || !q.Valid) return false;
+        if (q.InDominant)
+        {
+            // Learn the reference width from the patient's dominant beats outside any ventricular run.
+            if (_vRun == 0 && q.WidthRatio > 0) _dominantWidthS = q.WidthS / q.WidthRatio;
+            return _vt is not null && _dominantWidthS > 0 && q.WidthS >= ratio * _dominantWidthS;
+        }
+        return q.WidthRatio >= ratio;
     }
 
     private void EndVentricularRun()

@@ -43,6 +43,15 @@ public sealed class EventOptions : IValidatableObject
     /// <summary>… while at least this fraction of its beats are ventricular (bigeminy, one half, is not VT).</summary>
     [Range(0.5, 1.0)] public double VtMinVentricularFraction { get; set; } = 0.75;
 
+    /// <summary>
+    /// For the VT criterion a beat is ventricular when the model calls it V, or when its QRS is outside the patient's
+    /// dominant cluster and at least this many times as wide as the dominant beat (0: the model's V alone). The model's
+    /// V misses most VT of patients it never saw (MIT-BIH 223 out of fold, docs/events.md); a wide complex unlike the
+    /// patient's normal beat is what the MCOT wide-complex-tachycardia criterion names. 2: validated across databases
+    /// (tools/train/experiments/vt_alarm_rules.py).
+    /// </summary>
+    [Range(0.0, 10.0)] public double VtWideQrsRatio { get; set; } = 2.0;
+
     // VF: shockable-rhythm analysis of the signal (ShockableRhythm; docs/events.md "VF"). Segments of VfSegmentLengthS of the
     // preferred usable lead every VfHopS; each of five published features votes on its published threshold; a segment is
     // shockable with VfMinVotes votes, one of them narrow-band (VF filter or spectrum), coarse and fast enough.
@@ -168,6 +177,8 @@ public sealed class EventOptions : IValidatableObject
         if (TachyHighBpm <= TachyBpm) yield return new ValidationResult("Events: TachyHighBpm must be above TachyBpm.");
         if (VtAlarmBeats < VtMinBeats) yield return new ValidationResult("Events: VtAlarmBeats must be at least VtMinBeats.");
         if (VtAlarmRateBpm < VtMinRateBpm) yield return new ValidationResult("Events: VtAlarmRateBpm must be at least VtMinRateBpm.");
+        if (VtWideQrsRatio is > 0 and < 1.2)
+            yield return new ValidationResult("Events: VtWideQrsRatio must be 0 (the model's V alone) or at least 1.2 (a QRS that much wider than the dominant beat's).");
         if (VfHopS > VfSegmentLengthS) yield return new ValidationResult("Events: VfHopS must not exceed VfSegmentLengthS (segments would leave signal unanalysed).");
         if (VfSingleSegmentVotes != 0 && VfSingleSegmentVotes < VfMinVotes)
             yield return new ValidationResult("Events: VfSingleSegmentVotes must be 0 (off) or at least VfMinVotes.");

@@ -109,7 +109,8 @@ public sealed class DominantBeat
             m.Valid = true;
             m.Correlation = (float)dc;
             var tw = Width(t);
-            m.WidthRatio = tw > 0 ? (float)(Width(aligned) / tw) : 1f;
+            // In floating point: the widths are sample counts, and an integer quotient read 1.9x as wide as 1x (until 2026-12-07).
+            m.WidthRatio = tw > 0 ? (float)((double)Width(aligned) / tw) : 1f;
             var tp = PeakToPeak(t);
             m.LogAmplitudeRatio = (float)Math.Log((PeakToPeak(aligned) + 1e-3) / (tp + 1e-3));
         }

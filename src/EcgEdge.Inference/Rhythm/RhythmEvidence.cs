@@ -631,6 +631,23 @@ public sealed class RhythmEvidence
         return Math.Max(0, (end - start) / _rate);
     }
 
+    /// <summary>
+    /// The QRS of the beat at <paramref name="position"/> (pipeline positions, as added) against the patient's dominant beat;
+    /// false (and <paramref name="qrs"/> not valid) when the beat is not remembered or not measured yet.
+    /// </summary>
+    public bool TryGetQrs(double position, out QrsMeasure qrs)
+    {
+        qrs = default;
+        var oldest = Math.Max(First, _count - Capacity + 1);
+        var i = _count - 1;
+        while (i >= oldest && At(i) > position + 0.5) i--;
+        if (i < oldest || Math.Abs(At(i) - position) > 0.5) return false;
+        var s = Slot(i);
+        if (!_measured[s]) return false;
+        qrs = _qrs[s];
+        return true;
+    }
+
     /// <summary>The measures of beat number <paramref name="beat"/> (for tests and the P-wave validation); false if not measured or forgotten.</summary>
     public bool TryGetMeasure(long beat, out AtrialMeasure measure, out double position)
     {

@@ -2,6 +2,7 @@ using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Events.Alerts;
 using EcgEdge.Inference;
+using EcgEdge.Inference.Rhythm;
 
 namespace EcgEdge.Tests.Events;
 
@@ -26,7 +27,11 @@ public class EventEngineTests
         }
 
         /// <summary>Runs time forward to <paramref name="seconds"/>, with a beat every 60/bpm s when bpm > 0.</summary>
-        public void Until(double seconds, double bpm, Func<int, BeatClass>? cls = null)
+        public void Until(double seconds, double bpm, Func<int, BeatClass>? cls = null) =>
+            Until(seconds, bpm, cls is null ? null : s => (cls(s), default(QrsMeasure)));
+
+        /// <summary>As above, each beat with its class and its QRS against the dominant beat.</summary>
+        public void Until(double seconds, double bpm, Func<int, (BeatClass Class, QrsMeasure Qrs)>? cls)
         {
             var end = (long)(seconds * Fs);
             while (Now < end)
@@ -36,7 +41,11 @@ public class EventEngineTests
                     var rr = _lastBeat < 0 ? double.NaN : (Now - _lastBeat) / Fs;
                     var beat = new DetectedBeat(Now, Now + 100, rr, bpm, 1, false);
                     Engine.OnBeat(beat);
-                    if (cls is not null) Engine.OnBeatClassified(new ClassifiedBeat(beat, cls((int)(Now / Fs)), 0.9f));
+                    if (cls is not null)
+                    {
+                        var (c, q) = cls((int)(Now / Fs));
+                        Engine.OnBeatClassified(new ClassifiedBeat(beat, c, 0.9f, q));
+                    }
                     _lastBeat = Now;
                 }
                 _block.Count = 50;
@@ -178,6 +187,74 @@ public class EventEngineTests
         var strict = new Harness(new EventOptions { VtRunMaxGapBeats = 0 });
         strict.Until(40, 150, s => s is >= 10 and < 20 ? (beat++ % 5 == 4 ? BeatClass.F : BeatClass.V) : BeatClass.N);
         Assert.Empty(strict.Of(AlertType.VentricularTachycardia));
+    }
+
+    // A normal beat of the patient's dominant cluster (80 ms by the width measure), and complexes outside it.
+    private static readonly QrsMeasure Dominant = new() { Valid = true, Correlation = 0.98f, WidthRatio = 1f, WidthS = 0.08f, InDominant = true };
+    private static QrsMeasure Other(float widthRatio, bool inDominant = false) =>
+        new() { Valid = true, Correlation = 0.5f, WidthRatio = widthRatio, WidthS = 0.08f * widthRatio, InDominant = inDominant };
+
+    [Fact]
+    public void A_wide_complex_tachycardia_unlike_the_dominant_beat_is_vt_when_the_model_calls_its_beats_normal()
+    {
+        // 150 bpm from second 20 to 40, every beat called N by the model (as fold networks do with unseen patients' VT),
+        // its QRS outside the dominant cluster and 2.4x as wide: the MCOT criterion on morphology -> one VT episode.
+        var h = new Harness(new EventOptions { TrendIntervalS = 60 });
+        h.Until(61, 150, s => s is >= 20 and < 40 ? (BeatClass.N, Other(2.4f)) : (BeatClass.N, Dominant));
+        var vt = h.Of(AlertType.VentricularTachycardia);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], vt.Select(a => a.Phase));
+        Assert.InRange(vt[0].Onset.SampleIndex / Fs, 20, 20.1);
+        Assert.InRange(vt[1].Offset!.SampleIndex / Fs, 39.5, 40);
+        // The beat classes stay the model's: no VEB counted from morphology.
+        Assert.Equal(0, Assert.Single(h.Sink.Trends).Veb);
+
+        // Not ventricular: complexes outside the dominant cluster but only 1.5x as wide (aberrant, noisy), a wide
+        // complex that is the patient's own dominant beat (bundle-branch block), a beat not measured yet, and any
+        // complex at all when the morphology rule is off.
+        foreach (var (qrs, options) in new[]
+                 {
+                     (Other(1.5f), new EventOptions()),
+                     (Other(2.4f, inDominant: true), new EventOptions()),
+                     (default(QrsMeasure), new EventOptions()),
+                     (Other(2.4f), new EventOptions { VtWideQrsRatio = 0 }),
+                 })
+        {
+            var no = new Harness(options);
+            no.Until(60, 150, s => s is >= 20 and < 40 ? (BeatClass.N, qrs) : (BeatClass.N, Dominant));
+            Assert.Empty(no.Of(AlertType.VentricularTachycardia));
+        }
+    }
+
+    [Fact]
+    public void Vt_goes_on_when_the_online_clustering_adopts_the_vt_complex_as_the_dominant_beat()
+    {
+        // 150 bpm VT from second 20 to 140 (300 beats): after second 80 the VT complex has become the dominant cluster
+        // (width ratio 1 against itself) while it stays 2.4x as wide as the sinus beat before the run. The episode must
+        // last until the QRS narrows, not end when the clustering changes its mind.
+        var h = new Harness();
+        h.Until(160, 150, s => s switch
+        {
+            >= 20 and < 80 => (BeatClass.N, Other(2.4f)),
+            >= 80 and < 140 => (BeatClass.N, new QrsMeasure { Valid = true, Correlation = 0.95f, WidthRatio = 1f, WidthS = 0.08f * 2.4f, InDominant = true }),
+            _ => (BeatClass.N, Dominant),
+        });
+        var vt = h.Of(AlertType.VentricularTachycardia);
+        Assert.Equal([AlertPhase.Onset, AlertPhase.Offset], vt.Select(a => a.Phase));
+        Assert.InRange(vt[1].Offset!.SampleIndex / Fs, 139.5, 140);
+    }
+
+    [Fact]
+    public void A_vt_wide_qrs_ratio_between_0_and_1_2_is_a_configuration_error()
+    {
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        var bad = new EventOptions { VtWideQrsRatio = 1.1 };
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(bad, new(bad), results, validateAllProperties: true));
+        Assert.Contains(results, r => r.ErrorMessage!.Contains("VtWideQrsRatio", StringComparison.Ordinal));
+        foreach (var ok in new[] { 0.0, 1.2, 2.0 })
+        {
+            var o = new EventOptions { VtWideQrsRatio = ok };
+            Assert.True(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new(o), [], validateAllProperties: true));
+        }
     }
 
     private static RhythmDecision D(double from, RhythmClass c, float p = 0.9f) =>
