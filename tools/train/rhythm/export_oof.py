@@ -32,7 +32,12 @@ def main(argv=None):
     ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
     ap.add_argument("--ecgedge", default=os.path.join(ROOT, "src", "EcgEdge", "bin", "Release", "net10.0", "ecgedge"))
     ap.add_argument("--jobs", default="2")
+    # The fold manifests are rewritten from the shipped one and must be signed for `analyze` to load them: the published
+    # test key by default (they are development artefacts, never shipped).
+    from ecgnat import signing
+    signing.add_arguments(ap, default_key=signing.TEST_KEY)
     a = ap.parse_args(argv)
+    signing.check_arguments(ap, a)
     sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
     from compare_cs import fold_manifest
     os.makedirs(os.path.join(a.out, "beats"), exist_ok=True)
@@ -47,7 +52,7 @@ def main(argv=None):
         key = (fold, source, os.path.dirname(spec.path), spec.mains)
         groups.setdefault(key, []).append(os.path.basename(spec.path))
     for (fold, source, folder, mains), recs in sorted(groups.items()):
-        man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold)
+        man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
         name = f"{source}-fold{fold}-{int(mains)}"
         print(f"export_oof: {name}: {len(recs)} records", file=sys.stderr)
         r = subprocess.run([a.ecgedge, "analyze", "--db", folder, "--records", ",".join(recs), "--mains", str(int(mains)),

@@ -1,0 +1,103 @@
+"""Experiment (issue 26): V beats from the network's posterior and the QRS against the patient's own dominant beat, on
+every labelled beat source, against the network alone (docs/experiments/beats/README.md).
+
+    PYTHONPATH=tools/train /usr/bin/python3 tools/train/beats/v_rules.py --features out/oof2 [--json F] [--markdown]
+
+No fitted parameters; the thresholds are round numbers, compared on these same sources (a comparison, not an
+out-of-sample estimate). S comes from the network in every row (SVEB is the RR rules' business: rr_rules.py).
+
+- network: the beat head's argmax (out of fold).
+- not_dominant_only: the network's V, unless the beat joined the patient's dominant cluster with a QRS no wider than
+  1.2x the dominant beat's (the patient's normal beat is not a PVC).
+- or_wide: the network's V, or a QRS outside the dominant cluster at least 2x as wide as the dominant beat (the VT
+  criterion's ventricular beat, EventOptions.VtWideQrsRatio).
+- both: not_dominant_only and or_wide together.
+- *_quiet: the same, with no V called where the beat's window decision is noise (argmax of the smoothed rhythm
+  probabilities, the rhythm CSV beside the beats): beat classes of an unreadable signal are not evidence.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from ecgnat import beats as B  # noqa: E402
+
+
+def noisy(b: B.Beats, features: str) -> np.ndarray:
+    """True for beats whose covering window was decided noise."""
+    import csv
+    import glob
+    win: dict = {}
+    for f in glob.glob(os.path.join(features, "*.csv")):
+        name = os.path.basename(f)
+        src = name.split("-fold")[0] if "-fold" in name else name.rsplit("-", 1)[0]
+        for r in csv.DictReader(open(f)):
+            p = [float(r[k]) for k in ("p_sinus_other", "p_af_afl", "p_noise", "p_vt_vf")]
+            win.setdefault((src, r["record"]), []).append((float(r["from_s"]), float(r["to_s"]), int(np.argmax(p)) == 2))
+    out = np.zeros(len(b.ref), dtype=bool)
+    for key, w in win.items():
+        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
+        if len(m) == 0:
+            continue
+        w.sort()
+        starts = np.array([x[0] for x in w])
+        t = b.sample[m] / b.fs[key]
+        k = np.searchsorted(starts, t, side="right") - 1
+        for i, kk in zip(m, k):
+            out[i] = kk >= 0 and w[kk][0] <= b.sample[i] / b.fs[key] < w[kk][1] and w[kk][2]
+    return out
+
+
+def decisions(b: B.Beats, noise: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    network = np.array(["N", "S", "V", "F", "Q"])[np.argmax(b.X[:, [b.names.index(n) for n in B.NET]], axis=1)].astype(object)
+    dom = b.X[:, b.names.index("qrs_dominant")] == 1
+    wr = b.X[:, b.names.index("qrs_width_ratio")]
+    normal_like = dom & (wr <= 1.2)
+    wide = ~dom & (wr >= 2.0)
+    out = {"network": network}
+    x = network.copy(); x[(x == "V") & normal_like] = "N"; out["not_dominant_only"] = x
+    x = network.copy(); x[wide & (x != "S")] = "V"; out["or_wide"] = x
+    x = out["not_dominant_only"].copy(); x[wide & (x != "S")] = "V"; out["both"] = x
+    if noise is not None:
+        for k in list(out):
+            x = out[k].copy(); x[(x == "V") & noise] = "Q"; out[k + "_quiet"] = x
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--features", required=True)
+    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
+    ap.add_argument("--json")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--per-record", action="store_true")
+    a = ap.parse_args(argv)
+    b = B.load(a.features, a.data)
+    rows = decisions(b, noisy(b, a.features))
+    report = {}
+    for name, called in rows.items():
+        sc, rec = B.score(b, called, per_record=True)
+        report[name] = {s: {k: v.as_dict() for k, v in sc[s].items()} for s in B.SOURCES if s in sc}
+        if a.per_record:
+            for (s, r), v in rec.items():
+                if v["veb"].tp + v["veb"].fn + v["veb"].fp:
+                    print(f"  {name:18s} {s}/{r}: VEB tp {v['veb'].tp} fn {v['veb'].fn} fp {v['veb'].fp}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+    srcs = [s for s in B.SOURCES if s in report["network"]]
+    if a.markdown:
+        print("| decision | " + " | ".join(f"{s} VEB Se / +P" for s in srcs) + " |")
+        print("|---|" + "---|" * len(srcs))
+    for name, r in report.items():
+        cells = [f"{r[s]['veb']['se']} / {r[s]['veb']['ppv']}" for s in srcs]
+        print(f"| {name} | " + " | ".join(cells) + " |" if a.markdown else f"{name:18s} " + "  ".join(f"{s} {c}" for s, c in zip(srcs, cells)))
+
+
+if __name__ == "__main__":
+    main()
