@@ -343,7 +343,7 @@ public static class BenchVerb
             var tc = sw.Elapsed.TotalMilliseconds; sw.Restart();
             foreach (var b in work) quality.ObserveConditioned(b);
             var tq2 = sw.Elapsed.TotalMilliseconds; sw.Restart();
-            foreach (var b in work) det.Process(b, NullObserver.Instance);
+            foreach (var b in work) det.Process(b);
             var td = sw.Elapsed.TotalMilliseconds;
             if (r == 0) continue;
             result["conditioning"].Add(tc * 1000 / signalSeconds);
@@ -451,7 +451,7 @@ public static class BenchVerb
         {
             var det = new QrsDetector(s.Detection, rate, SosResponse.GroupDelaySamples(cond.Sections, 12, rate), src.Info.Present);
             var sw = Stopwatch.StartNew();
-            foreach (var b in blocks) det.Process(b, NullObserver.Instance);
+            foreach (var b in blocks) det.Process(b);
             if (r > 0) list.Add(seconds / sw.Elapsed.TotalSeconds);
         }
         return list;
@@ -564,12 +564,4 @@ public static class BenchVerb
     }
 
     internal static double[] MinMax(IEnumerable<double> x, int digits = 1) => x.Any() ? [Math.Round(x.Min(), digits), Math.Round(x.Max(), digits)] : [double.NaN, double.NaN];
-
-    internal sealed class NullObserver : IPipelineObserver, IInferenceSink
-    {
-        public static readonly NullObserver Instance = new();
-        public void OnBeat(in DetectedBeat beat) { }
-        public void OnBeatClassified(in ClassifiedBeat beat) { }
-        public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities) { }
-    }
 }
