@@ -76,7 +76,7 @@ public sealed partial class MqttPublisher : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outbox);
         ArgumentNullException.ThrowIfNull(status);
-        options.Validate();
+        MqttTransportOptionsValidator.ThrowIfInvalid(options);
         _options = options;
         _outbox = outbox;
         _status = status;

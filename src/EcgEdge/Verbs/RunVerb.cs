@@ -99,15 +99,17 @@ public static class RunVerb
         }
         catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine("ecgedge: invalid configuration:");
-            foreach (var f in e.Failures) Console.Error.WriteLine($"  - {f}");
-            return 2;
+            return InvalidConfiguration(e);
         }
         catch (InvalidOperationException e)
         {
             Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
             return 2;
         }
+        // The same sections, with the same generated validators, as the host's options, checked when the host starts
+        // (ValidateOnStart). They were bound and checked above already, because the model, the source and the transport
+        // are opened before the host is built; this keeps the host's own options as strict, for whatever resolves them.
+        AppConfiguration.AddValidatedOptions(builder.Services, builder.Configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(replay);
         builder.Services.AddSingleton(ads);
@@ -200,8 +202,29 @@ public static class RunVerb
         if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService())
             builder.Services.AddHostedService<EcgEdge.Hosting.SampleFlowWatchdog>();
         using var host = builder.Build();
-        await host.RunAsync().ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync().ConfigureAwait(false);
+        }
+        catch (OptionsValidationException e)
+        {
+            // ValidateOnStart: the host refused to start (exit 2, as for the checks above).
+            return InvalidConfiguration(e);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is OptionsValidationException))
+        {
+            // ValidateOnStart with more than one invalid section: the host throws them together.
+            return InvalidConfiguration([.. e.InnerExceptions.Cast<OptionsValidationException>()]);
+        }
         return outcome.ExitCode;
+    }
+
+    /// <summary>A configuration refused by options validators: every failure on stderr, exit 2.</summary>
+    private static int InvalidConfiguration(params OptionsValidationException[] refused)
+    {
+        Console.Error.WriteLine("ecgedge: invalid configuration:");
+        foreach (var f in refused.SelectMany(e => e.Failures)) Console.Error.WriteLine($"  - {f}");
+        return 2;
     }
 }
 
