@@ -100,9 +100,6 @@ public class SignalChainBenchmarks
     private int _i;
     private long _index;
 
-    private sealed class NoBeats : IBeatSink { public void OnBeat(in DetectedBeat beat) { } }
-    private readonly NoBeats _sink = new();
-
     [GlobalSetup]
     public void Setup()
     {
@@ -143,7 +140,7 @@ public class SignalChainBenchmarks
     }
 
     [Benchmark(Description = "QRS detector (8 ch)")]
-    public void Qrs() => _detector.Process(Next(_conditioned), _sink);
+    public int Qrs() => _detector.Process(Next(_conditioned)).Length;
 
     [Benchmark(Description = "window assembly (decimate to 250 Hz, 10-s windows every 5 s)")]
     public bool WindowAssembly() => _assembler.Push(Next(_conditioned));
@@ -202,8 +199,6 @@ public class EventBenchmarks
         public void Publish(QualityChange change) { }
     }
 
-    private sealed class Collect(List<DetectedBeat> list) : IBeatSink { public void OnBeat(in DetectedBeat beat) => list.Add(beat); }
-
     [GlobalSetup]
     public void Setup()
     {
@@ -212,8 +207,7 @@ public class EventBenchmarks
         _beatsPerBlock = new List<DetectedBeat>[_blocks.Count];
         for (var i = 0; i < _blocks.Count; i++)
         {
-            _beatsPerBlock[i] = [];
-            det.Process(_blocks[i], new Collect(_beatsPerBlock[i]));
+            _beatsPerBlock[i] = [.. det.Process(_blocks[i])];
         }
         var sink = new Sink();
         _vitals = new VitalsAggregator(Signal.Rate, 10, sink);

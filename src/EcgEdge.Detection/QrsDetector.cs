@@ -64,6 +64,12 @@ public sealed class QrsDetector
     private readonly Peak[] _pending = new Peak[MaxCandidates];
     private int _pendingCount;
 
+    // The beats accepted during the current Process or Flush call, handed back as a span. A block can release every peak
+    // held during learning at once (up to MaxCandidates) plus the block's own beats (one per refractory period), so this
+    // size is never exceeded with the pipeline's blocks; a larger block grows it once (Accept).
+    private DetectedBeat[] _beats = new DetectedBeat[2 * MaxCandidates];
+    private int _beatCount;
+
     private readonly double[] _rr = new double[RrHistory];
     private int _rrCount, _rrPos;
     private readonly double[] _scratch = new double[RrHistory];
@@ -132,10 +138,15 @@ public sealed class QrsDetector
         }
     }
 
-    /// <summary>Processes a conditioned block; beats go to <paramref name="sink"/> in time order.</summary>
-    public void Process(SampleBlock block, IBeatSink sink)
+    /// <summary>
+    /// Processes a conditioned block and returns the beats it completed, in time order. The span is the detector's own
+    /// buffer: it is valid until the next <see cref="Process"/> or <see cref="Flush"/> (read it, do not keep it). Beats are
+    /// returned rather than pushed to a sink so that the caller decides where they go without a call back into it.
+    /// </summary>
+    public ReadOnlySpan<DetectedBeat> Process(SampleBlock block)
     {
-        if (block.Count == 0) return;
+        _beatCount = 0;
+        if (block.Count == 0) return default;
         if (block.GapBefore > 0 || _n < 0) Restart(block.StartIndex);
         if (block.StartIndex != _n + 1) Restart(block.StartIndex);
         for (var i = 0; i < block.Count; i++)
@@ -177,10 +188,11 @@ public sealed class QrsDetector
             {
                 if (n - _streamStart >= _w) { _learnMax = Math.Max(_learnMax, m); _learnSum += m; _learnCount++; }
             }
-            TestPeak(n, sink);
-            if (_learning && n - _streamStart >= _learnLength) EndLearning(n, sink);
-            if (!_learning) SearchBack(n, sink);
+            TestPeak(n);
+            if (_learning && n - _streamStart >= _learnLength) EndLearning(n);
+            if (!_learning) SearchBack(n);
         }
+        return _beats.AsSpan(0, _beatCount);
     }
 
     private void Restart(long start)
@@ -205,13 +217,13 @@ public sealed class QrsDetector
     }
 
     /// <summary>Is the integrated feature at n − half a local maximum over ±half?</summary>
-    private void TestPeak(long n, IBeatSink sink) => TestPeakAt(n - _half, n, sink);
+    private void TestPeak(long n) => TestPeakAt(n - _half, n);
 
     /// <summary>
     /// Tests whether sample <paramref name="i"/> of the integrated feature is a peak, looking at most up to the newest
     /// sample <paramref name="newest"/> (less than ±half only at the stream's edges).
     /// </summary>
-    private void TestPeakAt(long i, long newest, IBeatSink sink)
+    private void TestPeakAt(long i, long newest)
     {
         // Peaks count once the band-pass, the gain and the integrator have settled.
         var first = _streamStart + _warmup;
@@ -232,18 +244,21 @@ public sealed class QrsDetector
             if (_pendingCount < MaxCandidates) _pending[_pendingCount++] = peak;
             return;
         }
-        Classify(peak, newest, sink);
+        Classify(peak, newest);
     }
 
     /// <summary>
     /// The stream has ended: decides the peaks of the last samples (which would otherwise wait for samples that will
-    /// never come) and, if the stream was shorter than the learning period, classifies what was learned.
+    /// never come) and, if the stream was shorter than the learning period, classifies what was learned. Returns the beats
+    /// found, as <see cref="Process"/> does (same buffer, same lifetime).
     /// </summary>
-    public void Flush(IBeatSink sink)
+    public ReadOnlySpan<DetectedBeat> Flush()
     {
-        if (_n < 0) return;
-        for (var i = _n - _half + 1; i < _n; i++) TestPeakAt(i, _n, sink);
-        if (_learning && _pendingCount > 0) EndLearning(_n, sink);
+        _beatCount = 0;
+        if (_n < 0) return default;
+        for (var i = _n - _half + 1; i < _n; i++) TestPeakAt(i, _n);
+        if (_learning && _pendingCount > 0) EndLearning(_n);
+        return _beats.AsSpan(0, _beatCount);
     }
 
     private Peak Locate(long i, float v)
@@ -287,18 +302,18 @@ public sealed class QrsDetector
 
     private double Threshold1 => _npk + _o.ThresholdFraction * (_spk - _npk);
 
-    private void EndLearning(long n, IBeatSink sink)
+    private void EndLearning(long n)
     {
         _learning = false;
         var mean = _learnCount > 0 ? _learnSum / _learnCount : 0;
         _spk = _learnMax / 3.0;
         _npk = mean / 2.0;
         if (_spk <= _npk) _spk = _npk * 2 + 1e-6;
-        for (var k = 0; k < _pendingCount; k++) Classify(_pending[k], n, sink);
+        for (var k = 0; k < _pendingCount; k++) Classify(_pending[k], n);
         _pendingCount = 0;
     }
 
-    private void Classify(in Peak p, long now, IBeatSink sink)
+    private void Classify(in Peak p, long now)
     {
         if (_lastQrsPeak != long.MinValue && p.Index - _lastQrsPeak < _refractory) return;
         var th1 = Threshold1;
@@ -311,7 +326,7 @@ public sealed class QrsDetector
                 return;
             }
             _spk = 0.125 * Math.Min(p.Value, 4 * _spk) + 0.875 * _spk;
-            Accept(p, now, searchBack: false, sink);
+            Accept(p, now, searchBack: false);
         }
         else
         {
@@ -330,7 +345,7 @@ public sealed class QrsDetector
         _cand[_candCount++] = p;
     }
 
-    private void SearchBack(long n, IBeatSink sink)
+    private void SearchBack(long n)
     {
         if (_searchDone || _lastQrsPeak == long.MinValue) return;
         var horizon = (long)(_o.SearchBackRr * Math.Min(_rrAverage, 2.0 * _fs));
@@ -346,10 +361,10 @@ public sealed class QrsDetector
         if (best < 0) { _searchDone = true; return; }
         var p = _cand[best];
         _spk = 0.25 * Math.Min(p.Value, 4 * _spk) + 0.75 * _spk;
-        Accept(p, n, searchBack: true, sink);
+        Accept(p, n, searchBack: true);
     }
 
-    private void Accept(in Peak p, long now, bool searchBack, IBeatSink sink)
+    private void Accept(in Peak p, long now, bool searchBack)
     {
         // Drop candidates at or before the accepted peak; later ones stay for the next search-back.
         var keep = 0;
@@ -378,7 +393,9 @@ public sealed class QrsDetector
         _lastBeat = rIndex;
         _lastSlope = p.Slope;
         _searchDone = false;
-        sink.OnBeat(new DetectedBeat(rIndex, now, rr, HeartRateBpm, (float)(p.Value / Math.Max(_spk, 1e-9)), searchBack));
+        // Only a block far longer than the pipeline's can outgrow the buffer (see _beats); then it doubles, once.
+        if (_beatCount == _beats.Length) Array.Resize(ref _beats, 2 * _beats.Length);
+        _beats[_beatCount++] = new DetectedBeat(rIndex, now, rr, HeartRateBpm, (float)(p.Value / Math.Max(_spk, 1e-9)), searchBack);
     }
 
     private double MedianRr()

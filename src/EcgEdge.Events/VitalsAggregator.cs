@@ -6,10 +6,28 @@ namespace EcgEdge.Events;
 
 /// <summary>
 /// Turns the beat stream into periodic <see cref="Vitals"/> (every <c>period</c> seconds of signal) and quality changes
-/// into <see cref="QualityChange"/> events. The per-beat path allocates nothing; one event object per period.
+/// into <see cref="QualityChange"/> events, each given to every sink in order (the same object to all). The per-beat path
+/// allocates nothing; one event object per period. In the worker it is fed by the <see cref="Alerts.EventEngine"/>.
 /// </summary>
-public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, IEventSink sink) : IBeatSink, IInferenceSink
+public sealed class VitalsAggregator : IBeatSink, IInferenceSink
 {
+    private readonly double _fs;
+    private readonly IEventSink[] _sinks;
+
+    public VitalsAggregator(double sampleRateHz, double periodSeconds, IEventSink sink) : this(sampleRateHz, periodSeconds, [sink])
+    {
+    }
+
+    /// <param name="sinks">Where vitals and quality changes go, in this order (copied: fixed once the aggregator exists).</param>
+    public VitalsAggregator(double sampleRateHz, double periodSeconds, IEnumerable<IEventSink> sinks)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        _fs = sampleRateHz;
+        _sinks = [.. sinks];
+        _period = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
+        _nextEnd = _period;
+    }
+
     private long _veb, _sveb;
     private bool _model;
     private RhythmClass? _rhythm;
@@ -29,8 +47,8 @@ public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, 
         _rhythm = decision.Class;
     }
 
-    private readonly long _period = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
-    private long _nextEnd = Math.Max(1, (long)Math.Round(periodSeconds * sampleRateHz));
+    private readonly long _period;
+    private long _nextEnd;
     private long _beats;
     private double _hr = double.NaN;
     // Until the pipeline announces its verdicts nothing is known: no lead is reported "ok" before it has been judged.
@@ -46,7 +64,8 @@ public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, 
     public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
     {
         quality.CopyTo(_quality);
-        sink.Publish(new QualityChange(sampleIndex, quality.ToArray()));
+        var change = new QualityChange(sampleIndex, quality.ToArray());
+        foreach (var sink in _sinks) sink.Publish(change);
     }
 
     /// <summary>The stream reached <paramref name="endIndex"/> (exclusive); publishes the periods that completed.</summary>
@@ -54,8 +73,9 @@ public sealed class VitalsAggregator(double sampleRateHz, double periodSeconds, 
     {
         while (endIndex >= _nextEnd)
         {
-            sink.Publish(new Vitals(_nextEnd, _period / sampleRateHz, _hr, _beats, _quality.ToArray(),
-                _model ? _veb : null, _model ? _sveb : null, _rhythm is { } r ? ClassNames.Of(r) : null));
+            var vitals = new Vitals(_nextEnd, _period / _fs, _hr, _beats, _quality.ToArray(),
+                _model ? _veb : null, _model ? _sveb : null, _rhythm is { } r ? ClassNames.Of(r) : null);
+            foreach (var sink in _sinks) sink.Publish(vitals);
             _beats = 0;
             _veb = 0;
             _sveb = 0;

@@ -34,13 +34,12 @@ public sealed class PipelineStats
 /// source and the observers differ between uses. One block buffer is reused: nothing is allocated per sample, per
 /// block or per window.
 /// </summary>
-public sealed class EcgPipeline : IDisposable, IBeatSink
+public sealed class EcgPipeline : IDisposable
 {
     private readonly SignalConditioner _conditioner;
     private readonly QualityMonitor _quality;
     private readonly QrsDetector _detector;
     private readonly SampleBlock _block;
-    private IPipelineObserver? _observer;
     private InferenceWorker? _worker;
     private InferenceOverload _overload;
     private bool _qualityAnnounced;
@@ -106,7 +105,6 @@ public sealed class EcgPipeline : IDisposable, IBeatSink
     /// <summary>Runs until the source ends or <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(ISampleSource source, IPipelineObserver observer, CancellationToken cancellationToken)
     {
-        _observer = observer;
         while (await source.ReadAsync(_block, cancellationToken).ConfigureAwait(false))
         {
             ProcessBlock(_block, observer);
@@ -120,8 +118,7 @@ public sealed class EcgPipeline : IDisposable, IBeatSink
     /// </summary>
     public void Complete(IPipelineObserver observer)
     {
-        _observer = observer;
-        _detector.Flush(this);
+        HandOn(_detector.Flush(), observer);
         if (_worker is not null) _worker.Flush();
         else Inference?.Flush();
     }
@@ -132,7 +129,6 @@ public sealed class EcgPipeline : IDisposable, IBeatSink
     /// <summary>Processes one block from a source (in place). Exposed for benchmarks and tests.</summary>
     public void ProcessBlock(SampleBlock block, IPipelineObserver observer)
     {
-        _observer = observer;
         if (block.GapBefore > 0) { Stats.Gaps++; Stats.GapSamples += block.GapBefore; }
         _quality.ObserveRaw(block);
         _conditioner.Process(block);
@@ -145,7 +141,7 @@ public sealed class EcgPipeline : IDisposable, IBeatSink
             _detector.UpdateQuality(_quality.Current);
             observer.OnQualityChanged(block.StartIndex + block.Count, _quality.Current);
         }
-        _detector.Process(block, this);
+        HandOn(_detector.Process(block), observer);
         if (_worker is not null)
         {
             _worker.Push(block);
@@ -163,13 +159,17 @@ public sealed class EcgPipeline : IDisposable, IBeatSink
         observer.OnBlockProcessed(block);
     }
 
-    // The detector's beats: counted, then to the observer and the model (its input ring, when it runs on its own thread).
-    // Explicit, so that only the detector, which is handed the pipeline, calls it.
-    void IBeatSink.OnBeat(in DetectedBeat beat)
+    // The beats the detector returned for this block (its buffer, read before the next block): each counted, then to the
+    // observer and to the model (its input ring, when it runs on its own thread), in time order — the order in which the
+    // detector found them, before the block itself reaches the model.
+    private void HandOn(ReadOnlySpan<DetectedBeat> beats, IPipelineObserver observer)
     {
-        Stats.Beats++;
-        _observer!.OnBeat(beat);
-        if (_worker is not null) _worker.OnBeat(beat);
-        else Inference?.OnBeat(beat);
+        foreach (ref readonly var beat in beats)
+        {
+            Stats.Beats++;
+            observer.OnBeat(beat);
+            if (_worker is not null) _worker.OnBeat(beat);
+            else Inference?.OnBeat(beat);
+        }
     }
 }

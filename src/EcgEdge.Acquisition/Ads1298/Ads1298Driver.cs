@@ -126,7 +126,7 @@ public sealed class Ads1298Driver : ISampleSource, IDisposable
         ArgumentNullException.ThrowIfNull(spi);
         ArgumentNullException.ThrowIfNull(dataReady);
         ArgumentNullException.ThrowIfNull(options);
-        options.ValidateOrThrow();
+        Ads1298OptionsValidator.ThrowIfInvalid(options);
         if (gpio is null && (options.ResetPin >= 0 || options.StartPin >= 0 || options.PowerDownPin >= 0))
             throw new ArgumentException("The options name RESET/START/PWDN lines but no GpioController was given.", nameof(gpio));
         _spi = spi;
@@ -156,7 +156,7 @@ public sealed class Ads1298Driver : ISampleSource, IDisposable
     /// </summary>
     public static Ads1298Driver OpenHardware(Ads1298Options options, double pipelineRateHz, TimeProvider? timeProvider = null)
     {
-        options.ValidateOrThrow();
+        Ads1298OptionsValidator.ThrowIfInvalid(options);
         if (options.DrdyPin < 0) throw new Ads1298ConfigurationException($"{Ads1298Options.SectionName}:DrdyPin must name the DRDY line on hardware.");
         var spi = SpiDevice.Create(new SpiConnectionSettings(options.SpiBus, options.ChipSelect)
         {
@@ -210,7 +210,7 @@ public sealed class Ads1298Driver : ISampleSource, IDisposable
     public static Ads1298Driver OpenEmulator(Ads1298Options options, double pipelineRateHz, string? recordPath, string? leads = null,
         bool realTime = false, Ads1298EmulatorOptions? emulatorOptions = null, TimeProvider? timeProvider = null)
     {
-        options.ValidateOrThrow();
+        Ads1298OptionsValidator.ThrowIfInvalid(options);
         var emuOptions = emulatorOptions ?? new Ads1298EmulatorOptions { LogWire = false };
         emuOptions.RealTime = realTime;
         var emu = recordPath is null
@@ -313,7 +313,7 @@ public sealed class Ads1298Driver : ISampleSource, IDisposable
     public void Reconfigure(Ads1298Options options)
     {
         ObjectDisposedException.ThrowIf(_state == State.Disposed, this);
-        options.ValidateOrThrow();
+        Ads1298OptionsValidator.ThrowIfInvalid(options);
         if (options.DataRateHz != _options.DataRateHz || options.HighResolution != _options.HighResolution)
             throw new Ads1298ConfigurationException("Reconfigure cannot change the data rate or mode; create a new driver.");
         if (_state != State.Running)

@@ -267,21 +267,10 @@ public sealed class Ads1298Options : IValidatableObject
         return errors.Select(e => new ValidationResult(e));
     }
 
-    /// <summary>Every problem <see cref="Ads1298OptionsValidator"/> finds (attributes and cross-field rules), or none.</summary>
-    public IReadOnlyList<string> Problems() =>
-        new Ads1298OptionsValidator().Validate(SectionName, this) is { Failed: true } r ? [.. r.Failures ?? [r.FailureMessage]] : [];
-
-    /// <summary>Throws <see cref="Ads1298ConfigurationException"/> listing every problem when the options are invalid.</summary>
-    public void ValidateOrThrow()
-    {
-        var errors = Problems();
-        if (errors.Count > 0) throw new Ads1298ConfigurationException("Invalid ADS1298 options:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", errors));
-    }
-
     /// <summary>The register values (index = register address, 0x00..0x19) these options configure.</summary>
     public byte[] ToRegisters()
     {
-        ValidateOrThrow();
+        Ads1298OptionsValidator.ThrowIfInvalid(this);
         var r = new byte[Ads1298RegisterMap.Count];
         r[(int)Ads1298Register.Id] = 0;
         r[(int)Ads1298Register.Config1] = (byte)((HighResolution ? Config1.HighResolution : 0) | DataRateCode);
@@ -429,4 +418,17 @@ internal static class Ads1298WritePlan
 /// <summary>Source-generated (reflection-free, trimming-safe) validator of <see cref="Ads1298Options"/>: the DataAnnotations and the
 /// cross-field rules of <see cref="Ads1298Options.Validate(ValidationContext)"/>.</summary>
 [Microsoft.Extensions.Options.OptionsValidator]
-public sealed partial class Ads1298OptionsValidator : Microsoft.Extensions.Options.IValidateOptions<Ads1298Options>;
+public sealed partial class Ads1298OptionsValidator : Microsoft.Extensions.Options.IValidateOptions<Ads1298Options>
+{
+    /// <summary>
+    /// Throws <see cref="Ads1298ConfigurationException"/> listing every problem (attributes and cross-field rules) when the
+    /// options are invalid: the driver checks what it is given, with or without a host.
+    /// </summary>
+    public static void ThrowIfInvalid(Ads1298Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (new Ads1298OptionsValidator().Validate(Ads1298Options.SectionName, options) is { Failed: true } invalid)
+            throw new Ads1298ConfigurationException("Invalid ADS1298 options:" + Environment.NewLine + "  " +
+                string.Join(Environment.NewLine + "  ", invalid.Failures));
+    }
+}

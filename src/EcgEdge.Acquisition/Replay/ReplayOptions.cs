@@ -5,6 +5,9 @@ namespace EcgEdge.Acquisition.Replay;
 /// <summary>How a WFDB recording is replayed as if it came from the front-end.</summary>
 public sealed class ReplayOptions : IValidatableObject
 {
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Replay";
+
     /// <summary>Path of the record: the .hea file, or the record path without extension.</summary>
     [Required(AllowEmptyStrings = false)]
     public string Record { get; set; } = "";
@@ -44,9 +47,11 @@ public sealed class ReplayOptions : IValidatableObject
     [Range(16, 65536)]
     public int ChunkFrames { get; set; } = 1024;
 
-    /// <summary>The cross-field rule: the segment is not empty.</summary>
+    /// <summary>The rules beyond the DataAnnotations: a record path the file system can take, a segment that is not empty.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (Record is not null && Record.Contains('\0'))
+            yield return new ValidationResult("Replay:Record must not contain a NUL character.", [nameof(Record)]);
         if (ToSeconds is { } to && to <= FromSeconds)
             yield return new ValidationResult($"Replay:ToSeconds ({to}) must lie after Replay:FromSeconds ({FromSeconds})", [nameof(ToSeconds)]);
     }

@@ -2,6 +2,7 @@ using EcgEdge.Core.Signals;
 using EcgEdge.Detection;
 using EcgEdge.Inference;
 using EcgEdge.Inference.Rhythm;
+using Microsoft.Extensions.Logging;
 
 namespace EcgEdge.Events.Alerts;
 
@@ -13,8 +14,12 @@ namespace EcgEdge.Events.Alerts;
 /// clinical alarms are suppressed while every acquired lead is unusable or the model calls the signal noise;
 /// ventricular alarms are then downgraded to low priority instead (they are never silenced by noise alone). Every
 /// alert carries a strip of the signal around its onset. Time: pipeline sample indices, mapped to UTC by the clock.
+/// <para>The engine is the event stage's end point: the model's results come to it directly (it is the pipeline's
+/// <see cref="IInferenceSink"/>), it feeds the <see cref="VitalsAggregator"/> it was given with what it receives, counts
+/// samples, beats and model runs in the health counters, and publishes each alert and trend to its sinks itself, in the
+/// order given — so that nothing stands between the model and the transport.</para>
 /// </summary>
-public sealed class EventEngine : IBeatSink, IInferenceSink
+public sealed partial class EventEngine : IBeatSink, IInferenceSink
 {
     private readonly EventOptions _o;
     private readonly string _deviceId;
@@ -22,7 +27,11 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private readonly bool[] _present;
     private readonly SampleClock _clock;
     private string? _model;
-    private readonly IAlertSink _sink;
+    private readonly IAlertSink[] _sinks;
+    private readonly VitalsAggregator? _vitals;
+    private readonly IStageCounters? _counters;
+    private readonly ILogger? _logger;
+    private RhythmClass? _loggedRhythm;
     private readonly StripRecorder _strip;
     private readonly float[] _vfSegment;
     private readonly ShockableRhythm _shockable;
@@ -65,17 +74,42 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     private long _trendStart, _beats, _veb, _sveb, _nsvt;
     private int _nsvtLongest;
 
+    /// <summary>An engine publishing to one sink, with no vitals, counters or log (tests, benchmarks).</summary>
     /// <param name="deviceId">Written into every alert (the MQTT device id).</param>
     public EventEngine(EventOptions options, string deviceId, double sampleRateHz, IReadOnlyList<bool> present, SampleClock clock,
         string? modelVersion, IAlertSink sink)
+        : this(options, deviceId, sampleRateHz, present, clock, modelVersion, [sink])
     {
+    }
+
+    /// <param name="options">The alarm criteria.</param>
+    /// <param name="deviceId">Written into every alert (the MQTT device id).</param>
+    /// <param name="sampleRateHz">The pipeline's rate.</param>
+    /// <param name="present">The channels the source delivers (<see cref="Lead"/> order).</param>
+    /// <param name="clock">Maps sample indices to UTC.</param>
+    /// <param name="modelVersion">The model's version label, written into alerts (null without a model).</param>
+    /// <param name="sinks">Where alerts and ectopy trends go, in this order (copied: fixed once the engine exists). The
+    /// worker puts its health counter first, then the durable MQTT sink, so that an alert is counted and stored before it
+    /// is shown.</param>
+    /// <param name="vitals">Fed with every beat, beat class, rhythm decision, quality change and block, before the engine
+    /// itself sees them (so a vitals period that ends on a block is published before that block's alerts); null: none.</param>
+    /// <param name="counters">The worker's health counters, or null.</param>
+    /// <param name="logger">Rhythm changes (Information), beats and beat classes (Debug); null logs nothing.</param>
+    public EventEngine(EventOptions options, string deviceId, double sampleRateHz, IReadOnlyList<bool> present, SampleClock clock,
+        string? modelVersion, IEnumerable<IAlertSink> sinks, VitalsAggregator? vitals = null, IStageCounters? counters = null,
+        ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        _sinks = [.. sinks];
+        _vitals = vitals;
+        _counters = counters;
+        _logger = logger;
         _deviceId = deviceId;
         _o = options;
         _fs = sampleRateHz;
         _present = present.ToArray();
         _clock = clock;
         _model = modelVersion;
-        _sink = sink;
         var keep = Math.Max(90, options.AfOnsetS + 40 + options.StripPreS + options.StripPostS);
         _strip = new StripRecorder(sampleRateHz, 250, keep, present);
         _vfSegment = new float[(int)Math.Round(options.VfSegmentLengthS * _strip.RateHz)];
@@ -104,6 +138,8 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
 
     public void OnBlock(SampleBlock conditioned)
     {
+        _counters?.Samples(conditioned.Count, conditioned.GapBefore);
+        _vitals?.Advance(conditioned.StartIndex + conditioned.Count);
         if (Ended) return;
         if (conditioned.GapBefore > 0 && conditioned.GapBefore >= _o.MonitoringGapS * _fs)
             Interrupt(conditioned.StartIndex - conditioned.GapBefore, $"{conditioned.GapBefore / _fs:F1} s of signal lost");
@@ -112,6 +148,14 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     }
 
     public void OnBeat(in DetectedBeat beat)
+    {
+        _vitals?.OnBeat(beat);
+        Beat(beat);
+        _counters?.Beat();
+        if (_logger?.IsEnabled(LogLevel.Debug) == true) LogBeat(_logger, beat.SampleIndex / _fs, beat.RrSeconds * 1000, beat.HeartRateBpm);
+    }
+
+    private void Beat(in DetectedBeat beat)
     {
         if (Ended) return;
         var t = beat.SampleIndex;
@@ -123,6 +167,7 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
 
     public void OnQualityChanged(long sampleIndex, ReadOnlySpan<SignalQuality> quality)
     {
+        _vitals?.OnQualityChanged(sampleIndex, quality);
         for (var c = 0; c < Leads.Count; c++)
         {
             _quality[c] = quality[c];
@@ -133,6 +178,16 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     }
 
     public void OnBeatClassified(in ClassifiedBeat beat)
+    {
+        _vitals?.OnBeatClassified(beat);
+        Classified(beat);
+        if (_logger?.IsEnabled(LogLevel.Debug) == true) LogBeatClass(_logger, beat.Beat.SampleIndex / _fs, ClassNames.Of(beat.Class), beat.Confidence);
+    }
+
+    /// <summary>The model ran on a window: counted (its latency) in the health counters.</summary>
+    public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => _counters?.Window(window.LatencySeconds);
+
+    private void Classified(in ClassifiedBeat beat)
     {
         if (Ended) return;
         _beats++;
@@ -214,6 +269,15 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
     }
 
     public void OnRhythm(in RhythmDecision d, ReadOnlySpan<float> smoothedProbabilities)
+    {
+        _vitals?.OnRhythm(d, smoothedProbabilities);
+        Rhythm(d);
+        if (d.Class == _loggedRhythm) return;
+        _loggedRhythm = d.Class;
+        if (_logger is not null) LogRhythm(_logger, d.FromIndex / _fs, ClassNames.Of(d.Class), d.Confidence);
+    }
+
+    private void Rhythm(in RhythmDecision d)
     {
         if (Ended) return;
         var dur = (d.ToIndex - d.FromIndex) / _fs;
@@ -472,9 +536,10 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
         var hours = (index - _trendStart) / _fs / 3600;
         if (_beats > 0)
         {
-            _sink.Publish(new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _deviceId, new TimePoint(_clock.At(_trendStart), _trendStart),
+            var trend = new EctopyTrend(EctopyTrend.SchemaId, NewId(index), _deviceId, new TimePoint(_clock.At(_trendStart), _trendStart),
                 new TimePoint(_clock.At(index), index), Math.Round(hours, 4), _beats, _veb, _sveb, Math.Round(_veb / hours, 1), Math.Round(_sveb / hours, 1),
-                Math.Round(100.0 * _veb / _beats, 2), Math.Round(100.0 * _sveb / _beats, 2), _model) { NsvtRuns = _nsvt, LongestNsvtBeats = _nsvtLongest });
+                Math.Round(100.0 * _veb / _beats, 2), Math.Round(100.0 * _sveb / _beats, 2), _model) { NsvtRuns = _nsvt, LongestNsvtBeats = _nsvtLongest };
+            foreach (var sink in _sinks) sink.Publish(trend);
         }
         _trendStart = index;
         _beats = _veb = _sveb = _nsvt = 0;
@@ -569,8 +634,17 @@ public sealed class EventEngine : IBeatSink, IInferenceSink
             offset is long o2 ? Math.Round((o2 - onset) / _fs, 2) : null,
             double.IsNaN(hr) ? null : Math.Round(hr, 1), Math.Round(Math.Clamp(ep.Confidence, 0, 1), 3), _model, leadState, why, strip, endedBy);
         AlertsPublished++;
-        _sink.Publish(alert);
+        foreach (var sink in _sinks) sink.Publish(alert);
     }
 
     private string NewId(long index) => Guid.CreateVersion7(_clock.At(index)).ToString("N");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "t={T:F1}s rhythm {Rhythm} (p={P:F2})")]
+    private static partial void LogRhythm(ILogger logger, double t, string rhythm, float p);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s class {Class} (p={P:F2})")]
+    private static partial void LogBeatClass(ILogger logger, double t, string @class, float p);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "beat t={T:F3}s RR={Rr:F0}ms HR={Hr:F0}")]
+    private static partial void LogBeat(ILogger logger, double t, double rr, double hr);
 }

@@ -22,6 +22,7 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     /// <summary>Bytes of alert payloads held in memory while the outbox refuses them (then alerts are given up, loudly).</summary>
     public const long MaxHeldBytes = 64L * 1024 * 1024;
 
+    private readonly DurableOutbox _outbox = publisher.Outbox;
     private readonly Queue<(string Id, byte[] Payload, DateTimeOffset CreatedAt)> _held = new();
     private long _heldBytes;
     private readonly ActiveEpisodes _active = new();
@@ -175,7 +176,9 @@ public sealed partial class MqttEventSink(MqttPublisher publisher, string device
     {
         try
         {
-            publisher.Publish(new TransportMessage
+            // Straight into the publisher's outbox (validated, framed, appended, fsync'd), as MqttPublisher.Publish does for
+            // QoS 1: the sender loop is woken by the outbox, so going through the publisher would only add a hand-over.
+            _outbox.Enqueue(new TransportMessage
             {
                 Id = id, Topic = topic, Payload = payload, Qos = MessageQos.AtLeastOnce, Priority = priority, CreatedAt = createdAt, Retain = retain,
             });

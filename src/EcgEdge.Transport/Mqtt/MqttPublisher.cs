@@ -76,7 +76,7 @@ public sealed partial class MqttPublisher : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(outbox);
         ArgumentNullException.ThrowIfNull(status);
-        options.Validate();
+        MqttTransportOptionsValidator.ThrowIfInvalid(options);
         _options = options;
         _outbox = outbox;
         _status = status;
@@ -98,6 +98,12 @@ public sealed partial class MqttPublisher : IAsyncDisposable
 
     /// <summary>The device's topics.</summary>
     public MqttTopics Topics { get; }
+
+    /// <summary>
+    /// The outbox this publisher's sender loop drains. <see cref="MqttEventSink"/> appends its QoS-1 messages to it directly:
+    /// an append is the whole of <see cref="Publish"/> for QoS 1, and the sender loop wakes on the outbox, not on the call.
+    /// </summary>
+    internal DurableOutbox Outbox => _outbox;
 
     /// <summary>
     /// Replaces the content of the retained online status (e.g. after a model update) and republishes it now when

@@ -49,11 +49,6 @@ public sealed class MqttTlsOptions
     public string? ServerName { get; set; }
 }
 
-/// <summary>
-/// Options of the MQTT transport (configuration section <see cref="SectionName"/>). Defaults are defined here and
-/// only here. Validate with <see cref="Validate"/> (throws, listing every problem) or register
-/// <see cref="MqttTransportOptionsValidator"/> with <c>ValidateOnStart()</c>.
-/// </summary>
 /// <summary>Where alerts go.</summary>
 public enum MqttMode
 {
@@ -67,7 +62,13 @@ public enum MqttMode
     Off,
 }
 
-public sealed class MqttTransportOptions
+/// <summary>
+/// Options of the MQTT transport (configuration section <see cref="SectionName"/>). Defaults are defined here and
+/// only here. Checked by the source-generated <see cref="MqttTransportOptionsValidator"/> (register it with
+/// <c>ValidateOnStart()</c>): the DataAnnotations, the outbox's (<see cref="Outbox"/>), then the cross-field rules of
+/// <see cref="Validate"/>, each message naming its setting.
+/// </summary>
+public sealed class MqttTransportOptions : IValidatableObject
 {
     /// <summary>Embedded broker, external brokers, or no MQTT.</summary>
     public MqttMode Mode { get; set; } = MqttMode.Embedded;
@@ -148,25 +149,29 @@ public sealed class MqttTransportOptions
     public MqttTlsOptions Tls { get; set; } = new();
 
     /// <summary>The durable outbox; its directory defaults to the systemd StateDirectory of the service.</summary>
-    [ValidateObjectMembers]
+    [ValidateObjectMembers(typeof(DurableOutboxOptionsValidator))]
     public DurableOutboxOptions Outbox { get; set; } = new() { Directory = "/var/lib/ecgedge/mqtt-outbox" };
 
     /// <summary>The client id actually used.</summary>
     public string EffectiveClientId => string.IsNullOrEmpty(ClientId) ? DeviceId : ClientId;
 
-    /// <summary>Endpoints parsed (valid only after <see cref="Validate"/> succeeded).</summary>
+    /// <summary>Endpoints parsed (valid only once <see cref="MqttTransportOptionsValidator"/> accepted the options).</summary>
     public IReadOnlyList<MqttEndpoint> ParsedEndpoints => Endpoints.Select(e => MqttEndpoint.TryParse(e, out var ep, out _) ? ep! : throw new InvalidOperationException($"Invalid MQTT endpoint '{e}'.")).ToList();
 
-    /// <summary>Every problem with these options, with the setting's name; empty when valid.</summary>
-    public IReadOnlyList<string> GetValidationErrors()
+    /// <summary>
+    /// The rules beyond the DataAnnotations (run by the generated validator with them): the endpoints parsed, the time
+    /// spans in range, settings that contradict each other, and the TLS files present and readable. Each message names its
+    /// setting.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var errors = new List<string>();
-        var generated = new MqttTransportOptionsAttributeValidator().Validate(SectionName, this);
-        if (generated.Failed && generated.Failures is not null) errors.AddRange(generated.Failures);
-
+        if (Mode == MqttMode.Embedded && Tls.RequireTls)
+            errors.Add("Mqtt:Mode=Embedded is a plain loopback broker but Mqtt:Tls:RequireTls is set; use Mqtt:Mode=External with mqtts:// endpoints.");
+        // Said again in words (the attribute's message only quotes the pattern).
         if (string.IsNullOrEmpty(DeviceId) || !Regex.IsMatch(DeviceId, TopicLevelPattern))
-            AddOnce(errors, $"Mqtt:DeviceId '{DeviceId}' must be one topic level of 1..64 letters, digits, '.', '_' or '-' (no '/', '+', '#').");
-        if (Endpoints is null || Endpoints.Count == 0) AddOnce(errors, "Mqtt:Endpoints must list at least one broker (mqtt://host:port or mqtts://host:port).");
+            errors.Add($"Mqtt:DeviceId '{DeviceId}' must be one topic level of 1..64 letters, digits, '.', '_' or '-' (no '/', '+', '#').");
+        if (Endpoints is null || Endpoints.Count == 0) errors.Add("Mqtt:Endpoints must list at least one broker (mqtt://host:port or mqtts://host:port).");
         else
             foreach (var e in Endpoints)
             {
@@ -178,7 +183,7 @@ public sealed class MqttTransportOptions
         CheckRange(errors, "ReconnectMinDelay", ReconnectMinDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         CheckRange(errors, "ReconnectMaxDelay", ReconnectMaxDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         if (ReconnectMaxDelay < ReconnectMinDelay) errors.Add($"Mqtt:ReconnectMaxDelay ({ReconnectMaxDelay}) must be at least Mqtt:ReconnectMinDelay ({ReconnectMinDelay}).");
-        if (SessionExpirySeconds is < 1 or > uint.MaxValue) AddOnce(errors, "Mqtt:SessionExpirySeconds must be in 1..4294967295 (a persistent session needs a positive expiry).");
+        if (SessionExpirySeconds is < 1 or > uint.MaxValue) errors.Add("Mqtt:SessionExpirySeconds must be in 1..4294967295 (a persistent session needs a positive expiry).");
         if (EmbeddedWebSocketPort != 0 && EmbeddedWebSocketPort == EmbeddedPort)
             errors.Add($"Mqtt:EmbeddedWebSocketPort ({EmbeddedWebSocketPort}) must differ from Mqtt:EmbeddedPort (MQTT over TCP and over WebSockets need a port each).");
         if (!Enum.IsDefined(ProtocolVersion)) errors.Add($"Mqtt:ProtocolVersion '{ProtocolVersion}' is not V311 or V500.");
@@ -216,26 +221,14 @@ public sealed class MqttTransportOptions
                 }
             }
         }
+        // The outbox's own rules come from its validator, through [ValidateObjectMembers]; only its absence is checked here.
         if (Outbox is null) errors.Add("Mqtt:Outbox is required.");
-        else foreach (var e in Outbox.GetValidationErrors()) AddOnce(errors, "Mqtt:" + e.Replace("Outbox: ", "Outbox:", StringComparison.Ordinal));
-        return errors;
+        return errors.Select(e => new ValidationResult(e));
 
         static void CheckRange(List<string> list, string name, TimeSpan value, TimeSpan min, TimeSpan max)
         {
             if (value < min || value > max) list.Add($"Mqtt:{name} ({value}) must be between {min} and {max}.");
         }
-
-        static void AddOnce(List<string> list, string message)
-        {
-            if (!list.Contains(message)) list.Add(message);
-        }
-    }
-
-    /// <summary>Throws <see cref="OptionsValidationException"/> listing every problem.</summary>
-    public void Validate()
-    {
-        var errors = GetValidationErrors();
-        if (errors.Count > 0) throw new OptionsValidationException(SectionName, typeof(MqttTransportOptions), errors);
     }
 
     /// <summary>Settings for logs: the password is never included.</summary>
@@ -287,19 +280,20 @@ public sealed record MqttEndpoint(string Host, int Port, bool UseTls)
     }
 }
 
-/// <summary>Source-generated (reflection-free, trimming-safe) check of the DataAnnotations attributes.</summary>
+/// <summary>
+/// Source-generated (reflection-free, trimming-safe) validator of <see cref="MqttTransportOptions"/>: its DataAnnotations,
+/// the outbox's (<see cref="DurableOutboxOptions"/>, attributes and cross-field rule) and
+/// <see cref="MqttTransportOptions.Validate"/>. For <c>services.AddSingleton&lt;IValidateOptions&lt;MqttTransportOptions&gt;,
+/// MqttTransportOptionsValidator&gt;()</c> with <c>ValidateOnStart()</c>, or called directly.
+/// </summary>
 [OptionsValidator]
-internal sealed partial class MqttTransportOptionsAttributeValidator : IValidateOptions<MqttTransportOptions>;
-
-/// <summary>Validator for <c>services.AddSingleton&lt;IValidateOptions&lt;MqttTransportOptions&gt;, MqttTransportOptionsValidator&gt;()</c>:
-/// attributes plus the cross-field rules of <see cref="MqttTransportOptions.GetValidationErrors"/>.</summary>
-public sealed class MqttTransportOptionsValidator : IValidateOptions<MqttTransportOptions>
+public sealed partial class MqttTransportOptionsValidator : IValidateOptions<MqttTransportOptions>
 {
-    public ValidateOptionsResult Validate(string? name, MqttTransportOptions options)
+    /// <summary>Throws <see cref="OptionsValidationException"/> listing every problem (for code that is not given its options by a host).</summary>
+    public static void ThrowIfInvalid(MqttTransportOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = options.GetValidationErrors();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        if (new MqttTransportOptionsValidator().Validate(MqttTransportOptions.SectionName, options) is { Failed: true } invalid)
+            throw new OptionsValidationException(MqttTransportOptions.SectionName, typeof(MqttTransportOptions), invalid.Failures);
     }
 }
 

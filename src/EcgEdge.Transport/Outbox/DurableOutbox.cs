@@ -127,7 +127,8 @@ public sealed partial class DurableOutbox : IDisposable
     public static DurableOutbox Open(DurableOutboxOptions options, ILogger<DurableOutbox>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        if (new DurableOutboxOptionsValidator().Validate(DurableOutboxOptions.SectionName, options) is { Failed: true } invalid)
+            throw new ArgumentException(string.Join(" ", invalid.Failures));
         var copy = new DurableOutboxOptions
         {
             Directory = Path.GetFullPath(options.Directory), MaxBytes = options.MaxBytes, SegmentBytes = options.SegmentBytes,

@@ -1,10 +1,20 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace EcgEdge.Transport.Outbox;
 
-/// <summary>Options of <see cref="DurableOutbox"/>. Defaults live here and only here.</summary>
-public sealed class DurableOutboxOptions
+/// <summary>
+/// Options of <see cref="DurableOutbox"/> (configuration section <see cref="SectionName"/>). Defaults live here and only
+/// here. Checked by the source-generated <see cref="DurableOutboxOptionsValidator"/>: the DataAnnotations, then the
+/// cross-field rule of <see cref="Validate"/>; as part of the transport, by <see cref="Mqtt.MqttTransportOptionsValidator"/>.
+/// (The generated validator formats a range failure itself, ignoring an attribute's ErrorMessage: a range message reads
+/// "The field Mqtt:Outbox.MaxBytes must be between …", which names the setting.)
+/// </summary>
+public sealed class DurableOutboxOptions : IValidatableObject
 {
+    /// <summary>The section the outbox is bound from (inside the MQTT transport's).</summary>
+    public const string SectionName = "Mqtt:Outbox";
+
     public const long DefaultMaxBytes = 64L * 1024 * 1024;
     public const int DefaultSegmentBytes = 4 * 1024 * 1024;
     public const int DefaultMaxMessageBytes = 1024 * 1024;
@@ -12,7 +22,7 @@ public sealed class DurableOutboxOptions
     public const long DefaultAlertReserveBytes = 4L * 1024 * 1024;
 
     /// <summary>Directory of the outbox (created with mode 0700). Required.</summary>
-    [Required(AllowEmptyStrings = false)]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Outbox: Directory is required.")]
     public string Directory { get; set; } = "";
 
     /// <summary>Upper bound of the bytes on disk (segments + ack log). When reached, see the full policy in docs/mqtt.md.</summary>
@@ -45,25 +55,18 @@ public sealed class DurableOutboxOptions
     /// <summary>The reserve actually kept: <see cref="AlertReserveBytes"/>, at most <see cref="MaxBytes"/> / 8.</summary>
     public long EffectiveAlertReserveBytes => Math.Min(AlertReserveBytes, MaxBytes / 8);
 
-    /// <summary>Returns every problem with these options (empty when valid).</summary>
-    public IReadOnlyList<string> GetValidationErrors()
+    /// <summary>The cross-field rule, beyond the DataAnnotations (run by the generated validator with them).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(Directory)) errors.Add("Outbox: Directory is required.");
-        if (MaxBytes < 64L * 1024) errors.Add($"Outbox: MaxBytes must be at least 65536 (was {MaxBytes}).");
-        if (SegmentBytes < 4 * 1024) errors.Add($"Outbox: SegmentBytes must be at least 4096 (was {SegmentBytes}).");
-        if (MaxMessageBytes < 1024) errors.Add($"Outbox: MaxMessageBytes must be at least 1024 (was {MaxMessageBytes}).");
-        if (AckLogCompactBytes < 1024) errors.Add($"Outbox: AckLogCompactBytes must be at least 1024 (was {AckLogCompactBytes}).");
-        if (AlertReserveBytes < 0) errors.Add($"Outbox: AlertReserveBytes must be 0 (off) or positive (was {AlertReserveBytes}).");
-        if (errors.Count == 0 && MaxBytes < (long)AckLogCompactBytes + 2L * (MaxMessageBytes + 2048))
-            errors.Add($"Outbox: MaxBytes ({MaxBytes}) must hold the ack log ({AckLogCompactBytes}) plus two maximal messages ({MaxMessageBytes} each).");
-        return errors;
-    }
-
-    /// <summary>Throws <see cref="ArgumentException"/> listing every problem.</summary>
-    public void Validate()
-    {
-        var errors = GetValidationErrors();
-        if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors));
+        // Only once each size is in its own range: a size already refused would make this message noise.
+        var sizesValid = MaxBytes >= 64L * 1024 && MaxMessageBytes is >= 1024 and <= 64 * 1024 * 1024 && AckLogCompactBytes is >= 1024 and <= 64 * 1024 * 1024;
+        if (sizesValid && MaxBytes < (long)AckLogCompactBytes + 2L * (MaxMessageBytes + 2048))
+            yield return new ValidationResult(
+                $"Outbox: MaxBytes ({MaxBytes}) must hold the ack log ({AckLogCompactBytes}) plus two maximal messages ({MaxMessageBytes} each).",
+                [nameof(MaxBytes)]);
     }
 }
+
+/// <summary>Source-generated (reflection-free, trimming-safe) validator: the DataAnnotations and <see cref="DurableOutboxOptions.Validate"/>.</summary>
+[OptionsValidator]
+public sealed partial class DurableOutboxOptionsValidator : IValidateOptions<DurableOutboxOptions>;

@@ -232,7 +232,7 @@ public static class RecordRunner
         {
             Classes[beat.Beat.SampleIndex] = beat.Class;
             ClassifiedCount++;
-            Stage?.OnBeatClassified(beat);
+            Stage?.Engine.OnBeatClassified(beat);
         }
 
         public List<(long Index, SignalQuality[] Quality)> QualityChanges { get; } = [];
@@ -246,7 +246,7 @@ public static class RecordRunner
         public void OnRhythm(in RhythmDecision decision, ReadOnlySpan<float> smoothedProbabilities)
         {
             Rhythm.Add(decision);
-            Stage?.OnRhythm(decision, smoothedProbabilities);
+            Stage?.Engine.OnRhythm(decision, smoothedProbabilities);
         }
 
         public void OnWindow(in WindowInference window, ReadOnlySpan<float> rhythmProbabilities) => Windows.Add(window);

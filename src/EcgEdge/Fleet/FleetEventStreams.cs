@@ -38,7 +38,7 @@ public static class FleetEventStreams
             var sink = new CapturingSink(clock);
             var observer = new EventStageObserver(new EventOptions(), "template", source.Info.Present, clock, settings.Pipeline.VitalsIntervalSeconds,
                 model?.VersionLabel, [sink], [sink]);
-            if (model is not null) pipeline.AttachInference(model, rhythmSmoothingWindows, observer, InferenceThreading.Inline, InferenceOverload.Wait);
+            if (model is not null) pipeline.AttachInference(model, rhythmSmoothingWindows, observer.Engine, InferenceThreading.Inline, InferenceOverload.Wait);
             await pipeline.RunAsync(source, observer, cancellationToken).ConfigureAwait(false);
             result.Add(new FleetEventStream(Path.GetFileName(record), pipeline.Stats.Samples / rate, sink.Alerts, sink.Vitals));
         }

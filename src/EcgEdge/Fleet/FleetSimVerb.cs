@@ -76,7 +76,7 @@ public static class FleetSimVerb
             KeepAliveSeconds = p.GetValue(o.KeepAlive),
             ConsumerClientId = p.GetValue(o.ConsumerId),
         };
-        try { options.Validate(); }
+        try { FleetSimOptionsValidator.ThrowIfInvalid(options); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         var quiet = p.GetValue(o.Quiet);
         var log = quiet ? null : Console.Error;

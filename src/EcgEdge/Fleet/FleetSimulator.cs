@@ -26,7 +26,7 @@ public sealed class FleetSimulator(FleetSimOptions options, IReadOnlyList<FleetE
     public async Task<FleetReport> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(streams);
-        options.Validate();
+        FleetSimOptionsValidator.ThrowIfInvalid(options);
         var alertPool = streams.SelectMany(s => s.Alerts).ToArray();
         if (options.AlertsPerDevicePerMinute > 0 && alertPool.Length == 0)
             throw new ArgumentException("fleet-sim: the recordings produced no alert to replay; add records with arrhythmias (--records)");

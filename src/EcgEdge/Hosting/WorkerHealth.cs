@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EcgEdge.Events;
 using EcgEdge.Events.Alerts;
-using EcgEdge.Pipeline;
 using EcgEdge.Transport.Mqtt;
 
 namespace EcgEdge.Hosting;
@@ -21,7 +21,7 @@ public sealed partial class HealthJsonContext : JsonSerializerContext;
 /// type, inference latency, outbox depth, broker connection — for `dotnet-counters` or an OpenTelemetry exporter) and a
 /// health file for scripts and supervisors (<c>ecgedge health</c>), replaced atomically every <c>period</c>.
 /// </summary>
-public sealed class WorkerHealth : IStageCounters, IDisposable
+public sealed class WorkerHealth : IStageCounters, IAlertSink, IDisposable
 {
     public const string MeterName = "EcgEdge";
     private readonly Meter _meter;
@@ -77,11 +77,15 @@ public sealed class WorkerHealth : IStageCounters, IDisposable
         lock (_meter) _latencySum += latencySeconds * 1e3;
     }
 
-    public void Alert(Alert a)
+    /// <summary>The alert counter, by type and phase: one of the event engine's alert sinks (the worker's first).</summary>
+    public void Publish(Alert a)
     {
         _alerts.Add(1, new KeyValuePair<string, object?>("type", a.Type.ToString()), new KeyValuePair<string, object?>("phase", a.Phase.ToString()));
         Interlocked.Increment(ref _alertCount);
     }
+
+    /// <summary>Trends are not alerts: not counted.</summary>
+    public void Publish(EctopyTrend trend) { }
 
     /// <summary>A snapshot of the counters; <paramref name="rate"/> = samples per second since <paramref name="previous"/>.</summary>
     public HealthSnapshot Snapshot(DateTimeOffset now, DateTimeOffset startedAt, HealthSnapshot? previous, string? model)

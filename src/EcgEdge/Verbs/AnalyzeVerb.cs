@@ -76,6 +76,9 @@ public static class AnalyzeVerb
             var config = AppConfiguration.Build([.. overrides]);
             settings = AppConfiguration.BindPipeline(config);
             inference = AppConfiguration.BindInference(config);
+            // The summary raises no alarms, but the configuration is the device's: alarm settings that run and eval would
+            // refuse (--Events:... on the command line, the file, the environment) are refused here too, not ignored.
+            AppConfiguration.BindEvents(config);
         }
         catch (OptionsValidationException e)
         {

@@ -6,6 +6,8 @@ using EcgEdge.Inference.Execution;
 using EcgEdge.Core.Signals;
 using EcgEdge.Pipeline;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace EcgEdge.Verbs;
 
@@ -91,11 +93,10 @@ public static class AppConfiguration
     public static ReplayOptions BindReplay(IConfiguration config)
     {
         var r = new ReplayOptions();
-        config.GetSection("Replay").Bind(r);
+        config.GetSection(ReplayOptions.SectionName).Bind(r);
         var failures = new List<string>();
-        PipelineSettings.Collect(new ReplayOptionsValidator().Validate("Replay", r), failures);
-        if (r.Record.Contains('\0')) failures.Add("Replay:Record must not contain a NUL character.");
-        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException("Replay", typeof(ReplayOptions), failures);
+        PipelineSettings.Collect(new ReplayOptionsValidator().Validate(ReplayOptions.SectionName, r), failures);
+        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(ReplayOptions.SectionName, typeof(ReplayOptions), failures);
         r.Record = ResolveRecord(r.Record);
         return r;
     }
@@ -104,11 +105,7 @@ public static class AppConfiguration
     public static InferenceOptions BindInference(IConfiguration config)
     {
         var o = new InferenceOptions();
-        var section = config.GetSection(InferenceOptions.SectionName);
-        // The binder appends configured list items to the default list: configured trusted keys must replace the default
-        // (the published test key), or a production device listing its own key would still accept test-signed models.
-        if (section.GetSection(nameof(InferenceOptions.TrustedKeys)).GetChildren().Any()) o.TrustedKeys = [];
-        section.Bind(o);
+        BindSection(config, o);
         var failures = new List<string>();
         PipelineSettings.Collect(new InferenceOptionsValidator().Validate(InferenceOptions.SectionName, o), failures);
         if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(InferenceOptions.SectionName, typeof(InferenceOptions), failures);
@@ -121,17 +118,64 @@ public static class AppConfiguration
     public static EcgEdge.Transport.Mqtt.MqttTransportOptions BindMqtt(IConfiguration config)
     {
         var o = new EcgEdge.Transport.Mqtt.MqttTransportOptions();
+        BindSection(config, o);
+        if (o.Mode != EcgEdge.Transport.Mqtt.MqttMode.Off) EcgEdge.Transport.Mqtt.MqttTransportOptionsValidator.ThrowIfInvalid(o);
+        return o;
+    }
+
+    private static void BindSection(IConfiguration config, InferenceOptions o)
+    {
+        var section = config.GetSection(InferenceOptions.SectionName);
+        // The binder appends configured list items to the default list: configured trusted keys must replace the default
+        // (the published test key), or a production device listing its own key would still accept test-signed models.
+        if (section.GetSection(nameof(InferenceOptions.TrustedKeys)).GetChildren().Any()) o.TrustedKeys = [];
+        section.Bind(o);
+    }
+
+    private static void BindSection(IConfiguration config, EcgEdge.Transport.Mqtt.MqttTransportOptions o)
+    {
         var section = config.GetSection(EcgEdge.Transport.Mqtt.MqttTransportOptions.SectionName);
         // The binder appends configured list items to the default list: configured endpoints replace the default
         // (found by the chaos run: "Endpoints": ["mqtts://…"] with RequireTls was refused because of the default mqtt:// one).
         if (section.GetSection("Endpoints").GetChildren().Any()) o.Endpoints = [];
         section.Bind(o);
         if (string.IsNullOrWhiteSpace(o.Outbox.Directory)) o.Outbox.Directory = RunTransport.DefaultOutboxDirectory();
-        if (o.Mode == EcgEdge.Transport.Mqtt.MqttMode.Embedded && o.Tls.RequireTls)
-            throw new Microsoft.Extensions.Options.OptionsValidationException("Mqtt", typeof(EcgEdge.Transport.Mqtt.MqttTransportOptions),
-                ["Mqtt:Mode=Embedded is a plain loopback broker but Mqtt:Tls:RequireTls is set; use Mqtt:Mode=External with mqtts:// endpoints."]);
-        if (o.Mode != EcgEdge.Transport.Mqtt.MqttMode.Off) o.Validate();
-        return o;
+    }
+
+    /// <summary>
+    /// Registers every section <c>run</c> binds as options, each with its source-generated validator (DataAnnotations and
+    /// cross-field rules) and <c>ValidateOnStart</c>: the host checks them all when it starts and does not start when one is
+    /// invalid (<see cref="Microsoft.Extensions.Options.OptionsValidationException"/>, which <c>run</c> turns into exit 2).
+    /// Bound as the Bind* methods bind them (lists replace their defaults; the outbox folder defaults). The MQTT section is
+    /// registered only when MQTT is on: with <c>Mqtt:Mode=Off</c> nothing reads it, as <see cref="BindMqtt"/> skips it.
+    /// </summary>
+    public static IServiceCollection AddValidatedOptions(IServiceCollection services, IConfiguration config)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(config);
+        // One line per section, with concrete types: the configuration binder's source generator and the trimmer need them.
+        services.AddSingleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>();
+        services.AddOptions<PipelineOptions>().Bind(config.GetSection(PipelineOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ConditioningOptions>, ConditioningOptionsValidator>();
+        services.AddOptions<ConditioningOptions>().Bind(config.GetSection(ConditioningOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<QrsDetectorOptions>, QrsDetectorOptionsValidator>();
+        services.AddOptions<QrsDetectorOptions>().Bind(config.GetSection(QrsDetectorOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ReplayOptions>, ReplayOptionsValidator>();
+        services.AddOptions<ReplayOptions>().Bind(config.GetSection(ReplayOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Ads1298Options>, Ads1298OptionsValidator>();
+        services.AddOptions<Ads1298Options>().Bind(config.GetSection(Ads1298Options.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EcgEdge.Events.Alerts.EventOptions>, EventOptionsValidator>();
+        services.AddOptions<EcgEdge.Events.Alerts.EventOptions>().Bind(config.GetSection(EcgEdge.Events.Alerts.EventOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
+        services.AddOptions<InferenceOptions>().Configure(o => BindSection(config, o)).ValidateOnStart();
+        var mqttSection = config.GetSection(EcgEdge.Transport.Mqtt.MqttTransportOptions.SectionName);
+        if (mqttSection.GetValue(nameof(EcgEdge.Transport.Mqtt.MqttTransportOptions.Mode), EcgEdge.Transport.Mqtt.MqttMode.Embedded)
+            != EcgEdge.Transport.Mqtt.MqttMode.Off)
+        {
+            services.AddSingleton<IValidateOptions<EcgEdge.Transport.Mqtt.MqttTransportOptions>, EcgEdge.Transport.Mqtt.MqttTransportOptionsValidator>();
+            services.AddOptions<EcgEdge.Transport.Mqtt.MqttTransportOptions>().Configure(o => BindSection(config, o)).ValidateOnStart();
+        }
+        return services;
     }
 
     /// <summary>Binds and validates the alarm criteria.</summary>
@@ -141,7 +185,7 @@ public static class AppConfiguration
         config.GetSection(EcgEdge.Events.Alerts.EventOptions.SectionName).Bind(o);
         var failures = new List<string>();
         PipelineSettings.Collect(new EventOptionsValidator().Validate(EcgEdge.Events.Alerts.EventOptions.SectionName, o), failures);
-        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException("Events", typeof(EcgEdge.Events.Alerts.EventOptions), failures);
+        if (failures.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(EcgEdge.Events.Alerts.EventOptions.SectionName, typeof(EcgEdge.Events.Alerts.EventOptions), failures);
         return o;
     }
 
@@ -158,7 +202,7 @@ public static class AppConfiguration
     {
         var o = new Ads1298Options();
         config.GetSection(Ads1298Options.SectionName).Bind(o);
-        o.ValidateOrThrow();
+        Ads1298OptionsValidator.ThrowIfInvalid(o);
         return o;
     }
 

@@ -47,7 +47,7 @@ public static class ConfigurationCheck
     public static readonly IReadOnlyDictionary<string, Type> Sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
     {
         [PipelineOptions.SectionName] = typeof(PipelineOptions),
-        ["Replay"] = typeof(ReplayOptions),
+        [ReplayOptions.SectionName] = typeof(ReplayOptions),
         [ConditioningOptions.SectionName] = typeof(ConditioningOptions),
         [QrsDetectorOptions.SectionName] = typeof(QrsDetectorOptions),
         [InferenceOptions.SectionName] = typeof(InferenceOptions),

@@ -99,15 +99,17 @@ public static class RunVerb
         }
         catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine("ecgedge: invalid configuration:");
-            foreach (var f in e.Failures) Console.Error.WriteLine($"  - {f}");
-            return 2;
+            return InvalidConfiguration(e);
         }
         catch (InvalidOperationException e)
         {
             Console.Error.WriteLine($"ecgedge: invalid configuration: {e.Message}");
             return 2;
         }
+        // The same sections, with the same generated validators, as the host's options, checked when the host starts
+        // (ValidateOnStart). They were bound and checked above already, because the model, the source and the transport
+        // are opened before the host is built; this keeps the host's own options as strict, for whatever resolves them.
+        AppConfiguration.AddValidatedOptions(builder.Services, builder.Configuration);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(replay);
         builder.Services.AddSingleton(ads);
@@ -200,8 +202,29 @@ public static class RunVerb
         if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService())
             builder.Services.AddHostedService<EcgEdge.Hosting.SampleFlowWatchdog>();
         using var host = builder.Build();
-        await host.RunAsync().ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync().ConfigureAwait(false);
+        }
+        catch (OptionsValidationException e)
+        {
+            // ValidateOnStart: the host refused to start (exit 2, as for the checks above).
+            return InvalidConfiguration(e);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is OptionsValidationException))
+        {
+            // ValidateOnStart with more than one invalid section: the host throws them together.
+            return InvalidConfiguration([.. e.InnerExceptions.Cast<OptionsValidationException>()]);
+        }
         return outcome.ExitCode;
+    }
+
+    /// <summary>A configuration refused by options validators: every failure on stderr, exit 2.</summary>
+    private static int InvalidConfiguration(params OptionsValidationException[] refused)
+    {
+        Console.Error.WriteLine("ecgedge: invalid configuration:");
+        foreach (var f in refused.SelectMany(e => e.Failures)) Console.Error.WriteLine($"  - {f}");
+        return 2;
     }
 }
 
@@ -256,18 +279,18 @@ public sealed partial class PipelineWorker(
             MqttEventSink? mqttSink = transport.Publisher is { } pub ? new MqttEventSink(pub, deviceId, clock, loggerFactory.CreateLogger<MqttEventSink>(), time) : null;
             // No episode is open yet: replace whatever list of open episodes an earlier run left retained on the broker.
             mqttSink?.PublishActiveState();
-            // Order: MQTT first (the alert is fsync'd in the outbox), then the audit file, then the console.
-            using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile, mqttSink);
-            IAlertSink[] alertSinks = [.. new IAlertSink?[] { mqttSink, audit, log }.OfType<IAlertSink>()];
-            IEventSink[] eventSinks = mqttSink is null ? [log] : [log, mqttSink];
-            var engineModel = model.Model?.VersionLabel;
             using var health = new EcgEdge.Hosting.WorkerHealth
             {
                 OutboxPending = transport.Outbox is { } ob ? () => ob.PendingCount : null,
                 BrokerState = transport.Publisher is { } bp ? () => bp.State : null,
                 Progress = progress,
             };
-            // The event stage counts every alert in the health counters before it gives it to the sinks above.
+            // The engine publishes to these itself, in this order: the health counter (an alert is counted before anything
+            // else sees it), MQTT (the alert is fsync'd in the outbox), then the audit file, then the console.
+            using var audit = string.IsNullOrEmpty(events.AlertLogFile) ? null : new AlertLogSink(events.AlertLogFile, mqttSink);
+            IAlertSink[] alertSinks = [.. new IAlertSink?[] { health, mqttSink, audit, log }.OfType<IAlertSink>()];
+            IEventSink[] eventSinks = mqttSink is null ? [log] : [log, mqttSink];
+            var engineModel = model.Model?.VersionLabel;
             var observer = new EventStageObserver(events, deviceId, source.Info.Present, clock, settings.Pipeline.VitalsIntervalSeconds,
                 model.Model?.VersionLabel, eventSinks, alertSinks, health, logger);
             var engine = observer.Engine;
@@ -283,7 +306,8 @@ public sealed partial class PipelineWorker(
             {
                 // A file replayed at full speed may wait for the model; a live (or paced) source never waits for it.
                 var overload = source is ReplaySource && !replay.RealTime ? InferenceOverload.Wait : InferenceOverload.DropBlocks;
-                var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, observer, model.Options.Threading, overload);
+                // The model's results go to the engine itself: no hand-over between the model and the alert sinks.
+                var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, engine, model.Options.Threading, overload);
                 pipeline.ModelSwapped += (old, next) =>
                 {
                     // On the pipeline thread, after a window boundary: the old model is done with.

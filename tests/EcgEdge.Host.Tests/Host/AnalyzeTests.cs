@@ -49,6 +49,18 @@ public class AnalyzeTests
     }
 
     [Fact]
+    public async Task Analyze_binds_and_validates_the_alarm_settings_like_eval()
+    {
+        using var dir = new Wfdb.TempDirectory();
+        // a cross-field rule of the Events section: refused before any model or record is read
+        var e = await Assert.ThrowsAsync<UsageException>(() => AnalyzeVerb.RunAsync(["--db", dir.Path, "--Events:BradyHighBpm=50"]));
+        Assert.Contains("BradyHighBpm must be below BradyBpm", e.Message, StringComparison.Ordinal);
+        // a value out of its range, likewise
+        e = await Assert.ThrowsAsync<UsageException>(() => AnalyzeVerb.RunAsync(["--db", dir.Path, "--Events:PauseS=-1"]));
+        Assert.Contains("PauseS", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Analyze_refuses_a_tampered_model_before_reading_records()
     {
         using var f = new Inference.ModelFiles();

@@ -12,8 +12,8 @@ public class MqttTransportOptionsTests
     public void Defaults_with_a_device_id_are_valid()
     {
         var o = Valid();
-        Assert.Empty(o.GetValidationErrors());
-        o.Validate();
+        Assert.Empty(o.ValidationErrors());
+        MqttTransportOptionsValidator.ThrowIfInvalid(o);
         Assert.Equal("ecgedge", o.TopicPrefix);
         Assert.Equal(MqttProtocolLevel.V500, o.ProtocolVersion);
         Assert.Equal("dev-01", o.EffectiveClientId);
@@ -40,7 +40,7 @@ public class MqttTransportOptionsTests
         o.SessionExpirySeconds = 0;
         o.Password = "p";
         o.Tls.ClientCertificateFile = "/nonexistent.pem";
-        var ex = Assert.Throws<OptionsValidationException>(o.Validate);
+        var ex = Assert.Throws<OptionsValidationException>(() => MqttTransportOptionsValidator.ThrowIfInvalid(o));
         var all = string.Join("\n", ex.Failures);
         Assert.Contains("Mqtt:DeviceId", all);
         Assert.Contains("scheme 'http'", all);
@@ -60,11 +60,11 @@ public class MqttTransportOptionsTests
     {
         var o = Valid();
         o.EmbeddedWebSocketPort = 70000;
-        Assert.Contains(o.GetValidationErrors(), e => e.Contains("EmbeddedWebSocketPort", StringComparison.Ordinal));
+        Assert.Contains(o.ValidationErrors(), e => e.Contains("EmbeddedWebSocketPort", StringComparison.Ordinal));
         o.EmbeddedWebSocketPort = 1883;
-        Assert.Contains(o.GetValidationErrors(), e => e.Contains("Mqtt:EmbeddedWebSocketPort (1883) must differ from Mqtt:EmbeddedPort", StringComparison.Ordinal));
+        Assert.Contains(o.ValidationErrors(), e => e.Contains("Mqtt:EmbeddedWebSocketPort (1883) must differ from Mqtt:EmbeddedPort", StringComparison.Ordinal));
         o.EmbeddedPort = o.EmbeddedWebSocketPort = 0; // both "any free port": the system gives two different ones
-        Assert.Empty(o.GetValidationErrors());
+        Assert.Empty(o.ValidationErrors());
         // Bound from the configuration like every other key.
         var bound = EcgEdge.Verbs.AppConfiguration.BindMqtt(EcgEdge.Verbs.AppConfiguration.Build(["--Mqtt:EmbeddedWebSocketPort=9443"]));
         Assert.Equal(9443, bound.EmbeddedWebSocketPort);
@@ -75,10 +75,13 @@ public class MqttTransportOptionsTests
     {
         var o = Valid();
         o.Tls.RequireTls = true;
-        var errors = o.GetValidationErrors();
-        Assert.Contains(errors, e => e.Contains("RequireTls", StringComparison.Ordinal));
+        // the embedded broker is plain loopback: refused with RequireTls, whatever the endpoints say
+        Assert.Contains(o.ValidationErrors(), e => e.Contains("Mqtt:Mode=Embedded is a plain loopback broker", StringComparison.Ordinal));
+        o.Mode = MqttMode.External;
+        var errors = o.ValidationErrors();
+        Assert.Contains(errors, e => e.Contains("plain TCP but Mqtt:Tls:RequireTls is set", StringComparison.Ordinal));
         o.Endpoints = ["mqtts://broker.example:8883", "mqtts://backup.example"];
-        Assert.Empty(o.GetValidationErrors());
+        Assert.Empty(o.ValidationErrors());
         Assert.Equal([8883, 8883], o.ParsedEndpoints.Select(e => e.Port));
         Assert.All(o.ParsedEndpoints, e => Assert.True(e.UseTls));
     }
@@ -100,7 +103,14 @@ public class MqttTransportOptionsTests
     {
         var o = Valid();
         o.Outbox.Directory = "";
-        Assert.Contains(o.GetValidationErrors(), e => e.Contains("Outbox", StringComparison.Ordinal) && e.Contains("Directory", StringComparison.Ordinal));
+        Assert.Contains(o.ValidationErrors(), e => e.Contains("Outbox", StringComparison.Ordinal) && e.Contains("Directory", StringComparison.Ordinal));
+        // the outbox's cross-field rule too, through the transport's validator
+        o.Outbox.Directory = "/tmp/x";
+        o.Outbox.MaxBytes = 128 * 1024;
+        o.Outbox.MaxMessageBytes = 64 * 1024;
+        Assert.Contains(o.ValidationErrors(), e => e.Contains("must hold the ack log", StringComparison.Ordinal));
+        o.Outbox.MaxBytes = DurableOutboxOptions.DefaultMaxBytes;
+        Assert.Empty(o.ValidationErrors());
     }
 
     [Theory]

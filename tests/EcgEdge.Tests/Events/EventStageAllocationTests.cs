@@ -14,11 +14,10 @@ public class EventStageAllocationTests
     /// <summary>Counters as the worker's health keeps them: plain adds, nothing allocated.</summary>
     private sealed class Counters : IStageCounters
     {
-        public long SampleCount, BeatCount, WindowCount, AlertCount;
+        public long SampleCount, BeatCount, WindowCount;
         public void Samples(int n, int gapBefore) => SampleCount += n;
         public void Beat() => BeatCount++;
         public void Window(double latencySeconds) => WindowCount++;
-        public void Alert(Alert alert) => AlertCount++;
     }
 
     private sealed class CountingSink : IAlertSink, IEventSink
@@ -38,7 +37,7 @@ public class EventStageAllocationTests
         Assert.All(source.Info.Present, Assert.True);
         var pipeline = new EcgPipeline(source.Info, new ConditioningOptions { MainsHz = 60 }, new QrsDetectorOptions(), 50);
         var sink = new CountingSink();
-        // The event stage as the worker wires it (vitals, event engine, health counters, a fan-out to the sinks).
+        // The event stage as the worker wires it (the event engine with its vitals, health counters and sinks).
         var counters = new Counters();
         var observer = new EventStageObserver(new EventOptions(), "test", source.Info.Present, new SampleClock(DateTimeOffset.UnixEpoch, 500.0), 10, null,
             [sink], [sink], counters);

@@ -7,7 +7,10 @@ using EcgEdge.Pipeline;
 
 namespace EcgEdge.Tests.Pipeline;
 
-/// <summary>The event stage composite: what reaches the engine, the health counters and the sinks, and in which order.</summary>
+/// <summary>
+/// The event stage as the verbs build it: what reaches the engine (from the pipeline through the observer, from the model
+/// directly), the health counters and the sinks the engine publishes to, and in which order.
+/// </summary>
 public class EventStageObserverTests
 {
     private const double Fs = 500;
@@ -19,14 +22,13 @@ public class EventStageObserverTests
     {
         public long SampleCount, GapCount, BeatCount, WindowCount, AlertCount;
         public readonly List<double> Latencies = [];
-        public void Publish(Alert alert) => log.Add($"{name}:alert:{alert.Type}:{alert.Phase}");
+        public void Publish(Alert alert) { AlertCount++; log.Add($"{name}:alert:{alert.Type}:{alert.Phase}"); }
         public void Publish(EctopyTrend trend) => log.Add($"{name}:trend");
         public void Publish(Vitals vitals) => log.Add($"{name}:vitals");
         public void Publish(QualityChange change) => log.Add($"{name}:quality");
         public void Samples(int n, int gapBefore) { SampleCount += n; GapCount += gapBefore; }
         public void Beat() => BeatCount++;
         public void Window(double latencySeconds) { WindowCount++; Latencies.Add(latencySeconds); }
-        public void Alert(Alert alert) { AlertCount++; log.Add($"{name}:counted:{alert.Type}:{alert.Phase}"); }
     }
 
     private sealed class Harness
@@ -41,7 +43,8 @@ public class EventStageObserverTests
         public Harness(EventOptions? options = null)
         {
             (Counters, A, B, C) = (new("health", Log), new("a", Log), new("b", Log), new("c", Log));
-            var alertSinks = new List<IAlertSink> { A, B, C };
+            // The health counter is an alert sink like the others; the worker gives it first.
+            var alertSinks = new List<IAlertSink> { Counters, A, B, C };
             var eventSinks = new List<IEventSink> { C, A };
             Stage = new EventStageObserver(options ?? new EventOptions(), "dev", OnlyII, new SampleClock(T0, Fs), 10, "test-model",
                 eventSinks, alertSinks, Counters);
@@ -61,7 +64,7 @@ public class EventStageObserverTests
                     var rr = _lastBeat < 0 ? double.NaN : (Now - _lastBeat) / Fs;
                     var beat = new DetectedBeat(Now, Now + 100, rr, bpm, 1, false);
                     Stage.OnBeat(beat);
-                    if (cls is not null) Stage.OnBeatClassified(new ClassifiedBeat(beat, cls((int)(Now / Fs)), 0.9f));
+                    if (cls is not null) Stage.Engine.OnBeatClassified(new ClassifiedBeat(beat, cls((int)(Now / Fs)), 0.9f));
                     _lastBeat = Now;
                 }
                 _block.Count = 50;
@@ -77,15 +80,15 @@ public class EventStageObserverTests
     }
 
     [Fact]
-    public void An_alert_is_counted_then_reaches_every_sink_given_at_construction_in_their_order()
+    public void The_engine_publishes_an_alert_to_every_sink_given_at_construction_in_their_order_the_counter_first()
     {
         var h = new Harness();
         h.Until(10, 75);
         h.Until(22, 0);    // 12 s without a QRS: a pause
         h.Until(25, 75);
-        var pauseOnset = h.Log.FindIndex(l => l == "health:counted:Pause:Onset");
+        var pauseOnset = h.Log.FindIndex(l => l == "health:alert:Pause:Onset");
         Assert.True(pauseOnset >= 0);
-        Assert.Equal(["health:counted:Pause:Onset", "a:alert:Pause:Onset", "b:alert:Pause:Onset", "c:alert:Pause:Onset"],
+        Assert.Equal(["health:alert:Pause:Onset", "a:alert:Pause:Onset", "b:alert:Pause:Onset", "c:alert:Pause:Onset"],
             h.Log.Skip(pauseOnset).Take(4));
         Assert.Equal(h.Alerts("a").Select(l => l[2..]), h.Alerts("b").Select(l => l[2..]));
         Assert.Equal(h.Alerts("a").Select(l => l[2..]), h.Alerts("c").Select(l => l[2..]));
@@ -115,7 +118,7 @@ public class EventStageObserverTests
         var gap = new SampleBlock(50) { Count = 50, StartIndex = h.Now + 500, GapBefore = 500 };
         h.Stage.OnBlockProcessed(gap);
         Assert.Equal(500, h.Counters.GapCount);
-        h.Stage.OnWindow(new WindowInference(0, 5000, RhythmClass.SinusOther, 0.9f, false, 0.004), [0.9f, 0.1f, 0, 0]);
+        h.Stage.Engine.OnWindow(new WindowInference(0, 5000, RhythmClass.SinusOther, 0.9f, false, 0.004), [0.9f, 0.1f, 0, 0]);
         Assert.Equal(1, h.Counters.WindowCount);
         Assert.Equal([0.004], h.Counters.Latencies);
     }
@@ -135,7 +138,7 @@ public class EventStageObserverTests
         var h = new Harness();
         h.Until(1, 90);
         for (var i = 0; i < 8; i++)
-            h.Stage.OnRhythm(new RhythmDecision((long)(i * 5 * Fs), (long)((i + 1) * 5 * Fs), RhythmClass.AfAfl, 0.9f, (long)((i * 5 - 2.5) * Fs)),
+            h.Stage.Engine.OnRhythm(new RhythmDecision((long)(i * 5 * Fs), (long)((i + 1) * 5 * Fs), RhythmClass.AfAfl, 0.9f, (long)((i * 5 - 2.5) * Fs)),
                 [0.1f, 0.9f, 0, 0]);
         Assert.Equal(["a:alert:AtrialFibrillation:Onset"], h.Alerts("a").Where(l => l.Contains("AtrialFibrillation", StringComparison.Ordinal)));
     }

@@ -160,16 +160,16 @@ public sealed class CertificateRevocationTests : IDisposable
             o.Tls.CrlFile = crl;
             return o;
         }
-        Assert.Empty(Options(WriteCrl(Crl(_ca, Now.AddHours(-1), Now.AddDays(7), _revoked))).GetValidationErrors());
+        Assert.Empty(Options(WriteCrl(Crl(_ca, Now.AddHours(-1), Now.AddDays(7), _revoked))).ValidationErrors());
         // Expired: not a configuration error (connections are refused until a current CRL is installed).
-        Assert.Empty(Options(WriteCrl(Crl(_ca, Now.AddDays(-8), Now.AddDays(-1)))).GetValidationErrors());
-        Assert.Contains(Options(_dir.File("missing.crl")).GetValidationErrors(), e => e.Contains("Mqtt:Tls:CrlFile", StringComparison.Ordinal) && e.Contains("does not exist", StringComparison.Ordinal));
-        Assert.Contains(Options(_dir.Write("bad.crl", "nope")).GetValidationErrors(), e => e.StartsWith("Mqtt:Tls:CrlFile: CrlInvalid", StringComparison.Ordinal));
+        Assert.Empty(Options(WriteCrl(Crl(_ca, Now.AddDays(-8), Now.AddDays(-1)))).ValidationErrors());
+        Assert.Contains(Options(_dir.File("missing.crl")).ValidationErrors(), e => e.Contains("Mqtt:Tls:CrlFile", StringComparison.Ordinal) && e.Contains("does not exist", StringComparison.Ordinal));
+        Assert.Contains(Options(_dir.Write("bad.crl", "nope")).ValidationErrors(), e => e.StartsWith("Mqtt:Tls:CrlFile: CrlInvalid", StringComparison.Ordinal));
         using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var other = MqttTlsIntegrationTests.CreateCa("Someone Else's CA", otherKey);
-        Assert.Contains(Options(WriteCrl(Crl(other, Now.AddHours(-1), Now.AddDays(7)))).GetValidationErrors(), e => e.StartsWith("Mqtt:Tls:CrlFile: CrlIssuerUnknown", StringComparison.Ordinal));
+        Assert.Contains(Options(WriteCrl(Crl(other, Now.AddHours(-1), Now.AddDays(7)))).ValidationErrors(), e => e.StartsWith("Mqtt:Tls:CrlFile: CrlIssuerUnknown", StringComparison.Ordinal));
         var noCa = Options(WriteCrl(Crl(_ca, Now.AddHours(-1), Now.AddDays(7))));
         noCa.Tls.CaCertificateFile = null;
-        Assert.Contains(noCa.GetValidationErrors(), e => e.Contains("needs Mqtt:Tls:CaCertificateFile", StringComparison.Ordinal));
+        Assert.Contains(noCa.ValidationErrors(), e => e.Contains("needs Mqtt:Tls:CaCertificateFile", StringComparison.Ordinal));
     }
 }

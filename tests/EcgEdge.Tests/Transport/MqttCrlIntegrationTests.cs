@@ -65,6 +65,7 @@ public sealed class MqttCrlIntegrationTests : IDisposable
         DeviceId = deviceId,
         Endpoints = [$"mqtts://127.0.0.1:{broker.Port}"],
         KeepAliveSeconds = 5,
+        Mode = MqttMode.External, // an external broker: RequireTls is refused with the embedded (plain loopback) one
         ConnectTimeout = TimeSpan.FromSeconds(3),
         ReconnectMinDelay = TimeSpan.FromMilliseconds(100),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(300),

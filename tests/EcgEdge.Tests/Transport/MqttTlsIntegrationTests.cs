@@ -82,6 +82,7 @@ public sealed class MqttTlsIntegrationTests : IDisposable
         {
             var o = new MqttTransportOptions
             {
+                Mode = MqttMode.External, // brokers of its own: an embedded broker is plain loopback, refused with RequireTls
                 DeviceId = "dev1",
                 Endpoints = [endpoint],
                 KeepAliveSeconds = 5,
@@ -134,7 +135,7 @@ public sealed class MqttTlsIntegrationTests : IDisposable
         // Plain TCP: refused by the device's own settings when TLS is required …
         var plain = Options(caFile, withClientCert: true);
         plain.Endpoints = [$"mqtt://127.0.0.1:{broker.Port}"];
-        Assert.Contains(plain.GetValidationErrors(), e => e.Contains("plain TCP", StringComparison.Ordinal));
+        Assert.Contains(plain.ValidationErrors(), e => e.Contains("plain TCP", StringComparison.Ordinal));
         // … and by the broker's TLS listener when a client tries anyway.
         plain.Tls.RequireTls = false;
         plain.Tls.CaCertificateFile = null;

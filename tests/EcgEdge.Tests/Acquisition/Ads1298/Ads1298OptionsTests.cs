@@ -5,11 +5,15 @@ namespace EcgEdge.Tests.Acquisition.Ads1298;
 
 public class Ads1298OptionsTests
 {
+    /// <summary>What the generated validator (attributes and cross-field rules) says; empty when valid.</summary>
+    private static IReadOnlyList<string> Errors(Ads1298Options o) =>
+        new Ads1298OptionsValidator().Validate(Ads1298Options.SectionName, o) is { Failed: true } r ? [.. r.Failures] : [];
+
     [Fact]
     public void Defaults_are_valid_500_sps_hr_gain_6_vref_2v4()
     {
         var o = new Ads1298Options();
-        Assert.Empty(o.Problems());
+        Assert.Empty(Errors(o));
         Assert.Equal(500, o.DataRateHz);
         Assert.True(o.HighResolution);
         Assert.Equal(6, o.Gain);
@@ -37,9 +41,9 @@ public class Ads1298OptionsTests
         var o = new Ads1298Options();
         var p = typeof(Ads1298Options).GetProperty(property)!;
         p.SetValue(o, Convert.ChangeType(value, p.PropertyType, System.Globalization.CultureInfo.InvariantCulture));
-        var errors = o.Problems();
+        var errors = Errors(o);
         Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
-        var ex = Assert.Throws<Ads1298ConfigurationException>(o.ValidateOrThrow);
+        var ex = Assert.Throws<Ads1298ConfigurationException>(() => Ads1298OptionsValidator.ThrowIfInvalid(o));
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 
@@ -47,9 +51,9 @@ public class Ads1298OptionsTests
     public void High_rates_need_a_fast_enough_spi_clock()
     {
         var o = new Ads1298Options { DataRateHz = 8000 };
-        Assert.Contains(o.Problems(), e => e.Contains("raise SpiClockHz", StringComparison.Ordinal));
+        Assert.Contains(Errors(o), e => e.Contains("raise SpiClockHz", StringComparison.Ordinal));
         o.SpiClockHz = 4_096_000;
-        Assert.Empty(o.Problems());
+        Assert.Empty(Errors(o));
         Assert.Equal(0x82, o.ToRegisters()[(int)Ads1298Register.Config1]); // HR, DR = 010
     }
 
@@ -62,7 +66,7 @@ public class Ads1298OptionsTests
             ChannelGains = "1,2,3,4,6,8,12,12", LeadOffMode = Ads1298LeadOffMode.Ac, LeadOffCurrentNanoamps = 24,
             LeadOffThresholdPercent = 70,
         };
-        Assert.Empty(o.Problems());
+        Assert.Empty(Errors(o));
         var r = o.ToRegisters();
         Assert.Equal(0x06, r[(int)Ads1298Register.Config1]);
         Assert.Equal(0xEC, r[(int)Ads1298Register.Config3]); // + VREF_4V
@@ -83,7 +87,7 @@ public class Ads1298OptionsTests
         Assert.Equal(0x05, r[(int)Ads1298Register.Ch1Set]);
         Assert.Equal(0, r[(int)Ads1298Register.Loff]);
         Assert.Equal(0, r[(int)Ads1298Register.Config4]);
-        Assert.Contains(new Ads1298Options { Mux = Ads1298Mux.TestSignal }.Problems(), e => e.Contains("needs TestSignal", StringComparison.Ordinal));
+        Assert.Contains(Errors(new Ads1298Options { Mux = Ads1298Mux.TestSignal }), e => e.Contains("needs TestSignal", StringComparison.Ordinal));
     }
 
     [Fact]
