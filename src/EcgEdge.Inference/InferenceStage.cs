@@ -44,6 +44,7 @@ public sealed class InferenceStage : IBeatSink
     private readonly float[] _networkProbs = new float[8];
     private readonly float[] _beatInputs = new float[BeatFusion.InputCount];
     private readonly IBeatEvidenceSink? _beatSink;
+    private readonly SupraventricularRule _svRule;
     private readonly int _afClass, _noiseClass, _sinusClass;
     private readonly IRhythmEvidenceSink? _evidenceSink;
     private readonly float[] _prevBeat;            // beat logits of the previous window of this run
@@ -77,6 +78,7 @@ public sealed class InferenceStage : IBeatSink
         _beatShift = beatShiftSamples;
         if (_c.Rr is not null) _rr = new RrFeatureBuilder(_c.Rr, pipelineRateHz);
         _evidence = new RhythmEvidence(pipelineRateHz, _c.SampleRateHz);
+        _svRule = new SupraventricularRule(pipelineRateHz);
         _afClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.AfAfl);
         _noiseClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.Noise);
         _sinusClass = Array.IndexOf(_c.RhythmClasses, RhythmClass.SinusOther);
@@ -149,6 +151,7 @@ public sealed class InferenceStage : IBeatSink
             EndRun();
             _rr?.StartStream(conditioned.StartIndex + _beatShift);
             _evidence.StartStream(conditioned.StartIndex + _beatShift);
+            _svRule.Reset();
         }
         _runOpen = true;
         if (_assembler.Push(conditioned)) Analyse(_assembler.Window);
@@ -281,6 +284,13 @@ public sealed class InferenceStage : IBeatSink
     /// <summary>What is added to a detected beat's index to place it in the conditioned signal (the conditioning's group delay).</summary>
     public double BeatShiftSamples => _beatShift;
 
+    /// <summary>
+    /// The beat classes come from <see cref="SupraventricularRule"/> (V from the network, S from prematurity and runs
+    /// against the patient's own rhythm; default) instead of the network's argmax; ignored when the manifest carries a
+    /// <c>beat_fusion</c>. Set before the stage runs (<c>Inference:SupraventricularRule</c>).
+    /// </summary>
+    public bool SupraventricularRuleEnabled { get; set; } = true;
+
     /// <summary>The rhythm evidence (its per-beat atrial measures, for validation and tests).</summary>
     public RhythmEvidence Evidence => _evidence;
 
@@ -293,7 +303,8 @@ public sealed class InferenceStage : IBeatSink
         var decided = _c.BeatClasses[best];
         var confidence = p[best];
         var beatFusion = _model.Contract.BeatFusion;
-        if (beatFusion is not null || _beatSink is not null)
+        var rule = SupraventricularRuleEnabled && beatFusion is null;
+        if (beatFusion is not null || _beatSink is not null || rule)
         {
             // The beat's evidence against the patient's own rhythm and dominant beat, then the network's posteriors.
             var inputs = _beatInputs.AsSpan();
@@ -302,6 +313,11 @@ public sealed class InferenceStage : IBeatSink
             net.Clear();
             for (var c = 0; c < _classes; c++) net[(int)_c.BeatClasses[c]] = p[c];
             if (beatFusion is not null) decided = beatFusion.Decide(inputs, out confidence);
+            else if (rule)
+            {
+                decided = _svRule.Decide(pos, _evidence.NextBeatAfter(pos), decided == BeatClass.V, inputs);
+                confidence = p[Math.Max(0, Array.IndexOf(_c.BeatClasses, decided))];
+            }
             _beatSink?.OnBeatEvidence(b, inputs, decided);
         }
         // The QRS against the dominant beat goes with the class: the VT criterion counts a wide complex unlike the

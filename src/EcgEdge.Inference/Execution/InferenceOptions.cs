@@ -99,6 +99,13 @@ public sealed class InferenceOptions : IValidatableObject
     public int RhythmSmoothingWindows { get; set; } = 3;
 
     /// <summary>
+    /// Beat classes from the supraventricular rule (V from the network; S from prematurity against the patient's own
+    /// normal-to-normal rhythm, with runs; <c>Rhythm.SupraventricularRule</c>, docs/inference.md) instead of the network's
+    /// argmax. false: the network's classes, as until 2026-12-07.
+    /// </summary>
+    public bool SupraventricularRule { get; set; } = true;
+
+    /// <summary>
     /// Where the model runs: <see cref="InferenceThreading.Dedicated"/> (default; its own thread behind a bounded queue,
     /// so a model run never delays acquisition) or <see cref="InferenceThreading.Inline"/> (on the pipeline's thread).
     /// </summary>

@@ -648,6 +648,16 @@ public sealed class RhythmEvidence
         return true;
     }
 
+    /// <summary>The position of the beat after the one at <paramref name="position"/>; NaN when none is known yet (or it is forgotten).</summary>
+    public double NextBeatAfter(double position)
+    {
+        var oldest = Math.Max(First, _count - Capacity + 1);
+        var i = _count - 1;
+        while (i >= oldest && At(i) > position + 0.5) i--;
+        if (i < oldest || Math.Abs(At(i) - position) > 0.5 || i + 1 >= _count) return double.NaN;
+        return At(i + 1);
+    }
+
     /// <summary>The measures of beat number <paramref name="beat"/> (for tests and the P-wave validation); false if not measured or forgotten.</summary>
     public bool TryGetMeasure(long beat, out AtrialMeasure measure, out double position)
     {

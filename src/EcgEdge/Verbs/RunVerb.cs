@@ -308,6 +308,7 @@ public sealed partial class PipelineWorker(
                 var overload = source is ReplaySource && !replay.RealTime ? InferenceOverload.Wait : InferenceOverload.DropBlocks;
                 // The model's results go to the engine itself: no hand-over between the model and the alert sinks.
                 var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, engine, model.Options.Threading, overload);
+                stage.SupraventricularRuleEnabled = model.Options.SupraventricularRule;
                 pipeline.ModelSwapped += (old, next) =>
                 {
                     // On the pipeline thread, after a window boundary: the old model is done with.

@@ -12,6 +12,10 @@ these same sources, so the table is a comparison, not an out-of-sample estimate.
   the previous interval: sinus arrhythmia changes gradually), with a pause after it or a premature beat after it (the
   first of a run); inside a run a beat stays S while its RR is within 12 % of the previous one and still premature.
 - nn_run_af: nn_run, and no S where the rhythm decision of the beat's window says AF (af_context >= 0.5).
+- sv_runs (ships: SupraventricularRule in C#, default since 2026-12-07): nn_run_af with two changes — the QRS test
+  excludes only a wide complex unlike the dominant beat (outside the dominant cluster and >= 2x as wide) instead of
+  requiring correlation > 0.8 (noise lowers the correlation of supraventricular beats too), and a run does not continue
+  through a beat whose P wave is the patient's sinus P (present, template correlation >= 0.9: sinus acceleration).
 """
 from __future__ import annotations
 
@@ -48,6 +52,36 @@ def nn_run(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.
     return out
 
 
+def sv_runs(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.1, run_tol=0.12, wide_ratio=2.0,
+            sinus_p=0.9, af_gate=0.5) -> np.ndarray:
+    """The shipped beat decision (C# SupraventricularRule): V from the network, S by prematurity and runs, N otherwise."""
+    out = np.where(network == "V", "V", "N").astype(object)
+    col = b.names.index
+    dom, wr = b.X[:, col("qrs_dominant")] >= 0.5, b.X[:, col("qrs_width_ratio")]
+    wide = ~dom & (wr >= wide_ratio)
+    sinus = (b.X[:, col("p_present")] >= 0.5) & (b.X[:, col("p_template")] >= 0.5) & (b.X[:, col("p_corr")] >= sinus_p)
+    for key in dict.fromkeys(zip(b.source, b.record)):
+        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
+        m = m[np.argsort(b.sample[m])]
+        t = b.sample[m] / b.fs[key]
+        nn: list[float] = []
+        for j in range(2, len(m) - 1):
+            i = m[j]
+            pre, po, prev = t[j] - t[j - 1], t[j + 1] - t[j], t[j - 1] - t[j - 2]
+            ref = np.mean(nn[-16:]) if len(nn) >= 4 else None
+            if ref is not None and out[i] != "V" and not wide[i] and pre < premature * ref:
+                if out[m[j - 1]] == "S" and abs(pre - prev) < run_tol * prev:
+                    if not sinus[i]:
+                        out[i] = "S"
+                elif pre < abrupt * prev and (po / pre > post or po < premature * ref):
+                    out[i] = "S"
+            if out[i] == "N" and out[m[j - 1]] == "N":
+                nn.append(pre)
+    gated = out.copy()
+    gated[(gated == "S") & (b.X[:, col("af_context")] >= af_gate)] = "N"
+    return gated
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--features", required=True)
@@ -62,6 +96,7 @@ def main(argv=None):
     gated = rows["nn_run"].copy()
     gated[(gated == "S") & (af >= 0.5)] = "N"
     rows["nn_run_af"] = gated
+    rows["sv_runs"] = sv_runs(b, network)
     report = {}
     for name, called in rows.items():
         sc = B.score(b, called)

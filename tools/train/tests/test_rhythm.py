@@ -106,3 +106,30 @@ def test_af_episode_logic_bridges_noise_and_vt_between_af_only():
     assert af(decs(A, N, A), bridge=0.0) == [True, False, True]
     # another record's AF does not close a stretch
     assert af(decs(A, N) + decs(A, rec="q")) == [True, False, True]
+
+
+def _sv_beats(rr, sinus_p):
+    """Beats at the RR intervals (s) with the evidence columns sv_runs reads: a dominant narrow QRS, P like the sinus P
+    where sinus_p(i), outside AF."""
+    import importlib
+    t = np.concatenate([[0.0], np.cumsum(rr)])
+    n = len(t)
+    names = ["qrs_dominant", "qrs_width_ratio", "p_present", "p_template", "p_corr", "af_context"]
+    X = np.zeros((n, len(names)))
+    X[:, 0], X[:, 1], X[:, 2], X[:, 3] = 1, 1, 1, 1
+    X[:, 4] = [0.97 if sinus_p(i) else 0.5 for i in range(n)]
+    b = B.Beats(names, X, np.array(["N"] * n), np.array(["N"] * n), np.array(["mitdb"] * n), np.array(["r"] * n),
+                np.round(t * 500).astype(int), {("mitdb", "r"): 500.0}, {})
+    rr_rules = importlib.import_module("beats.rr_rules")
+    return rr_rules.sv_runs(b, np.array(["N"] * n, dtype=object))
+
+
+def test_sv_runs_matches_the_device_rule_on_the_cases_of_its_csharp_tests():
+    """The same cases as tests/EcgEdge.Tests/Inference/Rhythm/SupraventricularRuleTests.cs (SupraventricularRule)."""
+    apb = [0.8] * 11 + [0.5, 1.0] + [0.8] * 8
+    assert list(np.where(_sv_beats(apb, lambda i: True) == "S")[0]) == [12]
+    run = [0.8] * 11 + [0.45] * 6 + [1.0] + [0.8] * 6
+    assert list(np.where(_sv_beats(run, lambda i: i < 12 or i > 17) == "S")[0]) == [12, 13, 14, 15, 16, 17]
+    assert list(np.where(_sv_beats(run, lambda i: True) == "S")[0]) == [12]
+    gradual = [0.8] * 11 + [0.8 * 0.98 ** k for k in range(1, 21)]
+    assert not (_sv_beats(gradual, lambda i: True) == "S").any()

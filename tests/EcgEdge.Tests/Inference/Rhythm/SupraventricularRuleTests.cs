@@ -1,0 +1,106 @@
+using EcgEdge.Inference;
+using EcgEdge.Inference.Rhythm;
+
+namespace EcgEdge.Tests.Inference.Rhythm;
+
+/// <summary><see cref="SupraventricularRule"/> on scripted RR sequences (positions in samples at 500 Hz).</summary>
+public class SupraventricularRuleTests
+{
+    private const double Fs = 500;
+
+    /// <summary>A beat's evidence: a normal QRS of the dominant cluster, a P wave like the sinus P unless said, outside AF.</summary>
+    private static float[] Features(bool sinusP = true, bool wide = false, float af = 0f)
+    {
+        var f = new float[BeatFeatures.Count];
+        f[BeatFeatures.QrsDominant] = wide ? 0f : 1f;
+        f[BeatFeatures.QrsWidthRatio] = wide ? 2.5f : 1f;
+        f[BeatFeatures.QrsCorr] = wide ? 0.4f : 0.98f;
+        f[BeatFeatures.PPresent] = 1f;
+        f[BeatFeatures.PTemplate] = 1f;
+        f[BeatFeatures.PCorr] = sinusP ? 0.97f : 0.5f;
+        f[BeatFeatures.AfContext] = af;
+        return f;
+    }
+
+    /// <summary>Runs the rule over beats at the given RR intervals (s); each beat's features and network V from the callbacks.</summary>
+    private static List<BeatClass> Run(IReadOnlyList<double> rr, Func<int, float[]>? features = null, Func<int, bool>? networkV = null)
+    {
+        var rule = new SupraventricularRule(Fs);
+        var t = new List<double> { 0 };
+        foreach (var x in rr) t.Add(t[^1] + x * Fs);
+        var classes = new List<BeatClass>();
+        for (var i = 0; i < t.Count; i++)
+        {
+            var next = i + 1 < t.Count ? t[i + 1] : double.NaN;
+            classes.Add(rule.Decide(t[i], next, networkV?.Invoke(i) ?? false, features?.Invoke(i) ?? Features()));
+        }
+        return classes;
+    }
+
+    private static List<int> Indices(List<BeatClass> c, BeatClass k) => [.. c.Select((x, i) => (x, i)).Where(p => p.x == k).Select(p => p.i)];
+
+    [Fact]
+    public void A_premature_atrial_beat_with_a_pause_after_it_is_s_and_the_sinus_beats_are_n()
+    {
+        // sinus at 0.8 s; beat 12 comes 0.5 s after beat 11 and is followed by a 1.0-s pause
+        var rr = Enumerable.Repeat(0.8, 11).Concat([0.5, 1.0]).Concat(Enumerable.Repeat(0.8, 8)).ToList();
+        var c = Run(rr);
+        Assert.Equal([12], Indices(c, BeatClass.S));
+        Assert.Empty(Indices(c, BeatClass.V));
+    }
+
+    [Fact]
+    public void An_atrial_run_is_s_throughout_and_sinus_acceleration_is_not()
+    {
+        // sinus 0.8 s, then 6 beats at 0.45 s with ectopic P waves, then a pause and sinus again
+        var rr = Enumerable.Repeat(0.8, 11).Concat(Enumerable.Repeat(0.45, 6)).Concat([1.0]).Concat(Enumerable.Repeat(0.8, 6)).ToList();
+        var c = Run(rr, i => Features(sinusP: i is < 12 or > 17));
+        Assert.Equal([12, 13, 14, 15, 16, 17], Indices(c, BeatClass.S));
+
+        // the same run, but its P waves are the patient's sinus P: only the abrupt first beat may be read as premature;
+        // the run does not continue through sinus P waves
+        var sinus = Run(rr);
+        Assert.Equal([12], Indices(sinus, BeatClass.S));
+
+        // a gradual sinus acceleration (2 % shorter each beat) is never premature-and-abrupt
+        var gradual = Enumerable.Repeat(0.8, 11).Concat(Enumerable.Range(1, 20).Select(k => 0.8 * Math.Pow(0.98, k))).ToList();
+        Assert.Empty(Indices(Run(gradual), BeatClass.S));
+    }
+
+    [Fact]
+    public void Ventricular_beats_come_from_the_network_and_wide_complexes_or_af_are_never_s()
+    {
+        var rr = Enumerable.Repeat(0.8, 11).Concat([0.5, 1.0]).Concat(Enumerable.Repeat(0.8, 8)).ToList();
+        var v = Run(rr, networkV: i => i == 12);
+        Assert.Equal([12], Indices(v, BeatClass.V));
+        Assert.Empty(Indices(v, BeatClass.S));
+
+        // the network misses it, but it is a wide complex unlike the dominant beat: not S (N; the VT criterion reads the QRS)
+        Assert.Empty(Indices(Run(rr, i => Features(wide: i == 12)), BeatClass.S));
+
+        // the window's rhythm is AF: no S
+        Assert.Empty(Indices(Run(rr, _ => Features(af: 0.8f)), BeatClass.S));
+    }
+
+    [Fact]
+    public void A_beat_whose_successor_is_not_known_yet_is_not_judged_and_reset_forgets_the_rhythm()
+    {
+        var rule = new SupraventricularRule(Fs);
+        double t = 0;
+        for (var i = 0; i < 12; i++, t += 0.8 * Fs) Assert.Equal(BeatClass.N, rule.Decide(t, t + 0.8 * Fs, false, Features()));
+        // premature, but its successor unknown: N
+        t -= 0.3 * Fs;
+        Assert.Equal(BeatClass.N, rule.Decide(t, double.NaN, false, Features()));
+
+        rule.Reset();
+        // after a reset the first beats have no normal-to-normal history: even a premature beat is N
+        double u = 0;
+        var c = new List<BeatClass>();
+        foreach (var rr in new[] { 0.8, 0.8, 0.4, 1.2, 0.8 })
+        {
+            c.Add(rule.Decide(u, u + rr * Fs, false, Features()));
+            u += rr * Fs;
+        }
+        Assert.DoesNotContain(BeatClass.S, c);
+    }
+}
