@@ -315,7 +315,7 @@ public sealed class InferenceStage : IBeatSink
             if (beatFusion is not null) decided = beatFusion.Decide(inputs, out confidence);
             else if (rule)
             {
-                decided = _svRule.Decide(pos, _evidence.NextBeatAfter(pos), decided == BeatClass.V, inputs);
+                decided = _svRule.Decide(pos, _evidence.NextBeatAfter(pos), decided, inputs);
                 confidence = p[Math.Max(0, Array.IndexOf(_c.BeatClasses, decided))];
             }
             _beatSink?.OnBeatEvidence(b, inputs, decided);

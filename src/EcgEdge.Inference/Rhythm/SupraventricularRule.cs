@@ -2,7 +2,8 @@ namespace EcgEdge.Inference.Rhythm;
 
 /// <summary>
 /// The beat decision that ships with issue 26's validation (docs/experiments/beats/README.md, "sv_runs"): V from the
-/// network; S from the beat's prematurity against the patient's own normal-to-normal rhythm, with runs; N otherwise.
+/// network; S from the beat's prematurity against the patient's own normal-to-normal rhythm, with runs; otherwise N, or
+/// the network's F (fusion) or Q (unclassifiable) when it says so (for the rule's own history those count as N).
 /// Per beat, in time order, allocation-free. A beat is S when
 /// <list type="bullet">
 /// <item>the network does not call it V and its QRS is not a wide complex unlike the dominant beat (outside the dominant
@@ -45,8 +46,11 @@ public sealed class SupraventricularRule
     /// position of the beat after it (NaN when not known yet: then it is not judged, as the last beat of a record).
     /// <paramref name="features"/>: its <see cref="BeatFeatures"/>.
     /// </summary>
-    public BeatClass Decide(double position, double next, bool networkV, ReadOnlySpan<float> features)
+    public BeatClass Decide(double position, double next, BeatClass network, ReadOnlySpan<float> features)
     {
+        var networkV = network == BeatClass.V;
+        // What the beat is reported as when the rule does not call it S: the network's V, F or Q, else N.
+        var otherwise = network is BeatClass.V or BeatClass.F or BeatClass.Q ? network : BeatClass.N;
         var k = _beats++;
         var pre = (position - _prev1) / _rateHz;
         var prev = (_prev1 - _prev2) / _rateHz;
@@ -59,7 +63,7 @@ public sealed class SupraventricularRule
             // of the next one.
             _lastN = label == BeatClass.N;
             _lastS = false;
-            return label;
+            return otherwise;
         }
         var post = (next - position) / _rateHz;
         if (!networkV && _nnCount >= MinNormalIntervals && !Wide(features))
@@ -87,7 +91,7 @@ public sealed class SupraventricularRule
         }
         _lastN = label == BeatClass.N;
         _lastS = label == BeatClass.S;
-        return label == BeatClass.S && features[BeatFeatures.AfContext] >= AfGate ? BeatClass.N : label;
+        return label == BeatClass.S && features[BeatFeatures.AfContext] < AfGate ? BeatClass.S : otherwise;
     }
 
     private static bool Wide(ReadOnlySpan<float> f) => f[BeatFeatures.QrsDominant] < 0.5f && f[BeatFeatures.QrsWidthRatio] >= WideRatio;

@@ -32,7 +32,7 @@ public class SupraventricularRuleTests
         for (var i = 0; i < t.Count; i++)
         {
             var next = i + 1 < t.Count ? t[i + 1] : double.NaN;
-            classes.Add(rule.Decide(t[i], next, networkV?.Invoke(i) ?? false, features?.Invoke(i) ?? Features()));
+            classes.Add(rule.Decide(t[i], next, networkV?.Invoke(i) == true ? BeatClass.V : BeatClass.N, features?.Invoke(i) ?? Features()));
         }
         return classes;
     }
@@ -87,10 +87,10 @@ public class SupraventricularRuleTests
     {
         var rule = new SupraventricularRule(Fs);
         double t = 0;
-        for (var i = 0; i < 12; i++, t += 0.8 * Fs) Assert.Equal(BeatClass.N, rule.Decide(t, t + 0.8 * Fs, false, Features()));
+        for (var i = 0; i < 12; i++, t += 0.8 * Fs) Assert.Equal(BeatClass.N, rule.Decide(t, t + 0.8 * Fs, BeatClass.N, Features()));
         // premature, but its successor unknown: N
         t -= 0.3 * Fs;
-        Assert.Equal(BeatClass.N, rule.Decide(t, double.NaN, false, Features()));
+        Assert.Equal(BeatClass.N, rule.Decide(t, double.NaN, BeatClass.N, Features()));
 
         rule.Reset();
         // after a reset the first beats have no normal-to-normal history: even a premature beat is N
@@ -98,9 +98,31 @@ public class SupraventricularRuleTests
         var c = new List<BeatClass>();
         foreach (var rr in new[] { 0.8, 0.8, 0.4, 1.2, 0.8 })
         {
-            c.Add(rule.Decide(u, u + rr * Fs, false, Features()));
+            c.Add(rule.Decide(u, u + rr * Fs, BeatClass.N, Features()));
             u += rr * Fs;
         }
         Assert.DoesNotContain(BeatClass.S, c);
+    }
+
+    [Fact]
+    public void The_networks_f_and_q_are_kept_its_s_is_not_and_the_rule_reads_f_and_q_as_n()
+    {
+        var rule = new SupraventricularRule(Fs);
+        double t = 0;
+        var got = new List<BeatClass>();
+        // sinus at 0.8 s; the network calls beat 5 F, beat 7 Q and beat 9 S: reported F, Q and N; all count as normal
+        // history, so the premature beat 14 (0.5 s, then a pause) is S
+        var network = new Dictionary<int, BeatClass> { [5] = BeatClass.F, [7] = BeatClass.Q, [9] = BeatClass.S };
+        var rr = Enumerable.Repeat(0.8, 13).Concat([0.5, 1.0, 0.8, 0.8]).ToList();
+        for (var i = 0; i <= rr.Count; i++)
+        {
+            var next = i < rr.Count ? t + rr[i] * Fs : double.NaN;
+            got.Add(rule.Decide(t, next, network.GetValueOrDefault(i, BeatClass.N), Features()));
+            if (i < rr.Count) t += rr[i] * Fs;
+        }
+        Assert.Equal(BeatClass.F, got[5]);
+        Assert.Equal(BeatClass.Q, got[7]);
+        Assert.Equal(BeatClass.N, got[9]);
+        Assert.Equal([14], Indices(got, BeatClass.S));
     }
 }
