@@ -54,7 +54,8 @@ def nn_run(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.
 
 def sv_runs(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.1, run_tol=0.12, wide_ratio=2.0,
             sinus_p=0.9, af_gate=0.5) -> np.ndarray:
-    """The shipped beat decision (C# SupraventricularRule): V from the network, S by prematurity and runs, N otherwise."""
+    """The shipped beat decision (C# SupraventricularRule): V from the network, S by prematurity and runs, N otherwise.
+    (The device reports the network's F or Q where this gives N; SVEB and VEB are the same either way.)"""
     out = np.where(network == "V", "V", "N").astype(object)
     col = b.names.index
     dom, wr = b.X[:, col("qrs_dominant")] >= 0.5, b.X[:, col("qrs_width_ratio")]
