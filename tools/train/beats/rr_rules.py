@@ -30,9 +30,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from ecgnat import beats as B  # noqa: E402
 
 
-def nn_run(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.1, run_tol=0.12, qrs_corr=0.8) -> np.ndarray:
+def _runs(b: B.Beats, network: np.ndarray, qrs_ok: np.ndarray, run_stop: np.ndarray | None = None, premature=0.85,
+          abrupt=0.85, post=1.1, run_tol=0.12) -> np.ndarray:
+    """The run rule shared by nn_run and sv_runs: V from the network; S for a beat whose QRS passes qrs_ok and that comes
+    early against the mean of the last 16 normal-to-normal intervals, opening a run (abrupt shortening, then a pause or
+    another early beat) or continuing one (RR within run_tol of the previous; not through a beat marked run_stop)."""
     out = np.where(network == "V", "V", "N").astype(object)
-    qc = b.X[:, b.names.index("qrs_corr")]
     for key in dict.fromkeys(zip(b.source, b.record)):
         m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
         m = m[np.argsort(b.sample[m])]
@@ -42,9 +45,10 @@ def nn_run(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.
             i = m[j]
             pre, po, prev = t[j] - t[j - 1], t[j + 1] - t[j], t[j - 1] - t[j - 2]
             ref = np.mean(nn[-16:]) if len(nn) >= 4 else None
-            if ref is not None and out[i] != "V" and qc[i] > qrs_corr and pre < premature * ref:
+            if ref is not None and out[i] != "V" and qrs_ok[i] and pre < premature * ref:
                 if out[m[j - 1]] == "S" and abs(pre - prev) < run_tol * prev:
-                    out[i] = "S"
+                    if run_stop is None or not run_stop[i]:
+                        out[i] = "S"
                 elif pre < abrupt * prev and (po / pre > post or po < premature * ref):
                     out[i] = "S"
             if out[i] == "N" and out[m[j - 1]] == "N":
@@ -52,35 +56,19 @@ def nn_run(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.
     return out
 
 
-def sv_runs(b: B.Beats, network: np.ndarray, premature=0.85, abrupt=0.85, post=1.1, run_tol=0.12, wide_ratio=2.0,
-            sinus_p=0.9, af_gate=0.5) -> np.ndarray:
+def nn_run(b: B.Beats, network: np.ndarray, qrs_corr=0.8, **kw) -> np.ndarray:
+    return _runs(b, network, b.X[:, b.names.index("qrs_corr")] > qrs_corr, **kw)
+
+
+def sv_runs(b: B.Beats, network: np.ndarray, wide_ratio=2.0, sinus_p=0.9, af_gate=0.5, **kw) -> np.ndarray:
     """The shipped beat decision (C# SupraventricularRule): V from the network, S by prematurity and runs, N otherwise.
     (The device reports the network's F or Q where this gives N; SVEB and VEB are the same either way.)"""
-    out = np.where(network == "V", "V", "N").astype(object)
     col = b.names.index
-    dom, wr = b.X[:, col("qrs_dominant")] >= 0.5, b.X[:, col("qrs_width_ratio")]
-    wide = ~dom & (wr >= wide_ratio)
+    wide = (b.X[:, col("qrs_dominant")] < 0.5) & (b.X[:, col("qrs_width_ratio")] >= wide_ratio)
     sinus = (b.X[:, col("p_present")] >= 0.5) & (b.X[:, col("p_template")] >= 0.5) & (b.X[:, col("p_corr")] >= sinus_p)
-    for key in dict.fromkeys(zip(b.source, b.record)):
-        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
-        m = m[np.argsort(b.sample[m])]
-        t = b.sample[m] / b.fs[key]
-        nn: list[float] = []
-        for j in range(2, len(m) - 1):
-            i = m[j]
-            pre, po, prev = t[j] - t[j - 1], t[j + 1] - t[j], t[j - 1] - t[j - 2]
-            ref = np.mean(nn[-16:]) if len(nn) >= 4 else None
-            if ref is not None and out[i] != "V" and not wide[i] and pre < premature * ref:
-                if out[m[j - 1]] == "S" and abs(pre - prev) < run_tol * prev:
-                    if not sinus[i]:
-                        out[i] = "S"
-                elif pre < abrupt * prev and (po / pre > post or po < premature * ref):
-                    out[i] = "S"
-            if out[i] == "N" and out[m[j - 1]] == "N":
-                nn.append(pre)
-    gated = out.copy()
-    gated[(gated == "S") & (b.X[:, col("af_context")] >= af_gate)] = "N"
-    return gated
+    out = _runs(b, network, ~wide, sinus, **kw)
+    out[(out == "S") & (b.X[:, col("af_context")] >= af_gate)] = "N"
+    return out
 
 
 def main(argv=None):
@@ -105,14 +93,7 @@ def main(argv=None):
     if a.json:
         with open(a.json, "w") as f:
             json.dump(report, f, indent=1)
-    srcs = [s for s in B.SOURCES if s in report["network"]]
-    if a.markdown:
-        print("| decision | " + " | ".join(f"{s} SVEB Se / +P" for s in srcs) + " |")
-        print("|---|" + "---|" * len(srcs))
-    for name, r in report.items():
-        cells = [f"{r[s]['sveb']['se']} / {r[s]['sveb']['ppv']}" for s in srcs]
-        print(f"| {name} | " + " | ".join(cells) + " |" if a.markdown else f"{name:10s} " + "  ".join(f"{s} {c}" for s, c in zip(srcs, cells)))
-
+    B.print_table(report, "sveb", a.markdown)
 
 if __name__ == "__main__":
     main()

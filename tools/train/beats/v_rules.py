@@ -90,14 +90,7 @@ def main(argv=None):
     if a.json:
         with open(a.json, "w") as f:
             json.dump(report, f, indent=1)
-    srcs = [s for s in B.SOURCES if s in report["network"]]
-    if a.markdown:
-        print("| decision | " + " | ".join(f"{s} VEB Se / +P" for s in srcs) + " |")
-        print("|---|" + "---|" * len(srcs))
-    for name, r in report.items():
-        cells = [f"{r[s]['veb']['se']} / {r[s]['veb']['ppv']}" for s in srcs]
-        print(f"| {name} | " + " | ".join(cells) + " |" if a.markdown else f"{name:18s} " + "  ".join(f"{s} {c}" for s, c in zip(srcs, cells)))
-
+    B.print_table(report, "veb", a.markdown)
 
 if __name__ == "__main__":
     main()

@@ -229,3 +229,18 @@ def decide(model, X: np.ndarray, cols: list[int], bias_shift: np.ndarray | None 
     if bias_shift is not None:
         z = z + bias_shift
     return np.array(CLASSES)[np.argmax(z, axis=1)]
+
+
+def print_table(report: dict, cls: str, markdown: bool) -> None:
+    """One row per decision of report ({decision: {source: {class: Counts.as_dict()}}}): the class's Se / +P per source,
+    as a markdown table or plain lines."""
+    srcs = [s for s in SOURCES if s in next(iter(report.values()))]
+    name = cls.upper()
+    if markdown:
+        print("| decision | " + " | ".join(f"{s} {name} Se / +P" for s in srcs) + " |")
+        print("|---|" + "---|" * len(srcs))
+    width = max(len(n) for n in report)
+    for decision, r in report.items():
+        cells = [f"{r[s][cls]['se']} / {r[s][cls]['ppv']}" for s in srcs]
+        print(f"| {decision} | " + " | ".join(cells) + " |" if markdown
+              else f"{decision:{width}s} " + "  ".join(f"{s} {c}" for s, c in zip(srcs, cells)))
