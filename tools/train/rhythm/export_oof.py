@@ -25,6 +25,20 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 from ecgnat import data as D  # noqa: E402
 
 
+def fold_groups(data: str) -> dict:
+    """{(fold, source, folder, mains): [record names]}: every test record of the training sources, by the CV fold whose
+    network did not train on it (paced records never; the noise-stress 118e* with 118's fold)."""
+    groups: dict = {}
+    for spec in D.catalogue(data):
+        if spec.fold < 0 and spec.group != "nst":
+            continue                      # paced records and the noise recordings are never test records
+        fold = spec.fold if spec.fold >= 0 else D.fold_of_ds1(118)   # 118e* are tested with 118
+        source = {"mitdb": "mitdb", "nstdb": "nstdb", "cpsc2021": "cpsc2021", "ptbxl": "ptbxl", "cinc2021": "cinc2021",
+                  "ludb": "ludb"}[spec.dataset]
+        groups.setdefault((fold, source, os.path.dirname(spec.path), spec.mains), []).append(os.path.basename(spec.path))
+    return groups
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", required=True)
@@ -41,16 +55,7 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
     from compare_cs import fold_manifest
     os.makedirs(os.path.join(a.out, "beats"), exist_ok=True)
-    # records per (fold, source, folder, mains)
-    groups: dict = {}
-    for spec in D.catalogue(a.data):
-        if spec.fold < 0 and spec.group != "nst":
-            continue                      # paced records and the noise recordings are never test records
-        fold = spec.fold if spec.fold >= 0 else D.fold_of_ds1(118)   # 118e* are tested with 118
-        source = {"mitdb": "mitdb", "nstdb": "nstdb", "cpsc2021": "cpsc2021", "ptbxl": "ptbxl", "cinc2021": "cinc2021",
-                  "ludb": "ludb"}[spec.dataset]
-        key = (fold, source, os.path.dirname(spec.path), spec.mains)
-        groups.setdefault(key, []).append(os.path.basename(spec.path))
+    groups = fold_groups(a.data)
     for (fold, source, folder, mains), recs in sorted(groups.items()):
         man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
         name = f"{source}-fold{fold}-{int(mains)}"
