@@ -1,4 +1,4 @@
-"""The sinus-P-template variants of docs/rhythm.md ("The P template in AF", 2026-12-07): validate.py's leave-one-database-out
+"""The sinus-P-template variants of docs/rhythm.md ("The P template in AF: eight variants", 2026-12-07): validate.py's leave-one-database-out
 run with the fusion's features changed, on features exported by export_oof.py.
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/p_template_variants.py --features DIR \
@@ -6,8 +6,8 @@ run with the fusion's features changed, on features exported by export_oof.py.
 
 --drop removes features from the fusion (validate.FEATURES). --neutral-without-template: in a window where no beat was
 compared with a sinus P template (p_template = 0), p_corr and p_corr_high take their mean over the windows that had one
-(after the fusion's standardisation: no evidence either way) instead of 0. Variants B and C read features exported with
-the stricter sinus-like gate (docs/experiments/rhythm/strict-sinus-gate.patch applied to the device before export_oof.py).
+(after the fusion's standardisation: no evidence either way) instead of 0. The strict-gate rows read features exported
+with the stricter sinus-like gate (docs/experiments/rhythm/strict-sinus-gate.patch applied to the device before export_oof.py).
 Nothing here ships: the shipped fit is validate.py's.
 """
 from __future__ import annotations
