@@ -1,8 +1,8 @@
 """The sinus-P-template variants of docs/rhythm.md ("The P template in AF: eight variants", 2026-12-07): validate.py's leave-one-database-out
 run with the fusion's features changed, on features exported by export_oof.py.
 
-    PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/p_template_variants.py --features DIR \
-        [--drop p_template] [--neutral-without-template] -- [validate.py arguments]
+    PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/p_template_variants.py \
+        [--drop p_template] [--neutral-without-template] -- --features DIR [other validate.py arguments]
 
 --drop removes features from the fusion (validate.FEATURES). --neutral-without-template: in a window where no beat was
 compared with a sinus P template (p_template = 0), p_corr and p_corr_high take their mean over the windows that had one
