@@ -108,7 +108,7 @@ def test_af_episode_logic_bridges_noise_and_vt_between_af_only():
     assert af(decs(A, N) + decs(A, rec="q")) == [True, False, True]
 
 
-def _sv_beats(rr, sinus_p):
+def _sv_beats(rr, sinus_p, **kw):
     """Beats at the RR intervals (s) with the evidence columns sv_runs reads: a dominant narrow QRS, P like the sinus P
     where sinus_p(i), outside AF."""
     import importlib
@@ -121,7 +121,7 @@ def _sv_beats(rr, sinus_p):
     b = B.Beats(names, X, np.array(["N"] * n), np.array(["N"] * n), np.array(["mitdb"] * n), np.array(["r"] * n),
                 np.round(t * 500).astype(int), {("mitdb", "r"): 500.0}, {})
     rr_rules = importlib.import_module("beats.rr_rules")
-    return rr_rules.sv_runs(b, np.array(["N"] * n, dtype=object))
+    return rr_rules.sv_runs(b, np.array(["N"] * n, dtype=object), **kw)
 
 
 def test_sv_runs_matches_the_device_rule_on_the_cases_of_its_csharp_tests():
@@ -133,3 +133,13 @@ def test_sv_runs_matches_the_device_rule_on_the_cases_of_its_csharp_tests():
     assert list(np.where(_sv_beats(run, lambda i: True) == "S")[0]) == [12]
     gradual = [0.8] * 11 + [0.8 * 0.98 ** k for k in range(1, 21)]
     assert not (_sv_beats(gradual, lambda i: True) == "S").any()
+
+
+def test_the_accelerating_run_experiment_keeps_a_warming_up_run_and_leaves_the_shipped_rule_alone():
+    """sv_runs_accelerate (rr_rules.py, not shipped): a run whose second interval is 13 % shorter than its first (not abruptly enough to open a run) (the
+    warm-up of an atrial tachycardia) stays S; the shipped rule ends it at the 12 % tolerance."""
+    warm = [0.8] * 11 + [0.5] + [0.435] * 5 + [1.0] + [0.8] * 6
+    assert list(np.where(_sv_beats(warm, lambda i: i < 12 or i > 17, accelerate=True) == "S")[0]) == [12, 13, 14, 15, 16, 17]
+    assert list(np.where(_sv_beats(warm, lambda i: i < 12 or i > 17) == "S")[0]) == [12]
+    gradual = [0.8] * 11 + [0.8 * 0.98 ** k for k in range(1, 21)]
+    assert not (_sv_beats(gradual, lambda i: True, accelerate=True) == "S").any()
