@@ -143,3 +143,35 @@ def test_the_accelerating_run_experiment_keeps_a_warming_up_run_and_leaves_the_s
     assert list(np.where(_sv_beats(warm, lambda i: i < 12 or i > 17) == "S")[0]) == [12]
     gradual = [0.8] * 11 + [0.8 * 0.98 ** k for k in range(1, 21)]
     assert not (_sv_beats(gradual, lambda i: True, accelerate=True) == "S").any()
+
+
+def _compare_designs():
+    import importlib
+    return importlib.import_module("experiments.compare_designs")
+
+
+def test_the_paired_bootstrap_reads_identical_designs_as_equal_and_a_better_one_as_better():
+    cd = _compare_designs()
+    # AF s, true-positive s, called s, non-AF duration s, called there
+    base = np.array([[100, 80, 90, 0, 0], [200, 150, 160, 0, 0], [0, 0, 0, 1000, 10], [0, 0, 0, 500, 0]], dtype=float)
+    same = cd.paired_bootstrap(base, base.copy(), n=200)
+    assert same["f1"] == {"diff": 0.0, "lo": 0.0, "hi": 0.0}
+    assert same["false_af_pct"] == {"diff": 0.0, "lo": 0.0, "hi": 0.0}
+    better = base.copy()
+    better[:2, 1] = better[:2, 2] = better[:2, 0]     # every AF second found, nothing else called
+    better[2, 4] = 0.0                                 # and no false AF
+    r = cd.paired_bootstrap(base, better, n=200)
+    assert r["f1"]["diff"] > 0 and r["f1"]["lo"] >= 0
+    assert r["false_af_pct"]["diff"] == pytest.approx(-100 * 10 / 1500)
+    with pytest.raises(ValueError):
+        cd.paired_bootstrap(base, base[:3], n=10)
+
+
+def test_the_record_table_reads_true_positive_time_back_from_the_reported_se():
+    cd = _compare_designs()
+    report = {"mitdb/201": {"af_s": 600.0, "called_af_s": 590.0, "dur_se": 95.0}, "mitdb/208": {"af_s": 0.0, "called_af_s": 5.0, "dur_se": None}}
+    t = cd.record_table(report, [("mitdb/201", 1800.0, 600.0), ("mitdb/208", 1800.0, 0.0), ("mitdb/100", 1800.0, 0.0)])
+    assert t.tolist() == [[600.0, 570.0, 590.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1800.0, 5.0], [0.0, 0.0, 0.0, 1800.0, 0.0]]
+    f1, false_pct = cd.figures(t)
+    assert f1 == pytest.approx(2 * 0.95 * (570 / 590) / (0.95 + 570 / 590))
+    assert false_pct == pytest.approx(100 * 5 / 3600)
