@@ -81,6 +81,8 @@ def main(argv=None):
     ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
     ap.add_argument("--json")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--compare", nargs=2, metavar=("BASE", "NEW"),
+                    help="two rows of the table: per source, NEW − BASE SVEB and VEB F1 with 95 %% record-bootstrap intervals")
     a = ap.parse_args(argv)
     b = B.load(a.features, a.data)
     network = np.array(["N", "S", "V", "F", "Q"])[np.argmax(b.X[:, [b.names.index(n) for n in B.NET]], axis=1)]
@@ -99,6 +101,33 @@ def main(argv=None):
         with open(a.json, "w") as f:
             json.dump(report, f, indent=1)
     B.print_table(report, "sveb", a.markdown)
+    if a.compare:
+        compare(b, rows[a.compare[0]], rows[a.compare[1]], a.compare)
+
+
+def class_f1(t: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, float]:
+    """(SVEB F1, VEB F1) in % from per-record rows [S tp, fn, fp, V tp, fn, fp] (the records `idx`, all when None)."""
+    s = (t if idx is None else t[idx]).sum(axis=0)
+    f1 = [200 * tp / (2 * tp + fn + fp) if 2 * tp + fn + fp > 0 else np.nan for tp, fn, fp in (s[:3], s[3:])]
+    return f1[0], f1[1]
+
+
+def compare(b: B.Beats, base: np.ndarray, new: np.ndarray, names) -> None:
+    """Per source: NEW − BASE SVEB and VEB F1 with a paired record bootstrap (compare_designs.paired_bootstrap)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from experiments.compare_designs import paired_bootstrap
+    _, rb = B.score(b, base, per_record=True)
+    _, rn = B.score(b, new, per_record=True)
+    print(f"\n{names[1]} - {names[0]}: F1 difference (points) [95 % record-bootstrap interval]")
+    for src in B.SOURCES:
+        keys = [k for k in rb if k[0] == src]
+        if not keys:
+            continue
+        rows = lambda r: np.array([[r[k]["sveb"].tp, r[k]["sveb"].fn, r[k]["sveb"].fp,  # noqa: E731
+                                    r[k]["veb"].tp, r[k]["veb"].fn, r[k]["veb"].fp] for k in keys], dtype=np.float64)
+        res = paired_bootstrap(rows(rb), rows(rn), score=class_f1, names=("sveb", "veb"))
+        cell = lambda x: "-" if x["diff"] is None else f"{x['diff']:+.1f} [{x['lo']:+.1f}, {x['hi']:+.1f}]"  # noqa: E731
+        print(f"{src:10s} {len(keys):4d} records  SVEB {cell(res['sveb']):24s} VEB {cell(res['veb'])}")
 
 if __name__ == "__main__":
     main()

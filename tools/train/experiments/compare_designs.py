@@ -56,19 +56,21 @@ def figures(t: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, float]
     return f1, (100 * false / dur if dur > 0 else np.nan)
 
 
-def paired_bootstrap(base: np.ndarray, new: np.ndarray, n: int = 2000, seed: int = 1) -> dict:
-    """Observed NEW − BASE differences of F1 and false AF %, and their 2.5/97.5 % record-bootstrap quantiles."""
+def paired_bootstrap(base: np.ndarray, new: np.ndarray, n: int = 2000, seed: int = 1, score=figures,
+                     names=("f1", "false_af_pct")) -> dict:
+    """Observed NEW − BASE differences of the figures `score` computes from per-record rows (AF-duration F1 and false
+    AF % by default), and their 2.5/97.5 % quantiles over record-bootstrap draws shared by both designs."""
     if base.shape != new.shape:
         raise ValueError("both designs must be scored on the same records")
     rng = np.random.default_rng(seed)
     k = len(base)
-    obs = np.subtract(figures(new), figures(base))
-    draws = np.empty((n, 2))
+    obs = np.subtract(score(new), score(base))
+    draws = np.empty((n, len(names)))
     for i in range(n):
         idx = rng.integers(0, k, k)
-        draws[i] = np.subtract(figures(new, idx), figures(base, idx))
+        draws[i] = np.subtract(score(new, idx), score(base, idx))
     out = {}
-    for j, name in enumerate(("f1", "false_af_pct")):
+    for j, name in enumerate(names):
         d = draws[:, j][~np.isnan(draws[:, j])]
         lo, hi = (np.quantile(d, [0.025, 0.975]) if len(d) else (np.nan, np.nan))
         out[name] = {"diff": None if np.isnan(obs[j]) else float(obs[j]), "lo": float(lo), "hi": float(hi)}

@@ -175,3 +175,12 @@ def test_the_record_table_reads_true_positive_time_back_from_the_reported_se():
     f1, false_pct = cd.figures(t)
     assert f1 == pytest.approx(2 * 0.95 * (570 / 590) / (0.95 + 570 / 590))
     assert false_pct == pytest.approx(100 * 5 / 3600)
+
+
+def test_class_f1_pools_the_records_counts():
+    import importlib
+    rr_rules = importlib.import_module("beats.rr_rules")
+    t = np.array([[8, 2, 0, 0, 0, 0], [2, 0, 2, 5, 5, 0]], dtype=float)   # S tp, fn, fp; V tp, fn, fp per record
+    s, v = rr_rules.class_f1(t)
+    assert s == pytest.approx(200 * 10 / (20 + 2 + 2)) and v == pytest.approx(200 * 5 / (10 + 5))
+    assert rr_rules.class_f1(t, np.array([0, 0]))[1] != rr_rules.class_f1(t, np.array([0, 0]))[1]   # no V there: NaN
