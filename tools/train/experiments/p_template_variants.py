@@ -6,7 +6,8 @@ run with the fusion's features changed, on features exported by export_oof.py.
 
 --drop removes features from the fusion (validate.FEATURES). --neutral-without-template: in a window where no beat was
 compared with a sinus P template (p_template = 0), p_corr and p_corr_high take their mean over the windows that had one
-(after the fusion's standardisation: no evidence either way) instead of 0. The strict-gate rows read features exported
+(after the fusion's standardisation: about no evidence either way) instead of 0. The mean is taken over every
+source's windows, held-out ones included (a small leak; the fusion's own standardisation uses the training windows). The strict-gate rows read features exported
 with the stricter sinus-like gate (docs/experiments/rhythm/strict-sinus-gate.patch applied to the device before export_oof.py).
 Nothing here ships: the shipped fit is validate.py's.
 """
