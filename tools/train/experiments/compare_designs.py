@@ -1,7 +1,7 @@
 """How far apart two rhythm designs really are: a paired record bootstrap of validate.py's held-out results.
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/compare_designs.py --features DIR \
-        --base BASE.json --new NEW.json [--n 2000] [--seed 1] [--markdown]
+        --base BASE.json --new NEW.json [--base-design fusion] [--new-design fusion] [--n 2000] [--seed 1] [--markdown]
 
 BASE and NEW are `validate.py --json` reports over the same features' records (NEW's may come from other features: only
 the record list and durations are read from DIR). For every held-out source, and for MIT-BIH DS1 pooled over its
@@ -10,6 +10,10 @@ bootstrap, the record as the unit, because windows of one record are not indepen
 validate.py does: AF-duration F1 over the records with AF, false AF as a share of the time of the records without AF.
 Printed: the observed difference (NEW − BASE) and its 2.5–97.5 % bootstrap interval. An interval that holds 0 says the
 records of that source cannot tell the two designs apart.
+
+--base-design / --new-design pick which design of each report is compared (validate.py's rows: network = the 0.2.0
+recipe out of fold, rr_rule = the plain RR rule, fusion_decisions, fusion = the evidence decision with the AF episode
+logic, the default): `--base R.json --new R.json --base-design rr_rule` compares the shipped decision with the RR rule.
 
 Per-record true-positive time is read back from the rounded Se of the report (dur_se, 0.1 %): the error is at most
 0.05 % of a record's AF time.
@@ -47,11 +51,12 @@ def record_table(split_report: dict, records: list[tuple[str, float, float]]) ->
 
 
 def figures(t: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, float]:
-    """(AF-duration F1, false AF % of non-AF record time) of the records `idx` (all when None); NaN where undefined."""
+    """(AF-duration F1, false AF % of non-AF record time) of the records `idx` (all when None), as validate.py scores a
+    source; NaN where undefined."""
     s = t if idx is None else t[idx]
     af, tp, called, dur, false = s.sum(axis=0)
     se = tp / af if af > 0 else np.nan
-    ppv = tp / called if called > 0 else np.nan
+    ppv = tp / (called + false) if called + false > 0 else np.nan   # AF called on records without AF is false too
     f1 = 2 * se * ppv / (se + ppv) if se == se and ppv == ppv and se + ppv > 0 else (0.0 if af > 0 else np.nan)
     return f1, (100 * false / dur if dur > 0 else np.nan)
 
@@ -92,14 +97,19 @@ def split_records(w: R.Windows) -> dict[str, list[tuple[str, float, float]]]:
     return out
 
 
-def split_report(report: dict, split: str) -> dict:
+DESIGNS = ("network", "rr_rule", "fusion_decisions", "fusion")
+
+
+def split_report(report: dict, split: str, design: str = "fusion") -> dict:
+    """One design's per-record results of a split (DS1_FOLDS: merged over the mitdb-fold splits)."""
     sp = report["splits"]
+    key = design + "_records"
     if split != DS1_FOLDS:
-        return sp[split]["fusion_records"]
+        return sp[split][key]
     merged: dict = {}
     for name in sp:
         if name.startswith("mitdb-fold"):
-            merged.update(sp[name]["fusion_records"])
+            merged.update(sp[name][key])
     return merged
 
 
@@ -109,6 +119,8 @@ def main(argv=None):
     ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(HERE, "..", "..", "..", "..", "shared", "data")))
     ap.add_argument("--base", required=True)
     ap.add_argument("--new", required=True)
+    ap.add_argument("--base-design", choices=DESIGNS, default="fusion")
+    ap.add_argument("--new-design", choices=DESIGNS, default="fusion")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--markdown", action="store_true")
@@ -122,8 +134,8 @@ def main(argv=None):
     for split, recs in split_records(w).items():
         if split not in base["splits"] and split != DS1_FOLDS:
             continue
-        b = record_table(split_report(base, split), recs)
-        n = record_table(split_report(new, split), recs)
+        b = record_table(split_report(base, split, a.base_design), recs)
+        n = record_table(split_report(new, split, a.new_design), recs)
         res = paired_bootstrap(b, n, a.n, a.seed)
 
         def cell(x, d):
