@@ -12,6 +12,10 @@ out-of-sample estimate). S comes from the network in every row (SVEB is the RR r
 - or_wide: the network's V, or a QRS outside the dominant cluster at least 2x as wide as the dominant beat (the VT
   criterion's ventricular beat, EventOptions.VtWideQrsRatio).
 - both: not_dominant_only and or_wide together.
+- never_dominant (2026-12-07, session 16): the network's V, unless the beat joined the dominant cluster (any width).
+- fast_wide_runs (session 16): the network's V, or a wide beat (as in or_wide) inside a run of ventricular-looking beats
+  (the network's V or wide) that holds at least 3 wide beats each less than 0.6 s after the beat before (a ventricular
+  run at >= 100 bpm: the morphology counts only where the rhythm says tachycardia).
 - *_quiet: the same, with no V called where the beat's window decision is noise (argmax of the smoothed rhythm
   probabilities, the rhythm CSV beside the beats): beat classes of an unreadable signal are not evidence.
 """
@@ -53,6 +57,30 @@ def noisy(b: B.Beats, features: str) -> np.ndarray:
     return out
 
 
+def fast_wide_runs(b: B.Beats, network: np.ndarray, wide: np.ndarray, min_wide=3, max_rr=0.6) -> np.ndarray:
+    """The network's V, and V for the wide beats of a run of ventricular-looking beats (network V or wide) holding at
+    least `min_wide` wide beats each less than `max_rr` seconds after the beat before."""
+    out = network.copy()
+    for key in dict.fromkeys(zip(b.source, b.record)):
+        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
+        m = m[np.argsort(b.sample[m])]
+        t = b.sample[m] / b.fs[key]
+        ven = (network[m] == "V") | wide[m]
+        fast_wide = wide[m] & np.r_[False, np.diff(t) < max_rr]
+        j = 0
+        while j < len(m):
+            if not ven[j]:
+                j += 1
+                continue
+            k = j
+            while k < len(m) and ven[k]:
+                k += 1
+            if fast_wide[j:k].sum() >= min_wide:
+                out[m[j:k][wide[m[j:k]]]] = "V"
+            j = k
+    return out
+
+
 def decisions(b: B.Beats, noise: np.ndarray | None = None) -> dict[str, np.ndarray]:
     network = np.array(["N", "S", "V", "F", "Q"])[np.argmax(b.X[:, [b.names.index(n) for n in B.NET]], axis=1)].astype(object)
     dom = b.X[:, b.names.index("qrs_dominant")] == 1
@@ -63,6 +91,8 @@ def decisions(b: B.Beats, noise: np.ndarray | None = None) -> dict[str, np.ndarr
     x = network.copy(); x[(x == "V") & normal_like] = "N"; out["not_dominant_only"] = x
     x = network.copy(); x[wide & (x != "S")] = "V"; out["or_wide"] = x
     x = out["not_dominant_only"].copy(); x[wide & (x != "S")] = "V"; out["both"] = x
+    x = network.copy(); x[(x == "V") & dom] = "N"; out["never_dominant"] = x
+    out["fast_wide_runs"] = fast_wide_runs(b, network, wide)
     if noise is not None:
         for k in list(out):
             x = out[k].copy(); x[(x == "V") & noise] = "Q"; out[k + "_quiet"] = x
