@@ -136,8 +136,9 @@ def test_sv_runs_matches_the_device_rule_on_the_cases_of_its_csharp_tests():
 
 
 def test_the_accelerating_run_experiment_keeps_a_warming_up_run_and_leaves_the_shipped_rule_alone():
-    """sv_runs_accelerate (rr_rules.py, not shipped): a run whose second interval is 13 % shorter than its first (not abruptly enough to open a run) (the
-    warm-up of an atrial tachycardia) stays S; the shipped rule ends it at the 12 % tolerance."""
+    """sv_runs_accelerate (rr_rules.py, not shipped): a run whose second interval is 13 % shorter than its first (the
+    warm-up of an atrial tachycardia; not abrupt enough to open a run of its own) stays S; the shipped rule ends it at
+    the 12 % tolerance."""
     warm = [0.8] * 11 + [0.5] + [0.435] * 5 + [1.0] + [0.8] * 6
     assert list(np.where(_sv_beats(warm, lambda i: i < 12 or i > 17, accelerate=True) == "S")[0]) == [12, 13, 14, 15, 16, 17]
     assert list(np.where(_sv_beats(warm, lambda i: i < 12 or i > 17) == "S")[0]) == [12]
