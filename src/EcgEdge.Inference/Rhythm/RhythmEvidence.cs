@@ -549,10 +549,9 @@ public sealed class RhythmEvidence
         f[BeatFeatures.IrrContext] = _irrContext;
         f[BeatFeatures.AfContext] = _afContext;
         var first = First;
-        var i = _count - 1;
         var oldest = Math.Max(first, _count - Capacity + 1);
-        while (i >= oldest && At(i) > position + 0.5) i--;
-        if (i < oldest || Math.Abs(At(i) - position) > 0.5) return false;
+        var i = BeatAt(position);
+        if (i < 0) return false;
         var s = Slot(i);
 
         // the local normal RR: intervals between two beats of the dominant cluster, the last 16 before this beat
@@ -638,10 +637,8 @@ public sealed class RhythmEvidence
     public bool TryGetQrs(double position, out QrsMeasure qrs)
     {
         qrs = default;
-        var oldest = Math.Max(First, _count - Capacity + 1);
-        var i = _count - 1;
-        while (i >= oldest && At(i) > position + 0.5) i--;
-        if (i < oldest || Math.Abs(At(i) - position) > 0.5) return false;
+        var i = BeatAt(position);
+        if (i < 0) return false;
         var s = Slot(i);
         if (!_measured[s]) return false;
         qrs = _qrs[s];
@@ -651,11 +648,20 @@ public sealed class RhythmEvidence
     /// <summary>The position of the beat after the one at <paramref name="position"/>; NaN when none is known yet (or it is forgotten).</summary>
     public double NextBeatAfter(double position)
     {
+        var i = BeatAt(position);
+        return i < 0 || i + 1 >= _count ? double.NaN : At(i + 1);
+    }
+
+    /// <summary>
+    /// The number of the remembered beat at <paramref name="position"/> (within half a sample), searched from the newest
+    /// (the beat asked about is recent); −1 when it is not remembered.
+    /// </summary>
+    private long BeatAt(double position)
+    {
         var oldest = Math.Max(First, _count - Capacity + 1);
         var i = _count - 1;
         while (i >= oldest && At(i) > position + 0.5) i--;
-        if (i < oldest || Math.Abs(At(i) - position) > 0.5 || i + 1 >= _count) return double.NaN;
-        return At(i + 1);
+        return i < oldest || Math.Abs(At(i) - position) > 0.5 ? -1 : i;
     }
 
     /// <summary>The measures of beat number <paramref name="beat"/> (for tests and the P-wave validation); false if not measured or forgotten.</summary>
