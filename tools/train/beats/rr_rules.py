@@ -77,10 +77,7 @@ def sv_runs(b: B.Beats, network: np.ndarray, wide_ratio=2.0, sinus_p=0.9, af_gat
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--features", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
-    ap.add_argument("--json")
-    ap.add_argument("--markdown", action="store_true")
+    B.add_table_arguments(ap)
     ap.add_argument("--compare", nargs=2, metavar=("BASE", "NEW"),
                     help="two rows of the table: per source, NEW − BASE SVEB and VEB F1 with 95 %% record-bootstrap intervals")
     a = ap.parse_args(argv)

@@ -101,10 +101,7 @@ def decisions(b: B.Beats, noise: np.ndarray | None = None) -> dict[str, np.ndarr
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--features", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
-    ap.add_argument("--json")
-    ap.add_argument("--markdown", action="store_true")
+    B.add_table_arguments(ap)
     ap.add_argument("--per-record", action="store_true")
     a = ap.parse_args(argv)
     b = B.load(a.features, a.data)

@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import beats as B  # noqa: E402
 from ecgnat import signing  # noqa: E402
 
@@ -31,7 +32,7 @@ from ecgnat import signing  # noqa: E402
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--features", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
+    add_data_argument(ap)
     ap.add_argument("--json")
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--no-network", action="store_true", help="the beat evidence alone (the network's posteriors left out)")

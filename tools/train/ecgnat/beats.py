@@ -55,6 +55,16 @@ def reference_beats(data_root: str, source: str, record: str) -> tuple[float, np
     return h.fs, np.array([k[0] for k in keep], dtype=np.int64), np.array([k[1] for k in keep])
 
 
+def add_table_arguments(ap) -> None:
+    """The arguments of the beat-rule tables (beats/rr_rules.py, beats/v_rules.py): --features (export_oof.py's output),
+    --data, --json and --markdown."""
+    from . import add_data_argument
+    ap.add_argument("--features", required=True)
+    add_data_argument(ap)
+    ap.add_argument("--json")
+    ap.add_argument("--markdown", action="store_true")
+
+
 def load(features_dir: str, data_root: str, paced=("102", "104", "107", "217")) -> Beats:
     names = None
     X, ref, dec, src, rec, smp = [], [], [], [], [], []

@@ -29,6 +29,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import rhythm as R  # noqa: E402
 
 PACED = {str(r) for r in R.PACED}   # never scored (validate.py)
@@ -116,7 +117,7 @@ def split_report(report: dict, split: str, design: str = "fusion") -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--features", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(HERE, "..", "..", "..", "..", "shared", "data")))
+    add_data_argument(ap)
     ap.add_argument("--base", required=True)
     ap.add_argument("--new", required=True)
     ap.add_argument("--base-design", choices=DESIGNS, default="fusion")

@@ -4,7 +4,7 @@ settings side by side — the tables of docs/events.md ("VT from the QRS against
 docs/experiments/beats/README.md ("The rule that ships").
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/oof_eval.py --work tools/train/runs/oof --out DIR
-        [--data ../shared/data] [--setting NAME=KEY=VALUE,KEY=VALUE ...] [--markdown]
+        [--data ../shared/data] [--setting NAME=KEY=VALUE,KEY=VALUE ...]
 
 Every record of MIT-BIH DS1, the noise-stress 118e* and the CPSC 2021 sample is evaluated by the CV fold network that
 did not train on it (export_oof.fold_groups; the fold manifests are rewritten from the shipped one and signed with the
@@ -85,18 +85,13 @@ def with_false(c):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
-    ap.add_argument("--ecgedge", default=os.path.join(ROOT, "src", "EcgEdge", "bin", "Release", "net10.0", "ecgedge"))
+    from export_oof import add_run_arguments, fold_groups
+    add_run_arguments(ap)
     ap.add_argument("--setting", action="append", help="NAME=KEY=VALUE,KEY=VALUE (repeatable; default: %s)" % " and ".join(DEFAULT_SETTINGS))
-    ap.add_argument("--jobs", default="2")
-    from ecgnat import signing
-    signing.add_arguments(ap, default_key=signing.TEST_KEY)
     a = ap.parse_args(argv)
+    from ecgnat import signing
     signing.check_arguments(ap, a)
     from compare_cs import fold_manifest
-    from export_oof import fold_groups
     settings = []
     for s in a.setting or DEFAULT_SETTINGS:
         name, _, keys = s.partition("=")

@@ -45,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train", "rhythm"))
+from ecgnat import add_data_argument  # noqa: E402
 
 from ecgnat import data as D  # noqa: E402
 from ecgnat import rhythm as R  # noqa: E402
@@ -242,7 +243,7 @@ def agree(a) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("step", choices=["export", "evaluate", "agree"])
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
+    add_data_argument(ap)
     ap.add_argument("--work", help="export: the CV run whose fold networks analyse the records (export_oof.py's --work)")
     ap.add_argument("--out", help="export: where the excerpt CSVs go")
     ap.add_argument("--jobs", default="2")

@@ -29,6 +29,7 @@ from collections import defaultdict
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import rhythm as R  # noqa: E402
 from ecgnat import wfdb  # noqa: E402
 
@@ -121,7 +122,7 @@ def noise_flags(windows: list[tuple[float, float, bool]], t: np.ndarray) -> np.n
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--oof", default=os.path.join(ROOT, "out", "oof"))
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
+    add_data_argument(ap)
     ap.add_argument("--json")
     a = ap.parse_args(argv)
 

@@ -24,12 +24,13 @@ import sys
 
 import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import wfdb
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 _ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 _ap.add_argument("--beats", default=os.path.join(ROOT, "out", "oof", "beats"))
-_ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
+add_data_argument(_ap)
 _a = _ap.parse_args()
 DATA = os.path.join(_a.data, "mitdb")
 def vt_intervals(rec):

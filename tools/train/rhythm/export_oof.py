@@ -21,6 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
+from ecgnat import add_data_argument  # noqa: E402
 
 from ecgnat import data as D  # noqa: E402
 
@@ -39,18 +40,25 @@ def fold_groups(data: str) -> dict:
     return groups
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_arguments(ap) -> None:
+    """The arguments of a run over the fold networks (here and in experiments/oof_eval.py): --work, --out, --data,
+    --ecgedge, --jobs and the signing key of the rewritten fold manifests."""
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data")))
+    add_data_argument(ap)
     ap.add_argument("--ecgedge", default=os.path.join(ROOT, "src", "EcgEdge", "bin", "Release", "net10.0", "ecgedge"))
     ap.add_argument("--jobs", default="2")
     # The fold manifests are rewritten from the shipped one and must be signed for `analyze` to load them: the published
     # test key by default (they are development artefacts, never shipped).
     from ecgnat import signing
     signing.add_arguments(ap, default_key=signing.TEST_KEY)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(ap)
     a = ap.parse_args(argv)
+    from ecgnat import signing
     signing.check_arguments(ap, a)
     sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
     from compare_cs import fold_manifest

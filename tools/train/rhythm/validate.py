@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import rhythm as R  # noqa: E402
 from ecgnat import signing  # noqa: E402
 
@@ -178,7 +179,7 @@ def rr_rule_threshold(w: R.Windows) -> float:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--features", required=True)
-    ap.add_argument("--data", default=os.environ.get("ECGEDGE_SHARED_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")))
+    add_data_argument(ap)
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     ap.add_argument("--records-markdown", help="per-record table (AF time called, of it true) of every held-out split")
