@@ -21,8 +21,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
-from ecgnat import add_data_argument  # noqa: E402
 
+from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import data as D  # noqa: E402
 
 
