@@ -10,6 +10,7 @@ bootstrap, the record as the unit, because windows of one record are not indepen
 validate.py does: AF-duration F1 over the records with AF, false AF as a share of the time of the records without AF.
 Printed: the observed difference (NEW − BASE) and its 2.5–97.5 % bootstrap interval. An interval that holds 0 says the
 records of that source cannot tell the two designs apart.
+Last, both designs' AF-duration figures on DS1 pooled over its folds (Se, +P, F1, false AF, and Se per AF record).
 
 --base-design / --new-design pick which design of each report is compared (validate.py's rows: network = the 0.2.0
 recipe out of fold, rr_rule = the plain RR rule, fusion_decisions, fusion = the evidence decision with the AF episode
@@ -60,6 +61,14 @@ def figures(t: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, float]
     ppv = tp / (called + false) if called + false > 0 else np.nan   # AF called on records without AF is false too
     f1 = 2 * se * ppv / (se + ppv) if se == se and ppv == ppv and se + ppv > 0 else (0.0 if af > 0 else np.nan)
     return f1, (100 * false / dur if dur > 0 else np.nan)
+
+
+def pooled(t: np.ndarray) -> dict:
+    """AF-duration Se, +P (%), F1 and false AF % of the records of t pooled, as validate.py scores a source."""
+    af, tp, called, dur, false = t.sum(axis=0)
+    f1, false_pct = figures(t)
+    return {"se": 100 * tp / af if af > 0 else np.nan, "ppv": 100 * tp / (called + false) if called + false > 0 else np.nan,
+            "f1": f1, "false_af_pct": false_pct}
 
 
 def paired_bootstrap(base: np.ndarray, new: np.ndarray, n: int = 2000, seed: int = 1, score=figures,
@@ -142,6 +151,13 @@ def main(argv=None):
         def cell(x, d):
             return "–" if x["diff"] is None else f"{x['diff']:+.{d}f} [{x['lo']:+.{d}f}, {x['hi']:+.{d}f}]"
         print(fmt.format(split, str(len(recs)), cell(res["f1"], 3), cell(res["false_af_pct"], 2)))
+    recs = split_records(w)[DS1_FOLDS]
+    for label, report, design in (("base", base, a.base_design), ("new", new, a.new_design)):
+        t = record_table(split_report(report, DS1_FOLDS, design), recs)
+        x = pooled(t)
+        per = ", ".join(f"{n.split('/')[1]} {100 * t[i, 1] / t[i, 0]:.1f}" for i, (n, _, af) in enumerate(recs) if af > 0)
+        print(f"{DS1_FOLDS}, {label}: AF duration Se {x['se']:.1f} / +P {x['ppv']:.1f} / F1 {x['f1']:.3f}, false AF "
+              f"{x['false_af_pct']:.2f} % ({per})")
 
 
 if __name__ == "__main__":

@@ -185,3 +185,11 @@ def test_class_f1_pools_the_records_counts():
     s, v = rr_rules.class_f1(t)
     assert s == pytest.approx(200 * 10 / (20 + 2 + 2)) and v == pytest.approx(200 * 5 / (10 + 5))
     assert rr_rules.class_f1(t, np.array([0, 0]))[1] != rr_rules.class_f1(t, np.array([0, 0]))[1]   # no V there: NaN
+
+
+def test_pooled_figures_count_false_af_on_records_without_af_in_the_positive_predictivity():
+    cd = _compare_designs()
+    t = np.array([[600.0, 570.0, 590.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1800.0, 5.0]])
+    x = cd.pooled(t)
+    assert x["se"] == pytest.approx(95.0) and x["ppv"] == pytest.approx(100 * 570 / 595)
+    assert x["f1"] == pytest.approx(cd.figures(t)[0]) and x["false_af_pct"] == pytest.approx(100 * 5 / 1800)
