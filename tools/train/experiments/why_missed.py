@@ -4,6 +4,8 @@ AF", the VT-as-AF paragraph) and docs/experiments/beats/README.md ("Runs that wa
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/why_missed.py af-evidence --features out/oof2
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/why_missed.py af-lost --features out/oof2 \
         --report out/oof2-rhythm.json [--record 203]
+    PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/why_missed.py af-false --features DIR --report R.json \
+        --split qtdb [--drop p_template]
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/why_missed.py s-missed --features out/oof4
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/experiments/why_missed.py s-warmup --features out/oof4 \
         [--beats-record qtdb/sel16539]
@@ -14,6 +16,9 @@ without each record's fold (validate.fit on that split's training windows).
 af-lost: the AF time of one record's held-out fold the shipped decision does not count as AF, by the class decided and the
 stream's age, with each lost decision's span, P(AF) of the evidence model and the network's AF posterior (the split's
 thresholds from --report, a validate.py --json report).
+af-false: for one held-out split, the windows of records without AF whose P(AF) reaches the split's threshold (from
+--report; the model fitted as validate.py fits it, without the --drop features), and the median evidence of those
+windows per record (heart rate, P-wave presence, template, P likeness, irregularity).
 s-missed: per DS1 record with S beats, why each reference S beat is not called S by the exported decisions (the
 `decided` column: the C# rule when exported after it shipped), in the order the rule tests: the network's V, the AF gate,
 a wide complex unlike the dominant beat, not premature against the local normal RR (rr_pre, rounded to 0.1), a broken
@@ -105,6 +110,30 @@ def af_lost(a) -> None:
         print("\n".join(rows))
 
 
+def af_false(a) -> None:
+    drop = {x for x in (a.drop or "").split(",") if x}
+    V.FEATURES = [f for f in V.FEATURES if f not in drop]
+    w = R.load(a.features, a.data)
+    cols = V.columns(w, V.FEATURES)
+    with open(a.report) as f:
+        kept = json.load(f)["splits"][a.split]
+    for name, train, test in R.splits(w):
+        if name != a.split:
+            continue
+        m = V.fit(w, train, cols, a.C)
+        m.network_below_s = a.network_below_s
+        m.t_long, m.t_short = kept["threshold_long"], kept["threshold_short"]
+        p, t = V.predict(m, w, test, cols)
+        ws = w.subset(test)
+        no_af = np.array([not w.ref[(s_, r)][1] for s_, r in zip(ws.source, ws.record)])
+        hit = no_af & (p >= t)
+        for rec in sorted(set(ws.record[hit])):
+            sel = hit & (ws.record == rec)
+            print(f"{a.split}/{rec}: {int(sel.sum())} windows at P(AF) >= threshold; medians: " + ", ".join(
+                f"{n} {np.nanmedian(ws.X[sel, w.names.index(n)]):.2f}"
+                for n in ("hr", "p_present", "p_template", "p_corr", "irr_clean", "ectopic")))
+
+
 def s_missed(a) -> None:
     b = B.load(a.features, a.data)
     col = b.names.index
@@ -171,18 +200,20 @@ def s_warmup(a) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["af-evidence", "af-lost", "s-missed", "s-warmup"])
+    ap.add_argument("what", choices=["af-evidence", "af-lost", "af-false", "s-missed", "s-warmup"])
     ap.add_argument("--features", required=True)
     add_data_argument(ap)
     ap.add_argument("--report", help="af-lost: the validate.py --json report whose split thresholds apply")
     ap.add_argument("--record", default="203", choices=sorted(AF_RECORDS.values()))
     ap.add_argument("--network-below-s", type=float, default=15.0, help="af-lost: as the shipped manifest (0.3.1)")
+    ap.add_argument("--split", default="qtdb", help="af-false: the held-out split (a key of the report's splits)")
+    ap.add_argument("--drop", help="af-false: features left out of the fusion, as p_template_variants.py --drop")
     ap.add_argument("--beats-record", help="s-warmup: SOURCE/RECORD whose changed beats are listed")
     ap.add_argument("--C", type=float, default=1.0)
     a = ap.parse_args(argv)
-    if a.what == "af-lost" and not a.report:
-        ap.error("af-lost needs --report")
-    {"af-evidence": af_evidence, "af-lost": af_lost, "s-missed": s_missed, "s-warmup": s_warmup}[a.what](a)
+    if a.what in ("af-lost", "af-false") and not a.report:
+        ap.error(f"{a.what} needs --report")
+    {"af-evidence": af_evidence, "af-lost": af_lost, "af-false": af_false, "s-missed": s_missed, "s-warmup": s_warmup}[a.what](a)
 
 
 if __name__ == "__main__":
