@@ -293,30 +293,40 @@ def bridge_af(decs: list, bridge_s: float = AF_BRIDGE_S) -> list[tuple[str, str,
     return [(d[0], d[1], d[2], d[3], af) for d, af in zip(decs, out_af)]
 
 
-def decisions(w: Windows, probs: np.ndarray, smoothing: int = 3,
-              bridge_s: float = AF_BRIDGE_S) -> list[tuple[str, str, float, float, bool]]:
-    """The device's rhythm decisions (InferenceStage.Decide): each window's posteriors averaged with its neighbours
-    (`smoothing` centred windows of the record), the most probable class wins; a decision covers its window's central
-    hop, the first from the record's start, the last to its end; then the AF episode logic (bridge_af; bridge_s=0: the
-    decisions alone). Returns (source, record, from s, to s, is AF)."""
-    out = []
+def smoothed(w: Windows, probs: np.ndarray, smoothing: int = 3) -> np.ndarray:
+    """Each window's posteriors averaged with its neighbours' (`smoothing` centred windows of its record, in time order),
+    as the device smooths them before deciding (InferenceStage.Decide); rows in the order of `w`."""
+    out = np.empty(probs.shape, dtype=np.float64)
     half = smoothing // 2
-    keys = list(dict.fromkeys(zip(w.source, w.record)))
-    for s, r in keys:
+    for s, r in dict.fromkeys(zip(w.source, w.record)):
         idx = np.where((w.source == s) & (w.record == r))[0]
         idx = idx[np.argsort(w.t0[idx])]
-        pr = probs[idx]
+        for j in range(len(idx)):
+            out[idx[j]] = probs[idx[max(0, j - half):min(len(idx) - 1, j + half) + 1]].mean(axis=0)
+    return out
+
+
+def decisions(w: Windows, probs: np.ndarray, smoothing: int = 3, bridge_s: float = AF_BRIDGE_S,
+              classes: np.ndarray | None = None) -> list[tuple[str, str, float, float, bool]]:
+    """The device's rhythm decisions (InferenceStage.Decide): the most probable class of each window's smoothed
+    posteriors (`smoothed`) wins — or `classes`, one per window in the order of `w`, where an experiment decides
+    otherwise; a decision covers its window's central hop, the first from the record's start, the last to its end; then
+    the AF episode logic (bridge_af; bridge_s=0: the decisions alone). Returns (source, record, from s, to s, is AF)."""
+    if classes is None:
+        classes = np.argmax(smoothed(w, probs, smoothing), axis=1)
+    out = []
+    for s, r in dict.fromkeys(zip(w.source, w.record)):
+        idx = np.where((w.source == s) & (w.record == r))[0]
+        idx = idx[np.argsort(w.t0[idx])]
         t0, t1 = w.t0[idx], w.t1[idx]
         prev_end = t0[0] if len(idx) else 0.0
         for j in range(len(idx)):
-            lo, hi = max(0, j - half), min(len(idx) - 1, j + half)
-            m = pr[lo:hi + 1].mean(axis=0)
             centre = 0.5 * (t0[j] + t1[j])
             hop = (t1[j] - t0[j]) / 2
             a = prev_end
             b = t1[j] if j == len(idx) - 1 else min(centre + hop / 2, t1[j])
             if b > a:
-                out.append((s, r, a, b, int(np.argmax(m))))
+                out.append((s, r, a, b, int(classes[idx[j]])))
                 prev_end = b
     return bridge_af(out, bridge_s)
 

@@ -27,29 +27,17 @@ CLASSES = {"noise": 2, "vt": 3}   # RHYTHM_CLASSES order: sinus/other, AF, noise
 
 
 def decisions_with(af_in: set[int]):
-    """rhythm.decisions, where a decision of a class in `af_in` becomes AF when its smoothed AF share exceeds its sinus
-    share (only when the episode logic applies: bridge_s > 0)."""
-    def decisions(w: R.Windows, probs: np.ndarray, smoothing: int = 3, bridge_s: float = R.AF_BRIDGE_S):
-        out = []
-        half = smoothing // 2
-        for s, r in dict.fromkeys(zip(w.source, w.record)):
-            idx = np.where((w.source == s) & (w.record == r))[0]
-            idx = idx[np.argsort(w.t0[idx])]
-            pr, t0, t1 = probs[idx], w.t0[idx], w.t1[idx]
-            prev_end = t0[0] if len(idx) else 0.0
-            for j in range(len(idx)):
-                m = pr[max(0, j - half):min(len(idx) - 1, j + half) + 1].mean(axis=0)
-                centre, hop = 0.5 * (t0[j] + t1[j]), (t1[j] - t0[j]) / 2
-                a = prev_end
-                b = t1[j] if j == len(idx) - 1 else min(centre + hop / 2, t1[j])
-                if b > a:
-                    c = int(np.argmax(m))
-                    if bridge_s > 0 and c in af_in and m[1] > m[0]:
-                        c = 1
-                    out.append((s, r, a, b, c))
-                    prev_end = b
-        return R.bridge_af(out, bridge_s)
-    return decisions
+    """rhythm.decisions, where a window whose smoothed posteriors decide a class in `af_in` is decided AF when its AF share
+    exceeds its sinus share (only when the episode logic applies: bridge_s > 0)."""
+    decisions = R.decisions
+
+    def changed(w: R.Windows, probs: np.ndarray, smoothing: int = 3, bridge_s: float = R.AF_BRIDGE_S, classes=None):
+        if bridge_s > 0 and classes is None:
+            m = R.smoothed(w, probs, smoothing)
+            classes = np.argmax(m, axis=1)
+            classes[np.isin(classes, list(af_in)) & (m[:, 1] > m[:, 0])] = 1
+        return decisions(w, probs, smoothing, bridge_s, classes)
+    return changed
 
 
 def main(argv=None):

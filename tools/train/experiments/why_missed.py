@@ -85,12 +85,7 @@ def af_lost(a) -> None:
         p, t = V.predict(m, w, sel, cols)
         probs = V.probabilities(ws, p, t)
         counted = R.decisions(ws, probs)                   # with the AF episode logic, as the device counts AF time
-        # the class each window decides: its posteriors averaged with its neighbours' (rhythm.decisions' smoothing)
-        order = np.argsort(ws.t0)
-        smooth = np.empty_like(probs)
-        for k, j in enumerate(order):
-            smooth[j] = probs[order[max(0, k - 1):k + 2]].mean(axis=0)
-        decided = np.argmax(smooth, axis=1)
+        decided = np.argmax(R.smoothed(ws, probs), axis=1)   # the class each window decides
         centres = 0.5 * (ws.t0 + ws.t1)
         _, ref = w.ref[("mitdb", a.record)]
         lost = collections.Counter()
