@@ -85,6 +85,29 @@ def lead_channel(name: str) -> int:
     return LEADS.index(n) if n in LEADS else -1
 
 
+# The device's own lead names (src/EcgEdge.Core/Signals/Lead.cs, Leads.TryParse), upper case without spaces.
+DEVICE_LEAD_NAMES = {"I": 0, "LEADI": 0, "II": 1, "MLII": 1, "ML2": 1, "LEADII": 1, "V1": 2, "MLV1": 2, "V2": 3,
+                     "V3": 4, "V4": 5, "V5": 6, "MLV5": 6, "V6": 7}
+
+
+def device_lead_map(names: list[str]) -> list[int]:
+    """Per signal, the model channel the device feeds it to, or -1: the twin of LeadMapping.Map without --leads
+    (src/EcgEdge.Acquisition/Replay/LeadMapping.cs). A recognised label feeds its channel (each channel once); when no
+    label is recognised (QTDB's unnamed signals, Holter leads such as CM5, CC5 or D3 alone) the first signal feeds II.
+    Used for the QTDB beat source so that a network trained on it sees its records as `ecgedge eval` replays them."""
+    out, taken = [], set()
+    for nm in names:
+        c = DEVICE_LEAD_NAMES.get(nm.strip().upper().replace(" ", ""), -1)
+        if c >= 0 and c not in taken:
+            taken.add(c)
+            out.append(c)
+        else:
+            out.append(-1)
+    if out and all(c < 0 for c in out):
+        out[0] = LEADS.index("II")
+    return out
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # record catalogue
 @dataclass
@@ -93,14 +116,42 @@ class RecSpec:
     record: str
     path: str          # WFDB path without suffix
     mains: float
-    group: str         # ds1 | paced | nst | noise | cpsc | ptbxl | cinc | ludb
+    group: str         # ds1 | paced | nst | noise | cpsc | ptbxl | cinc | ludb | qtdb (qtdb_beats only)
     patient: str
     fold: int          # -1 = never a test record (paced, nst, noise)
     ann: str | None = None
     rhythm: int | None = None   # record-level rhythm label (10-s datasets)
 
 
-def catalogue(data_root: str) -> list[RecSpec]:
+def qtdb_fold(record: str) -> int:
+    """CV fold of a QTDB record: the DS1 fold of the MIT-BIH record of the same patient (sel114 -> 114's), -1 for the
+    paced patients (sel102, sel104: mitdb 102 and 104 train every fold, so these do too), else a hashed fold."""
+    if record.startswith("sel") and record[3:].isdigit() and int(record[3:]) in DS1 + PACED:
+        return fold_of_ds1(int(record[3:]))
+    return hashed_fold(f"qtdb{record}")
+
+
+def qtdb_specs(data_root: str) -> list[RecSpec]:
+    """QTDB as a beat source (train.sh --qtdb-beats): the records with reference beat annotations (.atr; 73 of 88, not
+    the sudden-death excerpts), mains 50 Hz for the European ST-T excerpts (sele*) and 60 Hz for the US ones, as the
+    rhythm export conditions them (rhythm/export_features.sh). The same-patient excerpts of MIT-BIH records share the
+    patient key and the fold of their MIT-BIH record (rhythm.SAME_PATIENT)."""
+    q = os.path.join(data_root, "qtdb")
+    if not os.path.isdir(q):
+        return []
+    out = []
+    for h in sorted(os.listdir(q)):
+        r = h[:-4]
+        if not h.endswith(".hea") or not os.path.exists(os.path.join(q, r + ".atr")):
+            continue
+        same = r.startswith("sel") and r[3:].isdigit() and int(r[3:]) in DS1 + PACED
+        out.append(RecSpec("qtdb", r, os.path.join(q, r), 50.0 if r.startswith("sele") else 60.0, "qtdb",
+                           f"mitdb{r[3:]}" if same else f"qtdb{r}", qtdb_fold(r), os.path.join(q, r + ".atr")))
+    return out
+
+
+def catalogue(data_root: str, qtdb_beats: bool = False) -> list[RecSpec]:
+    """Every record the pipeline knows; QTDB's annotated records too with qtdb_beats (not in the shipped recipe)."""
     R = []
     mit = os.path.join(data_root, "mitdb")
     for r in DS1 + PACED:
@@ -146,6 +197,8 @@ def catalogue(data_root: str) -> list[RecSpec]:
         low = [c.lower() for c in hdr.comments]
         rh = R_AF if any(c.startswith("rhythm:") and ("fibrillation" in c or "flutter" in c) for c in low) else R_SINUS
         R.append(RecSpec("ludb", str(i), p, 50.0, "ludb", f"ludb{i}", hashed_fold(f"ludb{i}"), None, rh))
+    if qtdb_beats:
+        R += qtdb_specs(data_root)
     return R
 
 
@@ -162,8 +215,9 @@ def _build_one(spec: RecSpec) -> dict:
     hdr, dig = wfdb.read_record(spec.path)
     uv = wfdb.to_microvolts(hdr, dig)
     chans, rows = [], []
+    dev = device_lead_map([s.name for s in hdr.signals]) if spec.group == "qtdb" else None
     for i, s in enumerate(hdr.signals):
-        c = lead_channel(s.name) if spec.group != "noise" else i
+        c = i if spec.group == "noise" else dev[i] if dev is not None else lead_channel(s.name)
         if c >= 0 and c not in chans:
             chans.append(c)
             rows.append(i)

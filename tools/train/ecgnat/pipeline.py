@@ -28,7 +28,7 @@ from . import train as T
 from .model import HEAD_BEATS, EcgNat, ModelConfig, count_macs, count_params
 
 # The run configurations live in config.py (the model card reads them too, without importing the pipeline).
-from .config import FINETUNE_GROUPS, FULL, PRETRAIN_GROUPS, SMOKE  # noqa: E402,F401
+from .config import FINETUNE_GROUPS, FULL, PRETRAIN_GROUPS, SMOKE, finetune_groups  # noqa: E402,F401
 
 
 class Ctx:
@@ -126,7 +126,7 @@ def select_specs(cfg, all_specs):
 
 def stage_build(ctx):
     t = time.time()
-    specs = D.catalogue(ctx.args.data)
+    specs = D.catalogue(ctx.args.data, ctx.args.qtdb_beats)
     specs, nf = select_specs(ctx.cfg, specs)
     if ctx.cfg["name"] == "full":
         # mitdb 118 is needed for the em noise source (118e00 - 118); it is in DS1 already.
@@ -164,7 +164,7 @@ def stage_build(ctx):
 
 def pools(ctx, fold):
     """(train records, test records) for a fold; fold None = final model (all labelled records)."""
-    lab = [r for r in ctx.recs if r.spec.group in FINETUNE_GROUPS]
+    lab = [r for r in ctx.recs if r.spec.group in ctx.finetune_groups]
     if fold is None:
         return lab, []
     tr = [r for r in lab if r.spec.fold != fold]
@@ -249,9 +249,9 @@ def finetune_run(ctx, fold, frac, init, tag):
     tr, _ = pools(ctx, fold)
     rng = np.random.default_rng(seed)
     smp = D.Sampler(tr, rng, balance=True, label_frac=frac, noise=ctx.bank_train, aug=True,
-                    group_w=FINETUNE_GROUPS, beat_jitter=ctx.args.beat_jitter)
+                    group_w=ctx.finetune_groups, beat_jitter=ctx.args.beat_jitter)
     bw, rw = _weights(D.Sampler(tr, np.random.default_rng(seed + 1), balance=True, label_frac=frac,
-                                noise=ctx.bank_train, aug=True, group_w=FINETUNE_GROUPS))
+                                noise=ctx.bank_train, aug=True, group_w=ctx.finetune_groups))
     model = new_model(ctx)
     if init == "pretrained":
         sd = torch.load(os.path.join(ctx.work, "ckpt", "pretrained.pt"))
@@ -615,6 +615,11 @@ def main(argv=None):
     ap.add_argument("--feature-weight", type=float, default=FH.WEIGHT,
                     help=f"weight a of the feature head in the fused beat scores (default {FH.WEIGHT}, chosen by "
                          "record-wise CV: docs/experiments/feature-head.md)")
+    ap.add_argument("--qtdb-beats", action="store_true",
+                    help="an experiment, not the shipped recipe: QTDB's beat-annotated records join fine-tuning and the "
+                         "feature head (data.qtdb_specs: same-patient excerpts in their MIT-BIH record's fold, the others "
+                         "hashed), fed to the model's channels as the device replays them (data.device_lead_map); "
+                         "pre-training is unchanged")
     ap.add_argument("--stages", default=None,
                     help="default build,pretrain,final,cv100,card,cvlow,card (with --smoke also reexport, which must "
                          "reproduce the exported files byte for byte)")
@@ -634,6 +639,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(args, cfg)
+    ctx.finetune_groups = finetune_groups(args.qtdb_beats)
     D.set_beat_features(args.feature_head)
     ctx.model_cfg = ModelConfig(rr_dim=D.RR_DIM, feature_head=args.feature_hidden if args.feature_head else 0,
                                 feature_weight=args.feature_weight if args.feature_head else 0.0)
@@ -641,7 +647,8 @@ def main(argv=None):
             f"python {platform.python_version()} torch {torch.__version__}")
     m = EcgNat(ctx.model_cfg)
     ctx.log(f"[recipe] beat jitter ±{args.beat_jitter} samples, feature head "
-            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}")
+            f"{f'{args.feature_hidden} wide, weight {args.feature_weight:g}' if args.feature_head else 'none'}"
+            f"{', QTDB beats in fine-tuning' if args.qtdb_beats else ''}")
     ctx.log(f"[model] params {count_params(m)} MACs/window {count_macs(m)} tokens {m.cfg.tokens()}")
     from . import card
     for st in args.stages.split(","):

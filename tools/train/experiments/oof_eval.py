@@ -9,7 +9,7 @@ docs/experiments/beats/README.md ("The rule that ships").
 Every record of MIT-BIH DS1, the noise-stress 118e* and the CPSC 2021 sample is evaluated by the CV fold network that
 did not train on it (export_oof.fold_groups; the fold manifests are rewritten from the shipped one and signed with the
 test key, as export_oof.py does); QTDB and the AF Termination DB, which the network never trains on, by the shipped
-model. Settings are configuration keys given to every run; the defaults compare the device before issue 26/27's rules
+model — QTDB by its fold networks when --work was trained with it (train.sh --qtdb-beats). Settings are configuration keys given to every run; the defaults compare the device before issue 26/27's rules
 (`before`: the network's beat classes, the network's V alone for VT) with what ships (`shipped`: no key).
 MIT-BIH and NST beats are scored from 300 s (EC57), the other sources from 0 s.
 """
@@ -31,18 +31,19 @@ DEFAULT_SETTINGS = ["before=Inference:SupraventricularRule=false,Events:VtWideQr
 SOURCES = ["mitdb", "nstdb", "cpsc2021", "qtdb", "aftdb"]
 
 
-def runs(a, fold_manifest, fold_groups):
+def runs(a, fold_manifest, fold_groups, qtdb_trained=False):
     """(source, name, eval arguments) of every run of one setting."""
     out = []
-    for (fold, source, folder, mains), recs in sorted(fold_groups(a.data).items()):
-        if source not in ("mitdb", "nstdb", "cpsc2021"):
+    for (fold, source, folder, mains), recs in sorted(fold_groups(a.data, qtdb_trained).items()):
+        if source not in ("mitdb", "nstdb", "cpsc2021", "qtdb"):
             continue                      # the 10-s sources have no beat or rhythm annotations to score
         with contextlib.redirect_stdout(sys.stderr):      # the signing log is not part of the tables
             man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
         frm = "300" if source in ("mitdb", "nstdb") else "0"
         out.append((source, f"{source}-fold{fold}-{int(mains)}",
                     ["--db", folder, "--records", ",".join(recs), "--mains", str(int(mains)), "--from", frm, "--model", man]))
-    out.append(("qtdb", "qtdb", ["--db", os.path.join(a.data, "qtdb"), "--mains", "60", "--from", "0"]))
+    if not qtdb_trained:
+        out.append(("qtdb", "qtdb", ["--db", os.path.join(a.data, "qtdb"), "--mains", "60", "--from", "0"]))
     for part in ("learning-set", "test-set-a", "test-set-b"):
         out.append(("aftdb", f"aftdb-{part}", ["--db", os.path.join(a.data, "aftdb", part), "--annotator", "qrs", "--mains", "50",
                                                "--from", "0"]))
@@ -85,7 +86,7 @@ def with_false(c):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from export_oof import add_run_arguments, fold_groups
+    from export_oof import add_run_arguments, fold_groups, qtdb_trained
     add_run_arguments(ap)
     ap.add_argument("--setting", action="append", help="NAME=KEY=VALUE,KEY=VALUE (repeatable; default: %s)" % " and ".join(DEFAULT_SETTINGS))
     a = ap.parse_args(argv)
@@ -97,7 +98,7 @@ def main(argv=None):
         name, _, keys = s.partition("=")
         settings.append((name, [f"--{k}" for k in keys.split(",") if k]))
     os.makedirs(a.out, exist_ok=True)
-    plan = runs(a, fold_manifest, fold_groups)
+    plan = runs(a, fold_manifest, fold_groups, qtdb_trained(a.work))
     summary, per_record = {}, {}
     for name, keys in settings:
         results = []

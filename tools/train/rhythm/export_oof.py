@@ -9,11 +9,13 @@ training sources' patients hashed to fold k (data.hashed_fold). Each fold's reco
 network (`ecgedge analyze --rhythm-features --beat-features`), so the network columns (net_*) of the CSVs, per window and
 per beat (DIR/beats/), are out of fold, like the
 physiological features (which involve no training). Sources the network never trains on (QTDB, the AF Termination
-database) are analysed by the shipped network. Output: one CSV per source and fold, named for rhythm.load().
+database) are analysed by the shipped network; QTDB by its folds when W was trained with it (`train.sh --qtdb-beats`,
+seen in W/results/data.json). Output: one CSV per source and fold, named for rhythm.load().
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,16 +28,23 @@ from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import data as D  # noqa: E402
 
 
-def fold_groups(data: str) -> dict:
+def qtdb_trained(work: str) -> bool:
+    """Whether the CV run in work fine-tuned on QTDB (train.sh --qtdb-beats): its build summary lists the group."""
+    p = os.path.join(work, "results", "data.json")
+    return os.path.exists(p) and "qtdb" in json.load(open(p)).get("by_group", {})
+
+
+def fold_groups(data: str, qtdb: bool = False) -> dict:
     """{(fold, source, folder, mains): [record names]}: every test record of the training sources, by the CV fold whose
-    network did not train on it (paced records never; the noise-stress 118e* with 118's fold)."""
+    network did not train on it (paced records never; the noise-stress 118e* with 118's fold); with qtdb, QTDB's
+    annotated records too (sel102 and sel104, whose paced patients train every fold, never)."""
     groups: dict = {}
-    for spec in D.catalogue(data):
+    for spec in D.catalogue(data, qtdb):
         if spec.fold < 0 and spec.group != "nst":
             continue                      # paced records and the noise recordings are never test records
         fold = spec.fold if spec.fold >= 0 else D.fold_of_ds1(118)   # 118e* are tested with 118
         source = {"mitdb": "mitdb", "nstdb": "nstdb", "cpsc2021": "cpsc2021", "ptbxl": "ptbxl", "cinc2021": "cinc2021",
-                  "ludb": "ludb"}[spec.dataset]
+                  "ludb": "ludb", "qtdb": "qtdb"}[spec.dataset]
         groups.setdefault((fold, source, os.path.dirname(spec.path), spec.mains), []).append(os.path.basename(spec.path))
     return groups
 
@@ -63,7 +72,8 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
     from compare_cs import fold_manifest
     os.makedirs(os.path.join(a.out, "beats"), exist_ok=True)
-    groups = fold_groups(a.data)
+    trained_qtdb = qtdb_trained(a.work)
+    groups = fold_groups(a.data, trained_qtdb)
     for (fold, source, folder, mains), recs in sorted(groups.items()):
         man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
         name = f"{source}-fold{fold}-{int(mains)}"
@@ -76,7 +86,7 @@ def main(argv=None):
             sys.exit(f"ecgedge analyze failed ({r.returncode}): {r.stderr[-2000:]}")
     # never trained on: the shipped network
     r = subprocess.run(["bash", os.path.join(HERE, "export_features.sh"), "--out", a.out, "--data", a.data, "--jobs", a.jobs,
-                        "--sources", "qtdb,aftdb"])
+                        "--sources", "aftdb" if trained_qtdb else "qtdb,aftdb"])
     if r.returncode != 0:
         sys.exit("export_features.sh failed")
     print(f"export_oof: wrote {a.out}", file=sys.stderr)

@@ -193,3 +193,31 @@ def test_pooled_figures_count_false_af_on_records_without_af_in_the_positive_pre
     x = cd.pooled(t)
     assert x["se"] == pytest.approx(95.0) and x["ppv"] == pytest.approx(100 * 570 / 595)
     assert x["f1"] == pytest.approx(cd.figures(t)[0]) and x["false_af_pct"] == pytest.approx(100 * 5 / 1800)
+
+
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
+
+
+def test_a_cv_run_says_whether_it_trained_on_qtdb(tmp_path):
+    import importlib
+    import json
+    export_oof = importlib.import_module("rhythm.export_oof")
+    assert not export_oof.qtdb_trained(str(tmp_path))                        # no build summary: the shipped recipe
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "data.json").write_text(json.dumps({"by_group": {"ds1": {}, "qtdb": {}}}))
+    assert export_oof.qtdb_trained(str(tmp_path))
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(DATA, "qtdb")), reason="../shared/data/qtdb absent")
+def test_qtdb_records_are_tested_by_the_fold_that_did_not_train_on_them():
+    import importlib
+    from ecgnat import data as D
+    export_oof = importlib.import_module("rhythm.export_oof")
+    plain = export_oof.fold_groups(DATA)
+    assert not any(src == "qtdb" for _, src, _, _ in plain)
+    g = export_oof.fold_groups(DATA, qtdb=True)
+    where = {r: (fold, mains) for (fold, src, _, mains), recs in g.items() if src == "qtdb" for r in recs}
+    assert where["sel114"] == (D.fold_of_ds1(114), 60.0)                      # with its MIT-BIH record's fold
+    assert where["sele0106"][1] == 50.0
+    assert "sel102" not in where and "sel30" not in where                   # paced patient trains every fold; no .atr
+    assert len(where) == 71

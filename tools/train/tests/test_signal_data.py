@@ -15,6 +15,7 @@ from ecgnat import wfdb
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BUNDLED = os.path.join(ROOT, "src", "EcgEdge", "Resources", "mitdb", "201")
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")     # the pipeline's default --data
 
 
 # ---- signal chain (the contract with src/EcgEdge.Conditioning) -------------------------------------------------
@@ -86,6 +87,51 @@ def test_lead_names_map_onto_the_device_channel_order():
     assert D.lead_channel("MLII") == D.LEADS.index("II")
     assert D.lead_channel(" v1 ") == D.LEADS.index("V1")
     assert D.lead_channel("aVR") == -1  # the front-end acquires I, II, V1-V6 only; augmented leads are derived
+
+
+def test_qtdb_signals_feed_the_channels_the_device_replays_them_on():
+    # recognised labels feed their channel once; none recognised (Holter CM5/CC5, QTDB's unnamed "0"): the first is II
+    assert D.device_lead_map(["MLII", "V1"]) == [1, 2]
+    assert D.device_lead_map(["D3", "V4"]) == [-1, 5]
+    assert D.device_lead_map(["CM5", "CC5"]) == [1, -1]
+    assert D.device_lead_map(["0", "1"]) == [1, -1]
+    assert D.device_lead_map(["V5", "V5"]) == [6, -1]
+    assert D.device_lead_map(["ML II", "mlv1"]) == [1, 2]
+
+
+def test_the_device_lead_names_are_the_ones_its_parser_accepts():
+    """DEVICE_LEAD_NAMES is the twin of Leads.TryParse (src/EcgEdge.Core/Signals/Lead.cs): the same labels, the same
+    channels; a label added on one side only fails here."""
+    import re
+    src = open(os.path.join(ROOT, "src", "EcgEdge.Core", "Signals", "Lead.cs")).read()
+    cs = {}
+    for line in src.splitlines():
+        m = re.search(r"lead = Lead\.(\w+); return true;", line)
+        if m:
+            for label in re.findall(r'case "([^"]+)":', line):
+                cs[label.replace(" ", "")] = D.LEADS.index(m.group(1))
+    assert cs == D.DEVICE_LEAD_NAMES
+
+
+def test_qtdb_excerpts_of_mit_bih_patients_share_their_fold():
+    assert D.qtdb_fold("sel114") == D.fold_of_ds1(114) >= 0
+    assert D.qtdb_fold("sel230") == D.fold_of_ds1(230)
+    assert D.qtdb_fold("sel102") == -1                       # paced patient: mitdb 102 trains every fold
+    assert D.qtdb_fold("sel803") == D.hashed_fold("qtdbsel803")
+    assert C.finetune_groups(False) is C.FINETUNE_GROUPS     # the shipped recipe is untouched
+    assert C.finetune_groups(True)["qtdb"] == C.QTDB_FINETUNE_WEIGHT
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(DATA, "qtdb")), reason="../shared/data/qtdb absent")
+def test_qtdb_beat_source_is_the_annotated_records_with_their_mains_and_patients():
+    specs = D.qtdb_specs(DATA)
+    by = {s.record: s for s in specs}
+    assert len(specs) == sum(os.path.exists(os.path.join(DATA, "qtdb", s.record + ".atr")) for s in specs) == 73
+    assert "sel30" not in by                                 # sudden-death excerpts carry no beat annotations
+    assert by["sele0106"].mains == 50.0 and by["sel803"].mains == 60.0
+    assert by["sel114"].patient == "mitdb114" and by["sel114"].fold == D.fold_of_ds1(114)
+    assert not any(s.dataset == "qtdb" for s in D.catalogue(DATA))
+    assert sum(s.dataset == "qtdb" for s in D.catalogue(DATA, qtdb_beats=True)) == 73
 
 
 def test_smoke_subset_is_a_subset_of_the_full_folds():
