@@ -2,6 +2,7 @@
 textbook RR rule, on every labelled beat source (docs/experiments/beats/README.md).
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/beats/rr_rules.py --features out/oof [--json F] [--markdown]
+        [--compare BASE NEW [--against out/oof-other]]
 
 The rules have no fitted parameters; their thresholds are clinical round numbers, but the variants were compared on
 these same sources, so the table is a comparison, not an out-of-sample estimate. V comes from the network in every row.
@@ -79,17 +80,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     B.add_table_arguments(ap)
     ap.add_argument("--compare", nargs=2, metavar=("BASE", "NEW"),
-                    help="two rows of the table: per source, NEW − BASE SVEB and VEB F1 with 95 %% record-bootstrap intervals")
+                    help="two rows of the table (or decided: the exporting device's own calls): per source, NEW − BASE "
+                         "SVEB and VEB F1 with 95 %% record-bootstrap intervals")
+    ap.add_argument("--against", metavar="FEATURES",
+                    help="with --compare: NEW is computed on these features (another run's export_oof.py output, e.g. "
+                         "fold networks trained otherwise), BASE on --features; records in both are paired")
     a = ap.parse_args(argv)
+    if a.against and not a.compare:
+        ap.error("--against needs --compare")
     b = B.load(a.features, a.data)
-    network = np.array(["N", "S", "V", "F", "Q"])[np.argmax(b.X[:, [b.names.index(n) for n in B.NET]], axis=1)]
-    af = b.X[:, b.names.index("af_context")]
-    rows = {"network": network, "textbook": B.rr_rule(b, network), "nn_run": nn_run(b, network)}
-    gated = rows["nn_run"].copy()
-    gated[(gated == "S") & (af >= 0.5)] = "N"
-    rows["nn_run_af"] = gated
-    rows["sv_runs"] = sv_runs(b, network)
-    rows["sv_runs_accelerate"] = sv_runs(b, network, accelerate=True)
+    rows = table_rows(b)
     report = {}
     for name, called in rows.items():
         sc = B.score(b, called)
@@ -99,7 +99,23 @@ def main(argv=None):
             json.dump(report, f, indent=1)
     B.print_table(report, "sveb", a.markdown)
     if a.compare:
-        compare(b, rows[a.compare[0]], rows[a.compare[1]], a.compare)
+        b_new = B.load(a.against, a.data) if a.against else b
+        rows_new = table_rows(b_new) if a.against else rows
+        compare(b, rows[a.compare[0]], rows_new[a.compare[1]], a.compare, b_new)
+
+
+def table_rows(b: B.Beats) -> dict:
+    """{row name: per-beat calls}: the network, the rules of the table, and decided (the exporting device's calls)."""
+    network = np.array(["N", "S", "V", "F", "Q"])[np.argmax(b.X[:, [b.names.index(n) for n in B.NET]], axis=1)]
+    af = b.X[:, b.names.index("af_context")]
+    rows = {"network": network, "textbook": B.rr_rule(b, network), "nn_run": nn_run(b, network)}
+    gated = rows["nn_run"].copy()
+    gated[(gated == "S") & (af >= 0.5)] = "N"
+    rows["nn_run_af"] = gated
+    rows["sv_runs"] = sv_runs(b, network)
+    rows["sv_runs_accelerate"] = sv_runs(b, network, accelerate=True)
+    rows["decided"] = b.decided
+    return rows
 
 
 def class_f1(t: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, float]:
@@ -109,15 +125,16 @@ def class_f1(t: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, float
     return f1[0], f1[1]
 
 
-def compare(b: B.Beats, base: np.ndarray, new: np.ndarray, names) -> None:
-    """Per source: NEW − BASE SVEB and VEB F1 with a paired record bootstrap (compare_designs.paired_bootstrap)."""
+def compare(b: B.Beats, base: np.ndarray, new: np.ndarray, names, b_new: B.Beats | None = None) -> None:
+    """Per source: NEW − BASE SVEB and VEB F1 with a paired record bootstrap (compare_designs.paired_bootstrap); NEW's
+    calls are of b_new's beats when given (another run's export), over the records both hold."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     from experiments.compare_designs import paired_bootstrap
     _, rb = B.score(b, base, per_record=True)
-    _, rn = B.score(b, new, per_record=True)
+    _, rn = B.score(b if b_new is None else b_new, new, per_record=True)
     print(f"\n{names[1]} - {names[0]}: F1 difference (points) [95 % record-bootstrap interval]")
     for src in B.SOURCES:
-        keys = [k for k in rb if k[0] == src]
+        keys = [k for k in rb if k[0] == src and k in rn]
         if not keys:
             continue
         rows = lambda r: np.array([[r[k]["sveb"].tp, r[k]["sveb"].fn, r[k]["sveb"].fp,  # noqa: E731

@@ -9,7 +9,7 @@ docs/experiments/beats/README.md ("The rule that ships").
 Every record of MIT-BIH DS1, the noise-stress 118e* and the CPSC 2021 sample is evaluated by the CV fold network that
 did not train on it (export_oof.fold_groups; the fold manifests are rewritten from the shipped one and signed with the
 test key, as export_oof.py does); QTDB and the AF Termination DB, which the network never trains on, by the shipped
-model — QTDB by its fold networks when --work was trained with it (train.sh --qtdb-beats). Settings are configuration keys given to every run; the defaults compare the device before issue 26/27's rules
+model — QTDB by its fold networks when --work was trained with it (train.sh --qtdb-beats) or with --qtdb-by-fold. Settings are configuration keys given to every run; the defaults compare the device before issue 26/27's rules
 (`before`: the network's beat classes, the network's V alone for VT) with what ships (`shipped`: no key).
 MIT-BIH and NST beats are scored from 300 s (EC57), the other sources from 0 s.
 """
@@ -31,10 +31,10 @@ DEFAULT_SETTINGS = ["before=Inference:SupraventricularRule=false,Events:VtWideQr
 SOURCES = ["mitdb", "nstdb", "cpsc2021", "qtdb", "aftdb"]
 
 
-def runs(a, fold_manifest, fold_groups, qtdb_trained=False):
+def runs(a, fold_manifest, fold_groups, qtdb_by_fold=False):
     """(source, name, eval arguments) of every run of one setting."""
     out = []
-    for (fold, source, folder, mains), recs in sorted(fold_groups(a.data, qtdb_trained).items()):
+    for (fold, source, folder, mains), recs in sorted(fold_groups(a.data, qtdb_by_fold).items()):
         if source not in ("mitdb", "nstdb", "cpsc2021", "qtdb"):
             continue                      # the 10-s sources have no beat or rhythm annotations to score
         with contextlib.redirect_stdout(sys.stderr):      # the signing log is not part of the tables
@@ -42,7 +42,7 @@ def runs(a, fold_manifest, fold_groups, qtdb_trained=False):
         frm = "300" if source in ("mitdb", "nstdb") else "0"
         out.append((source, f"{source}-fold{fold}-{int(mains)}",
                     ["--db", folder, "--records", ",".join(recs), "--mains", str(int(mains)), "--from", frm, "--model", man]))
-    if not qtdb_trained:
+    if not qtdb_by_fold:
         out.append(("qtdb", "qtdb", ["--db", os.path.join(a.data, "qtdb"), "--mains", "60", "--from", "0"]))
     for part in ("learning-set", "test-set-a", "test-set-b"):
         out.append(("aftdb", f"aftdb-{part}", ["--db", os.path.join(a.data, "aftdb", part), "--annotator", "qrs", "--mains", "50",
@@ -98,7 +98,7 @@ def main(argv=None):
         name, _, keys = s.partition("=")
         settings.append((name, [f"--{k}" for k in keys.split(",") if k]))
     os.makedirs(a.out, exist_ok=True)
-    plan = runs(a, fold_manifest, fold_groups, qtdb_trained(a.work))
+    plan = runs(a, fold_manifest, fold_groups, qtdb_trained(a.work) or a.qtdb_by_fold)
     summary, per_record = {}, {}
     for name, keys in settings:
         results = []

@@ -57,6 +57,9 @@ def add_run_arguments(ap) -> None:
     add_data_argument(ap)
     ap.add_argument("--ecgedge", default=os.path.join(ROOT, "src", "EcgEdge", "bin", "Release", "net10.0", "ecgedge"))
     ap.add_argument("--jobs", default="2")
+    ap.add_argument("--qtdb-by-fold", action="store_true",
+                    help="QTDB by the fold networks (data.qtdb_fold) even when the run did not train on it, to pair it "
+                         "record by record with a run that did (train.sh --qtdb-beats); default: by the shipped network")
     # The fold manifests are rewritten from the shipped one and must be signed for `analyze` to load them: the published
     # test key by default (they are development artefacts, never shipped).
     from ecgnat import signing
@@ -72,8 +75,8 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
     from compare_cs import fold_manifest
     os.makedirs(os.path.join(a.out, "beats"), exist_ok=True)
-    trained_qtdb = qtdb_trained(a.work)
-    groups = fold_groups(a.data, trained_qtdb)
+    qtdb_folds = qtdb_trained(a.work) or a.qtdb_by_fold
+    groups = fold_groups(a.data, qtdb_folds)
     for (fold, source, folder, mains), recs in sorted(groups.items()):
         man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
         name = f"{source}-fold{fold}-{int(mains)}"
@@ -86,7 +89,7 @@ def main(argv=None):
             sys.exit(f"ecgedge analyze failed ({r.returncode}): {r.stderr[-2000:]}")
     # never trained on: the shipped network
     r = subprocess.run(["bash", os.path.join(HERE, "export_features.sh"), "--out", a.out, "--data", a.data, "--jobs", a.jobs,
-                        "--sources", "aftdb" if trained_qtdb else "qtdb,aftdb"])
+                        "--sources", "aftdb" if qtdb_folds else "qtdb,aftdb"])
     if r.returncode != 0:
         sys.exit("export_features.sh failed")
     print(f"export_oof: wrote {a.out}", file=sys.stderr)
