@@ -221,3 +221,22 @@ def test_qtdb_records_are_tested_by_the_fold_that_did_not_train_on_them():
     assert where["sele0106"][1] == 50.0
     assert "sel102" not in where and "sel30" not in where                   # paced patient trains every fold; no .atr
     assert len(where) == 71
+
+
+def test_compare_against_another_runs_export_pairs_the_records_both_hold(capsys):
+    """rr_rules.py --compare BASE NEW --against DIR: NEW's calls are the other export's, scored on its own beats, and
+    only the records both exports hold are compared."""
+    import importlib
+    rr_rules = importlib.import_module("beats.rr_rules")
+
+    def beats(records, ref):
+        n = len(ref)
+        return B.Beats(["x"], np.zeros((n, 1)), np.array(ref), np.array(["N"] * n), np.array(["mitdb"] * n),
+                       np.array(records), np.arange(n) * 400, {("mitdb", r): 360.0 for r in set(records)}, {})
+    base = beats(["a", "a", "b", "b"], ["V", "N", "V", "N"])
+    new = beats(["a", "a", "b", "b", "c", "c"], ["V", "N", "V", "N", "V", "V"])
+    rr_rules.compare(base, np.array(["N", "N", "N", "N"]), np.array(["V", "N", "V", "N", "N", "N"]), ("base", "new"), new)
+    out = capsys.readouterr().out
+    line = [ln for ln in out.splitlines() if ln.startswith("mitdb")][0]
+    assert "2 records" in line                               # record c (only in the new export) is left out
+    assert "VEB +100.0 [+100.0, +100.0]" in line             # base finds no V, new finds both
