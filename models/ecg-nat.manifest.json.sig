@@ -2,5 +2,5 @@
   "schema": "ecgedge.manifest-signature/1",
   "algorithm": "ECDSA-P256-SHA256",
   "keyId": "8726efb4413fcccf",
-  "signature": "MEYCIQC44jCICZNzfbG44FP0uBi90k9b7mK7Nxy1BEHnsNhEqgIhAPXOJRvBxXRtbm+z9JECDGKDUKZ7ZBAL0LZx2u4nEOm0"
+  "signature": "MEQCIEVK6KmxbMDl3SSfNPNhSWH+5y7kgEGwrw4wuOdk3zjvAiAhn7TwJe31Y1FSAZyM6DvFQNE2Z2SYjDD4jxYfg0uysQ=="
 }

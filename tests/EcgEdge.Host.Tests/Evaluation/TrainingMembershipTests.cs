@@ -35,4 +35,16 @@ public class TrainingMembershipTests
         Assert.Equal("?", TrainingMembership.Cell(null));
         Assert.Contains("unknown", unknown.Summary([null]), StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public void The_shipped_model_counts_QTDB_excerpts_of_its_MIT_BIH_training_patients_as_training_data()
+    {
+        // sel223 is 15 minutes of MIT-BIH 223 resampled to 250 Hz: a figure on it is a figure on a training patient.
+        var qtdb = TestData.Require("qtdb");
+        var m = new TrainingMembership(ModelManifest.Read(Path.Combine(TestData.RepoRoot, "models", "ecg-nat.manifest.json")));
+        foreach (var rec in new[] { "sel114", "sel116", "sel223", "sel230" })
+            Assert.Contains("network", m.PartsTrainedOn(WfdbHeader.Parse(Path.Combine(qtdb, rec + ".hea")).Signature)!);
+        // an excerpt of a database the network never trained on (the MIT-BIH Supraventricular Arrhythmia DB)
+        Assert.DoesNotContain("network", m.PartsTrainedOn(WfdbHeader.Parse(Path.Combine(qtdb, "sel803.hea")).Signature)!);
+    }
 }

@@ -152,14 +152,20 @@ ADDED_AFTER_NETWORK = {"data_0_1", "data_0_2", "data_8_10", "data_25_24"}
 
 def network_training_signatures(data_root: str) -> list[str]:
     """The records the network was trained on: tools/train's catalogue (every labelled and noise record it reads) as it was
-    when the shipped network was trained."""
+    when the shipped network was trained, and the same recordings under another database's name (QTDB's excerpts of
+    MIT-BIH records, rhythm.SAME_PATIENT): a figure on sel223 is a figure on a patient the network trained on (223)."""
     from ecgnat import data as D
     from ecgnat import wfdb
-    out = set()
+    out, trained = set(), set()
     for spec in D.catalogue(data_root):
         if spec.dataset == "cpsc2021" and spec.record in ADDED_AFTER_NETWORK:
             continue
         out.add(wfdb.signature(wfdb.read_header(spec.path)))
+        trained.add((spec.dataset, spec.record))
+    for (src, rec), twin in R.SAME_PATIENT.items():
+        p = R.record_path(data_root, src, rec)
+        if twin in trained and os.path.exists(p + ".hea"):
+            out.add(wfdb.signature(wfdb.read_header(p)))
     return sorted(out)
 
 
