@@ -41,7 +41,38 @@ def sha256(path):
     return h.hexdigest()
 
 
-def fold_manifest(fold_dir, fold, sign_key=None, sign_password_env=None, ecgedge=None):
+def fold_training_signatures(data, fold, work):
+    """{"network": [...], "network_pretraining": [...]}: signatures of the records a CV fold network (in work) was
+    fine-tuned on, with its feature head (pipeline.pools and head_records: the fine-tuning sources outside the fold, the
+    noise-stress records unless 118 is in the fold, the noise recordings), and of those its backbone was pre-trained on
+    without labels (every fold's: the pretraining pool). QTDB's excerpts of a trained MIT-BIH record count with it."""
+    sys.path.insert(0, HERE)
+    from ecgnat import data as D
+    from ecgnat import wfdb
+    from ecgnat.config import PRETRAIN_GROUPS, finetune_groups
+    from ecgnat import rhythm as R
+    qtdb = D.qtdb_in_run(work)
+    ft_groups = finetune_groups(qtdb)
+    specs = D.catalogue(data, qtdb)
+    test_patients = {s.patient for s in specs if s.fold == fold and s.group in ft_groups}
+    tuned = [s for s in specs if (s.group in ft_groups and s.fold != fold) or s.group == "noise"
+             or (s.group == "nst" and s.patient not in test_patients)]
+    pre = [s for s in specs if s.group in PRETRAIN_GROUPS]
+
+    def sigs(sel):
+        out, keys = set(), set()
+        for s in sel:
+            out.add(wfdb.signature(wfdb.read_header(s.path)))
+            keys.add((s.dataset, s.record))
+        for (src, rec), twin in R.SAME_PATIENT.items():
+            p = R.record_path(data, src, rec)
+            if twin in keys and (src, rec) not in keys and os.path.exists(p + ".hea"):
+                out.add(wfdb.signature(wfdb.read_header(p)))
+        return sorted(out)
+    return {"network": sigs(tuned), "network_pretraining": sigs(pre)}
+
+
+def fold_manifest(fold_dir, fold, sign_key=None, sign_password_env=None, ecgedge=None, data=None):
     man = json.load(open(os.path.join(ROOT, "models", "ecg-nat.manifest.json")))
     man["version"] += f"-cvfold{fold}"
     # the fold models may have another beat input than the shipped one: describe theirs
@@ -64,6 +95,10 @@ def fold_manifest(fold_dir, fold, sign_key=None, sign_password_env=None, ecgedge
     for key, name in (("fp32", "ecg-nat-fp32.onnx"), ("int8", "ecg-nat-int8.onnx")):
         p = os.path.join(fold_dir, name)
         man["files"][key] = {"path": name, "sha256": sha256(p), "bytes": os.path.getsize(p)}
+    if data is not None:
+        # what this fold's network was fitted on, not the shipped one's: eval/analyze then say which of the fold's
+        # records were training data (rhythm_fusion stays the shipped one's, and so does its list)
+        man.setdefault("training_records", {}).update(fold_training_signatures(data, fold, os.path.dirname(os.path.dirname(fold_dir))))
     path = os.path.join(fold_dir, "ecg-nat.manifest.json")
     with open(path, "w") as f:
         json.dump(man, f, indent=2)
@@ -104,7 +139,8 @@ def main():
     for fold in [int(f) for f in args.folds.split(",")]:
         res = json.load(open(os.path.join(args.work, "results", f"cv_pretrained_1_fold{fold}.json")))
         recs = res["test_records"]
-        man = fold_manifest(os.path.join(args.work, "cv_onnx", f"fold{fold}"), fold, args.sign_key, args.sign_password_env, args.ecgedge)
+        man = fold_manifest(os.path.join(args.work, "cv_onnx", f"fold{fold}"), fold, args.sign_key, args.sign_password_env, args.ecgedge,
+                           data=os.path.dirname(os.path.normpath(args.db)))
         for variant, py_key in (("int8", "per_record_int8"), ("fp32", "per_record")):
             out = os.path.join(args.out, f"fold{fold}-{variant}.json")
             cmd = [args.ecgedge, "eval", "--db", args.db, "--records", ",".join(recs), "--mains", "60", "--from", "0",

@@ -150,6 +150,15 @@ def qtdb_specs(data_root: str) -> list[RecSpec]:
     return out
 
 
+def qtdb_in_run(work: str) -> bool:
+    """Whether the training run in work fine-tuned on QTDB (train.sh --qtdb-beats): its build summary lists the group."""
+    p = os.path.join(work, "results", "data.json")
+    if not os.path.exists(p):
+        return False
+    with open(p) as f:
+        return "qtdb" in json.load(f).get("by_group", {})
+
+
 def catalogue(data_root: str, qtdb_beats: bool = False) -> list[RecSpec]:
     """Every record the pipeline knows; QTDB's annotated records too with qtdb_beats (not in the shipped recipe)."""
     R = []

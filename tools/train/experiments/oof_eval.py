@@ -38,7 +38,7 @@ def runs(a, fold_manifest, fold_groups, qtdb_by_fold=False):
         if source not in ("mitdb", "nstdb", "cpsc2021", "qtdb"):
             continue                      # the 10-s sources have no beat or rhythm annotations to score
         with contextlib.redirect_stdout(sys.stderr):      # the signing log is not part of the tables
-            man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
+            man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env, data=a.data)
         frm = "300" if source in ("mitdb", "nstdb") else "0"
         out.append((source, f"{source}-fold{fold}-{int(mains)}",
                     ["--db", folder, "--records", ",".join(recs), "--mains", str(int(mains)), "--from", frm, "--model", man]))

@@ -15,7 +15,6 @@ seen in W/results/data.json). Output: one CSV per source and fold, named for rhy
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,10 +27,7 @@ from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import data as D  # noqa: E402
 
 
-def qtdb_trained(work: str) -> bool:
-    """Whether the CV run in work fine-tuned on QTDB (train.sh --qtdb-beats): its build summary lists the group."""
-    p = os.path.join(work, "results", "data.json")
-    return os.path.exists(p) and "qtdb" in json.load(open(p)).get("by_group", {})
+qtdb_trained = D.qtdb_in_run
 
 
 def fold_groups(data: str, qtdb: bool = False) -> dict:
@@ -78,7 +74,7 @@ def main(argv=None):
     qtdb_folds = qtdb_trained(a.work) or a.qtdb_by_fold
     groups = fold_groups(a.data, qtdb_folds)
     for (fold, source, folder, mains), recs in sorted(groups.items()):
-        man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env)
+        man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env, data=a.data)
         name = f"{source}-fold{fold}-{int(mains)}"
         print(f"export_oof: {name}: {len(recs)} records", file=sys.stderr)
         r = subprocess.run([a.ecgedge, "analyze", "--db", folder, "--records", ",".join(recs), "--mains", str(int(mains)),

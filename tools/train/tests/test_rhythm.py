@@ -240,3 +240,22 @@ def test_compare_against_another_runs_export_pairs_the_records_both_hold(capsys)
     line = [ln for ln in out.splitlines() if ln.startswith("mitdb")][0]
     assert "2 records" in line                               # record c (only in the new export) is left out
     assert "VEB +100.0 [+100.0, +100.0]" in line             # base finds no V, new finds both
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(DATA, "mitdb")), reason="../shared/data absent")
+def test_a_fold_manifest_lists_what_that_fold_network_trained_on_not_the_shipped_ones(tmp_path):
+    """compare_cs.fold_training_signatures: eval of a fold network says its held-out records were not fine-tuned on
+    (only pre-trained on, without labels), and counts QTDB's excerpt of a trained MIT-BIH record as trained."""
+    import importlib
+    from ecgnat import data as D
+    from ecgnat import wfdb
+    compare_cs = importlib.import_module("compare_cs")
+    t = compare_cs.fold_training_signatures(DATA, 0, str(tmp_path))      # a run without QTDB
+    sig = lambda folder, rec: wfdb.signature(wfdb.read_header(os.path.join(DATA, folder, rec)))  # noqa: E731
+    for rec in D.DS1_FOLDS[0]:
+        assert sig("mitdb", str(rec)) not in t["network"]
+        assert sig("mitdb", str(rec)) in t["network_pretraining"]
+    assert sig("mitdb", "114") in t["network"]                               # fold 3
+    if os.path.isdir(os.path.join(DATA, "qtdb")):
+        assert sig("qtdb", "sel114") in t["network"] and sig("qtdb", "sel230") not in t["network"]
+        assert sig("qtdb", "sel803") not in t["network"]                     # this run never trained on QTDB
