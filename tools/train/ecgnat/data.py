@@ -19,6 +19,7 @@ from scipy.signal import find_peaks
 
 from . import signal as S
 from . import wfdb
+from .rhythm import SAME_PATIENT
 from .model import MORPH_DIM, RR_DIM_BASE, ModelConfig
 
 CACHE_VERSION = "v3"
@@ -124,11 +125,11 @@ class RecSpec:
 
 
 def qtdb_fold(record: str) -> int:
-    """CV fold of a QTDB record: the DS1 fold of the MIT-BIH record of the same patient (sel114 -> 114's), -1 for the
-    paced patients (sel102, sel104: mitdb 102 and 104 train every fold, so these do too), else a hashed fold."""
-    if record.startswith("sel") and record[3:].isdigit() and int(record[3:]) in DS1 + PACED:
-        return fold_of_ds1(int(record[3:]))
-    return hashed_fold(f"qtdb{record}")
+    """CV fold of a QTDB record: the DS1 fold of the MIT-BIH record it is an excerpt of (rhythm.SAME_PATIENT: sel114 ->
+    114's), -1 for the paced patients' (sel102, sel104: mitdb 102 and 104 train every fold, so these do too), else a
+    hashed fold."""
+    twin = SAME_PATIENT.get(("qtdb", record))
+    return fold_of_ds1(int(twin[1])) if twin else hashed_fold(f"qtdb{record}")
 
 
 def qtdb_specs(data_root: str) -> list[RecSpec]:
@@ -144,9 +145,9 @@ def qtdb_specs(data_root: str) -> list[RecSpec]:
         r = h[:-4]
         if not h.endswith(".hea") or not os.path.exists(os.path.join(q, r + ".atr")):
             continue
-        same = r.startswith("sel") and r[3:].isdigit() and int(r[3:]) in DS1 + PACED
+        twin = SAME_PATIENT.get(("qtdb", r))
         out.append(RecSpec("qtdb", r, os.path.join(q, r), 50.0 if r.startswith("sele") else 60.0, "qtdb",
-                           f"mitdb{r[3:]}" if same else f"qtdb{r}", qtdb_fold(r), os.path.join(q, r + ".atr")))
+                           f"mitdb{twin[1]}" if twin else f"qtdb{r}", qtdb_fold(r), os.path.join(q, r + ".atr")))
     return out
 
 

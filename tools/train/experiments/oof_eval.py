@@ -86,7 +86,7 @@ def with_false(c):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from export_oof import add_run_arguments, fold_groups, qtdb_trained
+    from export_oof import add_run_arguments, fold_groups
     add_run_arguments(ap)
     ap.add_argument("--setting", action="append", help="NAME=KEY=VALUE,KEY=VALUE (repeatable; default: %s)" % " and ".join(DEFAULT_SETTINGS))
     a = ap.parse_args(argv)
@@ -98,7 +98,8 @@ def main(argv=None):
         name, _, keys = s.partition("=")
         settings.append((name, [f"--{k}" for k in keys.split(",") if k]))
     os.makedirs(a.out, exist_ok=True)
-    plan = runs(a, fold_manifest, fold_groups, qtdb_trained(a.work) or a.qtdb_by_fold)
+    from ecgnat import data as D
+    plan = runs(a, fold_manifest, fold_groups, D.qtdb_in_run(a.work) or a.qtdb_by_fold)
     summary, per_record = {}, {}
     for name, keys in settings:
         results = []

@@ -27,9 +27,6 @@ from ecgnat import add_data_argument  # noqa: E402
 from ecgnat import data as D  # noqa: E402
 
 
-qtdb_trained = D.qtdb_in_run
-
-
 def fold_groups(data: str, qtdb: bool = False) -> dict:
     """{(fold, source, folder, mains): [record names]}: every test record of the training sources, by the CV fold whose
     network did not train on it (paced records never; the noise-stress 118e* with 118's fold); with qtdb, QTDB's
@@ -71,7 +68,7 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
     from compare_cs import fold_manifest
     os.makedirs(os.path.join(a.out, "beats"), exist_ok=True)
-    qtdb_folds = qtdb_trained(a.work) or a.qtdb_by_fold
+    qtdb_folds = D.qtdb_in_run(a.work) or a.qtdb_by_fold
     groups = fold_groups(a.data, qtdb_folds)
     for (fold, source, folder, mains), recs in sorted(groups.items()):
         man = fold_manifest(os.path.join(a.work, "cv_onnx", f"fold{fold}"), fold, a.sign_key, a.sign_password_env, data=a.data)

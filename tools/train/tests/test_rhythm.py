@@ -199,13 +199,12 @@ DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
 
 def test_a_cv_run_says_whether_it_trained_on_qtdb(tmp_path):
-    import importlib
     import json
-    export_oof = importlib.import_module("rhythm.export_oof")
-    assert not export_oof.qtdb_trained(str(tmp_path))                        # no build summary: the shipped recipe
+    from ecgnat import data as D
+    assert not D.qtdb_in_run(str(tmp_path))                                  # no build summary: the shipped recipe
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "data.json").write_text(json.dumps({"by_group": {"ds1": {}, "qtdb": {}}}))
-    assert export_oof.qtdb_trained(str(tmp_path))
+    assert D.qtdb_in_run(str(tmp_path))
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(DATA, "qtdb")), reason="../shared/data/qtdb absent")
