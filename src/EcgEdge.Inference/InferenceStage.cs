@@ -291,6 +291,17 @@ public sealed class InferenceStage : IBeatSink
     /// </summary>
     public bool SupraventricularRuleEnabled { get; set; } = true;
 
+    /// <summary>
+    /// With the rule: the network's V is not taken for a beat like the patient's dominant beat
+    /// (<see cref="SupraventricularRule.DominantBeatVeto"/>; <c>Inference:DominantBeatVeto</c>, an experiment, off by
+    /// default). Set before the stage runs.
+    /// </summary>
+    public bool DominantBeatVetoEnabled
+    {
+        get => _svRule.DominantBeatVeto;
+        set => _svRule.DominantBeatVeto = value;
+    }
+
     /// <summary>The rhythm evidence (its per-beat atrial measures, for validation and tests).</summary>
     public RhythmEvidence Evidence => _evidence;
 

@@ -106,6 +106,15 @@ public sealed class InferenceOptions : IValidatableObject
     public bool SupraventricularRule { get; set; } = true;
 
     /// <summary>
+    /// An experiment, off by default: with the supraventricular rule, a beat the network calls V is judged as N when it
+    /// joined the patient's dominant beat cluster with a QRS no wider than 1.2× the dominant beat's, comes ≥ 0.6 s after
+    /// the beat before and does not follow a V (<c>Rhythm.SupraventricularRule.DominantBeatVeto</c>). Out of fold it raised
+    /// VEB F1 a little on every source but cost a true VT alarm (docs/experiments/beats/README.md, "The dominant-beat
+    /// veto"), so it does not ship.
+    /// </summary>
+    public bool DominantBeatVeto { get; set; }
+
+    /// <summary>
     /// Where the model runs: <see cref="InferenceThreading.Dedicated"/> (default; its own thread behind a bounded queue,
     /// so a model run never delays acquisition) or <see cref="InferenceThreading.Inline"/> (on the pipeline's thread).
     /// </summary>

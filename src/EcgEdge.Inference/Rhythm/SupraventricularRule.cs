@@ -17,11 +17,18 @@ namespace EcgEdge.Inference.Rhythm;
 /// </list>
 /// No fitted parameters: clinical round numbers. The network's own S calls are not kept (out of fold they were mostly
 /// false: SVEB +P 17–30 % on three of four sources).
+/// With <see cref="DominantBeatVeto"/> (an experiment, off by default), the network's V is not taken for a beat that
+/// joined the patient's dominant cluster with a QRS no wider than 1.2× the dominant beat's, comes at least 0.6 s after the
+/// beat before and does not follow a V: that beat is judged as the network's N. Never inside a ventricular run or at
+/// ≥ 100 bpm: a run can join the dominant cluster, and the VT criterion counts its V beats. Out of fold (2026-12-08) it
+/// raised VEB F1 on every source for three networks but still lost 203's one true VT alarm, so it does not ship
+/// (docs/experiments/beats/README.md, "The dominant-beat veto").
 /// </summary>
 public sealed class SupraventricularRule
 {
     private const double Premature = 0.85, Abrupt = 0.85, Pause = 1.1, RunTolerance = 0.12, SinusPCorrelation = 0.9, AfGate = 0.5;
-    private const float WideRatio = 2f;
+    private const float WideRatio = 2f, DominantWidthRatio = 1.2f;
+    private const double VetoMinInterval = 0.6;            // s: no veto at >= 100 bpm (the VT criterion's rate)
     private const int NormalIntervals = 16, MinNormalIntervals = 4;
 
     private readonly double _rateHz;
@@ -29,16 +36,20 @@ public sealed class SupraventricularRule
     private int _nnCount, _nnNext, _beats;
     private double _prev1 = double.NaN, _prev2 = double.NaN;   // positions of the last two beats
     private bool _lastN, _lastS;                               // the rule's label of the last beat (before the AF gate)
+    private bool _lastV;                                       // the last beat was reported V
 
     /// <param name="rateHz">Samples per second of the positions given to <see cref="Decide"/>.</param>
     public SupraventricularRule(double rateHz) => _rateHz = rateHz;
+
+    /// <summary>Whether the network's V is vetoed on a beat like the patient's dominant beat (see the class summary; off by default).</summary>
+    public bool DominantBeatVeto { get; set; }
 
     /// <summary>A new stream: no rhythm history.</summary>
     public void Reset()
     {
         _nnCount = _nnNext = _beats = 0;
         _prev1 = _prev2 = double.NaN;
-        _lastN = _lastS = false;
+        _lastN = _lastS = _lastV = false;
     }
 
     /// <summary>
@@ -48,11 +59,14 @@ public sealed class SupraventricularRule
     /// </summary>
     public BeatClass Decide(double position, double next, BeatClass network, ReadOnlySpan<float> features)
     {
+        var pre = (position - _prev1) / _rateHz;        // NaN for the first beat of a stream
+        if (network == BeatClass.V && DominantBeatVeto && pre >= VetoMinInterval && !_lastV && LikeDominant(features))
+            network = BeatClass.N;
+        _lastV = network == BeatClass.V;
         var networkV = network == BeatClass.V;
         // What the beat is reported as when the rule does not call it S: the network's V, F or Q, else N.
         var otherwise = network is BeatClass.V or BeatClass.F or BeatClass.Q ? network : BeatClass.N;
         var k = _beats++;
-        var pre = (position - _prev1) / _rateHz;
         var prev = (_prev1 - _prev2) / _rateHz;
         _prev2 = _prev1;
         _prev1 = position;
@@ -93,6 +107,9 @@ public sealed class SupraventricularRule
         _lastS = label == BeatClass.S;
         return label == BeatClass.S && features[BeatFeatures.AfContext] < AfGate ? BeatClass.S : otherwise;
     }
+
+    private static bool LikeDominant(ReadOnlySpan<float> f) =>
+        f[BeatFeatures.QrsDominant] >= 0.5f && f[BeatFeatures.QrsWidthRatio] <= DominantWidthRatio;
 
     private static bool Wide(ReadOnlySpan<float> f) => f[BeatFeatures.QrsDominant] < 0.5f && f[BeatFeatures.QrsWidthRatio] >= WideRatio;
 

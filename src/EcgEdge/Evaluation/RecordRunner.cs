@@ -119,6 +119,7 @@ public static class RecordRunner
             if (owned is not null) owned.Warmup(inference!.WarmupRuns);
             var stage = pipeline.AttachInference(model, inference?.RhythmSmoothingWindows ?? 3, collector);
             stage.SupraventricularRuleEnabled = inference?.SupraventricularRule ?? true;
+            stage.DominantBeatVetoEnabled = inference?.DominantBeatVeto ?? false;
             if (atrial) stage.Evidence.Measured = (pos, m) => atrialBeats.Add((pos - stage.BeatShiftSamples, m));
         }
         var raised = new AlertCollector();

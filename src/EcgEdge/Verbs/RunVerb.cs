@@ -309,6 +309,7 @@ public sealed partial class PipelineWorker(
                 // The model's results go to the engine itself: no hand-over between the model and the alert sinks.
                 var stage = pipeline.AttachInference(m, model.Options.RhythmSmoothingWindows, engine, model.Options.Threading, overload);
                 stage.SupraventricularRuleEnabled = model.Options.SupraventricularRule;
+                stage.DominantBeatVetoEnabled = model.Options.DominantBeatVeto;
                 pipeline.ModelSwapped += (old, next) =>
                 {
                     // On the pipeline thread, after a window boundary: the old model is done with.

@@ -2,6 +2,7 @@
 every labelled beat source, against the network alone (docs/experiments/beats/README.md).
 
     PYTHONPATH=tools/train /usr/bin/python3 tools/train/beats/v_rules.py --features out/oof2 [--json F] [--markdown]
+        [--compare BASE NEW [--against out/oof-other]]
 
 No fitted parameters; the thresholds are round numbers, compared on these same sources (a comparison, not an
 out-of-sample estimate). S comes from the network in every row (SVEB is the RR rules' business: rr_rules.py).
@@ -9,6 +10,10 @@ out-of-sample estimate). S comes from the network in every row (SVEB is the RR r
 - network: the beat head's argmax (out of fold).
 - not_dominant_only: the network's V, unless the beat joined the patient's dominant cluster with a QRS no wider than
   1.2x the dominant beat's (the patient's normal beat is not a PVC).
+- dominant_veto (2026-12-08, not shipped: SupraventricularRule.DominantBeatVeto, Inference:DominantBeatVeto=true, cost a
+  true VT alarm in C#): not_dominant_only, but only for a beat
+  at least 0.6 s after the one before that does not follow a V (never inside a ventricular run or at >= 100 bpm, where a
+  run may have joined the dominant cluster and the VT criterion counts its V beats).
 - or_wide: the network's V, or a QRS outside the dominant cluster at least 2x as wide as the dominant beat (the VT
   criterion's ventricular beat, EventOptions.VtWideQrsRatio).
 - both: not_dominant_only and or_wide together.
@@ -57,6 +62,31 @@ def noisy(b: B.Beats, features: str) -> np.ndarray:
     return out
 
 
+def pre_interval(b: B.Beats) -> np.ndarray:
+    """Seconds from the previous detected beat of the same record (NaN for the first)."""
+    out = np.full(len(b.ref), np.nan)
+    for key in dict.fromkeys(zip(b.source, b.record)):
+        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
+        m = m[np.argsort(b.sample[m])]
+        out[m[1:]] = np.diff(b.sample[m]) / b.fs[key]
+    return out
+
+
+def dominant_veto(b: B.Beats, network: np.ndarray, normal_like: np.ndarray, min_interval=0.6) -> np.ndarray:
+    """The device's veto (SupraventricularRule.DominantBeatVeto): the network's V becomes N on a beat like the dominant
+    one (normal_like) at least min_interval s after the beat before, unless the beat before is (still) V."""
+    out = network.copy()
+    pre = pre_interval(b)
+    for key in dict.fromkeys(zip(b.source, b.record)):
+        m = np.where((b.source == key[0]) & (b.record == key[1]))[0]
+        last_v = False
+        for i in m[np.argsort(b.sample[m])]:
+            if out[i] == "V" and normal_like[i] and pre[i] >= min_interval and not last_v:
+                out[i] = "N"
+            last_v = out[i] == "V"
+    return out
+
+
 def fast_wide_runs(b: B.Beats, network: np.ndarray, wide: np.ndarray, min_wide=3, max_rr=0.6) -> np.ndarray:
     """The network's V, and V for the wide beats of a run of ventricular-looking beats (network V or wide) holding at
     least `min_wide` wide beats each less than `max_rr` seconds after the beat before."""
@@ -89,6 +119,7 @@ def decisions(b: B.Beats, noise: np.ndarray | None = None) -> dict[str, np.ndarr
     wide = ~dom & (wr >= 2.0)
     out = {"network": network}
     x = network.copy(); x[(x == "V") & normal_like] = "N"; out["not_dominant_only"] = x
+    out["dominant_veto"] = dominant_veto(b, network, normal_like)
     x = network.copy(); x[wide & (x != "S")] = "V"; out["or_wide"] = x
     x = out["not_dominant_only"].copy(); x[wide & (x != "S")] = "V"; out["both"] = x
     x = network.copy(); x[(x == "V") & dom] = "N"; out["never_dominant"] = x
@@ -103,9 +134,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     B.add_table_arguments(ap)
     ap.add_argument("--per-record", action="store_true")
+    ap.add_argument("--compare", nargs=2, metavar=("BASE", "NEW"),
+                    help="two rows (or decided: the exporting device's calls): per source, NEW − BASE SVEB and VEB F1 with "
+                         "95 %% record-bootstrap intervals (rr_rules.compare)")
+    ap.add_argument("--against", metavar="FEATURES", help="with --compare: NEW from these features (another run's export)")
     a = ap.parse_args(argv)
+    if a.against and not a.compare:
+        ap.error("--against needs --compare")
     b = B.load(a.features, a.data)
     rows = decisions(b, noisy(b, a.features))
+    rows["decided"] = b.decided
     report = {}
     for name, called in rows.items():
         sc, rec = B.score(b, called, per_record=True)
@@ -118,6 +156,12 @@ def main(argv=None):
         with open(a.json, "w") as f:
             json.dump(report, f, indent=1)
     B.print_table(report, "veb", a.markdown)
+    if a.compare:
+        from rr_rules import compare
+        b_new = B.load(a.against, a.data) if a.against else b
+        rows_new = dict(decisions(b_new, noisy(b_new, a.against)), decided=b_new.decided) if a.against else rows
+        compare(b, rows[a.compare[0]], rows_new[a.compare[1]], a.compare, b_new)
+
 
 if __name__ == "__main__":
     main()

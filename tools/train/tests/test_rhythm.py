@@ -258,3 +258,27 @@ def test_a_fold_manifest_lists_what_that_fold_network_trained_on_not_the_shipped
     if os.path.isdir(os.path.join(DATA, "qtdb")):
         assert sig("qtdb", "sel114") in t["network"] and sig("qtdb", "sel230") not in t["network"]
         assert sig("qtdb", "sel803") not in t["network"]                     # this run never trained on QTDB
+
+
+def test_the_dominant_beat_veto_twin_matches_the_device_cases():
+    """v_rules.dominant_veto against SupraventricularRuleTests' veto cases: a V like the dominant beat at a normal rate
+    becomes N; at >= 100 bpm, after a V, wider than 1.2x or outside the dominant cluster it stays V."""
+    import importlib
+    v_rules = importlib.import_module("beats.v_rules")
+
+    def run(rr, v, dominant=lambda i: True, width=lambda i: 1.0):
+        t = np.concatenate([[0.0], np.cumsum(rr)])
+        n = len(t)
+        X = np.array([[1.0 if dominant(i) else 0.0, width(i)] for i in range(n)])
+        b = B.Beats(["qrs_dominant", "qrs_width_ratio"], X, np.array(["N"] * n), np.array(["N"] * n),
+                    np.array(["mitdb"] * n), np.array(["r"] * n), np.round(t * 500).astype(int), {("mitdb", "r"): 500.0}, {})
+        net = np.array(["V" if v(i) else "N" for i in range(n)], dtype=object)
+        like = (X[:, 0] == 1) & (X[:, 1] <= 1.2)
+        return [i for i, c in enumerate(v_rules.dominant_veto(b, net, like)) if c == "V"]
+    early = [0.8] * 11 + [0.65, 1.0] + [0.8] * 8
+    assert run(early, lambda i: i == 5) == []
+    assert run(early, lambda i: i == 12, width=lambda i: 1.5 if i == 12 else 1.0) == [12]
+    assert run(early, lambda i: i == 12, dominant=lambda i: i != 12) == [12]
+    assert run(early, lambda i: i in (12, 13), dominant=lambda i: i != 12) == [12, 13]
+    fast = [0.8] * 11 + [0.45] * 6 + [1.0] + [0.8] * 6
+    assert run(fast, lambda i: 12 <= i <= 17) == [12, 13, 14, 15, 16, 17]

@@ -23,9 +23,10 @@ public class SupraventricularRuleTests
     }
 
     /// <summary>Runs the rule over beats at the given RR intervals (s); each beat's features and network V from the callbacks.</summary>
-    private static List<BeatClass> Run(IReadOnlyList<double> rr, Func<int, float[]>? features = null, Func<int, bool>? networkV = null)
+    private static List<BeatClass> Run(IReadOnlyList<double> rr, Func<int, float[]>? features = null, Func<int, bool>? networkV = null,
+                                       bool veto = false)
     {
-        var rule = new SupraventricularRule(Fs);
+        var rule = new SupraventricularRule(Fs) { DominantBeatVeto = veto };
         var t = new List<double> { 0 };
         foreach (var x in rr) t.Add(t[^1] + x * Fs);
         var classes = new List<BeatClass>();
@@ -71,7 +72,7 @@ public class SupraventricularRuleTests
     public void Ventricular_beats_come_from_the_network_and_wide_complexes_or_af_are_never_s()
     {
         var rr = Enumerable.Repeat(0.8, 11).Concat([0.5, 1.0]).Concat(Enumerable.Repeat(0.8, 8)).ToList();
-        var v = Run(rr, networkV: i => i == 12);
+        var v = Run(rr, i => Features(wide: i == 12), networkV: i => i == 12);
         Assert.Equal([12], Indices(v, BeatClass.V));
         Assert.Empty(Indices(v, BeatClass.S));
 
@@ -124,5 +125,51 @@ public class SupraventricularRuleTests
         Assert.Equal(BeatClass.Q, got[7]);
         Assert.Equal(BeatClass.N, got[9]);
         Assert.Equal([14], Indices(got, BeatClass.S));
+    }
+
+    [Fact]
+    public void With_the_veto_on_the_networks_v_on_a_beat_like_the_patients_dominant_beat_is_judged_as_n()
+    {
+        var rr = Enumerable.Repeat(0.8, 11).Concat([0.5, 1.0]).Concat(Enumerable.Repeat(0.8, 8)).ToList();
+        // the network calls the sinus beat 5 V: it joined the dominant cluster with a normal width, so it is N
+        var sinusV = Run(rr, networkV: i => i == 5, veto: true);
+        Assert.Empty(Indices(sinusV, BeatClass.V));
+        Assert.Equal([12], Indices(sinusV, BeatClass.S));
+        Assert.Equal([5], Indices(Run(rr, networkV: i => i == 5), BeatClass.V));
+
+        // vetoed, a premature beat 12 (0.65 s after a 0.8-s rhythm) is judged as the network's N: with its pause, S
+        var early = Enumerable.Repeat(0.8, 11).Concat([0.65, 1.0]).Concat(Enumerable.Repeat(0.8, 8)).ToList();
+        Assert.Equal([12], Indices(Run(early, networkV: i => i == 12, veto: true), BeatClass.S));
+
+        // in the dominant cluster but 1.5x as wide (an aberrant or ventricular beat that joined it): the network's V stays
+        var wider = Run(early, i =>
+        {
+            var f = Features();
+            if (i == 12) f[BeatFeatures.QrsWidthRatio] = 1.5f;
+            return f;
+        }, networkV: i => i == 12, veto: true);
+        Assert.Equal([12], Indices(wider, BeatClass.V));
+
+        // at >= 100 bpm no veto: a ventricular run may have joined the dominant cluster (the VT criterion counts its V)
+        var run = Enumerable.Repeat(0.8, 11).Concat(Enumerable.Repeat(0.45, 6)).Concat([1.0]).Concat(Enumerable.Repeat(0.8, 6)).ToList();
+        Assert.Equal([12, 13, 14, 15, 16, 17], Indices(Run(run, networkV: i => i is >= 12 and <= 17, veto: true), BeatClass.V));
+
+        // after a V (a couplet or a slow ventricular run that joined the dominant cluster): no veto
+        var couplet = Run(early, i =>
+        {
+            var f = Features();
+            if (i == 12) f[BeatFeatures.QrsDominant] = 0f;
+            return f;
+        }, networkV: i => i is 12 or 13, veto: true);
+        Assert.Equal([12, 13], Indices(couplet, BeatClass.V));
+
+        // outside the dominant cluster at a normal width: the network's V stays
+        var other = Run(early, i =>
+        {
+            var f = Features();
+            if (i == 12) f[BeatFeatures.QrsDominant] = 0f;
+            return f;
+        }, networkV: i => i == 12, veto: true);
+        Assert.Equal([12], Indices(other, BeatClass.V));
     }
 }
