@@ -48,9 +48,7 @@ def fold_training_signatures(data, fold, work):
     without labels (every fold's: the pretraining pool). QTDB's excerpts of a trained MIT-BIH record count with it."""
     sys.path.insert(0, HERE)
     from ecgnat import data as D
-    from ecgnat import wfdb
     from ecgnat.config import PRETRAIN_GROUPS, finetune_groups
-    from ecgnat import rhythm as R
     qtdb = D.qtdb_in_run(work)
     ft_groups = finetune_groups(qtdb)
     specs = D.catalogue(data, qtdb)
@@ -58,18 +56,7 @@ def fold_training_signatures(data, fold, work):
     tuned = [s for s in specs if (s.group in ft_groups and s.fold != fold) or s.group == "noise"
              or (s.group == "nst" and s.patient not in test_patients)]
     pre = [s for s in specs if s.group in PRETRAIN_GROUPS]
-
-    def sigs(sel):
-        out, keys = set(), set()
-        for s in sel:
-            out.add(wfdb.signature(wfdb.read_header(s.path)))
-            keys.add((s.dataset, s.record))
-        for (src, rec), twin in R.SAME_PATIENT.items():
-            p = R.record_path(data, src, rec)
-            if twin in keys and (src, rec) not in keys and os.path.exists(p + ".hea"):
-                out.add(wfdb.signature(wfdb.read_header(p)))
-        return sorted(out)
-    return {"network": sigs(tuned), "network_pretraining": sigs(pre)}
+    return {"network": D.training_signatures(data, tuned), "network_pretraining": D.training_signatures(data, pre)}
 
 
 def fold_manifest(fold_dir, fold, sign_key=None, sign_password_env=None, ecgedge=None, data=None):

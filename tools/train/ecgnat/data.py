@@ -19,7 +19,7 @@ from scipy.signal import find_peaks
 
 from . import signal as S
 from . import wfdb
-from .rhythm import SAME_PATIENT
+from .rhythm import SAME_PATIENT, record_path
 from .model import MORPH_DIM, RR_DIM_BASE, ModelConfig
 
 CACHE_VERSION = "v3"
@@ -210,6 +210,19 @@ def catalogue(data_root: str, qtdb_beats: bool = False) -> list[RecSpec]:
     if qtdb_beats:
         R += qtdb_specs(data_root)
     return R
+
+
+def training_signatures(data_root: str, specs: list[RecSpec]) -> list[str]:
+    """The identities (wfdb.signature, as manifests' training_records list them) of the records specs name, and of the
+    same recordings under another database's name (QTDB's excerpts of MIT-BIH records, rhythm.SAME_PATIENT): a figure
+    on sel223 is a figure on a patient trained on as 223."""
+    out = {wfdb.signature(wfdb.read_header(s.path)) for s in specs}
+    keys = {(s.dataset, s.record) for s in specs}
+    for (src, rec), twin in SAME_PATIENT.items():
+        p = record_path(data_root, src, rec)
+        if twin in keys and os.path.exists(p + ".hea"):
+            out.add(wfdb.signature(wfdb.read_header(p)))
+    return sorted(out)
 
 
 def cache_key() -> str:

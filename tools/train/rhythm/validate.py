@@ -155,18 +155,8 @@ def network_training_signatures(data_root: str) -> list[str]:
     when the shipped network was trained, and the same recordings under another database's name (QTDB's excerpts of
     MIT-BIH records, rhythm.SAME_PATIENT): a figure on sel223 is a figure on a patient the network trained on (223)."""
     from ecgnat import data as D
-    from ecgnat import wfdb
-    out, trained = set(), set()
-    for spec in D.catalogue(data_root):
-        if spec.dataset == "cpsc2021" and spec.record in ADDED_AFTER_NETWORK:
-            continue
-        out.add(wfdb.signature(wfdb.read_header(spec.path)))
-        trained.add((spec.dataset, spec.record))
-    for (src, rec), twin in R.SAME_PATIENT.items():
-        p = R.record_path(data_root, src, rec)
-        if twin in trained and os.path.exists(p + ".hea"):
-            out.add(wfdb.signature(wfdb.read_header(p)))
-    return sorted(out)
+    return D.training_signatures(data_root, [s for s in D.catalogue(data_root)
+                                             if not (s.dataset == "cpsc2021" and s.record in ADDED_AFTER_NETWORK)])
 
 
 def rr_rule_threshold(w: R.Windows) -> float:

@@ -38,6 +38,14 @@ public class SupraventricularRuleTests
         return classes;
     }
 
+    /// <summary>Every beat's evidence is <see cref="Features"/>'s, but beat 12's <paramref name="feature"/> is <paramref name="value"/>.</summary>
+    private static Func<int, float[]> Beat12(int feature, float value) => i =>
+    {
+        var f = Features();
+        if (i == 12) f[feature] = value;
+        return f;
+    };
+
     private static List<int> Indices(List<BeatClass> c, BeatClass k) => [.. c.Select((x, i) => (x, i)).Where(p => p.x == k).Select(p => p.i)];
 
     [Fact]
@@ -142,12 +150,7 @@ public class SupraventricularRuleTests
         Assert.Equal([12], Indices(Run(early, networkV: i => i == 12, veto: true), BeatClass.S));
 
         // in the dominant cluster but 1.5x as wide (an aberrant or ventricular beat that joined it): the network's V stays
-        var wider = Run(early, i =>
-        {
-            var f = Features();
-            if (i == 12) f[BeatFeatures.QrsWidthRatio] = 1.5f;
-            return f;
-        }, networkV: i => i == 12, veto: true);
+        var wider = Run(early, Beat12(BeatFeatures.QrsWidthRatio, 1.5f), networkV: i => i == 12, veto: true);
         Assert.Equal([12], Indices(wider, BeatClass.V));
 
         // at >= 100 bpm no veto: a ventricular run may have joined the dominant cluster (the VT criterion counts its V)
@@ -155,21 +158,11 @@ public class SupraventricularRuleTests
         Assert.Equal([12, 13, 14, 15, 16, 17], Indices(Run(run, networkV: i => i is >= 12 and <= 17, veto: true), BeatClass.V));
 
         // after a V (a couplet or a slow ventricular run that joined the dominant cluster): no veto
-        var couplet = Run(early, i =>
-        {
-            var f = Features();
-            if (i == 12) f[BeatFeatures.QrsDominant] = 0f;
-            return f;
-        }, networkV: i => i is 12 or 13, veto: true);
+        var couplet = Run(early, Beat12(BeatFeatures.QrsDominant, 0f), networkV: i => i is 12 or 13, veto: true);
         Assert.Equal([12, 13], Indices(couplet, BeatClass.V));
 
         // outside the dominant cluster at a normal width: the network's V stays
-        var other = Run(early, i =>
-        {
-            var f = Features();
-            if (i == 12) f[BeatFeatures.QrsDominant] = 0f;
-            return f;
-        }, networkV: i => i == 12, veto: true);
+        var other = Run(early, Beat12(BeatFeatures.QrsDominant, 0f), networkV: i => i == 12, veto: true);
         Assert.Equal([12], Indices(other, BeatClass.V));
     }
 }
